@@ -1,0 +1,224 @@
+"""Failure mapping: every way a request can fail becomes one `ApiFailure` with a kind,
+a one-line message and a hint the user can act on (PROTOCOL.md §5)."""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+import ssl
+from dataclasses import dataclass
+
+import httpx
+
+from imgtui.api.events import Failed, FailureKind
+
+HINT_STREAM_OFF = "This provider does not accept streaming: turn streaming off for the profile (settings, or --no-stream)."
+HINT_PROXY = (
+    "A proxy in front of the API ({who}) cuts requests that stay silent that long. "
+    "Stream with more partial images (they keep bytes flowing), or ask the provider to raise the limit."
+)
+HINT_NO_FINAL = (
+    "The server closed the stream before the final image. If this happens near 60 s or 100-125 s, "
+    "a proxy cut it: stream with more partial images."
+)
+
+
+@dataclass
+class ApiFailure(Exception):
+    """A failure of one request, before it is spread to the slots it served."""
+
+    kind: FailureKind
+    message: str
+    hint: str = ""
+    status: int | None = None
+    retry_after: float | None = None
+
+    def __str__(self) -> str:
+        return self.message
+
+    def event(self, slot: int) -> Failed:
+        return Failed(slot, self.kind, self.message, self.hint, self.status, self.retry_after)
+
+
+# -- HTTP error responses --------------------------------------------------------------
+
+_TAG_RE = re.compile(r"<[^>]+>")
+_TITLE_RE = re.compile(r"<title[^>]*>(.*?)</title>", re.I | re.S)
+_H1_RE = re.compile(r"<h1[^>]*>(.*?)</h1>", re.I | re.S)
+
+
+def _one_line(text: str, limit: int = 160) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def summarize_body(body: bytes) -> str:
+    """The first meaningful line of a non-JSON error body; an HTML page becomes its title."""
+    text = body[:65536].decode("utf-8", "replace").strip()
+    if not text:
+        return ""
+    if text.lstrip().startswith("<") or "<html" in text[:500].lower():
+        for pattern in (_TITLE_RE, _H1_RE):
+            m = pattern.search(text)
+            if m:
+                return _one_line(html.unescape(_TAG_RE.sub(" ", m.group(1))))
+        return _one_line(html.unescape(_TAG_RE.sub(" ", text)))
+    first = next((ln for ln in text.splitlines() if ln.strip()), "")
+    return _one_line(first)
+
+
+def _parse_retry_after(value: str | None) -> float | None:
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        return None  # an HTTP date: rare for APIs; fall back to our own backoff
+
+
+def error_object(obj: object) -> dict | None:
+    """The error dict of a JSON body or event: nested `{"error": {...}}` or flat `{"type": "error", ...}`."""
+    if not isinstance(obj, dict):
+        return None
+    err = obj.get("error")
+    if isinstance(err, dict):
+        return err
+    if isinstance(err, str):
+        return {"message": err}
+    if obj.get("type") == "error":
+        return obj
+    return None
+
+
+def from_error_object(err: dict, status: int | None = None) -> ApiFailure:
+    """Map an API error object (from a body or an in-stream event) to a failure."""
+    message = str(err.get("message") or err.get("code") or "unknown error").strip()
+    code = str(err.get("code") or "")
+    etype = str(err.get("type") or "")
+    param = err.get("param")
+    low = message.lower()
+    if code == "moderation_blocked" or "safety system" in low:
+        details = err.get("moderation_details") or {}
+        cats = details.get("categories") if isinstance(details, dict) else None
+        stage = details.get("moderation_stage") if isinstance(details, dict) else None
+        what = ", ".join(map(str, cats)) if cats else ""
+        msg = "Blocked by moderation" + (f" ({stage})" if stage else "") + (f": {what}" if what else "")
+        return ApiFailure(FailureKind.MODERATION, msg,
+                          "Rephrase the prompt or change the input images; 'moderation = low' is less strict.",
+                          status)
+    if status in (401, 403) or code in ("invalid_api_key", "unauthorized") or etype == "authentication_error":
+        return ApiFailure(FailureKind.AUTH, f"Authentication failed ({status or code}): {_one_line(message)}",
+                          "Check the profile's API key (and that it may use this model).", status)
+    if status == 429 or code in ("rate_limit_exceeded", "insufficient_quota"):
+        hint = ("Your quota is used up: check billing." if code == "insufficient_quota"
+                else "Too many requests: wait a moment and retry.")
+        return ApiFailure(FailureKind.RATE_LIMIT, f"Rate limited: {_one_line(message)}", hint, status)
+    if "stream" in low and ("not support" in low or "unsupported" in low or param == "stream"):
+        return ApiFailure(FailureKind.BAD_REQUEST, f"Streaming refused: {_one_line(message)}", HINT_STREAM_OFF, status)
+    if status is not None and status >= 500 or etype == "server_error" or code == "server_error":
+        return ApiFailure(FailureKind.SERVER, f"Server error{f' ({status})' if status else ''}: {_one_line(message)}",
+                          "The provider failed; retry in a moment.", status)
+    where = f" [{param}]" if param else ""
+    if status is None:  # an in-stream error without a recognisable class
+        return ApiFailure(FailureKind.STREAM, f"The server reported an error{where}: {_one_line(message)}",
+                          "Retry; if it persists, try another model or fewer partial images.")
+    return ApiFailure(FailureKind.BAD_REQUEST, f"Request rejected ({status}){where}: {_one_line(message)}",
+                      "Check the parameters this model accepts.", status)
+
+
+def from_response(status: int, headers: httpx.Headers, body: bytes) -> ApiFailure:
+    """Map an HTTP error status and body (JSON, plain text or an HTML page) to a failure."""
+    retry_after = _parse_retry_after(headers.get("retry-after"))
+    try:
+        obj = json.loads(body) if body.strip()[:1] in (b"{", b"[") else None
+    except ValueError:
+        obj = None
+    err = error_object(obj)
+    if err is not None:
+        failure = from_error_object(err, status)
+    else:
+        summary = summarize_body(body) or httpx.codes.get_reason_phrase(status) or "no details"
+        is_html = b"<html" in body[:2000].lower() or b"<!doctype" in body[:200].lower()
+        if status in (504, 522, 524) or (is_html and "timeout" in summary.lower()):
+            who = "Cloudflare" if status in (522, 524) or b"cloudflare" in body.lower() else "a gateway"
+            failure = ApiFailure(FailureKind.PROXY_TIMEOUT, f"Proxy timeout ({status}): {summary}",
+                                 HINT_PROXY.format(who=who), status)
+        elif status in (401, 403):
+            failure = ApiFailure(FailureKind.AUTH, f"Authentication failed ({status}): {summary}",
+                                 "Check the profile's API key.", status)
+        elif status == 429:
+            failure = ApiFailure(FailureKind.RATE_LIMIT, f"Rate limited (429): {summary}",
+                                 "Too many requests: wait a moment and retry.", status)
+        elif status == 404:
+            failure = ApiFailure(FailureKind.BAD_REQUEST, f"Not found (404): {summary}",
+                                 "Check the base URL: it usually ends in /v1.", status)
+        elif status >= 500:
+            failure = ApiFailure(FailureKind.SERVER, f"Server error ({status}): {summary}",
+                                 "The provider or a proxy in front of it failed; retry in a moment.", status)
+        elif "stream" in summary.lower():
+            failure = ApiFailure(FailureKind.BAD_REQUEST, f"Streaming refused ({status}): {summary}",
+                                 HINT_STREAM_OFF, status)
+        else:
+            failure = ApiFailure(FailureKind.BAD_REQUEST, f"Request rejected ({status}): {summary}",
+                                 "Check the parameters this model accepts.", status)
+    failure.status = status
+    failure.retry_after = retry_after
+    return failure
+
+
+# -- transport exceptions --------------------------------------------------------------
+
+
+def _proxy_mark(elapsed: float | None) -> str | None:
+    """Who probably cut a connection that died after `elapsed` seconds."""
+    if elapsed is None:
+        return None
+    if 55 <= elapsed <= 70:
+        return "nginx's default 60 s"
+    if 95 <= elapsed <= 130:
+        return "Cloudflare's ~100-125 s"
+    return None
+
+
+def from_exception(exc: BaseException, *, timeout: float, elapsed: float | None = None,
+                   streaming: bool = False) -> ApiFailure:
+    """Map an httpx/transport exception to a failure."""
+    text = _one_line(str(exc) or type(exc).__name__)
+    if isinstance(exc, httpx.ConnectTimeout):
+        return ApiFailure(FailureKind.CONNECTION, "Connection timed out before the server answered",
+                          "Check the base URL and your network.")
+    if isinstance(exc, httpx.ConnectError):
+        low = text.lower()
+        if isinstance(exc.__cause__, ssl.SSLError) or "ssl" in low or "certificate" in low:
+            return ApiFailure(FailureKind.CONNECTION, f"TLS error: {text}",
+                              "Check the base URL's scheme (http vs https) and the server's certificate.")
+        if "name or service" in low or "nodename" in low or "getaddrinfo" in low or "name resolution" in low:
+            return ApiFailure(FailureKind.CONNECTION, f"Cannot resolve the host: {text}",
+                              "Check the base URL's host name and your network.")
+        if "refused" in low:
+            return ApiFailure(FailureKind.CONNECTION, "Connection refused",
+                              "Nothing listens at the base URL: check the host and port.")
+        return ApiFailure(FailureKind.CONNECTION, f"Cannot connect: {text}", "Check the base URL and your network.")
+    if isinstance(exc, (httpx.ReadTimeout, httpx.WriteTimeout, httpx.PoolTimeout)):
+        return ApiFailure(FailureKind.TIMEOUT, f"No data from the server for {timeout:g} s",
+                          "Raise the profile's timeout, or stream with partial images to see progress.")
+    mark = _proxy_mark(elapsed)
+    after = f" after {elapsed:.0f} s" if elapsed is not None else ""
+    if mark:
+        return ApiFailure(FailureKind.PROXY_TIMEOUT, f"Connection dropped{after}",
+                          HINT_PROXY.format(who=mark))
+    if isinstance(exc, (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError, httpx.NetworkError)):
+        where = "mid-stream" if streaming else "before the reply"
+        return ApiFailure(FailureKind.STREAM, f"Connection dropped {where}{after}",
+                          "The server or a proxy closed the connection; retry.")
+    if isinstance(exc, httpx.HTTPError):
+        return ApiFailure(FailureKind.CONNECTION, f"HTTP error: {text}", "Check the base URL and your network.")
+    return ApiFailure(FailureKind.STREAM, f"Unexpected error: {text}", "Retry; if it persists, report it.")
+
+
+def scrub(text: str, secret: str | None) -> str:
+    """Remove a secret from text that is about to be shown."""
+    if secret and len(secret) >= 4 and secret in text:
+        text = text.replace(secret, "sk-…" + secret[-4:])
+    return text

@@ -1,0 +1,262 @@
+"""The task model, and the one place that turns api events into task state.
+
+A task is one user request: a prompt and its parameters, run against one profile, producing
+`n` images (slots). The TUI, the store and the CLI all read this model; only `apply()`
+changes it in response to the wire.
+
+Frames are complete images, not deltas (PROTOCOL.md §6): a slot keeps only its newest
+partial frame, and a frame that arrives after a newer one, or after the slot ended, is dropped.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass, field
+from enum import Enum
+from pathlib import Path
+
+from imgtui.api.events import Completed, Event, Failed, FailureKind, ImageMeta, Partial, Progress, Started
+
+
+class Status(str, Enum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    INTERRUPTED = "interrupted"  # the process died while it ran (restored from history)
+
+    @property
+    def ended(self) -> bool:
+        return self not in (Status.QUEUED, Status.RUNNING)
+
+
+class SlotStatus(str, Enum):
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+@dataclass
+class Slot:
+    """One requested image."""
+
+    status: SlotStatus = SlotStatus.RUNNING
+    partial_index: int | None = None  # index of the newest partial frame shown
+    partial: bytes | None = field(default=None, repr=False)  # newest partial frame (a preview, never a result)
+    partial_path: Path | None = None  # where the store saved the last partial of an unfinished slot
+    image: bytes | None = field(default=None, repr=False)  # final image bytes, as received
+    image_path: Path | None = None
+    meta: ImageMeta = ImageMeta()
+    revised_prompt: str | None = None
+    usage: dict | None = None
+    response_id: str | None = None
+    error: Failed | None = None
+    bytes_received: int = 0
+
+    @property
+    def ended(self) -> bool:
+        return self.status is not SlotStatus.RUNNING
+
+
+@dataclass
+class Task:
+    prompt: str
+    params: dict  # the request parameters as asked (model, size, quality, n, ...), JSON-safe
+    profile_name: str = ""
+    api_mode: str = "images"
+    id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
+    status: Status = Status.QUEUED
+    slots: list[Slot] = field(default_factory=list)
+    created_at: float = field(default_factory=time.time)
+    started_at: float | None = None
+    first_partial_at: float | None = None
+    finished_at: float | None = None
+    input_images: list[str] = field(default_factory=list)  # paths of reference images
+    mask: str | None = None
+    parent_id: str | None = None  # the task this one refines
+    starred: bool = False
+    error_kind: str | None = None
+    error_message: str | None = None
+    error_hint: str | None = None
+
+    # -- derived views -------------------------------------------------------------------
+
+    @property
+    def n(self) -> int:
+        return int(self.params.get("n", 1))
+
+    @property
+    def model(self) -> str:
+        return str(self.params.get("model", ""))
+
+    @property
+    def partial_images(self) -> int:
+        return int(self.params.get("partial_images", 0)) if self.params.get("stream", True) else 0
+
+    @property
+    def images(self) -> list[Path]:
+        """Final image files, slot order."""
+        return [s.image_path for s in self.slots if s.image_path is not None]
+
+    @property
+    def response_id(self) -> str | None:
+        return next((s.response_id for s in self.slots if s.response_id), None)
+
+    @property
+    def revised_prompt(self) -> str | None:
+        return next((s.revised_prompt for s in self.slots if s.revised_prompt), None)
+
+    @property
+    def usage(self) -> dict | None:
+        """Token usage summed over slots (numbers only; nested details summed too)."""
+        total: dict = {}
+        for s in self.slots:
+            if s.usage:
+                _add_usage(total, s.usage)
+        return total or None
+
+    def preview(self) -> tuple[bytes | Path | None, bool]:
+        """What picture to show now and whether it is an unfinished preview.
+
+        The first final image if any; else the newest partial frame across slots.
+        """
+        for s in self.slots:
+            if s.image is not None or s.image_path is not None:
+                return (s.image if s.image is not None else s.image_path), False
+        best: Slot | None = None
+        for s in self.slots:
+            if (s.partial is not None or s.partial_path is not None) and (
+                best is None or (s.partial_index or 0) > (best.partial_index or 0)
+            ):
+                best = s
+        if best is None:
+            return None, True
+        return (best.partial if best.partial is not None else best.partial_path), True
+
+    def progress(self) -> float:
+        """0..1: with N partials, partial k puts a slot at (k+1)/(N+1); a final image is 1."""
+        if not self.slots:
+            return 0.0
+        frames = self.partial_images + 1
+        done = 0.0
+        for s in self.slots:
+            if s.status is SlotStatus.DONE:
+                done += 1.0
+            elif s.partial_index is not None:
+                done += (s.partial_index + 1) / frames
+        return done / len(self.slots)
+
+    def status_word(self) -> str:
+        """`queued`, `running`, `partial k/N`, `done`, `failed`, `cancelled`, `interrupted`."""
+        if self.status is Status.RUNNING:
+            idx = max((s.partial_index for s in self.slots if s.partial_index is not None), default=None)
+            if idx is not None and self.partial_images:
+                return f"partial {idx + 1}/{self.partial_images}"
+        if self.status is Status.DONE and any(s.status is not SlotStatus.DONE for s in self.slots):
+            return f"done {len(self.images)}/{self.n}"
+        return self.status.value
+
+    def elapsed(self, now: float | None = None) -> float:
+        if self.started_at is None:
+            return 0.0
+        end = self.finished_at if self.finished_at is not None else (now or time.time())
+        return max(0.0, end - self.started_at)
+
+    # -- transitions that are not wire events --------------------------------------------
+
+    def start(self, now: float | None = None) -> None:
+        self.status = Status.RUNNING
+        self.started_at = now or time.time()
+        self.finished_at = None
+        self.first_partial_at = None
+        self.error_kind = self.error_message = self.error_hint = None
+        self.slots = [Slot() for _ in range(self.n)]
+
+    def cancel(self, now: float | None = None) -> bool:
+        """Mark a running task cancelled. Its last partial frames stay as labelled previews."""
+        if self.status.ended:
+            return False
+        for s in self.slots:
+            if not s.ended:
+                s.status = SlotStatus.CANCELLED
+        if any(s.status is SlotStatus.DONE for s in self.slots):
+            self.status = Status.DONE  # keep what arrived; the rest was cancelled
+        else:
+            self.status = Status.CANCELLED
+        self.error_kind, self.error_message, self.error_hint = FailureKind.CANCELLED.value, "Cancelled", None
+        self.finished_at = now or time.time()
+        return True
+
+
+def _add_usage(total: dict, usage: dict) -> None:
+    for k, v in usage.items():
+        if isinstance(v, bool):
+            continue
+        if isinstance(v, (int, float)):
+            total[k] = total.get(k, 0) + v
+        elif isinstance(v, dict):
+            _add_usage(total.setdefault(k, {}), v)
+
+
+def apply(task: Task, event: Event, now: float | None = None) -> bool:
+    """Apply one event to the task. Returns False when the event was dropped (stale or late).
+
+    This is the only function that changes a task in response to the wire.
+    """
+    now = now or time.time()
+    if not 0 <= event.slot < len(task.slots):
+        return False
+    slot = task.slots[event.slot]
+    if slot.ended or task.status.ended:
+        return False  # late: after a cancel or after the slot ended
+
+    if isinstance(event, Started):
+        return True
+    if isinstance(event, Progress):
+        slot.bytes_received = max(slot.bytes_received, event.bytes_received)
+        return True
+    if isinstance(event, Partial):
+        if slot.partial_index is not None and event.index <= slot.partial_index:
+            return False  # older than the frame shown
+        slot.partial_index = event.index
+        slot.partial = event.image
+        slot.meta = slot.meta.merged(event.meta)
+        slot.bytes_received = max(slot.bytes_received, event.bytes_received)
+        if task.first_partial_at is None:
+            task.first_partial_at = now
+        return True
+    if isinstance(event, Completed):
+        slot.status = SlotStatus.DONE
+        slot.image = event.image
+        slot.meta = slot.meta.merged(event.meta)
+        slot.revised_prompt = event.revised_prompt
+        slot.usage = event.usage
+        slot.response_id = event.response_id
+        slot.bytes_received = max(slot.bytes_received, event.bytes_received)
+    elif isinstance(event, Failed):
+        slot.status = SlotStatus.CANCELLED if event.kind is FailureKind.CANCELLED else SlotStatus.FAILED
+        slot.error = event
+    _settle(task, now)
+    return True
+
+
+def _settle(task: Task, now: float) -> None:
+    """When every slot has ended, the task ends: done if any image arrived, else failed."""
+    if not all(s.ended for s in task.slots):
+        return
+    task.finished_at = now
+    failures = [s.error for s in task.slots if s.error is not None]
+    if any(s.status is SlotStatus.DONE for s in task.slots):
+        task.status = Status.DONE
+    elif all(s.status is SlotStatus.CANCELLED for s in task.slots):
+        task.status = Status.CANCELLED
+    else:
+        task.status = Status.FAILED
+    if failures:
+        first = failures[0]
+        task.error_kind, task.error_message, task.error_hint = first.kind.value, first.message, first.hint or None
+        if task.status is Status.DONE:
+            task.error_message = f"{len(failures)} of {task.n} images failed: {first.message}"

@@ -1,0 +1,291 @@
+"""Narrow unit tests of the protocol core: validation, error mapping, SSE decoding.
+
+The end-to-end proof (real client, real demo server, loopback HTTP) is in test_api_client.py.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import io
+import json
+
+import httpx
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from PIL import Image
+
+from imgtui.api import errors
+from imgtui.api.client import StreamParser, build_calls, iter_sse_json
+from imgtui.api.events import Completed, FailureKind, ImageMeta, Partial
+from imgtui.api.request import Connection, ImageRequest, InputImage, RequestError, parse_size
+
+
+def png(w: int = 8, h: int = 8, color=(200, 30, 30, 255)) -> bytes:
+    buf = io.BytesIO()
+    Image.new("RGBA", (w, h), color).save(buf, "PNG")
+    return buf.getvalue()
+
+
+# -- validation ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "changes, field",
+    [
+        ({"prompt": "   "}, "prompt"),
+        ({"prompt": "x" * 32_001}, "prompt"),
+        ({"n": 0}, "n"),
+        ({"n": 11}, "n"),
+        ({"size": "1000x1000"}, "size"),  # not multiples of 16
+        ({"size": "3200x1024"}, "size"),  # ratio > 3:1
+        ({"size": "4096x2048"}, "size"),  # > 3840x2160
+        ({"size": "big"}, "size"),
+        ({"partial_images": 4}, "partial_images"),
+        ({"partial_images": -1}, "partial_images"),
+        ({"output_compression": 50}, "output_compression"),  # png
+        ({"output_compression": 101, "output_format": "jpeg"}, "output_compression"),
+        ({"background": "transparent", "output_format": "jpeg"}, "background"),
+        ({"output_format": "gif"}, "output_format"),
+        ({"moderation": "high"}, "moderation"),
+        ({"model": ""}, "model"),
+    ],
+)
+def test_validation_names_the_field(changes, field):
+    with pytest.raises(RequestError) as info:
+        ImageRequest(prompt="a fox").with_(**changes).validate()
+    assert info.value.field == field
+    assert info.value.message
+
+
+def test_valid_requests_pass():
+    ImageRequest(prompt="a fox", size="3840x2160", n=10, partial_images=3).validate()
+    ImageRequest(prompt="a fox", size="1024x3072", output_format="webp", output_compression=80,
+                 background="transparent", quality="ultra-new-quality", model="gpt-image-9").validate()
+    assert parse_size("auto") is None
+    assert parse_size("1536x1024") == (1536, 1024)
+
+
+def test_input_images_checked(tmp_path):
+    with pytest.raises(RequestError, match="no such file"):
+        InputImage.load(tmp_path / "missing.png")
+    (tmp_path / "notes.txt").write_text("hello")
+    with pytest.raises(RequestError, match="not a PNG"):
+        InputImage.load(tmp_path / "notes.txt")
+    (tmp_path / "a.png").write_bytes(png())
+    img = InputImage.load(tmp_path / "a.png")
+    assert img.mime == "image/png" and img.name == "a.png"
+    jpeg = io.BytesIO()
+    Image.new("RGB", (4, 4)).save(jpeg, "JPEG")
+    req = ImageRequest(prompt="x", images=(img,), mask=InputImage(jpeg.getvalue(), "m.jpg", "image/jpeg"))
+    with pytest.raises(RequestError) as info:
+        req.validate()
+    assert info.value.field == "mask"
+
+
+def test_connection_repr_hides_key():
+    conn = Connection("https://api.example.com/v1", api_key="sk-secret-123456")
+    assert "sk-secret" not in repr(conn) and "123456" not in repr(conn)
+
+
+# -- request serialisation -------------------------------------------------------------
+
+
+def test_generation_calls_split_per_slot_when_streaming():
+    conn = Connection("http://x/v1")
+    calls = build_calls(conn, ImageRequest(prompt="p", n=3, partial_images=2).validate())
+    assert [c.slots for c in calls] == [[0], [1], [2]]
+    assert all(c.json["n"] == 1 and c.json["stream"] is True and c.json["partial_images"] == 2 for c in calls)
+    (single,) = build_calls(conn, ImageRequest(prompt="p", n=3, stream=False).validate())
+    assert single.slots == [0, 1, 2] and single.json["n"] == 3
+    assert "stream" not in single.json and "partial_images" not in single.json
+
+
+def test_edit_call_is_multipart_with_mask():
+    img = InputImage(png(), "a.png", "image/png")
+    req = ImageRequest(prompt="p", images=(img, img), mask=img, input_fidelity="high").validate()
+    (call,) = build_calls(Connection("http://x/v1"), req)
+    assert call.path == "/images/edits" and call.json is None
+    assert [f[0] for f in call.files] == ["image[]", "image[]", "mask"]
+    assert call.data["stream"] == "true" and call.data["input_fidelity"] == "high"
+    (one,) = build_calls(Connection("http://x/v1"), req.with_(images=(img,), mask=None))
+    assert [f[0] for f in one.files] == ["image"]
+
+
+def test_responses_call_forces_tool_and_min_one_partial():
+    img = InputImage(png(), "a.png", "image/png")
+    conn = Connection("http://x/v1", api_mode="responses", mainline_model="gpt-5")
+    req = ImageRequest(prompt="p", partial_images=0, images=(img,), previous_response_id="resp_1").validate()
+    (call,) = build_calls(conn, req)
+    body = call.json
+    assert call.path == "/responses" and body["model"] == "gpt-5"
+    assert body["tool_choice"] == {"type": "image_generation"}
+    assert body["tools"][0]["partial_images"] == 1 and body["tools"][0]["model"] == "gpt-image-1"
+    assert body["previous_response_id"] == "resp_1"
+    content = body["input"][0]["content"]
+    assert content[0] == {"type": "input_text", "text": "p"}
+    assert content[1]["image_url"].startswith("data:image/png;base64,")
+
+
+# -- error mapping ---------------------------------------------------------------------
+
+
+def _map(status, body, headers=None):
+    return errors.from_response(status, httpx.Headers(headers or {}), body)
+
+
+def test_error_mapping_kinds_and_hints():
+    f = _map(401, b'{"error":{"message":"Incorrect API key","code":"invalid_api_key"}}')
+    assert f.kind is FailureKind.AUTH and f.hint
+    f = _map(429, b'{"error":{"message":"slow down","code":"rate_limit_exceeded"}}', {"Retry-After": "3"})
+    assert f.kind is FailureKind.RATE_LIMIT and f.retry_after == 3.0
+    f = _map(400, json.dumps({"error": {"message": "Your request was rejected by the safety system",
+                                         "code": "moderation_blocked",
+                                         "moderation_details": {"moderation_stage": "input",
+                                                                "categories": ["violence"]}}}).encode())
+    assert f.kind is FailureKind.MODERATION and "violence" in f.message
+    f = _map(400, b'{"error":{"message":"Unsupported parameter: \'stream\' is not supported with this model.","param":"stream"}}')
+    assert f.kind is FailureKind.BAD_REQUEST and "streaming off" in f.hint
+    f = _map(500, b'{"error":{"message":"boom","type":"server_error"}}')
+    assert f.kind is FailureKind.SERVER
+
+
+def test_html_pages_are_summarised_not_dumped():
+    page = (b"<!DOCTYPE html><html><head><title>api.example.com | 524: A timeout occurred</title>"
+            b"<style>body{}</style></head><body>" + b"<div>cloudflare</div>" * 200 + b"</body></html>")
+    f = _map(524, page)
+    assert f.kind is FailureKind.PROXY_TIMEOUT
+    assert f.message == "Proxy timeout (524): api.example.com | 524: A timeout occurred"
+    assert "Cloudflare" in f.hint and "partial images" in f.hint
+    f = _map(502, b"<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad Gateway"
+                  b"</h1></center><hr><center>nginx</center></body></html>")
+    assert f.kind is FailureKind.SERVER and f.message == "Server error (502): 502 Bad Gateway"
+    f = _map(418, b"\n\n  I'm a teapot\nsecond line")
+    assert f.message == "Request rejected (418): I'm a teapot"
+
+
+@pytest.mark.parametrize("elapsed, kind, who", [(61.0, FailureKind.PROXY_TIMEOUT, "nginx"),
+                                                 (110.0, FailureKind.PROXY_TIMEOUT, "Cloudflare"),
+                                                 (12.0, FailureKind.STREAM, None)])
+def test_dropped_connection_near_proxy_marks(elapsed, kind, who):
+    f = errors.from_exception(httpx.RemoteProtocolError("peer closed"), timeout=600, elapsed=elapsed, streaming=True)
+    assert f.kind is kind
+    if who:
+        assert who in f.hint and "partial images" in f.hint
+
+
+def test_transport_errors():
+    assert errors.from_exception(httpx.ReadTimeout("t"), timeout=5).kind is FailureKind.TIMEOUT
+    f = errors.from_exception(httpx.ConnectError("[Errno 111] Connection refused"), timeout=5)
+    assert f.kind is FailureKind.CONNECTION and f.message == "Connection refused"
+
+
+def test_scrub_removes_key():
+    assert "sk-live-abcdef123" not in errors.scrub("bad key sk-live-abcdef123 given", "sk-live-abcdef123")
+
+
+# -- SSE decoding: any chunking yields the same events ---------------------------------
+
+FINAL = png(16, 16, (10, 200, 10, 255))
+PART = png(16, 16, (200, 200, 10, 255))
+
+
+def _stream_bytes(crlf: bool = False, event_lines: bool = True) -> bytes:
+    nl = "\r\n" if crlf else "\n"
+    events = [
+        {"type": "image_generation.partial_image", "b64_json": base64.b64encode(PART).decode(),
+         "partial_image_index": 0, "size": "16x16"},
+        {"type": "image_generation.partial_image", "b64_json": base64.b64encode(PART).decode(),
+         "partial_image_index": 1},
+        {"type": "some.unknown.event", "x": 1},
+        {"type": "image_generation.completed", "b64_json": base64.b64encode(FINAL).decode(),
+         "usage": {"total_tokens": 5}, "output_format": "png", "quality": "high"},
+    ]
+    out = ": PING" + nl + nl
+    for ev in events:
+        if event_lines:
+            out += f"event: {ev['type']}{nl}"
+        out += f"data: {json.dumps(ev)}{nl}{nl}: keep-alive{nl}"
+    out += "data: [DONE]" + nl + nl
+    return out.encode()
+
+
+async def _chunks(data: bytes, cuts: list[int]):
+    pos = 0
+    for cut in sorted(set(c for c in cuts if 0 < c < len(data))):
+        yield data[pos:cut]
+        pos = cut
+        await asyncio.sleep(0)
+    yield data[pos:]
+
+
+async def _parse(data: bytes, cuts: list[int]):
+    parser = StreamParser(0, ImageMeta("auto", "auto", "auto", "png"))
+    events = []
+    async for obj in iter_sse_json(_chunks(data, cuts)):
+        if obj == "[DONE]":
+            break
+        events += parser.feed(obj, 0)
+    events.append(parser.finish(0))
+    return events
+
+
+def _summary(events):
+    return [(type(e).__name__, getattr(e, "index", None), e.image) for e in events]
+
+
+@settings(max_examples=150, deadline=None)
+@given(data=st.data(), crlf=st.booleans(), event_lines=st.booleans())
+def test_any_chunking_yields_same_events(data, crlf, event_lines):
+    raw = _stream_bytes(crlf, event_lines)
+    cuts = data.draw(st.lists(st.integers(0, len(raw)), max_size=40))
+    expected = asyncio.run(_parse(raw, []))
+    got = asyncio.run(_parse(raw, cuts))
+    assert _summary(got) == _summary(expected)
+    assert [type(e) for e in got] == [Partial, Partial, Completed]
+    assert got[-1].image == FINAL and got[-1].usage == {"total_tokens": 5}
+    assert got[-1].meta.quality == "high" and got[0].meta.size == "16x16"
+
+
+def test_byte_at_a_time_utf8_and_malformed():
+    text = 'data: {"type":"image_generation.partial_image","b64_json":"' + base64.b64encode(PART).decode() + \
+           '","partial_image_index":0,"note":"héllo ✓"}\n\n'
+    raw = text.encode()
+    events = asyncio.run(_collect_objs(raw, list(range(len(raw)))))
+    assert events[0]["note"] == "héllo ✓"
+    with pytest.raises(errors.ApiFailure) as info:
+        asyncio.run(_collect_objs(b'data: {"type": "x", "b64_json": \n\n', []))
+    assert info.value.kind is FailureKind.STREAM
+
+
+async def _collect_objs(raw, cuts):
+    return [o async for o in iter_sse_json(_chunks(raw, cuts))]
+
+
+def test_eof_without_final_is_failure():
+    raw = _stream_bytes().split(b"event: image_generation.completed")[0]
+    with pytest.raises(errors.ApiFailure) as info:
+        asyncio.run(_parse(raw, []))
+    assert info.value.kind is FailureKind.STREAM and "without a final image" in info.value.message
+
+
+def test_late_partial_after_final_is_ignored():
+    parser = StreamParser(0, ImageMeta())
+    parser.feed({"type": "image_generation.completed", "_image": FINAL}, 0)
+    assert parser.feed({"type": "image_generation.partial_image", "_image": PART, "partial_image_index": 2}, 0) == []
+
+
+@pytest.mark.parametrize("obj, kind", [
+    ({"type": "error", "code": "server_error", "message": "bad"}, FailureKind.SERVER),
+    ({"type": "error", "error": {"code": "rate_limit_exceeded", "message": "slow"}}, FailureKind.RATE_LIMIT),
+    ({"type": "image_generation.failed", "message": "nope"}, FailureKind.STREAM),
+    ({"type": "response.failed", "response": {"error": {"code": "server_error", "message": "x"}}}, FailureKind.SERVER),
+    ({"type": "response.incomplete", "response": {"incomplete_details": {"reason": "max_output_tokens"}}},
+     FailureKind.STREAM),
+    ({"error": {"message": "moderation", "code": "moderation_blocked"}}, FailureKind.MODERATION),
+])
+def test_in_stream_errors(obj, kind):
+    with pytest.raises(errors.ApiFailure) as info:
+        StreamParser(0, ImageMeta()).feed(obj, 0)
+    assert info.value.kind is kind and info.value.message
