@@ -52,6 +52,8 @@ def _build_parser() -> argparse.ArgumentParser:
     conn.add_argument("--base-url", help="API base URL, e.g. https://api.openai.com/v1")
     conn.add_argument("--api-key", help="API key (prefer OPENAI_API_KEY or a profile: flags show in `ps`)")
     conn.add_argument("--api", choices=["images", "responses"], help="Images API or Responses API")
+    conn.add_argument("-H", "--header", action="append", default=[], metavar="'NAME: VALUE'",
+                      help="extra HTTP header, e.g. 'api-key: ...' for Azure-style endpoints (repeatable)")
     conn.add_argument("--timeout", type=float, metavar="SECONDS", help="read timeout (default 600)")
     conn.add_argument("--demo", action="store_true", help="use the embedded demo server (no key needed)")
     p = g.add_argument_group("image parameters")
@@ -117,7 +119,6 @@ def resolve_connection(args: argparse.Namespace, environ: dict[str, str] | None 
         if key is None and args.base_url.rstrip("/") == env.get("OPENAI_BASE_URL", OPENAI_DEFAULT_URL).rstrip("/"):
             key = env.get("OPENAI_API_KEY")
         conn = Connection(base_url=args.base_url, api_key=key)
-        name = "command line"
     else:
         try:
             config = cfg.load()
@@ -155,9 +156,21 @@ def resolve_connection(args: argparse.Namespace, environ: dict[str, str] | None 
         if args.timeout <= 0:
             raise UsageError("--timeout must be positive")
         changes["timeout"] = args.timeout
+    if args.header:
+        changes["headers"] = {**conn.headers, **_parse_headers(args.header)}
     if changes:
         conn = _replace(conn, **changes)
     return conn, name, profile
+
+
+def _parse_headers(values: list[str]) -> dict[str, str]:
+    headers = {}
+    for value in values:
+        name, sep, val = value.partition(":")
+        if not sep or not name.strip():
+            raise UsageError(f"-H/--header takes 'NAME: VALUE', got {value!r}")
+        headers[name.strip()] = val.strip()
+    return headers
 
 
 def _replace(obj, **changes):

@@ -1,0 +1,274 @@
+"""The real client against the real demo server over loopback HTTP."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import io
+import time
+
+import pytest
+from PIL import Image
+
+from imgtui.api import Completed, Connection, Failed, FailureKind, ImageRequest, InputImage, Partial, Progress, Started
+from imgtui.api import check_connection, stream_images
+from imgtui.demo import DemoServer
+
+
+@pytest.fixture(scope="module")
+def server():
+    with DemoServer(delay=0.0) as srv:
+        yield srv
+
+
+@pytest.fixture(autouse=True)
+def _clear(server):
+    server.clear()
+
+
+def conn_for(server, mode="images", **kw) -> Connection:
+    return Connection(server.base_url, api_key="sk-test-key-0000", api_mode=mode, **kw)
+
+
+async def collect(conn, req):
+    async with contextlib.aclosing(stream_images(conn, req)) as events:
+        return [ev async for ev in events if not isinstance(ev, Progress)]
+
+
+def png_bytes(w=64, h=64, color=(30, 90, 200, 255)) -> bytes:
+    buf = io.BytesIO()
+    Image.new("RGBA", (w, h), color).save(buf, "PNG")
+    return buf.getvalue()
+
+
+def by_type(events, cls):
+    return [e for e in events if isinstance(e, cls)]
+
+
+# -- each endpoint, streaming and not ---------------------------------------------------
+
+
+@pytest.mark.parametrize("mode", ["images", "responses"])
+@pytest.mark.parametrize("partials", [0, 1, 3])
+async def test_streaming_generation(server, mode, partials):
+    req = ImageRequest(prompt="a red fox", size="1024x1024", partial_images=partials)
+    events = await collect(conn_for(server, mode), req)
+    assert isinstance(events[0], Started)
+    parts = by_type(events, Partial)
+    expected = max(1, partials) if mode == "responses" else partials
+    assert [p.index for p in parts] == list(range(expected))
+    (done,) = by_type(events, Completed)
+    assert events[-1] is done and not by_type(events, Failed)
+    img = Image.open(io.BytesIO(done.image))
+    assert img.size == (1024, 1024) and img.format == "PNG"
+    assert done.usage and done.usage.get("total_tokens")
+    if mode == "responses":
+        assert done.response_id and done.response_id.startswith("resp_")
+        assert done.revised_prompt
+    body = server.requests[-1]["json"]
+    if mode == "images":
+        assert body["stream"] is True and body["partial_images"] == partials and body["model"] == "gpt-image-1"
+    else:
+        assert body["tools"][0]["type"] == "image_generation" and body["tool_choice"]["type"] == "image_generation"
+
+
+@pytest.mark.parametrize("mode", ["images", "responses"])
+async def test_non_streaming(server, mode):
+    req = ImageRequest(prompt="a blue whale", n=2, stream=False, size="1536x1024", output_format="jpeg")
+    events = await collect(conn_for(server, mode), req)
+    done = sorted(by_type(events, Completed), key=lambda e: e.slot)
+    assert [e.slot for e in done] == [0, 1] and not by_type(events, Partial)
+    for e in done:
+        img = Image.open(io.BytesIO(e.image))
+        assert img.format == "JPEG" and img.size == (1536, 1024)
+    # images mode: one request with n=2; responses mode: one request per image
+    assert len(server.requests) == (1 if mode == "images" else 2)
+
+
+async def test_n_parallel_streams_fill_every_slot(server):
+    req = ImageRequest(prompt="three cats", n=3, partial_images=2)
+    events = await collect(conn_for(server), req)
+    assert sorted(e.slot for e in by_type(events, Completed)) == [0, 1, 2]
+    assert len(server.requests) == 3 and all(r["json"]["n"] == 1 for r in server.requests)
+    for slot in range(3):
+        assert [p.index for p in by_type(events, Partial) if p.slot == slot] == [0, 1]
+
+
+async def test_edit_multipart_with_mask(server):
+    img = InputImage(png_bytes(), "ref.png", "image/png")
+    mask = InputImage(png_bytes(color=(0, 0, 0, 0)), "mask.png", "image/png")
+    req = ImageRequest(prompt="add a hat", images=(img, img), mask=mask, partial_images=1, input_fidelity="high")
+    events = await collect(conn_for(server), req)
+    assert len(by_type(events, Completed)) == 1 and len(by_type(events, Partial)) == 1
+    rec = server.requests[-1]
+    assert rec["path"].endswith("/images/edits")
+    assert [f["field"] for f in rec["files"]] == ["image[]", "image[]", "mask"]
+    assert rec["form"]["stream"] == "true" and rec["form"]["partial_images"] == "1"
+    assert rec["form"]["input_fidelity"] == "high" and rec["form"]["prompt"] == "add a hat"
+
+
+async def test_responses_follow_up_and_input_images(server):
+    conn = conn_for(server, "responses")
+    first = await collect(conn, ImageRequest(prompt="a castle", partial_images=1))
+    rid = by_type(first, Completed)[0].response_id
+    img = InputImage(png_bytes(), "ref.png", "image/png")
+    req = ImageRequest(prompt="make it night", previous_response_id=rid, images=(img,), partial_images=1)
+    events = await collect(conn, req)
+    assert by_type(events, Completed)
+    body = server.requests[-1]["json"]
+    assert body["previous_response_id"] == rid
+    assert body["input"][0]["content"][1]["type"] == "input_image"
+
+
+async def test_auth_header_and_extra_headers_query(server):
+    conn = conn_for(server, headers={"api-key": "azure-style"}, query={"api-version": "2025-04-01"})
+    await collect(conn, ImageRequest(prompt="x", partial_images=0))
+    rec = server.requests[-1]
+    assert rec["headers"]["authorization"] == "Bearer sk-test-key-0000"
+    assert rec["headers"]["api-key"] == "azure-style"
+    assert "api-version=2025-04-01" in rec["path"] or rec.get("query", {}).get("api-version") == "2025-04-01"
+
+
+async def test_progress_events_report_bytes(server):
+    req = ImageRequest(prompt="noise", model="bench-noise", size="1024x1024", partial_images=1)
+    async with contextlib.aclosing(stream_images(conn_for(server), req)) as events:
+        got = [ev async for ev in events]
+    done = by_type(got, Completed)[0]
+    assert done.bytes_received > len(done.image)  # base64 + JSON overhead
+    assert by_type(got, Partial)[0].bytes_received > 0
+
+
+# -- fault modes -----------------------------------------------------------------------
+
+FAULTS = [
+    # mode, kind, words in the message
+    ("auth", FailureKind.AUTH, "Authentication failed"),
+    ("ratelimit", FailureKind.RATE_LIMIT, "Rate limited"),
+    ("server", FailureKind.SERVER, "Server error (500)"),
+    ("moderation", FailureKind.MODERATION, "violence"),
+    ("stream400", FailureKind.BAD_REQUEST, "Streaming refused"),
+    ("cf524", FailureKind.PROXY_TIMEOUT, "524: A timeout occurred"),
+    ("html502", FailureKind.SERVER, "502 Bad Gateway"),
+    ("drop", FailureKind.STREAM, "Connection dropped"),
+    ("error-flat", FailureKind.SERVER, "could not be generated"),
+    ("error-nested", FailureKind.SERVER, "Upstream failed"),
+    ("failed-event", FailureKind.STREAM, ""),
+    ("malformed", FailureKind.STREAM, "Malformed event"),
+    ("eof", FailureKind.STREAM, "without a final image"),
+]
+
+
+@pytest.mark.parametrize("mode, kind, words", FAULTS, ids=[f[0] for f in FAULTS])
+async def test_fault_modes_fail_with_kind_message_and_hint(server, mode, kind, words):
+    conn = Connection(server.fault_url(mode), max_retries=1)
+    t0 = time.monotonic()
+    events = await collect(conn, ImageRequest(prompt="a fox", partial_images=2))
+    (failed,) = by_type(events, Failed)
+    assert failed.kind is kind, failed
+    assert words in failed.message and failed.hint
+    assert "<" not in failed.message and "\n" not in failed.message  # never a raw page
+    assert not by_type(events, Completed)
+    if mode in ("drop", "error-flat", "error-nested", "malformed", "eof"):
+        assert by_type(events, Partial), "partials before the fault still arrive"
+    if mode == "ratelimit":
+        assert len(server.requests) == 2 and time.monotonic() - t0 >= 1.0  # retried once, honouring Retry-After
+        assert failed.retry_after == 1.0
+
+
+async def test_fault_chosen_by_model_name(server):
+    events = await collect(conn_for(server), ImageRequest(prompt="a fox", model="fault-moderation"))
+    assert by_type(events, Failed)[0].kind is FailureKind.MODERATION
+
+
+@pytest.mark.parametrize("mode", ["response-failed", "incomplete", "relay"])
+async def test_responses_fault_modes(server, mode):
+    conn = Connection(server.fault_url(mode), api_mode="responses")
+    events = await collect(conn, ImageRequest(prompt="a fox", partial_images=2))
+    if mode == "relay":  # only partials + response.completed: still a success
+        (done,) = by_type(events, Completed)
+        assert Image.open(io.BytesIO(done.image)).size
+        assert len(by_type(events, Partial)) == 2
+    else:
+        (failed,) = by_type(events, Failed)
+        assert failed.kind in (FailureKind.SERVER, FailureKind.STREAM) and failed.message and failed.hint
+
+
+@pytest.mark.parametrize("mode", ["json", "dataonly", "url"])
+async def test_tolerated_variants_succeed(server, mode):
+    conn = Connection(server.fault_url(mode))
+    events = await collect(conn, ImageRequest(prompt="a fox", partial_images=2))
+    (done,) = by_type(events, Completed)
+    assert Image.open(io.BytesIO(done.image)).format == "PNG"
+    if mode == "dataonly":
+        assert [p.index for p in by_type(events, Partial)] == [0, 1]
+
+
+async def test_partial_failure_keeps_arrived_images(server):
+    # `flaky` fails every second request with HTTP 500: of two parallel slots, one fails.
+    conn = Connection(server.fault_url("flaky"), max_retries=0)
+    events = await collect(conn, ImageRequest(prompt="two", n=2, partial_images=1))
+    (done,) = by_type(events, Completed)
+    (failed,) = by_type(events, Failed)
+    assert {done.slot, failed.slot} == {0, 1}
+    assert failed.kind is FailureKind.SERVER and Image.open(io.BytesIO(done.image)).size
+
+
+async def test_every_slot_fails_on_its_own(server):
+    conn = Connection(server.fault_url("server"), max_retries=0)
+    events = await collect(conn, ImageRequest(prompt="two", n=2, partial_images=1))
+    assert sorted(f.slot for f in by_type(events, Failed)) == [0, 1]
+
+
+async def test_retries_connection_refused_then_fails(unused_tcp_port):
+    conn = Connection(f"http://127.0.0.1:{unused_tcp_port}/v1", max_retries=1)
+    events = await collect(conn, ImageRequest(prompt="x"))
+    (failed,) = by_type(events, Failed)
+    assert failed.kind is FailureKind.CONNECTION and failed.message == "Connection refused"
+
+
+async def test_read_timeout(server):
+    conn = Connection(server.fault_url("stall"), timeout=0.5, max_retries=0)
+    events = await collect(conn, ImageRequest(prompt="x"))
+    assert by_type(events, Failed)[0].kind is FailureKind.TIMEOUT
+    assert await asyncio.to_thread(server.wait_for_disconnects, 1, 5.0)
+
+
+# -- cancellation ----------------------------------------------------------------------
+
+
+async def test_cancel_closes_the_connection_promptly(server):
+    conn = conn_for(server, headers={"x-demo-delay": "30"})
+    req = ImageRequest(prompt="slow", partial_images=3)
+    got_started = asyncio.Event()
+
+    async def consume():
+        async with contextlib.aclosing(stream_images(conn, req)) as events:
+            async for ev in events:
+                if isinstance(ev, Started):
+                    got_started.set()
+
+    task = asyncio.create_task(consume())
+    await asyncio.wait_for(got_started.wait(), 5)
+    await asyncio.sleep(0.3)  # the request is in flight on the server
+    t0 = time.monotonic()
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+    assert await asyncio.to_thread(server.wait_for_disconnects, 1, 2.0)
+    assert time.monotonic() - t0 < 1.5
+
+
+async def test_cancel_parallel_slots_closes_every_stream(server):
+    conn = conn_for(server, headers={"x-demo-delay": "30"})
+    task = asyncio.create_task(collect(conn, ImageRequest(prompt="slow", n=3, partial_images=3)))
+    await asyncio.sleep(0.6)
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+    assert await asyncio.to_thread(server.wait_for_disconnects, 3, 3.0)
+
+
+async def test_check_connection(server):
+    assert await check_connection(conn_for(server)) is None
+    failed = await check_connection(Connection(server.fault_url("auth"), api_key="sk-abc-secret-9999"))
+    assert failed.kind is FailureKind.AUTH and "sk-abc-secret-9999" not in failed.message

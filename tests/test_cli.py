@@ -1,0 +1,202 @@
+"""`imgtui generate` and friends, run as real subprocesses against a real demo server."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from imgtui.demo import DemoServer
+
+
+@pytest.fixture(scope="module")
+def server():
+    with DemoServer(delay=0.0) as srv:
+        yield srv
+
+
+@pytest.fixture
+def env(tmp_path, server):
+    """A clean environment: its own config and data dirs, no OpenAI variables."""
+    e = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "IMGTUI_"))}
+    e["IMGTUI_CONFIG_FILE"] = str(tmp_path / "cfg" / "config.toml")
+    e["IMGTUI_DATA_DIR"] = str(tmp_path / "data")
+    e["IMGTUI_DEMO_DELAY"] = "0"
+    e["PYTHONPATH"] = str(Path(__file__).parents[1] / "src")
+    server.clear()
+    return e
+
+
+def run(args, env, timeout=60, **kw):
+    return subprocess.run([sys.executable, "-m", "imgtui", *args], env=env, capture_output=True, text=True,
+                          timeout=timeout, **kw)
+
+
+def test_generate_demo_saves_a_picture(tmp_path, env):
+    out = tmp_path / "out"
+    r = run(["generate", "--demo", "a red fox", "-o", str(out)], env)
+    assert r.returncode == 0, r.stderr
+    (path,) = out.iterdir()
+    assert r.stdout.strip() == str(path)
+    assert path.suffix == ".png" and "a-red-fox" in path.name
+    assert Image.open(path).size == (1024, 1024)
+
+
+def test_generate_with_openai_env_vars_only(tmp_path, env, server):
+    env |= {"OPENAI_BASE_URL": server.base_url, "OPENAI_API_KEY": "sk-env-key-4242"}
+    r = run(["generate", "a lighthouse", "-o", str(tmp_path), "--json", "-n", "2", "--partial-images", "2"], env)
+    assert r.returncode == 0, r.stderr
+    lines = [json.loads(line) for line in r.stdout.splitlines()]
+    kinds = [o["event"] for o in lines]
+    assert kinds.count("started") == 2 and kinds.count("partial") == 4 and kinds.count("completed") == 2
+    for o in lines:
+        if o["event"] == "completed":
+            assert Path(o["path"]).is_file() and o["usage"]["total_tokens"] > 0
+            assert "revised_prompt" in o
+        if o["event"] == "partial":
+            assert o["index"] in (0, 1)
+    assert server.requests[-1]["headers"]["authorization"] == "Bearer sk-env-key-4242"
+    assert "sk-env-key-4242" not in r.stdout + r.stderr
+
+
+def test_saved_bytes_are_exactly_what_the_server_sent(tmp_path, env, server):
+    env["OPENAI_BASE_URL"] = server.base_url
+    r = run(["generate", "exact bytes", "--format", "webp", "--no-stream", "-o", str(tmp_path)], env)
+    assert r.returncode == 0, r.stderr
+    (path,) = tmp_path.glob("*.webp")
+    import httpx
+
+    reply = httpx.post(server.base_url + "/images/generations",
+                       json={"prompt": "exact bytes", "model": "gpt-image-1", "output_format": "webp"}).json()
+    import base64
+
+    assert path.read_bytes() == base64.b64decode(reply["data"][0]["b64_json"])
+
+
+def test_names_never_overwrite(tmp_path, env, server):
+    env["OPENAI_BASE_URL"] = server.base_url
+    for _ in range(2):
+        assert run(["generate", "same prompt", "-o", str(tmp_path), "--partial-images", "0"], env).returncode == 0
+    assert len(list(tmp_path.glob("*.png"))) == 2
+
+
+def test_edit_with_input_image(tmp_path, env, server):
+    src = tmp_path / "in.png"
+    Image.new("RGB", (64, 64), (250, 0, 0)).save(src)
+    env["OPENAI_BASE_URL"] = server.base_url
+    r = run(["generate", "add a hat", "-i", str(src), "-i", str(src), "-o", str(tmp_path / "o")], env)
+    assert r.returncode == 0, r.stderr
+    assert server.requests[-1]["path"].endswith("/images/edits")
+
+
+FAULTS = ["auth", "ratelimit", "server", "overloaded", "badgateway", "moderation", "stream400", "cf524",
+          "html502", "drop", "error-flat", "error-nested", "failed-event", "response-failed", "incomplete",
+          "malformed", "eof"]
+
+
+@pytest.mark.parametrize("mode", FAULTS)
+def test_every_fault_mode_exits_1_with_cause_and_hint(tmp_path, env, server, mode):
+    r = run(["generate", "a fox", "--base-url", server.fault_url(mode), "-o", str(tmp_path)], env)
+    assert r.returncode == 1, (r.stdout, r.stderr)
+    lines = r.stderr.strip().splitlines()
+    assert lines[0].startswith("imgtui: ") and len(lines) == 2, r.stderr
+    assert lines[1].startswith("  hint: ")
+    assert "Traceback" not in r.stderr and "<" not in r.stderr
+    assert not list(tmp_path.glob("*.png"))
+
+
+def test_fault_json_output(tmp_path, env, server):
+    r = run(["generate", "x", "--base-url", server.fault_url("moderation"), "--json"], env)
+    assert r.returncode == 1
+    failed = [json.loads(x) for x in r.stdout.splitlines() if '"failed"' in x][0]
+    assert failed["kind"] == "moderation" and failed["message"] and failed["hint"]
+
+
+@pytest.mark.parametrize("args, words", [
+    (["--size", "1000x1000"], "multiples of 16"),
+    (["--partial-images", "5"], "partial_images"),
+    (["--compression", "50"], "jpeg or webp"),
+    (["-n", "11"], "1 to 10"),
+    (["-i", "/nonexistent.png"], "no such file"),
+    (["--background", "transparent", "--format", "jpeg"], "transparent"),
+    (["--timeout", "-1"], "timeout"),
+])
+def test_invalid_arguments_exit_2_and_send_nothing(env, server, args, words):
+    r = run(["generate", "x", "--base-url", server.base_url, *args], env)
+    assert r.returncode == 2 and words in r.stderr and "Traceback" not in r.stderr
+    assert server.requests == []
+
+
+def test_no_provider_points_at_demo(env):
+    r = run(["generate", "x"], env)
+    assert r.returncode == 2 and "--demo" in r.stderr
+
+
+def test_base_url_elsewhere_never_gets_the_env_key(env, server):
+    env["OPENAI_API_KEY"] = "sk-do-not-leak"
+    r = run(["generate", "x", "--base-url", server.base_url, "--partial-images", "0", "-o", env["IMGTUI_DATA_DIR"]],
+            env)
+    assert r.returncode == 0, r.stderr
+    assert "authorization" not in server.requests[-1]["headers"]
+
+
+def test_ctrl_c_closes_streams_and_exits_130(tmp_path, env, server):
+    env["OPENAI_BASE_URL"] = server.base_url
+    proc = subprocess.Popen([sys.executable, "-m", "imgtui", "generate", "slow", "-n", "2", "--json",
+                             "--base-url", server.base_url, "-H", "x-demo-delay: 30", "-o", str(tmp_path)],
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # wait until both requests are in flight on the server
+    deadline = time.monotonic() + 20
+    while server.streams_started < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert server.streams_started >= 2
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=10)
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err
+    assert server.wait_for_disconnects(2, 3.0)
+
+
+def test_bad_header_flag(env, server):
+    r = run(["generate", "x", "--base-url", server.base_url, "-H", "no-colon"], env)
+    assert r.returncode == 2 and "NAME: VALUE" in r.stderr
+
+
+def test_locate(env):
+    r = run(["locate"], env)
+    assert r.returncode == 0
+    assert env["IMGTUI_CONFIG_FILE"] in r.stdout and env["IMGTUI_DATA_DIR"] in r.stdout
+
+
+def test_profiles_import_export_list(env):
+    url = ("https://example.app/?apiUrl=https%3A%2F%2Frelay.example.com%2Fv1&apiKey=sk-share-7777"
+           "&apiMode=responses&model=gpt-image-1.5&profileName=Relay&streamImages=false&streamPartialImages=3")
+    r = run(["profiles", "import", url], env)
+    assert r.returncode == 0, r.stderr
+    listing = run(["profiles", "list"], env).stdout
+    assert "Relay" in listing and "responses" in listing and "sk-share-7777" not in listing
+    exported = run(["profiles", "export", "Relay"], env).stdout
+    assert "apiKey" not in exported and "streamImages=false" in exported and "streamPartialImages=3" in exported
+    with_key = run(["profiles", "export", "Relay", "--include-key"], env).stdout
+    assert "sk-share-7777" in with_key
+    mode = os.stat(env["IMGTUI_CONFIG_FILE"]).st_mode & 0o777
+    assert mode == 0o600
+    bad = run(["profiles", "import", "https://example.app/?apiUrl=ftp://x&apiMode=images"], env)
+    assert bad.returncode == 2 and "Traceback" not in bad.stderr
+
+
+def test_malformed_config_is_reported_not_overwritten(env):
+    cfg = Path(env["IMGTUI_CONFIG_FILE"])
+    cfg.parent.mkdir(parents=True)
+    cfg.write_text('[[profiles]]\nname = "x"\nbase_url = "https://a/v1"\ntimout = 3\n')
+    r = run(["generate", "x"], env)
+    assert r.returncode == 2 and "timout" in r.stderr and "line 4" in r.stderr
+    assert "timout" in cfg.read_text()
