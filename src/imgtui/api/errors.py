@@ -6,6 +6,7 @@ from __future__ import annotations
 import html
 import json
 import re
+import socket
 import ssl
 from dataclasses import dataclass
 
@@ -181,6 +182,16 @@ def _proxy_mark(elapsed: float | None) -> str | None:
     return None
 
 
+def _causes(exc: BaseException) -> list[BaseException]:
+    """The exception and everything it was raised from (httpx wraps the OS error twice)."""
+    chain: list[BaseException] = []
+    cur: BaseException | None = exc
+    while cur is not None and cur not in chain and len(chain) < 10:
+        chain.append(cur)
+        cur = cur.__cause__ or cur.__context__
+    return chain
+
+
 def from_exception(exc: BaseException, *, timeout: float, elapsed: float | None = None,
                    streaming: bool = False) -> ApiFailure:
     """Map an httpx/transport exception to a failure."""
@@ -190,7 +201,14 @@ def from_exception(exc: BaseException, *, timeout: float, elapsed: float | None 
                           "Check the base URL and your network.")
     if isinstance(exc, httpx.ConnectError):
         low = text.lower()
-        if isinstance(exc.__cause__, ssl.SSLError) or "ssl" in low or "certificate" in low:
+        causes = _causes(exc)
+        if any(isinstance(c, ConnectionRefusedError) for c in causes):
+            return ApiFailure(FailureKind.CONNECTION, "Connection refused",
+                              "Nothing listens at the base URL: check the host and port.")
+        if any(isinstance(c, socket.gaierror) for c in causes):
+            return ApiFailure(FailureKind.CONNECTION, f"Cannot resolve the host: {text}",
+                              "Check the base URL's host name and your network.")
+        if any(isinstance(c, ssl.SSLError) for c in causes) or "ssl" in low or "certificate" in low:
             return ApiFailure(FailureKind.CONNECTION, f"TLS error: {text}",
                               "Check the base URL's scheme (http vs https) and the server's certificate.")
         if "name or service" in low or "nodename" in low or "getaddrinfo" in low or "name resolution" in low:
