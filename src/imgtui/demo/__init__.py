@@ -1,0 +1,20 @@
+"""The demo provider: an OpenAI-compatible image server that needs no API key.
+
+It is the app's built-in provider (pictures drawn from the prompt, paced like a real
+model) and the peer the real client is tested against, including every failure mode in
+`FAULT_MODES`.
+
+    from imgtui.demo import DemoServer
+    with DemoServer(delay=0) as srv:
+        ...  # talk to srv.base_url, or srv.fault_url("drop")
+
+Modules: `server` (running it), `endpoints` (routes and replies), `streaming` (SSE and
+connection control), `params` (request parsing), `frames` + `pictures` (images),
+`faults` (fault mode names and canned bodies), `state` (recording and statistics).
+"""
+
+from imgtui.demo.faults import FAULT_MODES
+from imgtui.demo.server import DemoServer, create_app, embedded_server, serve
+from imgtui.demo.state import DemoState
+
+__all__ = ["FAULT_MODES", "DemoServer", "DemoState", "create_app", "embedded_server", "serve"]

@@ -1,0 +1,148 @@
+"""Fault modes of the demo server: names and the canned bodies they reply with.
+
+A request picks a fault mode by model name (`fault-<mode>`) or by path prefix
+(`/fault/<mode>/v1/...`). The behaviour of each mode is implemented in `server.py`; this
+module only holds data, so importing it is cheap.
+"""
+
+from __future__ import annotations
+
+#: Every fault mode, in the order they are documented.
+FAULT_MODES: tuple[str, ...] = (
+    # HTTP-level failures (before any streaming starts)
+    "auth",
+    "ratelimit",
+    "server",
+    "overloaded",
+    "badgateway",
+    "moderation",
+    "stream400",
+    "cf524",
+    "html502",
+    "flaky",  # every second request fails with HTTP 500 (for partial failures of n > 1)
+    # connection-level failures
+    "drop",
+    "stall",
+    # in-stream failures
+    "error-flat",
+    "error-nested",
+    "failed-event",
+    "response-failed",
+    "incomplete",
+    "malformed",
+    "eof",
+    # odd but successful replies
+    "json",
+    "dataonly",
+    "url",
+    "relay",
+)
+
+#: Prefix of model names that select a fault mode.
+FAULT_MODEL_PREFIX = "fault-"
+
+#: Modes that fail with an HTTP status before any body is produced.
+HTTP_FAULTS = frozenset(
+    {"auth", "ratelimit", "server", "overloaded", "badgateway", "moderation", "cf524", "html502"}
+)
+
+#: Modes that stream exactly one partial image before failing.
+ONE_PARTIAL_FAULTS = frozenset(
+    {"drop", "error-flat", "error-nested", "failed-event", "response-failed", "malformed"}
+)
+
+
+def error_body(
+    message: str,
+    *,
+    type: str = "invalid_request_error",  # noqa: A002 - the field is called "type"
+    param: str | None = None,
+    code: str | None = None,
+    **extra: object,
+) -> dict:
+    """An OpenAI-style error body: {"error": {"message", "type", "param", "code", ...}}."""
+    return {"error": {"message": message, "type": type, "param": param, "code": code, **extra}}
+
+
+AUTH_ERROR = error_body("Incorrect API key provided: sk-...abcd", code="invalid_api_key")
+
+RATE_LIMIT_ERROR = error_body(
+    "Rate limit reached for gpt-image-1 in organization org-demo on images per minute (IPM): "
+    "Limit 5, Used 5, Requested 1. Please try again in 1s.",
+    type="requests",
+    code="rate_limit_exceeded",
+)
+
+SERVER_ERROR = error_body(
+    "The server had an error while processing your request. Sorry about that!",
+    type="server_error",
+    code="server_error",
+)
+
+OVERLOADED_ERROR = error_body(
+    "The engine is currently overloaded, please try again later.",
+    type="server_error",
+    code="overloaded",
+)
+
+MODERATION_ERROR = error_body(
+    "Your request was rejected by the safety system. If you believe this is an error, "
+    "contact us at help.openai.com and include the request ID.",
+    type="image_generation_user_error",
+    code="moderation_blocked",
+    moderation_details={"moderation_stage": "input", "categories": ["violence"]},
+)
+
+STREAM_UNSUPPORTED_ERROR = error_body(
+    "Unsupported parameter: 'stream' is not supported with this model.",
+    param="stream",
+    code="unsupported_parameter",
+)
+
+NGINX_502_HTML = (
+    "<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad Gateway</h1>"
+    "</center><hr><center>nginx</center></body></html>"
+)
+
+CLOUDFLARE_524_HTML = """<!DOCTYPE html>
+<!--[if lt IE 7]> <html class="no-js ie6 oldie" lang="en-US"> <![endif]-->
+<!--[if gt IE 8]><!--> <html class="no-js" lang="en-US"> <!--<![endif]-->
+<head>
+<meta http-equiv="X-UA-Compatible" content="IE=Edge" />
+<meta charset="UTF-8" />
+<meta name="viewport" content="width=device-width, initial-scale=1" />
+<title>api.example.com | 524: A timeout occurred</title>
+<link rel="stylesheet" id="cf_styles-css" href="/cdn-cgi/styles/main.css" />
+</head>
+<body>
+<div id="cf-wrapper">
+  <div id="cf-error-details" class="p-0">
+    <header class="mx-auto pt-10 lg:pt-6 lg:px-8 w-240 lg:w-full mb-8">
+      <h1 class="inline-block sm:block sm:mb-2 font-light text-60 lg:text-4xl text-black-dark leading-tight mr-2">
+        <span class="inline-block">A timeout occurred</span>
+        <span class="code-label">Error code 524</span>
+      </h1>
+      <div>Visit <a href="https://www.cloudflare.com/5xx-error-landing" target="_blank">cloudflare.com</a> for more information.</div>
+      <div class="mt-3">2025-01-01 00:00:00 UTC</div>
+    </header>
+    <div class="cf-error-footer cf-wrapper w-240 lg:w-full py-10 sm:py-4 sm:px-8 mx-auto text-center sm:text-left border-solid border-0 border-t border-gray-300">
+      <p class="text-13">
+        <span class="cf-footer-item sm:block sm:mb-1">Cloudflare Ray ID: <strong class="font-semibold">8f00000000000000</strong></span>
+        <span class="cf-footer-separator sm:hidden">&bull;</span>
+        <span class="cf-footer-item sm:block sm:mb-1">Performance &amp; security by Cloudflare</span>
+      </p>
+    </div>
+  </div>
+</div>
+</body>
+</html>
+"""
+
+
+def unknown_mode_error(mode: str) -> dict:
+    """Body of the 400 reply for a `fault-<mode>` that does not exist."""
+    return error_body(
+        f"Unknown demo fault mode {mode!r}. Known modes: {', '.join(FAULT_MODES)}.",
+        param="model",
+        code="unknown_fault_mode",
+    )

@@ -1,0 +1,288 @@
+"""Request parsing and validation, shared by the Images and Responses endpoints.
+
+Field values come either from JSON (typed) or from multipart forms (strings); the helpers
+accept both. Errors are raised as `ApiError`s shaped like the real API's.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from starlette.datastructures import UploadFile
+from starlette.requests import Request
+
+from imgtui.demo import faults
+from imgtui.demo.faults import FAULT_MODES, error_body
+from imgtui.demo.state import ApiError, DemoState, bad_request
+
+# Size limits (newer models accept any WxH up to 3840x2160); absurd sizes are clamped.
+MIN_SIDE = 16
+MAX_SIDE = 3840
+MAX_PIXELS = 3840 * 2160
+DEFAULT_SIZE = (1024, 1024)
+
+
+async def read_json(request: Request) -> dict:
+    raw = await request.body()
+    try:
+        data = json.loads(raw) if raw else None
+    except (ValueError, UnicodeDecodeError):
+        data = None
+    if not isinstance(data, dict):
+        raise bad_request(
+            "We could not parse the JSON body of your request. The OpenAI API expects a JSON payload."
+        )
+    return data
+
+
+@dataclass
+class Upload:
+    """A file part of a multipart request, read into memory."""
+
+    field: str
+    filename: str | None
+    content_type: str | None
+    data: bytes
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "field": self.field,
+            "filename": self.filename,
+            "content_type": self.content_type,
+            "size": len(self.data),
+        }
+
+
+async def read_form(request: Request) -> tuple[dict[str, str], list[Upload]]:
+    """Scalar fields (last value wins) and file parts, in order, of a multipart body."""
+    content_type = request.headers.get("content-type", "")
+    if not content_type.startswith(("multipart/form-data", "application/x-www-form-urlencoded")):
+        raise bad_request(
+            f"Invalid Content-Type header ({content_type or 'none'}), expected multipart/form-data.",
+            code="invalid_content_type",
+        )
+    fields: dict[str, str] = {}
+    uploads: list[Upload] = []
+    form = await request.form(max_part_size=4 * 1024 * 1024)
+    try:
+        for name, value in form.multi_items():
+            if isinstance(value, UploadFile):
+                uploads.append(Upload(name, value.filename, value.content_type, await value.read()))
+            else:
+                fields[name] = value
+    finally:
+        await form.close()
+    return fields, uploads
+
+
+def _int_field(fields: Mapping[str, Any], name: str, default: int, low: int, high: int) -> int:
+    value = fields.get(name)
+    if value is None or value == "":
+        return default
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise bad_request(f"Invalid type for '{name}': expected an integer.", param=name, code="invalid_type")
+    try:
+        number = int(value)
+    except ValueError:
+        raise bad_request(f"Invalid type for '{name}': expected an integer.", param=name, code="invalid_type") from None
+    if number < low:
+        raise bad_request(
+            f"Invalid '{name}': integer below minimum value. Expected a value >= {low}, but got {number} instead.",
+            param=name,
+            code="integer_below_min_value",
+        )
+    if number > high:
+        raise bad_request(
+            f"Invalid '{name}': integer above maximum value. Expected a value <= {high}, but got {number} instead.",
+            param=name,
+            code="integer_above_max_value",
+        )
+    return number
+
+
+def bool_field(fields: Mapping[str, Any], name: str) -> bool:
+    value = fields.get(name)
+    if isinstance(value, str):
+        return value.strip().lower() in ("true", "1", "yes", "on")
+    return bool(value)
+
+
+def _str_field(fields: Mapping[str, Any], name: str, default: str) -> str:
+    value = fields.get(name)
+    if value is None or value == "":
+        return default
+    if not isinstance(value, str):
+        raise bad_request(f"Invalid type for '{name}': expected a string.", param=name, code="invalid_type")
+    return value
+
+
+def parse_size(value: Any) -> tuple[int, int]:
+    """`auto`/missing -> 1024x1024; `WxH` -> (W, H) clamped to sane limits; else ApiError."""
+    if value is None or value == "" or value == "auto":
+        return DEFAULT_SIZE
+    match = re.fullmatch(r"\s*(\d{1,7})\s*[xX]\s*(\d{1,7})\s*", value) if isinstance(value, str) else None
+    if not match:
+        raise bad_request(
+            f"Invalid value: '{value}'. Supported values are: 'auto' or 'WIDTHxHEIGHT' (e.g. '1024x1024').",
+            param="size",
+            code="invalid_value",
+        )
+    width = min(MAX_SIDE, max(MIN_SIDE, int(match[1])))
+    height = min(MAX_SIDE, max(MIN_SIDE, int(match[2])))
+    if width * height > MAX_PIXELS:
+        scale = math.sqrt(MAX_PIXELS / (width * height))
+        width, height = max(MIN_SIDE, int(width * scale)), max(MIN_SIDE, int(height * scale))
+    return width, height
+
+
+def _request_delay(request: Request, state: DemoState) -> float:
+    """The server's delay, or the request's `x-demo-delay` header when it is a number."""
+    header = request.headers.get("x-demo-delay")
+    if header is not None:
+        try:
+            value = float(header)
+        except ValueError:
+            value = math.nan
+        if math.isfinite(value):
+            return max(0.0, value)
+    return state.delay
+
+
+@dataclass(frozen=True)
+class ImageParams:
+    """The normalized parameters of one image request (either API)."""
+
+    prompt: str
+    model: str
+    n: int
+    width: int
+    height: int
+    quality: str
+    background: str
+    output_format: str
+    output_compression: int | None
+    partial_images: int
+    stream: bool
+    delay: float
+    variant: int
+
+    @property
+    def size(self) -> str:
+        return f"{self.width}x{self.height}"
+
+    @property
+    def revised_prompt(self) -> str:
+        return f"A detailed rendering of: {self.prompt}"
+
+    def meta(self) -> dict[str, str]:
+        """What the server reports it produced (the resolved values, never `auto`)."""
+        return {
+            "size": self.size,
+            "quality": self.quality,
+            "background": self.background,
+            "output_format": self.output_format,
+        }
+
+    def output_tokens(self) -> int:
+        """Roughly what the real API charges per image."""
+        per_megapixel = {"low": 272, "medium": 1056, "high": 4160}.get(self.quality, 1056)
+        return max(1, round(per_megapixel * self.width * self.height / (1024 * 1024)))
+
+
+def image_params(
+    fields: Mapping[str, Any],
+    request: Request,
+    state: DemoState,
+    *,
+    prompt_param: str = "prompt",
+    default_partials: int = 0,
+) -> ImageParams:
+    """Validate and normalize request fields (JSON values or multipart strings)."""
+    prompt = fields.get("prompt")
+    if not isinstance(prompt, str) or not prompt.strip():
+        raise bad_request(f"Missing required parameter: '{prompt_param}'.", param=prompt_param, code="missing_required_parameter")
+    if len(prompt) > 32000:
+        raise bad_request(
+            f"Invalid '{prompt_param}': string too long. Expected a string with maximum length 32000.",
+            param=prompt_param,
+            code="string_above_max_length",
+        )
+    width, height = parse_size(fields.get("size"))
+    output_format = _str_field(fields, "output_format", "png").lower()
+    if output_format == "jpg":
+        output_format = "jpeg"
+    if output_format not in ("png", "jpeg", "webp"):
+        raise bad_request(
+            f"Invalid value: '{output_format}'. Supported values are: 'png', 'jpeg', and 'webp'.",
+            param="output_format",
+            code="invalid_value",
+        )
+    background = _str_field(fields, "background", "auto")
+    if background == "auto":
+        background = "opaque"
+    if background == "transparent" and output_format == "jpeg":
+        raise bad_request(
+            "Transparent background is not supported for jpeg output; use png or webp.",
+            param="background",
+            code="invalid_value",
+        )
+    quality = _str_field(fields, "quality", "auto")
+    if quality == "auto":
+        quality = "high"
+    compression = None
+    if fields.get("output_compression") not in (None, ""):
+        compression = _int_field(fields, "output_compression", 100, 0, 100)
+    variant_header = request.headers.get("x-demo-variant", "0")
+    return ImageParams(
+        prompt=prompt,
+        model=_str_field(fields, "model", "gpt-image-1"),
+        n=_int_field(fields, "n", 1, 1, 10),
+        width=width,
+        height=height,
+        quality=quality,
+        background=background,
+        output_format=output_format,
+        output_compression=compression,
+        partial_images=_int_field(fields, "partial_images", default_partials, 0, 3),
+        stream=bool_field(fields, "stream"),
+        delay=_request_delay(request, state),
+        variant=int(variant_header) if variant_header.lstrip("-").isdigit() else 0,
+    )
+
+
+def check_auth(request: Request, state: DemoState) -> None:
+    """With an api_key configured, require `Authorization: Bearer <key>` (or `api-key: <key>`)."""
+    if state.api_key is None:
+        return
+    auth = request.headers.get("authorization", "")
+    token = auth[7:].strip() if auth[:7].lower() == "bearer " else request.headers.get("api-key")
+    if token == state.api_key:
+        return
+    if not token:
+        message = (
+            "You didn't provide an API key. You need to provide your API key in an Authorization "
+            "header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY)."
+        )
+    else:
+        message = f"Incorrect API key provided: {token[:3]}...{token[-4:]}"
+    raise ApiError(401, error_body(message, code="invalid_api_key"))
+
+
+def fault_for(request: Request, *models: Any) -> str | None:
+    """The fault mode of this request: path prefix first, then `fault-<mode>` model names."""
+    mode = request.path_params.get("fault")
+    if mode is None:
+        for model in models:
+            if isinstance(model, str) and model.startswith(faults.FAULT_MODEL_PREFIX):
+                mode = model[len(faults.FAULT_MODEL_PREFIX) :]
+                break
+    if mode is None:
+        return None
+    if mode not in FAULT_MODES:
+        raise ApiError(400, faults.unknown_mode_error(mode))
+    return mode

@@ -1,0 +1,133 @@
+"""Shared state of the demo server: settings, the request log, stream statistics, caches.
+
+Also the small helpers every handler uses to reply with an OpenAI-style error.
+"""
+
+from __future__ import annotations
+
+import base64
+import secrets
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from imgtui.demo.faults import error_body
+
+#: Seconds per image when the app runs its embedded demo provider.
+DEFAULT_DELAY = 3.0
+
+# Bounded caches: files served for the `url` mode, final images kept for previous_response_id.
+MAX_FILES = 64
+MAX_RESPONSES = 64
+
+
+class DemoState:
+    """What requests share: settings, the request log, stream statistics and caches.
+
+    Request handlers run on the server's event loop thread; tests read the log and the
+    counters from other threads, so counters change under a condition variable.
+    """
+
+    def __init__(self, delay: float = DEFAULT_DELAY, api_key: str | None = None) -> None:
+        self.delay = float(delay)
+        self.api_key = api_key
+        #: One record per request: method, path, query, headers, json, form, files.
+        self.requests: list[dict[str, Any]] = []
+        self.streams_started = 0
+        self.streams_completed = 0  # the server sent the whole stream
+        self.streams_dropped = 0  # cut on purpose (`drop` fault, shutdown)
+        self.disconnects = 0  # the client went away before the reply was finished
+        self.flaky_count = 0  # requests seen by the `flaky` fault mode
+        #: Set while the server shuts down: sleeping handlers and streams stop early.
+        self.stopping = threading.Event()
+        self._cond = threading.Condition()
+        self.files: OrderedDict[str, tuple[bytes, str]] = OrderedDict()
+        self.responses: OrderedDict[str, bytes] = OrderedDict()
+
+    # -- statistics
+
+    def bump(self, counter: str) -> None:
+        """Add one to a stream counter and wake anyone waiting on the counters."""
+        with self._cond:
+            setattr(self, counter, getattr(self, counter) + 1)
+            self._cond.notify_all()
+
+    def wait_for(self, predicate: Callable[[], bool], timeout: float) -> bool:
+        """Block until `predicate()` holds (checked under the lock); False on timeout."""
+        with self._cond:
+            return self._cond.wait_for(predicate, timeout)
+
+    def clear(self) -> None:
+        """Forget recorded requests and reset the counters."""
+        with self._cond:
+            self.requests.clear()
+            self.streams_started = self.streams_completed = self.streams_dropped = self.disconnects = 0
+            self.flaky_count = 0
+            self._cond.notify_all()
+
+    # -- recording
+
+    def record(
+        self,
+        request: Request,
+        *,
+        json_body: dict | None = None,
+        form: dict[str, str] | None = None,
+        files: list[dict[str, Any]] | None = None,
+    ) -> None:
+        self.requests.append(
+            {
+                "method": request.method,
+                "path": request.url.path,
+                "query": request.url.query,
+                "headers": {k.lower(): v for k, v in request.headers.items()},
+                "json": json_body,
+                "form": form,
+                "files": files or [],
+            }
+        )
+
+    # -- caches
+
+    def store_file(self, data: bytes, extension: str, content_type: str) -> str:
+        """Keep `data` for GET /files/<name>; returns the name."""
+        name = f"{secrets.token_hex(12)}.{extension}"
+        self.files[name] = (data, content_type)
+        while len(self.files) > MAX_FILES:
+            self.files.popitem(last=False)
+        return name
+
+    def store_response_image(self, response_id: str, data: bytes) -> None:
+        """Remember a response's final image so `previous_response_id` can build on it."""
+        self.responses[response_id] = data
+        while len(self.responses) > MAX_RESPONSES:
+            self.responses.popitem(last=False)
+
+
+class ApiError(Exception):
+    """Raised by request handling to reply with an OpenAI-style error (JSON body)."""
+
+    def __init__(self, status: int, body: dict, headers: Mapping[str, str] | None = None) -> None:
+        super().__init__(body.get("error", {}).get("message", ""))
+        self.status = status
+        self.body = body
+        self.headers = dict(headers or {})
+
+    def response(self) -> Response:
+        return JSONResponse(self.body, status_code=self.status, headers=self.headers)
+
+
+def bad_request(message: str, param: str | None = None, code: str | None = None) -> ApiError:
+    return ApiError(400, error_body(message, param=param, code=code))
+
+
+def new_id(prefix: str) -> str:
+    return f"{prefix}_{secrets.token_hex(24)}"
+
+
+def to_b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
