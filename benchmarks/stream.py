@@ -3,9 +3,13 @@
     python benchmarks/stream.py [--rounds 3] [--size 1536x1024]
 
 Streams 4 parallel requests x (3 partials + final) of incompressible pixels (~100 MB of SSE)
-from the embedded demo server on loopback, and prints each reader's throughput and the
+from the demo server on loopback, and prints each reader's throughput and the
 ratios against bare httpx. Absolute numbers vary with machine load; the ratios, measured
-in the same run with rounds interleaved, are what to compare. Needs the `bench` extra
+in the same run with rounds interleaved, are what to compare.
+
+The server runs in its own process (`imgtui demo-server`), as a real API would: in-process,
+it would compete with the reader for the GIL and penalise every reader that does real work
+(parsing, base64) against one that only counts bytes. Needs the `bench` extra
 (openai) for the SDK column; without it that column is skipped.
 """
 
@@ -14,7 +18,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import re
 import statistics
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -24,7 +30,6 @@ sys.path.insert(0, str(Path(__file__).parents[1] / "src"))
 import httpx  # noqa: E402
 
 from imgtui.api import Completed, Connection, ImageRequest, Partial, stream_images  # noqa: E402
-from imgtui.demo import DemoServer  # noqa: E402
 
 PARALLEL = 4
 PARTIALS = 3
@@ -83,14 +88,31 @@ async def openai_sdk(base_url: str, size: str) -> tuple[int, int] | None:
     return 0, sum(frames)
 
 
+@contextlib.contextmanager
+def demo_server_process():
+    """`imgtui demo-server` on a free loopback port in a child process; yields its base URL."""
+    src = str(Path(__file__).parents[1] / "src")
+    proc = subprocess.Popen([sys.executable, "-c", "import sys; sys.path.insert(0, sys.argv[1]); "
+                             "from imgtui.demo import serve; serve('127.0.0.1', 0, 0.0)", src],
+                            stdout=subprocess.PIPE, text=True)
+    try:
+        line = proc.stdout.readline() if proc.stdout else ""
+        match = re.search(r"http://\S+/v1", line)
+        if not match:
+            raise SystemExit(f"demo server did not start: {line!r}")
+        yield match.group(0)
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--size", default="1536x1024")
     args = parser.parse_args()
 
-    with DemoServer(delay=0.0) as server:
-        url = server.base_url
+    with demo_server_process() as url:
         await bare_httpx(url, args.size)  # warm the server's frame cache and the connection paths
         readers = {"bare httpx": bare_httpx, "imgtui": imgtui_client, "openai SDK": openai_sdk}
         times: dict[str, list[float]] = {name: [] for name in readers}

@@ -273,7 +273,7 @@ def test_eof_without_final_is_failure():
 def test_late_partial_after_final_is_ignored():
     parser = StreamParser(0, ImageMeta())
     parser.feed({"type": "image_generation.completed", "_image": FINAL}, 0)
-    assert parser.feed({"type": "image_generation.partial_image", "_image": PART, "partial_image_index": 2}, 0) == []
+    assert parser.feed({"type": "image_generation.partial_image", "_b64": base64.b64encode(PART).decode(), "partial_image_index": 2}, 0) == []
 
 
 @pytest.mark.parametrize("obj, kind", [
@@ -289,3 +289,23 @@ def test_in_stream_errors(obj, kind):
     with pytest.raises(errors.ApiFailure) as info:
         StreamParser(0, ImageMeta()).feed(obj, 0)
     assert info.value.kind is kind and info.value.message
+
+
+@given(st.lists(st.sampled_from(["a", "bb", "\n", "\r\n", "\r", "é", "data: x"]), max_size=30),
+       st.lists(st.integers(0, 200), max_size=10))
+def test_byte_lines_match_splitlines_semantics(pieces, cuts):
+    from imgtui.api.client import ByteLines
+
+    text = "".join(pieces)
+    raw = text.encode()
+    splitter, got, pos = ByteLines(), [], 0
+    for cut in sorted(set(c for c in cuts if 0 < c < len(raw))) + [len(raw)]:
+        got += splitter.feed(raw[pos:cut])
+        pos = cut
+    got += splitter.flush()
+    normalized = text.replace("\r\n", "\n").replace("\r", "\n")
+    expected = normalized.split("\n")
+    if expected and expected[-1] == "":
+        expected.pop()
+    # a lone CR is only recognised once its line reaches a LF or the end: same lines either way
+    assert got == expected

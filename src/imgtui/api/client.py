@@ -11,8 +11,8 @@ Design notes
   one per slot: stream events carry no image-slot index (PROTOCOL.md §4).
 - Retries happen only before a response body started: connection failures and
   429/502/503. A stream that started is never retried (it would bill twice).
-- Big events (a base64 image is several MB) are parsed and decoded in a thread so the
-  event loop (the UI's, in the app) never stalls on them.
+- Events are parsed and base64-decoded as they complete; only huge ones (> BIG_EVENT) go
+  to a thread, a trade-off measured in benchmarks/stream.py (see BIG_EVENT).
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
-import codecs
 import json
 import time
 from collections.abc import AsyncIterator
@@ -28,13 +27,17 @@ from dataclasses import dataclass, field, replace
 from urllib.parse import urlsplit
 
 import httpx
-from httpx_sse._decoders import SSEDecoder, SSELineDecoder  # the library's own decoders (linear since 0.4.3)
+from httpx_sse._decoders import SSEDecoder  # the library's field parser (event/data/id/retry, comments)
 
 from imgtui.api.errors import HINT_NO_FINAL, ApiFailure, error_object, from_error_object, from_exception, from_response, scrub
 from imgtui.api.events import Completed, Event, Failed, FailureKind, ImageMeta, Partial, Progress, Started
 from imgtui.api.request import Connection, ImageRequest, image_params
 
-BIG_EVENT = 64 * 1024  # events larger than this are decoded off the event loop
+# Events larger than this are decoded in a thread. Measured (benchmarks/stream.py): handing
+# every multi-MB event to a thread costs ~30% throughput (the event loop then waits for the
+# GIL behind the decoder), while decoding a 6 MB event inline blocks the loop ~12 ms, inside
+# the UI's 30 ms lag budget. So typical frames decode inline, only huge ones (4K) in a thread.
+BIG_EVENT = 8 * 1024 * 1024
 PROGRESS_EVERY = 0.25  # seconds between Progress events of one slot
 RETRY_STATUSES = (429, 502, 503)
 MAX_BACKOFF = 30.0
@@ -140,17 +143,22 @@ _IMAGE_KEYS = ("b64_json", "partial_image_b64", "result")
 
 
 def _decode_event(data: str) -> dict:
-    """JSON-parse one event and base64-decode the image fields it carries (thread-safe).
+    """JSON-parse one event and base64-decode the final images it carries (thread-safe).
 
-    Decoded images are stored under `_image`; for `response.completed`, under `_images`
-    in output order.
+    A final image is stored decoded under `_image` (of the event, its `item`, or each
+    `response.output` item). A partial frame keeps its base64 text under `_b64`: `Partial`
+    decodes it only when someone looks at it.
     """
     obj = json.loads(data)
     if not isinstance(obj, dict):
         return {}
     for key in _IMAGE_KEYS:
         if key in obj:
-            obj["_image"] = _b64(obj.pop(key))
+            value = obj.pop(key)
+            if str(obj.get("type", "")).endswith("partial_image"):
+                obj["_b64"] = value if isinstance(value, str) and value else None
+            else:
+                obj["_image"] = _b64(value)
             break
     item = obj.get("item")
     if isinstance(item, dict) and "result" in item:
@@ -202,13 +210,13 @@ class StreamParser:
             self._note_response(obj.get("response"))
             return []
         if etype.endswith("partial_image"):
-            image = obj.get("_image")
-            if not image or self.final is not None:
+            b64 = obj.get("_b64")
+            if not b64 or self.final is not None:
                 return []
             index = obj.get("partial_image_index")
             index = index if isinstance(index, int) else self._partials
             self._partials += 1
-            return [Partial(self.slot, index, image, self.meta.merged(meta), bytes_received)]
+            return [Partial(self.slot, index, None, self.meta.merged(meta), bytes_received, b64=b64)]
         if etype == "response.output_item.done":
             item = obj.get("item") or {}
             if item.get("type") == "image_generation_call" and item.get("_image") and self.final is None:
@@ -270,6 +278,60 @@ class StreamParser:
                        bytes_received=max(self.final.bytes_received, bytes_received))
 
 
+class ByteLines:
+    """Split a byte stream into SSE lines (LF, CRLF or lone CR), linear in the input.
+
+    httpx-sse's text line decoder costs as much as base64-decoding a multi-MB event
+    (benchmarks/stream.py). Here each chunk is scanned once with `find`, and the pieces of
+    a long line are kept in a list and joined once (a growing bytearray would be copied at
+    every reallocation).
+    """
+
+    def __init__(self) -> None:
+        self._parts: list[bytes] = []  # the unterminated line so far
+
+    def feed(self, chunk: bytes) -> list[str]:
+        nl = chunk.find(b"\n")
+        if nl < 0:
+            self._parts.append(chunk)
+            return []
+        lines: list[str] = []
+        if self._parts:
+            self._parts.append(chunk[:nl])
+            first = b"".join(self._parts)
+            self._parts = []
+        else:
+            first = chunk[:nl]
+        self._split(first, lines)
+        start = nl + 1
+        nl = chunk.find(b"\n", start)
+        while nl >= 0:
+            self._split(chunk[start:nl], lines)
+            start = nl + 1
+            nl = chunk.find(b"\n", start)
+        if start < len(chunk):
+            self._parts.append(chunk[start:])
+        return lines
+
+    def flush(self) -> list[str]:
+        lines: list[str] = []
+        rest = b"".join(self._parts)
+        if rest:
+            self._split(rest, lines)
+        self._parts = []
+        return lines
+
+    @staticmethod
+    def _split(line: bytes, out: list[str]) -> None:
+        if b"\r" in line:  # CRLF, or (rarely) lone CR line endings
+            parts = line.split(b"\r")
+            if parts[-1] == b"":
+                parts.pop()
+            out.extend(p.decode("utf-8", "replace") for p in parts)
+        else:
+            out.append(line.decode("utf-8", "replace"))
+
+
 async def iter_sse_json(chunks: AsyncIterator[bytes], *, byte_counts: bool = False
                         ) -> AsyncIterator[dict | str | int]:
     """Decode an SSE byte stream into decoded JSON objects (or the string "[DONE]").
@@ -279,14 +341,13 @@ async def iter_sse_json(chunks: AsyncIterator[bytes], *, byte_counts: bool = Fal
     consumer can report progress during a multi-MB event. Raises ApiFailure(STREAM) on
     malformed JSON.
     """
-    text = codecs.getincrementaldecoder("utf-8")("replace")
-    lines = SSELineDecoder()
+    lines = ByteLines()
     events = SSEDecoder()
     received = 0
 
     async def emit(line_list: list[str]) -> AsyncIterator[dict | str]:
         for line in line_list:
-            sse = events.decode(line.rstrip("\n"))
+            sse = events.decode(line)
             if sse is None:
                 continue
             data = sse.data.strip()
@@ -303,15 +364,13 @@ async def iter_sse_json(chunks: AsyncIterator[bytes], *, byte_counts: bool = Fal
 
     async for chunk in chunks:
         received += len(chunk)
-        decoded = text.decode(chunk)
-        if decoded:
-            async for obj in emit(lines.decode(decoded)):
+        found = lines.feed(chunk)
+        if found:
+            async for obj in emit(found):
                 yield obj
         if byte_counts:
             yield received
-    tail = text.decode(b"", final=True)
-    flushed = (lines.decode(tail) if tail else []) + lines.flush()
-    async for obj in emit(flushed + [""]):  # a final blank line dispatches an unterminated event
+    async for obj in emit(lines.flush() + [""]):  # a final blank line dispatches an unterminated event
         yield obj
 
 

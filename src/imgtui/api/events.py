@@ -6,6 +6,7 @@ A task has n slots (one per requested image). Each slot sees `Started`, then any
 
 from __future__ import annotations
 
+import base64
 from dataclasses import dataclass, field
 from enum import Enum
 
@@ -63,13 +64,39 @@ class Progress:
     bytes_received: int
 
 
-@dataclass(frozen=True)
 class Partial:
-    slot: int
-    index: int
-    image: bytes = field(repr=False)
-    meta: ImageMeta = ImageMeta()
-    bytes_received: int = 0
+    """A partial frame: a complete, coarser image (not a delta).
+
+    The client hands over the frame's base64 text and decodes it on first access of
+    `image`: a consumer that never looks at the pixels (the CLI, a benchmark) never pays,
+    and the app decodes it in the thread where it also decodes the PNG.
+    """
+
+    __slots__ = ("slot", "index", "meta", "bytes_received", "_image", "_b64")
+
+    def __init__(self, slot: int, index: int, image: bytes | None = None, meta: ImageMeta = ImageMeta(),
+                 bytes_received: int = 0, *, b64: str | None = None) -> None:
+        if image is None and b64 is None:
+            raise TypeError("Partial needs image bytes or b64 text")
+        self.slot, self.index, self.meta, self.bytes_received = slot, index, meta, bytes_received
+        self._image, self._b64 = image, b64
+
+    @property
+    def image(self) -> bytes:
+        if self._image is None:
+            self._image = base64.b64decode(self._b64 or "")
+            self._b64 = None
+        return self._image
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Partial):
+            return NotImplemented
+        return (self.slot, self.index, self.meta, self.image) == (other.slot, other.index, other.meta, other.image)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"Partial(slot={self.slot}, index={self.index}, meta={self.meta!r}, bytes_received={self.bytes_received})"
 
 
 @dataclass(frozen=True)
