@@ -1,0 +1,114 @@
+"""Start-up to first painted frame, in tmux: imgtui vs a minimal Textual app.
+
+    PYTHONPATH=src python3 benchmarks/startup.py [--runs 5] [--history 200]
+
+Each run starts a fresh tmux session running the program and polls the pane until the
+first frame shows (imgtui: the composer's placeholder; the minimal app: its Static).
+Variants: imgtui with an empty history, and with N tasks of history (images on disk).
+Prints medians and ratios measured in this run; no pass/fail.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shlex
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "src"))
+
+MINIMAL = """
+from textual.app import App
+from textual.widgets import Footer, Header, Static
+
+class Minimal(App):
+    def compose(self):
+        yield Header()
+        yield Static("minimal app ready")
+        yield Footer()
+
+Minimal().run()
+"""
+
+
+def time_to_marker(command: str, marker: str, env: dict[str, str], timeout: float = 20.0) -> float:
+    session = f"imgtui-bench-{os.getpid()}"
+    subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)
+    env_prefix = " ".join(f"{k}={shlex.quote(v)}" for k, v in env.items())
+    t0 = time.perf_counter()
+    subprocess.run(["tmux", "new-session", "-d", "-s", session, "-x", "160", "-y", "48",
+                    f"env {env_prefix} {command}"], check=True)
+    try:
+        while True:
+            out = subprocess.run(["tmux", "capture-pane", "-p", "-t", session], capture_output=True, text=True).stdout
+            if marker in out:
+                return time.perf_counter() - t0
+            if time.perf_counter() - t0 > timeout:
+                raise TimeoutError(f"{marker!r} did not appear; pane:\n{out}")
+            time.sleep(0.005)
+    finally:
+        subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)
+
+
+def make_history(data: Path, count: int) -> None:
+    from imgtui.store import Store
+    from imgtui.tui import testing
+
+    with Store(data) as store:
+        base = testing.sample_history(store)
+        for i in range(max(0, count - len(base))):
+            task = base[i % 2]  # the finished ones
+            clone = type(task)(prompt=f"{task.prompt} #{i}", params=dict(task.params), profile_name="Demo",
+                               created_at=task.created_at - 10 * (i + 1))
+            clone.status, clone.started_at, clone.finished_at = task.status, task.started_at, task.finished_at
+            clone.slots = [type(s)(status=s.status, meta=s.meta) for s in task.slots]
+            store.save(clone)
+            for j, s in enumerate(task.slots):
+                if s.image_path is not None:
+                    store.write_image(clone, j, Path(s.image_path).read_bytes())
+            store.save(clone)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--history", type=int, default=200)
+    args = parser.parse_args()
+    if not shutil.which("tmux"):
+        print("tmux is not installed", file=sys.stderr)
+        return 1
+    py = shlex.quote(sys.executable)
+    base_env = {"COLORTERM": "truecolor", "PYTHONPATH": str(ROOT / "src"), "TERM": "xterm-256color"}
+    results: dict[str, list[float]] = {"minimal": [], "imgtui (empty history)": [], f"imgtui ({args.history} tasks)": []}
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp_path = Path(tmp)
+        minimal = tmp_path / "minimal.py"
+        minimal.write_text(MINIMAL)
+        full = tmp_path / "full"
+        make_history(full / "data", args.history)
+        for _ in range(args.runs):
+            results["minimal"].append(time_to_marker(f"{py} {minimal}", "minimal app ready", base_env))
+            empty = tmp_path / f"empty-{time.monotonic_ns()}"
+            env = dict(base_env, IMGTUI_CONFIG_FILE=str(empty / "config.toml"), IMGTUI_DATA_DIR=str(empty / "data"))
+            results["imgtui (empty history)"].append(
+                time_to_marker(f"{py} -m imgtui.tui.app", "Describe an image", env))
+            env = dict(base_env, IMGTUI_CONFIG_FILE=str(full / "config.toml"), IMGTUI_DATA_DIR=str(full / "data"))
+            results[f"imgtui ({args.history} tasks)"].append(
+                time_to_marker(f"{py} -m imgtui.tui.app", "Describe an image", env))
+    base = statistics.median(results["minimal"])
+    for name, values in results.items():
+        med = statistics.median(values)
+        print(f"{name:<26} median {med * 1000:7.0f} ms   min {min(values) * 1000:7.0f} ms   "
+              f"ratio to minimal {med / base:5.2f}x   ({len(values)} runs)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,164 @@
+"""Thread-side picture work: decode and shrink images to what the cells can show.
+
+Everything here is plain PIL and safe to call from a worker thread; nothing touches a
+widget. Decoding a 1536x1024 PNG costs tens of milliseconds, so the UI thread never does
+it (STYLE habit 5): the app hands each image widget a picture already shrunk to its box.
+
+textual-image is imported lazily (`image_widget_class`), because importing it probes the
+terminal; `run_app` calls `prepare_renderer` before Textual owns stdin.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from PIL import Image as PILImage
+
+if TYPE_CHECKING:
+    from textual.widget import Widget
+
+RENDERERS = ("auto", "halfcell", "unicode", "sixel", "tgp")
+
+# Dark backdrop for transparent images (matches the card background closely enough).
+_BACKDROP = (24, 24, 28)
+
+
+def renderer_name(configured: str | None = None) -> str:
+    """The renderer to use: env IMGTUI_RENDERER wins over settings; unknown values mean auto."""
+    name = (os.environ.get("IMGTUI_RENDERER") or configured or "auto").strip().lower()
+    return name if name in RENDERERS else "auto"
+
+
+def prepare_renderer(name: str) -> str:
+    """Import textual-image (which probes the terminal) and resolve `auto` to a concrete kind.
+
+    Call before `App.run()`. Returns the concrete renderer: halfcell, unicode, sixel or tgp.
+    """
+    from textual_image import renderable  # noqa: F401  (probes the terminal once)
+    from textual_image import widget  # noqa: F401  (caches the cell size)
+
+    if name != "auto":
+        return name
+    from textual_image.renderable import Image as Auto
+    from textual_image.renderable.halfcell import Image as Halfcell
+    from textual_image.renderable.sixel import Image as Sixel
+    from textual_image.renderable.tgp import Image as TGP
+
+    return {Halfcell: "halfcell", Sixel: "sixel", TGP: "tgp"}.get(Auto, "unicode")
+
+
+_WIDGET_CLASSES: dict[str, type] = {}
+
+
+def image_widget_class(kind: str) -> type[Widget]:
+    """The textual-image widget class for a concrete renderer kind.
+
+    A subclass whose `image` setter skips the full-screen layout pass when the new picture
+    has the same pixel size as the one shown (every partial frame of a task does): the
+    widget's size cannot change then, so a repaint of the widget is enough.
+    """
+    cls = _WIDGET_CLASSES.get(kind)
+    if cls is not None:
+        return cls
+    from textual_image import widget as tw
+
+    base = {
+        "halfcell": tw.HalfcellImage,
+        "unicode": tw.UnicodeImage,
+        "sixel": tw.SixelImage,
+        "tgp": tw.TGPImage,
+    }.get(kind, tw.HalfcellImage)
+    if kind == "sixel":  # a different widget inside: keep it as it is
+        _WIDGET_CLASSES[kind] = base
+        return base
+    base_setter = base.image.fset  # type: ignore[attr-defined]
+
+    def set_image(self, value) -> None:  # type: ignore[no-untyped-def]
+        same_size = (
+            isinstance(value, PILImage.Image)
+            and getattr(self, "_image_width", None) == value.width
+            and getattr(self, "_image_height", None) == value.height
+            and isinstance(getattr(self, "_image", None), PILImage.Image)
+        )
+        if not same_size:
+            base_setter(self, value)
+            return
+        renderable = getattr(self, "_renderable", None)
+        if renderable is not None:
+            renderable.cleanup()
+            self._renderable = None
+        self._image = value
+        self.refresh()
+
+    cls = type(
+        f"Fast{base.__name__}",
+        (base,),
+        {"image": property(base.image.fget, set_image)},  # type: ignore[attr-defined]
+        Renderable=base._Renderable,  # type: ignore[attr-defined]
+    )
+    _WIDGET_CLASSES[kind] = cls
+    return cls
+
+
+def cell_pixels(kind: str) -> tuple[int, int]:
+    """How many source pixels one cell can show, per renderer."""
+    if kind == "halfcell":
+        return 1, 2
+    if kind == "unicode":
+        return 2, 4
+    from textual_image._terminal import get_cell_size
+
+    size = get_cell_size()
+    return max(1, size.width), max(1, size.height)
+
+
+def box_pixels(kind: str, cols: int, rows: int) -> tuple[int, int]:
+    """The pixel box a `cols` x `rows` cell area can show."""
+    cw, ch = cell_pixels(kind)
+    return max(1, cols * cw), max(1, rows * ch)
+
+
+def open_image(source: bytes | Path | str) -> PILImage.Image:
+    """Open image bytes or a file (lazily: pixels are decoded on first use)."""
+    if isinstance(source, bytes):
+        return PILImage.open(io.BytesIO(source))
+    return PILImage.open(Path(source))
+
+
+def shrink(img: PILImage.Image, box: tuple[int, int]) -> PILImage.Image:
+    """An RGB copy of `img` no larger than `box` (aspect kept), transparent parts on a dark backdrop."""
+    w, h = box
+    if img.format == "JPEG":
+        img.draft("RGB", (w, h))  # let libjpeg decode at a reduced scale
+    if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):
+        img = img.convert("RGBA")
+        back = PILImage.new("RGBA", img.size, _BACKDROP + (255,))
+        img = PILImage.alpha_composite(back, img)
+    img = img.convert("RGB") if img.mode != "RGB" else img.copy()
+    # reduce() first (fast integer box filter), then a good filter for the last step.
+    factor = min(img.width // max(1, w), img.height // max(1, h))
+    if factor >= 2:
+        img = img.reduce(factor)
+    img.thumbnail((w, h), PILImage.Resampling.BILINEAR)
+    return img
+
+
+def thumbnail(source: bytes | Path | str, box: tuple[int, int]) -> PILImage.Image | None:
+    """Decode + shrink in one go (call from a thread). None when the data is not an image."""
+    try:
+        with open_image(source) as img:
+            return shrink(img, box)
+    except (OSError, ValueError, SyntaxError, PILImage.DecompressionBombError):
+        return None
+
+
+def image_size(source: bytes | Path | str) -> tuple[int, int] | None:
+    """Pixel size from the header only (cheap)."""
+    try:
+        with open_image(source) as img:
+            return img.size
+    except (OSError, ValueError, SyntaxError):
+        return None

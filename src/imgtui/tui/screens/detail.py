@@ -1,0 +1,400 @@
+"""One task, large: the picture as big as the terminal allows, and everything about it.
+
+`DetailScreen(ModalScreen[DetailResult | None])`. Actions that stay on this screen (save,
+open, copy path, cancel) run here; actions that change the main screen (retry, reuse,
+refine, delete) dismiss with a `DetailResult` and the app carries them out.
+
+The picture is decoded and shrunk to the image box in a thread; while the task runs the
+app forwards each change and the newest partial frame replaces the shown one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from textual import events, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.content import Content
+from textual.screen import ModalScreen
+from textual.widgets import Footer, Static
+
+from imgtui.api.events import Progress, Started
+from imgtui.tasks import SlotStatus, Status, Task
+from imgtui.tui import imaging
+from imgtui.tui.widgets.image_view import ImageView
+from imgtui.tui.widgets.task_card import STATUS_STYLE, format_elapsed
+
+if TYPE_CHECKING:
+    from imgtui.tui.app import ImgtuiApp
+
+
+@dataclass(frozen=True)
+class DetailResult:
+    """What the user asked the app to do: retry, reuse, refine (of image `slot`) or delete."""
+
+    action: str
+    slot: int = 0
+
+
+async def open_in_viewer(path: Path) -> str | None:
+    """Open a file with the system viewer. Returns an error message, or None."""
+    if sys.platform == "win32":  # pragma: no cover
+        try:
+            os.startfile(path)  # type: ignore[attr-defined]
+        except OSError as exc:
+            return str(exc)
+        return None
+    opener = "open" if sys.platform == "darwin" else "xdg-open"
+    try:
+        proc = await asyncio.create_subprocess_exec(
+            opener, str(path), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            start_new_session=True,
+        )
+    except OSError as exc:
+        return f"{opener} is not available ({exc.strerror or exc})"
+    try:
+        _, err = await asyncio.wait_for(proc.communicate(), 5)
+    except asyncio.TimeoutError:
+        return None  # still running: the viewer took over
+    if proc.returncode:
+        detail = err.decode(errors="replace").strip().splitlines()
+        return f"{opener} failed" + (f": {detail[-1]}" if detail else f" (exit {proc.returncode})")
+    return None
+
+
+def _slot_source(task: Task, index: int) -> tuple[bytes | Path | None, bool, int | None]:
+    """A slot's picture: final bytes/file, else its newest partial; whether unfinished; partial index."""
+    if not 0 <= index < len(task.slots):
+        return None, True, None
+    s = task.slots[index]
+    if s.image is not None:
+        return s.image, False, None
+    if s.image_path is not None:
+        return s.image_path, False, None
+    if s.partial is not None:
+        return s.partial, True, s.partial_index
+    if s.partial_path is not None:
+        return s.partial_path, True, s.partial_index
+    return None, True, None
+
+
+def _fmt_time(ts: float | None) -> str:
+    return datetime.fromtimestamp(ts).strftime("%Y-%m-%d %H:%M:%S") if ts else "—"
+
+
+def _flatten_usage(usage: dict, prefix: str = "") -> list[tuple[str, str]]:
+    rows: list[tuple[str, str]] = []
+    for key, value in usage.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            rows += _flatten_usage(value, f"{name}.")
+        else:
+            rows.append((name, f"{value:,}" if isinstance(value, int) else str(value)))
+    return rows
+
+
+class DetailScreen(ModalScreen["DetailResult | None"]):
+    DEFAULT_CSS = """
+    DetailScreen {
+        align: center middle;
+        & > #dialog {
+            width: 100%;
+            height: 100%;
+            margin: 1 2;
+            border: thick $primary 80%;
+            background: $surface;
+        }
+        #body { height: 1fr; }
+        #left { width: 1fr; height: 100%; }
+        #big { width: 1fr; height: 1fr; background: $background; }
+        #pager { height: 1; padding: 0 1; color: $text-muted; }
+        #info {
+            width: 46;
+            height: 100%;
+            padding: 0 1 0 2;
+            border-left: vkey $panel;
+            scrollbar-size-vertical: 1;
+        }
+        #info > Static { margin-bottom: 1; }
+        Footer { background: $panel; }
+    }
+    """
+
+    BINDINGS = [
+        Binding("escape", "close", "Close", id="detail.close"),
+        Binding("left", "page(-1)", "Prev", id="detail.prev", key_display="←"),
+        Binding("right", "page(1)", "Next", id="detail.next", key_display="→"),
+        Binding("s", "save", "Save", id="detail.save"),
+        Binding("o", "open", "Open", id="detail.open"),
+        Binding("c", "copy_path", "Copy path", id="detail.copy"),
+        Binding("r", "result('retry')", "Retry", id="detail.retry"),
+        Binding("e", "result('reuse')", "Reuse", id="detail.reuse"),
+        Binding("f", "result('refine')", "Refine", id="detail.refine"),
+        Binding("x", "cancel_task", "Cancel", id="detail.cancel"),
+        Binding("delete", "result('delete')", "Delete", id="detail.delete"),
+    ]
+
+    app: ImgtuiApp  # type: ignore[assignment]
+
+    def __init__(self, task: Task, kind: str, clock=time.time, index: int = 0) -> None:
+        super().__init__()
+        self.imgtask = task
+        self.kind = kind
+        self.clock = clock
+        self.index = index
+        self._shown_key: tuple | None = None
+        self._box: tuple[int, int] | None = None
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="dialog") as dialog:
+            dialog.border_title = "Task"
+            with Horizontal(id="body"):
+                with Vertical(id="left"):
+                    yield ImageView(self.kind, "", id="big")
+                    yield Static("", id="pager")
+                with VerticalScroll(id="info"):
+                    for section in ("prompt", "revised", "status", "params", "usage", "timings", "files"):
+                        yield Static("", id=section)
+            yield Footer()
+
+    def on_mount(self) -> None:
+        self.refresh_info()
+        self.call_after_refresh(self._load_picture)
+        self.set_interval(1.0, self._tick)
+
+    def on_resize(self, event: events.Resize) -> None:
+        self.call_after_refresh(self._load_picture, True)
+
+    # -- live updates from the app -------------------------------------------------------
+
+    def task_changed(self, event: object) -> None:
+        """The app applied `event` to this task (None: a change without an event, e.g. cancel)."""
+        if isinstance(event, (Progress, Started)):
+            return
+        self.refresh_info()
+
+    def _tick(self) -> None:
+        if self.imgtask.status is Status.RUNNING:
+            self._update_status()
+
+    # -- rendering ----------------------------------------------------------------------
+
+    def _section(self, name: str, title: str, body: Content | str | None) -> None:
+        widget = self.query_one(f"#{name}", Static)
+        if not body:
+            widget.display = False
+            return
+        widget.display = True
+        widget.update(Content.assemble((title, "bold $accent"), "\n", body))
+
+    def refresh_info(self) -> None:
+        t = self.imgtask
+        self.query_one("#dialog").border_title = f"Task {t.id}"
+        slot = t.slots[self.index] if 0 <= self.index < len(t.slots) else None
+        self._section("prompt", "Prompt", Content(t.prompt))
+        revised = (slot.revised_prompt if slot else None) or t.revised_prompt
+        self._section("revised", "Revised prompt", Content(revised) if revised else None)
+        self._update_status()
+        self._section("params", "Parameters", self._params_content())
+        usage = t.usage
+        rows = _flatten_usage(usage) if usage else []
+        self._section("usage", "Usage", Content.assemble(
+            *[part for i, (k, v) in enumerate(rows) for part in ((f"{k}: ", "$foreground-muted"), v, "\n" if i < len(rows) - 1 else "")]
+        ) if rows else None)
+        self._section("timings", "Timings", self._timings_content())
+        files = [str(p) for p in t.images] + [f"{s.partial_path} (preview)" for s in t.slots if s.partial_path]
+        files += [f"input: {p}" for p in t.input_images]
+        if t.mask:
+            files.append(f"mask: {t.mask}")
+        self._section("files", "Files", Content("\n".join(files)) if files else None)
+        self._update_pager()
+        self._load_picture()
+        self.refresh_bindings()
+
+    def _update_status(self) -> None:
+        t = self.imgtask
+        running = t.status is Status.RUNNING
+        parts: list = [(t.status_word(), STATUS_STYLE[t.status])]
+        if t.started_at is not None:
+            parts.append(("  " + format_elapsed(t.elapsed(self.clock()), running), "dim"))
+        if t.n > 1:
+            done = sum(1 for s in t.slots if s.status is SlotStatus.DONE)
+            parts.append((f"  · {done}/{t.n} images", "$foreground-muted"))
+        slot = t.slots[self.index] if 0 <= self.index < len(t.slots) else None
+        message = (slot.error.message if slot and slot.error else None) or t.error_message
+        hint = (slot.error.hint if slot and slot.error else None) or t.error_hint
+        if message and t.status is not Status.CANCELLED:
+            parts += ["\n", (message, "$error")]
+            if hint:
+                parts += ["\n", (hint, "$foreground-muted")]
+        self._section("status", "Status", Content.assemble(*parts))
+
+    def _params_content(self) -> Content:
+        t = self.imgtask
+        p = t.params
+        slot = t.slots[self.index] if 0 <= self.index < len(t.slots) else None
+        meta = slot.meta if slot else None
+        rows: list = [
+            (("profile    ", "$foreground-muted"), f"{t.profile_name}  ({t.api_mode} API)\n"),
+            (("model      ", "$foreground-muted"), f"{t.model}\n"),
+        ]
+        for key in ("size", "quality", "background", "output_format"):
+            asked = p.get(key, "auto" if key != "output_format" else "png")
+            actual = getattr(meta, key, None) if meta else None
+            line: list = [(f"{key.replace('output_', ''):<11}", "$foreground-muted"), str(asked)]
+            if actual and actual != asked:
+                line += [("  →  ", "$foreground-muted"), (str(actual), "bold")]
+            elif actual:
+                line += [("  ✓", "$success")]
+            line.append("\n")
+            rows.append(tuple(line))
+        rows.append((("n          ", "$foreground-muted"), f"{t.n}\n"))
+        rows.append((("partials   ", "$foreground-muted"), f"{t.partial_images}" + ("" if p.get("stream", True) else " (no streaming)")))
+        if t.parent_id:
+            rows.append((("\nrefines    ", "$foreground-muted"), t.parent_id))
+        if t.response_id:
+            rows.append((("\nresponse   ", "$foreground-muted"), t.response_id))
+        return Content.assemble(*[part for row in rows for part in row])
+
+    def _timings_content(self) -> Content:
+        t = self.imgtask
+        parts: list = [("created      ", "$foreground-muted"), _fmt_time(t.created_at)]
+        if t.started_at and t.first_partial_at:
+            parts += [("\nfirst frame  ", "$foreground-muted"), f"{t.first_partial_at - t.started_at:.1f}s"]
+        if t.finished_at and t.started_at:
+            parts += [("\ntotal        ", "$foreground-muted"), f"{t.finished_at - t.started_at:.1f}s"]
+        return Content.assemble(*parts)
+
+    def _update_pager(self) -> None:
+        t = self.imgtask
+        _, unfinished, partial_index = _slot_source(t, self.index)
+        parts: list = []
+        if t.n > 1:
+            parts += [("← ", "$foreground-muted" if self.index > 0 else "$foreground-disabled"),
+                      (f"{self.index + 1}/{t.n}", "bold"),
+                      (" →", "$foreground-muted" if self.index < t.n - 1 else "$foreground-disabled"), "   "]
+        slot = t.slots[self.index] if 0 <= self.index < len(t.slots) else None
+        if slot is not None and slot.status is SlotStatus.FAILED and slot.error:
+            parts.append((f"failed: {slot.error.message}", "$error"))
+        elif unfinished and partial_index is not None:
+            label = "preview" if t.status is Status.RUNNING else "unfinished preview"
+            of = f" {partial_index + 1}/{t.partial_images}" if t.partial_images else ""
+            parts.append((f"{label}{of}", "italic $warning"))
+        self.query_one("#pager", Static).update(Content.assemble(*parts))
+
+    def _placeholder(self) -> str:
+        t = self.imgtask
+        if t.status is Status.RUNNING:
+            return "waiting for the first frame…"
+        slot = t.slots[self.index] if 0 <= self.index < len(t.slots) else None
+        if slot is not None and slot.error is not None:
+            return "no image"
+        return "no image"
+
+    def _load_picture(self, force: bool = False) -> None:
+        source, unfinished, partial_index = _slot_source(self.imgtask, self.index)
+        view = self.query_one("#big", ImageView)
+        w, h = view.size
+        if not (w and h):
+            return
+        box = imaging.box_pixels(self.kind, w, h)
+        key = (self.index, id(source) if isinstance(source, bytes) else source, partial_index, box)
+        if source is None:
+            self._shown_key = key
+            view.show(None, self._placeholder())
+            return
+        if key == self._shown_key and not force:
+            return
+        self._shown_key = key
+        self._decode(source, box, key)
+
+    @work(group="detail-picture", exclusive=True, exit_on_error=False)
+    async def _decode(self, source: bytes | Path, box: tuple[int, int], key: tuple) -> None:
+        picture = await asyncio.to_thread(imaging.thumbnail, source, box)
+        if key != self._shown_key:
+            return  # a newer frame or another image was asked for meanwhile
+        self.query_one("#big", ImageView).show(picture, "cannot read this image")
+
+    # -- actions --------------------------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        t = self.imgtask
+        has_image = bool(t.images) or any(s.image is not None for s in t.slots)
+        has_any = has_image or any(s.partial_path for s in t.slots)
+        if action == "page":
+            return True if t.n > 1 else False
+        if action in ("save", "copy_path", "open"):
+            return True if has_any else None
+        if action == "cancel_task":
+            return True if t.status is Status.RUNNING else None
+        if action == "result" and parameters and parameters[0] == "refine":
+            refinable = has_image or (t.api_mode == "responses" and t.response_id)
+            return True if refinable else None
+        return True
+
+    def action_close(self) -> None:
+        self.dismiss(None)
+
+    def action_result(self, action: str) -> None:
+        self.dismiss(DetailResult(action, self.index))
+
+    def action_page(self, delta: int) -> None:
+        n = max(1, self.imgtask.n)
+        self.index = (self.index + delta) % n
+        self.refresh_info()
+
+    def action_cancel_task(self) -> None:
+        self.app.cancel_task(self.imgtask.id)
+
+    def _current_file(self) -> Path | None:
+        t = self.imgtask
+        slot = t.slots[self.index] if 0 <= self.index < len(t.slots) else None
+        if slot is not None:
+            for p in (slot.image_path, slot.partial_path):
+                if p is not None:
+                    return Path(p)
+        return next((Path(p) for p in t.images), None)
+
+    def action_copy_path(self) -> None:
+        path = self._current_file()
+        if path is None:
+            self.notify("The image is not on disk yet.", severity="warning")
+            return
+        self.app.copy_to_clipboard(str(path))
+        self.notify(str(path), title="Path copied")
+
+    @work(group="detail-action", exit_on_error=False)
+    async def action_open(self) -> None:
+        path = self._current_file()
+        if path is None:
+            self.notify("The image is not on disk yet.", severity="warning")
+            return
+        error = await open_in_viewer(path)
+        if error:
+            self.notify(error, title="Can't open the image", severity="error")
+
+    @work(group="detail-action", exit_on_error=False)
+    async def action_save(self) -> None:
+        from imgtui.tui.app import default_output_dir
+
+        folder = default_output_dir(self.app.config)
+        try:
+            saved = await self.app._db(self.app.store.export_images, self.imgtask, folder)
+        except Exception as exc:  # StoreError / OSError: say so, keep the screen
+            self.notify(str(exc), title="Not saved", severity="error")
+            return
+        if not saved:
+            self.notify("No image to save yet.", severity="warning")
+            return
+        what = saved[0].name if len(saved) == 1 else f"{len(saved)} images"
+        self.notify(f"{what} → {folder}", title="Saved")

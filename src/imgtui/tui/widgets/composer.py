@@ -1,0 +1,212 @@
+"""The prompt composer: a TextArea where Enter submits, plus chips for attached images.
+
+Enter submits; Ctrl+J inserts a newline (it is a plain LF byte, so it works in every
+terminal and through tmux); Shift+Enter and Alt+Enter do too where the terminal reports them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from textual import events, on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.widgets import Button, Static, TextArea
+
+NEWLINE_KEYS = ("ctrl+j", "shift+enter", "alt+enter")
+
+
+class PromptArea(TextArea):
+    """TextArea where Enter submits and Ctrl+J (or Shift/Alt+Enter) breaks the line."""
+
+    BINDINGS = [
+        Binding("enter", "submit", "Generate", id="composer.submit", key_display="⏎"),
+        Binding("ctrl+j", "newline", "Newline", id="composer.newline", key_display="^j"),
+        Binding("tab", "app.focus_tasks", "Tasks", id="composer.to_tasks"),
+    ]
+
+    class Submitted(Message):
+        def __init__(self, text: str) -> None:
+            super().__init__()
+            self.text = text
+
+    async def _on_key(self, event: events.Key) -> None:
+        if self.screen.focused is not self:
+            # Typed ahead after a key that moved focus away (Tab then Enter in one read):
+            # hand the key back to the app, which routes it to the widget now focused.
+            event.stop()
+            event.prevent_default()
+            self.app.post_message(events.Key(event.key, event.character))
+            return
+        if event.key == "enter":
+            event.stop()
+            event.prevent_default()
+            self.action_submit()
+            return
+        if event.key == "tab":  # move focus now, so keys typed right after go to the list
+            event.stop()
+            event.prevent_default()
+            await self.run_action("app.focus_tasks")
+            return
+        if event.key in NEWLINE_KEYS:
+            event.stop()
+            event.prevent_default()
+            self.action_newline()
+            return
+        await super()._on_key(event)
+
+    def action_submit(self) -> None:
+        self.post_message(self.Submitted(self.text))
+
+    def action_newline(self) -> None:
+        start, end = self.selection
+        self._replace_via_keyboard("\n", start, end)
+
+
+class Chip(Button):
+    """An attached file; pressing it removes it."""
+
+    DEFAULT_CSS = """
+    Chip {
+        height: 1;
+        min-width: 4;
+        width: auto;
+        border: none;
+        padding: 0 1;
+        margin-right: 1;
+        background: $panel;
+        color: $text;
+        &:hover { background: $error 40%; }
+        &.-mask { background: $warning 30%; }
+        &.-refine { background: $accent 30%; }
+    }
+    """
+
+    def __init__(self, label: str, key: str, kind: str = "image") -> None:
+        super().__init__(f"{label} ✕", classes=f"-{kind}")
+        self.can_focus = False
+        self.key = key
+        self.kind = kind
+
+
+@dataclass
+class Attachments:
+    """What the next task takes besides the prompt."""
+
+    images: list[Path] = field(default_factory=list)
+    mask: Path | None = None
+    parent_id: str | None = None  # refine: the task this one continues
+    previous_response_id: str | None = None  # refine in Responses mode
+
+    def __bool__(self) -> bool:
+        return bool(self.images or self.mask or self.parent_id)
+
+
+class Composer(Vertical):
+    DEFAULT_CSS = """
+    Composer {
+        height: auto;
+        & > #chips {
+            height: auto;
+            max-height: 3;
+            padding: 0 1;
+            display: none;
+            &.-shown { display: block; }
+            & > Static { width: auto; color: $text-muted; margin-right: 1; }
+        }
+        & > PromptArea {
+            height: auto;
+            min-height: 3;
+            max-height: 10;
+            border: tall $panel;
+            &:focus { border: tall $accent; }
+        }
+    }
+    """
+
+    class Changed(Message):
+        """Attachments changed."""
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.attachments = Attachments()
+
+    def compose(self) -> ComposeResult:
+        yield Horizontal(id="chips")
+        yield PromptArea(
+            id="prompt",
+            placeholder="Describe an image…   ⏎ generate · ^j newline · ^f attach image",
+        )
+
+    @property
+    def area(self) -> PromptArea:
+        return self.query_one(PromptArea)
+
+    @property
+    def text(self) -> str:
+        return self.area.text
+
+    def set_text(self, text: str) -> None:
+        self.area.load_text(text)
+        self.area.move_cursor(self.area.document.end)
+
+    def clear(self) -> None:
+        self.area.load_text("")
+        self.attachments = Attachments()
+        self._render_chips()
+
+    # -- attachments ----------------------------------------------------------------------
+
+    def attach(self, path: Path) -> None:
+        if path not in self.attachments.images:
+            self.attachments.images.append(path)
+        self._render_chips()
+
+    def set_mask(self, path: Path | None) -> None:
+        self.attachments.mask = path
+        self._render_chips()
+
+    def set_refine(self, parent_id: str, previous_response_id: str | None, images: list[Path]) -> None:
+        self.attachments = Attachments(list(images), None, parent_id, previous_response_id)
+        self._render_chips()
+
+    def set_attachments(self, attachments: Attachments) -> None:
+        self.attachments = attachments
+        self._render_chips()
+
+    def remove(self, kind: str, key: str) -> None:
+        a = self.attachments
+        if kind == "image":
+            a.images = [p for p in a.images if str(p) != key]
+        elif kind == "mask":
+            a.mask = None
+        elif kind == "refine":
+            a.parent_id = a.previous_response_id = None
+        if not a.images:
+            a.mask = None
+        self._render_chips()
+
+    def _render_chips(self) -> None:
+        row = self.query_one("#chips", Horizontal)
+        row.remove_children()
+        a = self.attachments
+        chips: list = []
+        if a.parent_id:
+            chips.append(Chip(f"↻ refine {a.parent_id[:6]}", "refine", "refine"))
+        chips += [Chip(f"▣ {p.name}", str(p)) for p in a.images]
+        if a.mask:
+            chips.append(Chip(f"mask {a.mask.name}", str(a.mask), "mask"))
+        if chips:
+            row.mount(Static("edit with:"), *chips)
+        row.set_class(bool(chips), "-shown")
+        self.post_message(self.Changed())
+
+    @on(Button.Pressed, "Chip")
+    def _chip_pressed(self, event: Button.Pressed) -> None:
+        chip = event.button
+        assert isinstance(chip, Chip)
+        self.remove(chip.kind, chip.key)
+        self.area.focus()

@@ -1,0 +1,86 @@
+"""A box that shows one picture (or a placeholder) through textual-image.
+
+The picture handed in is already shrunk to the box (see `imaging`): textual-image
+re-processes its source on every repaint, so a small source keeps repaints cheap.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from textual.app import ComposeResult
+from textual.widget import Widget
+from textual.widgets import Static
+
+from imgtui.tui import imaging
+
+if TYPE_CHECKING:
+    from PIL.Image import Image
+
+
+class ImageView(Widget):
+    """Holds a textual-image widget sized `auto` so it fits the box, aspect kept."""
+
+    DEFAULT_CSS = """
+    ImageView {
+        align: center middle;
+        & > .placeholder {
+            width: 100%;
+            height: 100%;
+            content-align: center middle;
+            color: $text-muted;
+            text-style: italic;
+        }
+        & > .picture {
+            width: auto;
+            height: auto;
+        }
+    }
+    """
+
+    def __init__(self, kind: str, placeholder: str = "", *, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(id=id, classes=classes)
+        self.kind = kind
+        self._placeholder_text = placeholder
+        self._picture: Image | None = None
+        self._image_widget: Widget | None = None
+        self._shown_placeholder = placeholder
+
+    def compose(self) -> ComposeResult:
+        yield Static(self._placeholder_text, classes="placeholder")
+        self._image_widget = imaging.image_widget_class(self.kind)(None, classes="picture")
+        self._image_widget.display = False
+        yield self._image_widget
+
+    @property
+    def picture(self) -> Image | None:
+        return self._picture
+
+    def show(self, picture: Image | None, placeholder: str | None = None) -> None:
+        """Show `picture`, or the placeholder text when None."""
+        if placeholder is not None:
+            self._placeholder_text = placeholder
+        self._picture = picture
+        holder = self.query_one(".placeholder", Static)
+        image = self._image_widget
+        assert image is not None
+        if picture is None:
+            if image.display:
+                image.display = False
+                image.image = None  # type: ignore[attr-defined]
+            if self._shown_placeholder != self._placeholder_text:
+                self._shown_placeholder = self._placeholder_text
+                holder.update(self._placeholder_text)
+            holder.display = True
+            return
+        holder.display = False
+        image.image = picture  # type: ignore[attr-defined]
+        image.display = True
+
+    def cells(self) -> tuple[int, int]:
+        """The box in cells (falls back to the CSS size before the first layout)."""
+        w, h = self.size
+        if w and h:
+            return w, h
+        sw, sh = self.styles.width, self.styles.height
+        return (int(sw.value) if sw and sw.is_cells else 24), (int(sh.value) if sh and sh.is_cells else 8)

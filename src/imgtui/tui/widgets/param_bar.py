@@ -1,0 +1,66 @@
+"""One line above the composer: which profile, model and options the next task uses."""
+
+from __future__ import annotations
+
+from textual import events
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.content import Content
+from textual.message import Message
+from textual.widgets import Static
+
+from imgtui.tui.session import Params
+
+DEMO_NOTICE = "Demo provider — no API key needed; add a profile in settings (or set OPENAI_API_KEY)."
+
+
+class ParamBar(Vertical):
+    DEFAULT_CSS = """
+    ParamBar {
+        height: auto;
+        padding: 0 1;
+        & > #params { height: 1; }
+        & > #notice { height: 1; color: $warning; display: none; }
+        &.-demo > #notice { display: block; }
+        &:hover > #params { background: $boost; }
+    }
+    """
+
+    class Clicked(Message):
+        pass
+
+    def compose(self) -> ComposeResult:
+        yield Static("", id="notice")
+        yield Static("", id="params")
+
+    def show(self, params: Params) -> None:
+        p = params.profile
+        sep = (" │ ", "$foreground-muted")
+        parts: list = [
+            (p.name, "bold $accent"),
+            (" · ", "$foreground-muted"),
+            (p.model, "bold"),
+            sep,
+            ("size ", "$foreground-muted"),
+            params.size,
+            sep,
+            ("quality ", "$foreground-muted"),
+            params.quality,
+            sep,
+            ("n ", "$foreground-muted"),
+            str(params.n),
+            sep,
+            ("partials ", "$foreground-muted"),
+            str(p.partial_images) if p.stream else "off",
+            sep,
+            (f"{p.api_mode} API", ""),
+        ]
+        if params.output_format != "png":
+            parts += [sep, params.output_format]
+        parts += [("   F2 edit · ^o profile", "$foreground-muted italic")]
+        self.query_one("#params", Static).update(Content.assemble(*parts))
+        self.query_one("#notice", Static).update(DEMO_NOTICE)
+        self.set_class(p.is_demo, "-demo")
+
+    def on_click(self, event: events.Click) -> None:
+        self.post_message(self.Clicked())

@@ -1,0 +1,246 @@
+"""One task in the list: picture, prompt, profile and model, status, elapsed time, progress.
+
+The card only reads its `Task`; the app changes the task (through `tasks.apply`) and then
+calls `refresh_task()` / `tick()` / `set_picture()` on this one card. All the text is one
+widget (`CardInfo`) that renders its lines from the task, so a card is a handful of
+widgets and an update repaints one region.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING
+
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.content import Content
+from textual.widget import Widget
+from textual.widgets import Static
+
+from imgtui.tasks import Status, Task
+from imgtui.tui.widgets.image_view import ImageView
+
+if TYPE_CHECKING:
+    from PIL.Image import Image
+
+# Size of the card picture in cells (the app shrinks pictures to this box).
+THUMB_COLS, THUMB_ROWS = 22, 7
+
+STATUS_STYLE = {
+    Status.QUEUED: "dim",
+    Status.RUNNING: "bold $accent",
+    Status.DONE: "bold $success",
+    Status.FAILED: "bold $error",
+    Status.CANCELLED: "bold $foreground-muted",
+    Status.INTERRUPTED: "bold $warning",
+}
+
+BAR_STYLE = {
+    Status.DONE: "$success",
+    Status.FAILED: "$error",
+    Status.CANCELLED: "$foreground-muted",
+    Status.INTERRUPTED: "$foreground-muted",
+}
+
+
+def format_elapsed(seconds: float, running: bool) -> str:
+    """`7s` / `1m 05s` while running (whole seconds tick); `14.2s` once ended."""
+    if running:
+        s = int(seconds)
+        return f"{s}s" if s < 60 else f"{s // 60}m {s % 60:02d}s"
+    if seconds < 60:
+        return f"{seconds:.1f}s"
+    s = round(seconds)
+    return f"{s // 60}m {s % 60:02d}s"
+
+
+def one_line(text: str, limit: int = 400) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+def params_summary(task: Task) -> str:
+    p = task.params
+    parts = [task.profile_name or "?", task.model or "?"]
+    for key in ("size", "quality"):
+        if p.get(key) and p.get(key) != "auto":
+            parts.append(str(p[key]))
+    if task.n > 1:
+        parts.append(f"n={task.n}")
+    if task.input_images:
+        parts.append("edit" if len(task.input_images) == 1 else f"edit ×{len(task.input_images)}")
+    if task.api_mode == "responses":
+        parts.append("responses")
+    return " · ".join(parts)
+
+
+def status_line(task: Task, now: float) -> Content:
+    running = task.status is Status.RUNNING
+    parts: list = []
+    if running:
+        parts.append(("● ", "$accent"))
+    parts.append((task.status_word(), STATUS_STYLE[task.status]))
+    if task.started_at is not None:
+        parts.append(("  " + format_elapsed(task.elapsed(now), running), "dim"))
+    return Content.assemble(*parts)
+
+
+def error_text(task: Task) -> Content | None:
+    message = task.error_message
+    if task.status is Status.INTERRUPTED and not message:
+        message = "The app closed while this ran. Press r to retry."
+    if not message or task.status is Status.CANCELLED:
+        return None
+    style = "$foreground-muted" if task.status is Status.INTERRUPTED else "$error"
+    parts: list = [(one_line(message, 300), style)]
+    if task.error_hint:
+        parts.append((f" — {one_line(task.error_hint, 300)}", "$foreground-muted"))
+    return Content.assemble(*parts)
+
+
+class CardInfo(Widget):
+    """The card's text: prompt (2 lines), profile · model, status + elapsed, bar, error."""
+
+    DEFAULT_CSS = """
+    CardInfo {
+        width: 1fr;
+        height: 100%;
+        padding-left: 2;
+    }
+    """
+
+    def __init__(self, card: TaskCard) -> None:
+        super().__init__()
+        self.card = card
+
+    def render(self) -> Content:
+        t = self.card.imgtask
+        width = max(10, self.content_size.width or 60)
+        lines: list[Content] = []
+        prompt = Content(one_line(t.prompt))
+        if t.starred:
+            prompt = Content.assemble(("★ ", "$warning"), prompt)
+        wrapped = prompt.wrap(width)
+        if len(wrapped) > 2:
+            wrapped = [wrapped[0], Content(" ").join(wrapped[1:]).truncate(width, ellipsis=True)]
+        lines += wrapped
+        lines.append(Content.styled(params_summary(t), "$foreground-muted").truncate(width, ellipsis=True))
+        lines.append(Content(""))
+        lines.append(status_line(t, self.card.clock()).truncate(width, ellipsis=True))
+        progress = 1.0 if t.status is Status.DONE else max(0.0, min(1.0, t.progress()))
+        filled = round(progress * width)
+        lines.append(Content.assemble(("━" * filled, BAR_STYLE.get(t.status, "$accent")), ("─" * (width - filled), "dim")))
+        error = error_text(t)
+        if error is not None:
+            wrapped = error.wrap(width)
+            if len(wrapped) > 2:
+                wrapped = [wrapped[0], Content(" ").join(wrapped[1:]).truncate(width, ellipsis=True)]
+            lines += wrapped
+        return Content("\n").join(lines)
+
+
+class TaskCard(Widget):
+    """A task row. Not focusable: the list owns focus and marks the selected card."""
+
+    DEFAULT_CSS = f"""
+    TaskCard {{
+        layout: horizontal;
+        height: {THUMB_ROWS + 1};
+        padding: 0 1;
+        border-left: outer $panel;
+        background: $surface;
+        margin-bottom: 1;
+        &.-selected {{
+            border-left: outer $accent;
+            background: $boost;
+        }}
+        #pic {{
+            width: {THUMB_COLS};
+            height: 100%;
+        }}
+        #thumb {{
+            width: {THUMB_COLS};
+            height: {THUMB_ROWS};
+            background: $panel;
+        }}
+        #pic-label {{
+            width: 100%;
+            height: 1;
+            color: $text-muted;
+            text-style: italic;
+        }}
+    }}
+    """
+
+    def __init__(self, task: Task, kind: str, clock=time.time) -> None:
+        super().__init__(id=f"task-{task.id}")
+        self.imgtask = task
+        self.kind = kind
+        self.clock = clock
+        self.unfinished = True
+        self._has_picture = False
+        self._label = ""
+
+    @property
+    def has_final(self) -> bool:
+        """The card already shows a final image (later frames and finals leave it alone)."""
+        return self._has_picture and not self.unfinished
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="pic"):
+            yield ImageView(self.kind, self._placeholder(), id="thumb")
+            yield Static("", id="pic-label")
+        yield CardInfo(self)
+
+    def on_mount(self) -> None:
+        self.refresh_task()
+
+    def _placeholder(self) -> str:
+        t = self.imgtask
+        if t.status is Status.QUEUED:
+            return "queued"
+        if t.status is Status.RUNNING:
+            return "waiting for\nfirst frame…"
+        if t.status is Status.FAILED:
+            return "no image"
+        if t.status in (Status.CANCELLED, Status.INTERRUPTED):
+            return "no frame"
+        return ""
+
+    # -- updates from the app -------------------------------------------------------------
+
+    def refresh_task(self) -> None:
+        """Re-read the task (on a state change, not per tick)."""
+        for status in Status:
+            self.set_class(self.imgtask.status is status, f"-{status.value}")
+        self._update_label()
+        if not self._has_picture:
+            self.query_one(ImageView).show(None, self._placeholder())
+        self.query_one(CardInfo).refresh()
+
+    def tick(self, now: float | None = None) -> None:
+        """The elapsed time moved on: repaint the text (the app calls this once a second)."""
+        self.query_one(CardInfo).refresh()
+
+    def info_text(self) -> str:
+        """The card's text as shown (for tests and debugging)."""
+        return self.query_one(CardInfo).render().plain
+
+    def set_picture(self, picture: Image | None, unfinished: bool) -> None:
+        self.unfinished = unfinished
+        self._has_picture = picture is not None
+        self.query_one(ImageView).show(picture, self._placeholder())
+        self._update_label()
+
+    def _update_label(self) -> None:
+        t = self.imgtask
+        label = ""
+        if self._has_picture:
+            if self.unfinished:
+                label = "preview" if t.status is Status.RUNNING else "unfinished preview"
+            elif t.n > 1:
+                finals = sum(1 for s in t.slots if s.image is not None or s.image_path is not None)
+                label = f"1/{t.n if t.status is Status.RUNNING else max(finals, 1)}"
+        if label != self._label:
+            self._label = label
+            self.query_one("#pic-label", Static).update(label)

@@ -1,0 +1,254 @@
+"""The task list: newest first, one card per task, keyboard selection.
+
+The list owns focus; cards are not focusable. Actions on the selected task are posted as
+`TaskList.Requested` messages: the app owns tasks and workers.
+"""
+
+from __future__ import annotations
+
+from textual import events
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.message import Message
+from textual.reactive import reactive
+from textual.widgets import Static
+
+from collections.abc import Callable
+
+from imgtui.tasks import Status, Task
+from imgtui.tui.widgets.task_card import TaskCard
+
+PAGE = 20  # cards mounted at a time from history; more as the user scrolls down
+
+EMPTY_TEXT = "No images yet.\nType a prompt below and press Enter: the picture sharpens here as it forms."
+
+
+class TaskList(VerticalScroll, can_focus=True, can_focus_children=False):
+    BINDINGS = [
+        Binding("up,k", "cursor(-1)", "Up", show=False),
+        Binding("down,j", "cursor(1)", "Down", show=False),
+        Binding("home", "jump(0)", "First", show=False),
+        Binding("end", "jump(-1)", "Last", show=False),
+        Binding("pageup", "page(-1)", "Page up", show=False),
+        Binding("pagedown", "page(1)", "Page down", show=False),
+        Binding("enter", "request('open')", "Open", id="task.open"),
+        Binding("x", "request('cancel')", "Cancel", id="task.cancel"),
+        Binding("r", "request('retry')", "Retry", id="task.retry"),
+        Binding("delete", "request('delete')", "Delete", id="task.delete"),
+        Binding("s", "request('star')", "Star", id="task.star", show=False),
+        Binding("tab,escape", "app.focus_prompt", "Prompt", id="task.to_prompt"),
+    ]
+
+    DEFAULT_CSS = """
+    TaskList {
+        height: 1fr;
+        padding: 0 1;
+        scrollbar-size-vertical: 1;
+        & > #empty {
+            width: 100%;
+            height: 100%;
+            content-align: center middle;
+            text-align: center;
+            color: $text-muted;
+        }
+    }
+    """
+
+    class Requested(Message):
+        """The user asked for `action` (open, cancel, retry, delete, star) on a task."""
+
+        def __init__(self, action: str, task_id: str) -> None:
+            super().__init__()
+            self.action = action
+            self.task_id = task_id
+
+    class CardsMounted(Message):
+        """History cards were mounted (the app decodes their pictures)."""
+
+        def __init__(self, cards: list[TaskCard]) -> None:
+            super().__init__()
+            self.cards = cards
+
+    index: reactive[int] = reactive(0, init=False)
+
+    def __init__(self, make_card: Callable[[Task], TaskCard], *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.make_card = make_card
+        self._unmounted: list[Task] = []  # older history, newest first, not mounted yet
+        self._mounting = False
+
+    def compose(self):
+        yield Static(EMPTY_TEXT, id="empty")
+
+    # -- content --------------------------------------------------------------------------
+
+    @property
+    def cards(self) -> list[TaskCard]:
+        return list(self.query_children(TaskCard))
+
+    def card(self, task_id: str) -> TaskCard | None:
+        try:
+            return self.query_one(f"#task-{task_id}", TaskCard)
+        except Exception:
+            return None
+
+    @property
+    def selected(self) -> TaskCard | None:
+        cards = self.cards
+        return cards[self.index] if 0 <= self.index < len(cards) else None
+
+    @property
+    def selected_id(self) -> str | None:
+        card = self.selected
+        return card.imgtask.id if card else None
+
+    async def add_first(self, card: TaskCard, select: bool = True) -> None:
+        """Insert a card at the top (newest first)."""
+        cards = self.cards
+        self.query_one("#empty").display = False
+        if cards:
+            await self.mount(card, before=cards[0])
+        else:
+            await self.mount(card)
+        if select:
+            self.index = 0
+            self._mark()
+            self.scroll_home(animate=False)
+        else:
+            self.index += 1 if cards else 0  # keep the same card selected
+            self._mark()
+
+    async def add_history(self, tasks: list[Task]) -> None:
+        """Older tasks below the current ones; mounted a page at a time."""
+        self._unmounted.extend(tasks)
+        await self.mount_more()
+
+    @property
+    def has_more(self) -> bool:
+        return bool(self._unmounted)
+
+    async def mount_more(self, count: int = PAGE) -> None:
+        if self._mounting or not self._unmounted:
+            return
+        self._mounting = True
+        try:
+            batch, self._unmounted = self._unmounted[:count], self._unmounted[count:]
+            cards = [self.make_card(t) for t in batch]
+            self.query_one("#empty").display = False
+            await self.mount_all(cards)
+            self._mark()
+            self.post_message(self.CardsMounted(cards))
+        finally:
+            self._mounting = False
+
+    async def mount_all_remaining(self) -> None:
+        while self._unmounted:
+            await self.mount_more(len(self._unmounted))
+
+    def forget(self, task_ids: set[str]) -> None:
+        """Drop unmounted history entries (deleted elsewhere)."""
+        self._unmounted = [t for t in self._unmounted if t.id not in task_ids]
+
+    def _maybe_more(self) -> None:
+        if self._unmounted and not self._mounting:
+            self.call_later(self.mount_more)
+
+    def watch_scroll_y(self, old_value: float, new_value: float) -> None:
+        super().watch_scroll_y(old_value, new_value)
+        if new_value >= self.max_scroll_y - self.size.height:
+            self._maybe_more()
+
+    async def remove_task(self, task_id: str) -> None:
+        card = self.card(task_id)
+        if card is None:
+            return
+        await card.remove()
+        remaining = len(self.cards)
+        if remaining < PAGE and self._unmounted:
+            await self.mount_more()
+            remaining = len(self.cards)
+        self.query_one("#empty").display = remaining == 0
+        self.index = min(self.index, max(0, remaining - 1))
+        self._mark()
+
+    async def select(self, task_id: str) -> bool:
+        """Select a task's card, mounting history down to it if needed."""
+        while True:
+            for i, card in enumerate(self.cards):
+                if card.imgtask.id == task_id:
+                    self.index = i
+                    self._mark()
+                    self.scroll_to_widget(card, animate=False)
+                    return True
+            if not any(t.id == task_id for t in self._unmounted):
+                return False
+            await self.mount_more()
+
+    # -- selection ------------------------------------------------------------------------
+
+    def watch_index(self) -> None:
+        self._mark()
+
+    def _mark(self) -> None:
+        for i, card in enumerate(self.cards):
+            card.set_class(i == self.index, "-selected")
+        self.refresh_bindings()
+
+    def _move_to(self, index: int) -> None:
+        cards = self.cards
+        if not cards:
+            return
+        self.index = max(0, min(len(cards) - 1, index))
+        self.scroll_to_widget(cards[self.index], animate=False)
+        if self.index >= len(cards) - 3:
+            self._maybe_more()
+
+    def action_cursor(self, delta: int) -> None:
+        self._move_to(self.index + delta)
+
+    def action_jump(self, where: int) -> None:
+        """Home: the newest task. End: the oldest one loaded (and the next page loads)."""
+        self._move_to(0 if where == 0 else len(self.cards) - 1)
+
+    def action_page(self, direction: int) -> None:
+        card = self.selected
+        per_page = max(1, self.size.height // max(1, card.outer_size.height if card else 1))
+        self._move_to(self.index + direction * per_page)
+
+    def action_request(self, action: str) -> None:
+        task_id = self.selected_id
+        if task_id is not None:
+            self.post_message(self.Requested(action, task_id))
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "request":
+            card = self.selected
+            if card is None:
+                return False
+            what = parameters[0] if parameters else ""
+            if what == "cancel":
+                return True if card.imgtask.status in (Status.QUEUED, Status.RUNNING) else None
+        return True
+
+    async def _on_key(self, event: events.Key) -> None:
+        if self.screen.focused is not self:
+            # Typed ahead after a key that moved focus away: let the app route it again.
+            event.stop()
+            event.prevent_default()
+            self.app.post_message(events.Key(event.key, event.character))
+            return
+        if event.key in ("tab", "escape"):  # move focus now, not after the key bubbles up
+            event.stop()
+            event.prevent_default()
+            await self.run_action("app.focus_prompt")
+
+    def on_click(self, event: events.Click) -> None:
+        widget = event.widget
+        while widget is not None and not isinstance(widget, TaskCard):
+            widget = widget.parent  # type: ignore[assignment]
+        if isinstance(widget, TaskCard):
+            index = self.cards.index(widget)
+            if index == self.index and (self.has_focus or event.chain >= 2):
+                self.post_message(self.Requested("open", widget.imgtask.id))
+            self.index = index
+            self.focus()

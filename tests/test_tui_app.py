@@ -1,0 +1,393 @@
+"""Pilot tests of the app against the real demo server (module fixture, fast pacing).
+
+Every task goes through the real `imgtui.api.stream_images`, the real store in a tmp dir,
+and the app's one handler (`on_task_event`), which the recording subclass observes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+
+import pytest
+
+from imgtui.demo import DemoServer
+from imgtui.store import Store
+from imgtui.tasks import Status
+from imgtui.tui import testing
+from imgtui.tui.app import ImgtuiApp
+from imgtui.tui.messages import TaskEvent
+from imgtui.tui.screens.confirm import ConfirmScreen
+from imgtui.tui.screens.detail import DetailScreen
+from imgtui.tui.widgets.task_card import TaskCard
+
+SIZE = (120, 40)
+
+
+class RecordingApp(ImgtuiApp):
+    """The app, noting each task's status word after every event the handler applies."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.seen: dict[str, list[str]] = {}
+
+    def on_task_event(self, message: TaskEvent) -> None:
+        ImgtuiApp.on_task_event(self, message)
+        message.prevent_default()  # the base handler ran just above
+        task = self.tasks.get(message.task_id)
+        if task is not None:
+            words = self.seen.setdefault(task.id, [])
+            if not words or words[-1] != task.status_word():
+                words.append(task.status_word())
+
+
+@pytest.fixture(scope="module")
+def server():
+    s = DemoServer(delay=0.05)
+    s.start()
+    yield s
+    s.stop()
+
+
+@pytest.fixture
+def make_app(tmp_path, server, monkeypatch):
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+
+    def make(**config) -> RecordingApp:
+        cfg = testing.demo_config(tmp_path, **config)
+        return RecordingApp(config=cfg, store=Store(tmp_path / "data"), demo_base_url=server.base_url,
+                            renderer="halfcell")
+
+    return make
+
+
+async def wait_for(pilot, predicate, timeout: float = 8.0, what: str = "condition") -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await pilot.pause(0.02)
+
+
+async def settled(pilot) -> None:
+    """History loaded and every store write issued so far done."""
+    app = pilot.app
+    await asyncio.wait_for(app._history_loaded.wait(), 10)
+    pending = [asyncio.wrap_future(f) for f in list(app._pending_store)]
+    if pending:
+        await asyncio.wait_for(asyncio.gather(*pending, return_exceptions=True), 10)
+    await pilot.pause()
+
+
+async def submit(pilot, prompt: str):
+    app = pilot.app
+    before = set(app.tasks)
+    app.composer.area.focus()
+    app.composer.set_text(prompt)
+    await pilot.press("enter")
+    await wait_for(pilot, lambda: set(app.tasks) - before, what="the new task")
+    (task_id,) = set(app.tasks) - before
+    return app.tasks[task_id]
+
+
+def card_text(app, task_id: str, part: str = "info") -> str:
+    card = app.query_one(f"#task-{task_id}", TaskCard)
+    if part == "info":
+        return card.info_text()
+    return str(card.query_one(f"#{part}").render())
+
+
+# -- streaming --------------------------------------------------------------------------
+
+
+async def test_submit_streams_partials_then_done(make_app):
+    app = make_app(partial_images=2)
+    async with app.run_test(size=SIZE) as pilot:
+        await settled(pilot)
+        assert app.focused is app.composer.area
+        task = await submit(pilot, "a lighthouse at dusk")
+        assert app.composer.text == ""
+        await wait_for(pilot, lambda: task.status is Status.DONE, what="done")
+        await settled(pilot)
+        assert app.seen[task.id] == ["partial 1/2", "partial 2/2", "done"] or (
+            "partial 2/2" in app.seen[task.id] and app.seen[task.id][-1] == "done"
+        )
+        card = app.query_one(f"#task-{task.id}", TaskCard)
+        assert card.has_final
+        assert "done" in card_text(app, task.id)
+        (image,) = task.images
+        assert image.is_file() and image.read_bytes().startswith(b"\x89PNG")
+        stored = app.store.get(task.id)
+        assert stored.status is Status.DONE and stored.images == [image]
+
+
+async def test_n3_card_counts_images(make_app):
+    app = make_app(partial_images=1)
+    async with app.run_test(size=SIZE) as pilot:
+        await settled(pilot)
+        testing.with_model(app, "gpt-image-1")
+        app._set_params(app.params.__class__(app.params.profile, n=3))
+        task = await submit(pilot, "three foxes")
+        await wait_for(pilot, lambda: task.status is Status.DONE, what="done")
+        await settled(pilot)
+        assert len(task.images) == 3
+        assert card_text(app, task.id, "pic-label") == "1/3"
+
+
+async def test_cancel_closes_the_stream(make_app, server):
+    app = make_app(partial_images=3, headers={"x-demo-delay": "3.0"})
+    async with app.run_test(size=SIZE) as pilot:
+        await settled(pilot)
+        before = server.disconnects
+        task = await submit(pilot, "a slow picture")
+        await wait_for(pilot, lambda: task.slots and task.slots[0].bytes_received > 0 or task.first_partial_at,
+                       timeout=5, what="the stream to start")
+        await pilot.press("tab")
+        assert app.focused is app.task_list
+        started = time.monotonic()
+        await pilot.press("x")
+        assert task.status is Status.CANCELLED
+        assert await asyncio.to_thread(server.wait_for_disconnects, before + 1, 2.0)
+        assert time.monotonic() - started < 2.0
+        await settled(pilot)
+        assert "cancelled" in card_text(app, task.id)
+        assert app.store.get(task.id).status is Status.CANCELLED
+
+
+@pytest.mark.parametrize("mode,kind", [
+    ("auth", "auth"),
+    ("moderation", "moderation"),
+    ("cf524", "proxy_timeout"),
+    ("drop", None),
+])
+async def test_fault_modes_show_their_message(make_app, mode, kind):
+    app = make_app(model=f"fault-{mode}", partial_images=1)
+    async with app.run_test(size=SIZE) as pilot:
+        await settled(pilot)
+        task = await submit(pilot, f"fault {mode}")
+        await wait_for(pilot, lambda: task.status.ended, timeout=10, what="the failure")
+        assert task.status is Status.FAILED
+        if kind is not None:
+            assert task.error_kind == kind
+        assert task.error_message
+        text = card_text(app, task.id)
+        assert task.error_message[:40] in text
+        assert "failed" in card_text(app, task.id)
+
+
+async def test_request_error_keeps_the_composer(make_app, tmp_path):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settled(pilot)
+        app.composer.attach(tmp_path / "missing.png")
+        app.composer.set_text("edit this")
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.tasks == {}
+        assert app.composer.text == "edit this"
+        assert app.composer.attachments.images == [tmp_path / "missing.png"]
+        (note,) = app._notifications
+        assert note.severity == "error" and "image" in note.title and "no such file" in note.message
+
+
+# -- the detail modal ---------------------------------------------------------------
+
+
+async def test_detail_pager_save_copy_retry_refine_delete(make_app, tmp_path):
+    app = make_app(partial_images=1, output_dir=tmp_path / "out")
+    async with app.run_test(size=SIZE) as pilot:
+        await settled(pilot)
+        app._set_params(app.params.__class__(app.params.profile, n=2, size="1024x1024"))
+        task = await submit(pilot, "two paper boats")
+        await wait_for(pilot, lambda: task.status is Status.DONE, what="done")
+        await settled(pilot)
+
+        await pilot.press("tab", "enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, DetailScreen), what="the detail modal")
+        screen = app.screen
+        assert "1/2" in str(screen.query_one("#pager").render())
+        await pilot.press("right")
+        assert screen.index == 1 and "2/2" in str(screen.query_one("#pager").render())
+
+        await pilot.press("s")  # save
+        await wait_for(pilot, lambda: (tmp_path / "out").is_dir() and len(list((tmp_path / "out").iterdir())) == 2,
+                       what="saved files")
+        await pilot.press("c")  # copy the shown image's path (OSC 52)
+        assert app.clipboard == str(task.images[1])
+
+        await pilot.press("r")  # retry: a new run of the same prompt
+        await wait_for(pilot, lambda: len(app.tasks) == 2, what="the retry")
+        retry = next(t for t in app.tasks.values() if t.id != task.id)
+        assert retry.prompt == task.prompt and retry.params == task.params
+        await wait_for(pilot, lambda: retry.status is Status.DONE, what="the retry to finish")
+
+        await app.task_list.select(task.id)
+        app.task_list.focus()
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, DetailScreen), what="the detail modal")
+        await pilot.press("f")  # refine: the composer now edits this image
+        await pilot.pause()
+        assert app.composer.attachments.parent_id == task.id
+        assert app.composer.attachments.images == [task.images[0]]
+        assert app.focused is app.composer.area
+        edit = await submit(pilot, "make the boats red")
+        assert edit.input_images == [str(task.images[0])] and edit.parent_id == task.id
+        await wait_for(pilot, lambda: edit.status is Status.DONE, what="the edit")
+        assert app.composer.attachments.images == []
+
+        await app.task_list.select(task.id)
+        app.task_list.focus()
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, DetailScreen), what="the detail modal")
+        await pilot.press("delete")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="the confirmation")
+        await pilot.press("y")
+        await wait_for(pilot, lambda: task.id not in app.tasks, what="the delete")
+        await settled(pilot)
+        assert app.store.get(task.id) is None
+        assert not task.images[0].exists()
+        assert app.task_list.card(task.id) is None
+
+
+async def test_detail_shows_live_partial_and_open_failure_toasts(make_app, monkeypatch):
+    from imgtui.tui.screens import detail
+
+    async def no_viewer(path):
+        return "xdg-open is not available (No such file or directory)"
+
+    monkeypatch.setattr(detail, "open_in_viewer", no_viewer)
+    app = make_app(partial_images=3, headers={"x-demo-delay": "2.0"})
+    async with app.run_test(size=SIZE) as pilot:
+        await settled(pilot)
+        task = await submit(pilot, "watch it sharpen")
+        await pilot.press("tab", "enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, DetailScreen), what="the detail modal")
+        screen = app.screen
+        await wait_for(pilot, lambda: "preview" in str(screen.query_one("#pager").render()), what="a live preview")
+        await wait_for(pilot, lambda: task.status is Status.DONE, timeout=15, what="done")
+        await pilot.pause(0.2)
+        assert "preview" not in str(screen.query_one("#pager").render())
+        await settled(pilot)
+        await pilot.press("o")
+        await wait_for(pilot, lambda: any("Can't open" in (n.title or "") for n in app._notifications),
+                       what="the toast")
+        await pilot.press("escape")
+        assert not isinstance(app.screen, DetailScreen)
+
+
+async def test_toast_when_a_task_ends_behind_a_modal(make_app):
+    from imgtui.tui.screens.params import ParamsScreen
+
+    app = make_app(partial_images=1, headers={"x-demo-delay": "1.0"})
+    async with app.run_test(size=SIZE) as pilot:
+        await settled(pilot)
+        task = await submit(pilot, "behind the modal")
+        await pilot.press("f2")  # the parameters modal is open while the task finishes
+        await wait_for(pilot, lambda: isinstance(app.screen, ParamsScreen), what="the modal")
+        assert task.status is Status.RUNNING
+        await wait_for(pilot, lambda: task.status is Status.DONE, what="done")
+        await pilot.pause()
+        assert any("behind the modal" in (n.title or "") for n in app._notifications)
+
+
+# -- responses mode -------------------------------------------------------------------
+
+
+async def test_refine_in_responses_mode_follows_up(make_app):
+    app = make_app(partial_images=1, api_mode="responses")
+    async with app.run_test(size=SIZE) as pilot:
+        await settled(pilot)
+        task = await submit(pilot, "a red bicycle")
+        await wait_for(pilot, lambda: task.status is Status.DONE, what="done")
+        assert task.response_id
+        app.refine_task(task.id)
+        assert app.composer.attachments.previous_response_id == task.response_id
+        follow = await submit(pilot, "make it blue")
+        assert follow.params["previous_response_id"] == task.response_id and follow.parent_id == task.id
+        await wait_for(pilot, lambda: follow.status.ended, what="the follow-up")
+        assert follow.status is Status.DONE
+
+
+# -- history, delete, quit ------------------------------------------------------------
+
+
+async def test_interrupted_history_shows_preview_and_retries(make_app, tmp_path):
+    with Store(tmp_path / "data") as store:
+        testing.sample_history(store)
+    app = make_app(partial_images=1)
+    async with app.run_test(size=SIZE) as pilot:
+        await settled(pilot)
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        interrupted = app.tasks["interr00000e"]
+        assert interrupted.status is Status.INTERRUPTED
+        card = app.query_one("#task-interr00000e", TaskCard)
+        assert card_text(app, "interr00000e", "pic-label") == "unfinished preview"
+        assert "interrupted" in card_text(app, "interr00000e")
+        await app.task_list.select("interr00000e")
+        app.task_list.focus()
+        await pilot.press("r")
+        await wait_for(pilot, lambda: len(app.tasks) == 6, what="the retry")
+        retry = app.tasks[app.task_list.selected_id]
+        assert retry.prompt == interrupted.prompt
+        await wait_for(pilot, lambda: retry.status is Status.DONE, what="the retry to finish")
+        assert card is app.query_one("#task-interr00000e", TaskCard)
+
+
+async def test_delete_running_task_cancels_it_first(make_app, server):
+    app = make_app(partial_images=3, headers={"x-demo-delay": "3.0"})
+    async with app.run_test(size=SIZE) as pilot:
+        await settled(pilot)
+        before = server.disconnects
+        task = await submit(pilot, "delete me while running")
+        await pilot.pause(0.3)
+        await pilot.press("tab", "delete")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="the confirmation")
+        assert "still running" in str(app.screen.query_one("#question").render())
+        await pilot.press("y")
+        await wait_for(pilot, lambda: task.id not in app.tasks, what="the delete")
+        assert task.status is Status.CANCELLED
+        assert await asyncio.to_thread(server.wait_for_disconnects, before + 1, 2.0)
+        await settled(pilot)
+        assert app.store.get(task.id) is None
+
+
+async def test_quit_asks_while_tasks_run(make_app, server):
+    app = make_app(partial_images=3, headers={"x-demo-delay": "3.0"})
+    async with app.run_test(size=SIZE) as pilot:
+        await settled(pilot)
+        before = server.disconnects
+        task = await submit(pilot, "still running at quit")
+        await pilot.pause(0.3)
+        await pilot.press("ctrl+q")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="the question")
+        await pilot.press("n")
+        await pilot.pause()
+        assert task.status is Status.RUNNING and app.is_running
+        await pilot.press("ctrl+q")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="the question")
+        await pilot.press("y")
+        await wait_for(pilot, lambda: not app.is_running, what="the exit")
+    assert task.status is Status.CANCELLED
+    assert await asyncio.to_thread(server.wait_for_disconnects, before + 1, 2.0)
+    with Store(app.store.root) as store:
+        assert store.get(task.id).status is Status.CANCELLED
+
+
+async def test_quit_without_running_tasks_does_not_ask(make_app):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settled(pilot)
+        await pilot.press("ctrl+q")
+        await wait_for(pilot, lambda: not app.is_running, what="the exit")
+
+
+async def test_palette_has_every_task_action(make_app):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settled(pilot)
+        titles = {c.title for c in app.get_system_commands(app.screen)}
+        for title in ("Parameters", "Switch profile", "Attach reference image", "Open task", "Cancel task",
+                      "Retry task", "Reuse parameters", "Refine image", "Delete task", "Delete failed tasks"):
+            assert title in titles

@@ -1,0 +1,109 @@
+"""Snapshot tests of the main screen and the detail modal (pytest-textual-snapshot).
+
+Deterministic: a fixed clock, a fixed data dir path (paths show in the detail modal), UTC,
+halfcell pictures drawn from the demo's deterministic pictures, no cursor blink, and the
+history thumbnails waited for. Update with `pytest --snapshot-update` after a deliberate change.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+from textual.widgets import TextArea
+
+from imgtui.api.events import Partial
+from imgtui.store import Store
+from imgtui.tasks import Task
+from imgtui.tui import imaging, testing
+from imgtui.tui.app import ImgtuiApp
+from imgtui.tui.messages import TaskEvent
+
+SIZE = (120, 40)
+DATA = Path("/tmp/imgtui-snapshot-data")
+
+
+@pytest.fixture
+def app(monkeypatch) -> ImgtuiApp:
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    shutil.rmtree(DATA, ignore_errors=True)
+    with Store(DATA / "data") as store:
+        testing.sample_history(store)
+    clock = testing.FixedClock()
+    yield ImgtuiApp(config=testing.demo_config(DATA), store=Store(DATA / "data"), renderer="halfcell",
+                    clock=clock, demo_base_url="http://127.0.0.1:9/v1")
+    time.tzset()
+
+
+async def settle(pilot) -> None:
+    app = pilot.app
+    for area in app.query(TextArea):
+        area.cursor_blink = False
+    await app._history_loaded.wait()
+    for _ in range(2):
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+async def add_running(pilot) -> Task:
+    """A task mid-stream, without a worker: one partial frame applied through the handler."""
+    app = pilot.app
+    task = Task(prompt="a hot air balloon over a misty valley at sunrise", params=app.params.task_params(),
+                profile_name="Demo")
+    task.start(now=app.clock() - 7)
+    app.add_task(task)
+    await pilot.pause()
+    png = testing.picture_png(task.prompt, partial=(1, 2))
+    app.post_message(TaskEvent(task.id, Partial(0, 1, png), imaging.thumbnail(png, app.thumb_box)))
+    await pilot.pause()
+    app._tick()
+    await pilot.pause()
+    return task
+
+
+def test_main_screen(snap_compare, app):
+    async def run_before(pilot):
+        await settle(pilot)
+        await add_running(pilot)
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+
+
+def test_main_screen_list_focused(snap_compare, app):
+    async def run_before(pilot):
+        await settle(pilot)
+        await add_running(pilot)
+        await pilot.press("tab", "down", "down", "down")
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+
+
+def test_detail_modal_pager(snap_compare, app):
+    async def run_before(pilot):
+        await settle(pilot)
+        pilot.app.open_detail("three000000b")
+        await pilot.pause()
+        await pilot.press("right")
+        await pilot.pause(0.2)
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+
+
+def test_detail_modal_failed(snap_compare, app):
+    async def run_before(pilot):
+        await settle(pilot)
+        pilot.app.open_detail("failed00000c")
+        await pilot.pause()
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
