@@ -259,11 +259,6 @@ def test_finished_image_is_intact(crash, data_copy):
     assert leftovers == []  # no temp file, no stale preview frame next to it
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="app.py persists a partial frame only when a task ends (_task_ended), and saves the "
-    "row only at launch and at the end: after kill -9 the interrupted task has no preview on disk",
-)
 def test_killed_task_keeps_its_last_partial_frame(crash, data_copy):
     from PIL import Image
 

@@ -39,6 +39,7 @@ from imgtui.tui.screens.confirm import ConfirmScreen
 from imgtui.tui.screens.detail import DetailResult, DetailScreen
 from imgtui.tui.screens.params import ParamsScreen
 from imgtui.tui.screens.profiles import ProfilesScreen
+from imgtui.tui.screens.search import HistoryFilter, SearchScreen
 from imgtui.tui.session import Params, available_profiles, build_request, find_profile
 from imgtui.tui.widgets.composer import Attachments, Composer, PromptArea
 from imgtui.tui.widgets.param_bar import ParamBar
@@ -46,6 +47,7 @@ from imgtui.tui.widgets.task_card import THUMB_COLS, THUMB_ROWS, TaskCard, one_l
 from imgtui.tui.widgets.task_list import TaskList
 
 HISTORY_LIMIT = 200
+SHARED_POOL_SLOTS = 24  # streams on the shared client (make_client's pool holds 32 connections)
 
 
 def _start_demo_server() -> str:
@@ -75,6 +77,8 @@ class ImgtuiApp(App[None]):
         Binding("f2", "edit_params", "Params", id="app.params"),
         Binding("ctrl+o", "pick_profile", "Profile", id="app.profile"),
         Binding("ctrl+f", "attach", "Attach", id="app.attach"),
+        Binding("f3", "open_settings", "Settings", id="app.settings"),
+        Binding("f4", "find", "Find", id="app.find"),
     ]
 
     def __init__(
@@ -106,10 +110,14 @@ class ImgtuiApp(App[None]):
         )
         self.params = Params.from_config(config)
         self.tasks: dict[str, Task] = {}
+        self.history_filter = HistoryFilter()
         self._task_workers: dict[str, Worker] = {}
         self._store_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="imgtui-store")
         self._pending_store: set[Future] = set()
         self._demo_lock = asyncio.Lock()
+        self._client_lock = asyncio.Lock()
+        self._clients: dict[float, Any] = {}  # shared httpx clients by timeout
+        self._slots_in_flight = 0
         self._history_loaded = asyncio.Event()
 
     # -- layout ---------------------------------------------------------------------------
@@ -316,9 +324,34 @@ class ImgtuiApp(App[None]):
             for slot in range(n):
                 self.post_message(TaskEvent(task_id, replace(failure, slot=slot)))
             return
-        box = self.thumb_box
+        client, shared = None, False
+        try:
+            client, shared = await self._http_client(conn, n)
+            await self._consume(task_id, stream_images(conn, request, client=client), self.thumb_box)
+        finally:
+            if shared:
+                self._slots_in_flight -= n
+            elif client is not None:
+                await client.aclose()
+
+    async def _http_client(self, conn, n: int):
+        """An httpx client for a task: one shared per timeout (made once, in a thread: creating
+        a client builds an SSL context, tens of ms the UI must not wait for); a task that would
+        overflow its connection pool gets its own."""
+        from imgtui.api.client import make_client
+
+        if self._slots_in_flight + n > SHARED_POOL_SLOTS:
+            return await asyncio.to_thread(make_client, conn), False
+        async with self._client_lock:
+            client = self._clients.get(conn.timeout)
+            if client is None:
+                client = self._clients[conn.timeout] = await asyncio.to_thread(make_client, conn)
+        self._slots_in_flight += n  # no await after this: the caller's finally gives it back
+        return client, True
+
+    async def _consume(self, task_id: str, stream, box: tuple[int, int]) -> None:
         shown_final = False
-        async with contextlib.aclosing(stream_images(conn, request)) as events:
+        async with contextlib.aclosing(stream) as events:
             async for event in events:
                 picture = None
                 if isinstance(event, (Partial, Completed)):
@@ -342,6 +375,11 @@ class ImgtuiApp(App[None]):
             card.set_picture(message.picture, unfinished=not isinstance(event, Completed))
         if isinstance(event, Completed):
             self._save_final(task, event.slot, event.image)
+        elif isinstance(event, Partial):
+            # The newest preview and the row go to disk now: after a crash they are all there is.
+            # (`event.image` was decoded in the worker's thread; the write runs on the store thread.)
+            self._db_background(self.store.write_partial, task, event.slot, event.image, what="Preview not saved")
+            self._db_background(self.store.save, task)
         if card is not None and not isinstance(event, (Progress, Started)):
             card.refresh_task()
         if task.status is not before and task.status.ended:
@@ -429,6 +467,8 @@ class ImgtuiApp(App[None]):
         total = len(self.tasks)
         parts = [f"{running} running"] if running else []
         parts.append(f"{total} task{'s' if total != 1 else ''}")
+        if self.history_filter.active:
+            parts.append(f"showing {self.history_filter.describe()} (F4)")
         self.sub_title = " · ".join(parts)
 
     # -- task actions -------------------------------------------------------------------
@@ -598,7 +638,7 @@ class ImgtuiApp(App[None]):
 
         self.push_screen(ProfilesScreen(available_profiles(self.config), self.params.profile.name), done)
 
-    def use_profile(self, name: str) -> None:
+    def use_profile(self, name: str, announce: bool = True) -> None:
         profile = find_profile(self.config, name)
         if profile is None:
             return
@@ -608,7 +648,8 @@ class ImgtuiApp(App[None]):
             from imgtui.config import save
 
             self._db_background(save, self.config, what="Active profile not saved")
-        self.notify(f"{name} · {profile.model}", title="Profile")
+        if announce:
+            self.notify(f"{name} · {profile.model}", title="Profile")
 
     def _set_params(self, params: Params) -> None:
         self.params = params
@@ -649,8 +690,85 @@ class ImgtuiApp(App[None]):
     def action_delete_failed(self) -> None:
         self.call_next(self.delete_failed)
 
+    # -- settings, search, export ---------------------------------------------------------
+
+    def action_open_settings(self) -> None:
+        from imgtui.config import save
+        from imgtui.tui.screens.settings import SettingsScreen
+
+        def done(active: str | None) -> None:
+            if active:  # the screen saved: refresh what the composer uses
+                self.use_profile(active, announce=False)
+
+        self.push_screen(SettingsScreen(self.config, save=save, demo_base_url=self.demo_base_url), done)
+
+    def action_find(self) -> None:
+        def done(flt: HistoryFilter | None) -> None:
+            if flt is not None:
+                self.call_next(self.apply_filter, flt)
+
+        self.push_screen(SearchScreen(self.history_filter), done)
+
+    async def apply_filter(self, flt: HistoryFilter) -> None:
+        """Show the tasks that match: from the store (all history), plus matching running ones."""
+        self.history_filter = flt
+        try:
+            found = await self._db(self.store.load, limit=self.history_limit, **flt.store_args())
+        except Exception as exc:  # StoreError: keep the list as it is
+            self.notify(str(exc), title="Search failed", severity="error")
+            return
+        live = {t.id: t for t in self.tasks.values()}
+        tasks = [live.get(t.id, t) for t in found]  # running tasks keep their live state
+        for task in tasks:
+            self.tasks.setdefault(task.id, task)
+        await self.task_list.replace_all(tasks)
+        self._update_subtitle()
+        if flt.active:
+            self.notify(f"{len(tasks)} task{'s' if len(tasks) != 1 else ''} match", title="Find")
+
+    def action_export_zip(self) -> None:
+        self.call_next(self.export_zip)
+
+    async def export_zip(self) -> Path | None:
+        """Everything (images + manifest.json, never a key) into one zip in the output folder."""
+        from datetime import datetime
+
+        from imgtui.store import unique_path
+
+        folder = default_output_dir(self.config)
+        path = unique_path(folder, f"imgtui-history-{datetime.now():%Y%m%d-%H%M%S}", "zip")
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            count = await self._db(self.store.export_zip, path)
+        except Exception as exc:
+            self.notify(str(exc), title="Export failed", severity="error")
+            return None
+        self.notify(f"{count} tasks → {path}", title="Exported", timeout=10)
+        return path
+
+    def action_open_data_folder(self) -> None:
+        self.call_next(self._open_data_folder)
+
+    async def _open_data_folder(self) -> None:
+        from imgtui.tui.screens.detail import open_in_viewer
+
+        folder = Path(self.store.root)
+        error = await open_in_viewer(folder)
+        if error:
+            self.copy_to_clipboard(str(folder))
+            self.notify(f"{folder} (path copied)\n{error}", title="Data folder", timeout=10)
+
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
+        yield SystemCommand("Settings", "Provider profiles: add, edit, import a share link (F3)",
+                            self.action_open_settings)
+        yield SystemCommand("Find tasks", "Search prompts, filter by status or star (F4, / in the list)",
+                            self.action_find)
+        yield SystemCommand("Show all tasks", "Clear the search filter",
+                            lambda: self.call_next(self.apply_filter, HistoryFilter()))
+        yield SystemCommand("Export history as zip", "All images plus a JSON manifest, into the output folder",
+                            self.action_export_zip)
+        yield SystemCommand("Open data folder", "Where history and images live", self.action_open_data_folder)
         yield SystemCommand("Parameters", "Edit size, quality, n, model, partial images (F2)", self.action_edit_params)
         yield SystemCommand("Switch profile", "Choose the active provider profile (Ctrl+O)", self.action_pick_profile)
         yield SystemCommand("Attach reference image", "Make the next task an edit (Ctrl+F)", self.action_attach)
@@ -714,7 +832,10 @@ class ImgtuiApp(App[None]):
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(asyncio.gather(*pending, return_exceptions=True), timeout)
 
-    def on_unmount(self) -> None:
+    async def on_unmount(self) -> None:
+        for client in self._clients.values():
+            with contextlib.suppress(Exception):
+                await client.aclose()
         self._store_pool.shutdown(wait=True)
 
 

@@ -99,6 +99,7 @@ def image_widget_class(kind: str) -> type[Widget]:
         {"image": property(base.image.fget, set_image)},  # type: ignore[attr-defined]
         Renderable=base._Renderable,  # type: ignore[attr-defined]
     )
+    cls.__module__ = __name__
     _WIDGET_CLASSES[kind] = cls
     return cls
 

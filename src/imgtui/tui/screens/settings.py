@@ -289,6 +289,9 @@ class SettingsScreen(Screen[str | None]):
         Binding("escape", "back", "Back", id="settings.back"),
         Binding("ctrl+s", "save", "Save", id="settings.save"),
         Binding("ctrl+t", "test_connection", "Test connection", id="settings.test", show=False),
+        # Reachable wherever focus is (the list cannot take focus while it is empty).
+        Binding("ctrl+n", "add_profile", "New", id="settings.new"),
+        Binding("ctrl+l", "import_link", "Import link", id="settings.import_any"),
     ]
 
     class ConnectionTested(Message):

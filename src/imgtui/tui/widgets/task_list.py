@@ -36,6 +36,7 @@ class TaskList(VerticalScroll, can_focus=True, can_focus_children=False):
         Binding("r", "request('retry')", "Retry", id="task.retry"),
         Binding("delete", "request('delete')", "Delete", id="task.delete"),
         Binding("s", "request('star')", "Star", id="task.star", show=False),
+        Binding("slash", "app.find", "Find", id="task.find", show=False),
         Binding("tab,escape", "app.focus_prompt", "Prompt", id="task.to_prompt"),
     ]
 
@@ -144,6 +145,15 @@ class TaskList(VerticalScroll, can_focus=True, can_focus_children=False):
     async def mount_all_remaining(self) -> None:
         while self._unmounted:
             await self.mount_more(len(self._unmounted))
+
+    async def replace_all(self, tasks: list[Task]) -> None:
+        """Show exactly these tasks (newest first), e.g. the result of a search."""
+        self._unmounted = []
+        await self.remove_children(TaskCard)
+        self.index = 0
+        self.query_one("#empty").display = not tasks
+        await self.add_history(tasks)
+        self.scroll_home(animate=False)
 
     def forget(self, task_ids: set[str]) -> None:
         """Drop unmounted history entries (deleted elsewhere)."""
