@@ -577,14 +577,19 @@ class ImgtuiApp(App[None]):
         self._update_subtitle()
 
     async def delete_failed(self) -> None:
+        """Delete every failed or cancelled task (starred ones stay), in the whole history."""
         ids = [t.id for t in self.tasks.values() if t.status in (Status.FAILED, Status.CANCELLED) and not t.starred]
         self.task_list.forget(set(ids))
         for task_id in ids:
             del self.tasks[task_id]
             await self.task_list.remove_task(task_id)
-        self._db_background(self.store.delete_failed, what="Not deleted")
+        try:
+            count = await self._db(self.store.delete_failed)
+        except Exception as exc:
+            self.notify(str(exc), title="Not deleted", severity="error")
+            return
         self._update_subtitle()
-        self.notify(f"Deleted {len(ids)} failed or cancelled task{'s' if len(ids) != 1 else ''}.")
+        self.notify(f"Deleted {count} failed or cancelled task{'s' if count != 1 else ''} and their files.")
 
     @on(TaskList.Requested)
     def _list_request(self, event: TaskList.Requested) -> None:
@@ -688,7 +693,12 @@ class ImgtuiApp(App[None]):
             self.cancel_task(task_id)
 
     def action_delete_failed(self) -> None:
-        self.call_next(self.delete_failed)
+        def done(yes: bool | None) -> None:
+            if yes:
+                self.call_next(self.delete_failed)
+
+        self.push_screen(ConfirmScreen("Delete every failed and cancelled task, with its files? Starred tasks "
+                                       "are kept.", yes="Delete", title="Delete failed tasks"), done)
 
     # -- settings, search, export ---------------------------------------------------------
 

@@ -775,9 +775,14 @@ class SettingsScreen(Screen[str | None]):
         def imported(profile: Profile | None) -> None:
             if profile is None:
                 return
-            if not self._commit(lambda c: c.add(profile), "Import"):
+            def add_and_activate(c: Config) -> None:
+                c.add(profile)
+                c.set_active(profile.name)  # like the web app: a pasted link is the profile you want to use
+
+            if not self._commit(add_and_activate, "Import"):
                 return
-            self.notify(f"Imported {profile.name} ({profile.base_url})", title="Share link")
+            self.notify(f"Imported {profile.name} ({profile.base_url}); it is now the active profile",
+                        title="Share link")
             if self.dirty:
                 self._select_after_change(profile.name)
             else:
