@@ -12,6 +12,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import re
+import subprocess
 import statistics
 import sys
 import tempfile
@@ -23,10 +26,28 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 
 import imgtui.tui.app as app_module  # noqa: E402
-from imgtui.demo import DemoServer  # noqa: E402
 from imgtui.store import Store  # noqa: E402
 from imgtui.tui import testing  # noqa: E402
 from imgtui.tui.session import Params  # noqa: E402
+
+
+@contextlib.contextmanager
+def demo_server_process(delay: float):
+    """The demo server in a child process (as a real API would be: it must not compete with
+    the app for this process's GIL); yields its base URL."""
+    src = str(ROOT / "src")
+    proc = subprocess.Popen([sys.executable, "-c", "import sys; sys.path.insert(0, sys.argv[1]); "
+                             f"from imgtui.demo import serve; serve('127.0.0.1', 0, {delay!r})", src],
+                            stdout=subprocess.PIPE, text=True)
+    try:
+        line = proc.stdout.readline() if proc.stdout else ""
+        match = re.search(r"http://\S+/v1", line)
+        if not match:
+            raise SystemExit(f"demo server did not start: {line!r}")
+        yield match.group(0)
+    finally:
+        proc.terminate()
+        proc.wait(10)
 
 TICK = 0.005
 
@@ -38,7 +59,7 @@ async def probe(lags: list[float], stop: asyncio.Event) -> None:
         lags.append(max(0.0, time.perf_counter() - t0 - TICK))
 
 
-async def scenario(server: DemoServer, tasks: int, rounds: int, model: str, inline_decode: bool) -> list[float]:
+async def scenario(base_url: str, tasks: int, rounds: int, model: str, inline_decode: bool) -> list[float]:
     real_asyncio = app_module.asyncio
     if inline_decode:
         async def to_thread(fn, *args, **kwargs):
@@ -51,7 +72,7 @@ async def scenario(server: DemoServer, tasks: int, rounds: int, model: str, inli
         with tempfile.TemporaryDirectory() as tmp:
             root = Path(tmp)
             app = app_module.ImgtuiApp(config=testing.demo_config(root, model=model, partial_images=3),
-                                       store=Store(root / "data"), demo_base_url=server.base_url,
+                                       store=Store(root / "data"), demo_base_url=base_url,
                                        renderer="halfcell")
             async with app.run_test(size=(140, 44)) as pilot:
                 await app._history_loaded.wait()
@@ -62,7 +83,11 @@ async def scenario(server: DemoServer, tasks: int, rounds: int, model: str, inli
                     await pilot.pause(3.0)
                 for r in range(rounds if tasks else 0):
                     started = [app.submit(f"lag probe {r}-{i}") for i in range(tasks)]
+                    deadline = time.monotonic() + 120
                     while not all(t.status.ended for t in started):
+                        if time.monotonic() > deadline:
+                            print("  timed out:", [t.status_word() for t in started], file=sys.stderr)
+                            break
                         await pilot.pause(0.02)
                     failed = [t for t in started if t.status.value != "done"]
                     if failed:
@@ -89,14 +114,12 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--model", default="bench-noise")
     args = parser.parse_args()
-    server = DemoServer(delay=0.2)
-    server.start()
-    try:
-        idle = summary("idle app", asyncio.run(scenario(server, 0, 0, args.model, False)))
-        ours = summary(f"{args.tasks} tasks, decode in threads", asyncio.run(scenario(server, args.tasks, args.rounds, args.model, False)))
-        naive = summary(f"{args.tasks} tasks, decode on UI thread", asyncio.run(scenario(server, args.tasks, args.rounds, args.model, True)))
-    finally:
-        server.stop()
+    with demo_server_process(0.2) as base_url:
+        idle = summary("idle app", asyncio.run(scenario(base_url, 0, 0, args.model, False)))
+        ours = summary(f"{args.tasks} tasks, decode in threads",
+                       asyncio.run(scenario(base_url, args.tasks, args.rounds, args.model, False)))
+        naive = summary(f"{args.tasks} tasks, decode on UI thread",
+                        asyncio.run(scenario(base_url, args.tasks, args.rounds, args.model, True)))
     print(f"max lag: threads / idle = {ours[0] / max(idle[0], 1e-6):.1f}x;  UI-thread decode / threads = {naive[0] / max(ours[0], 1e-6):.1f}x")
     print(f"p99 lag: threads / idle = {ours[1] / max(idle[1], 1e-6):.1f}x;  UI-thread decode / threads = {naive[1] / max(ours[1], 1e-6):.1f}x")
     return 0

@@ -2,8 +2,8 @@
 
     PYTHONPATH=src python3 benchmarks/preview_latency.py [--frames 24] [--model bench-noise]
 
-The app runs headless (halfcell) against the embedded demo server, streaming 1536x1024
-frames through the real client. "Arrival" is when `stream_images` yields the Partial (its
+The app runs headless (halfcell) against the demo server (in a child process, as a real
+API would be), streaming 1536x1024 frames through the real client. "Arrival" is when `stream_images` yields the Partial (its
 bytes already base64-decoded by the client); "painted" is when the card's picture finished
 rendering to segments. The baseline is the bare work any viewer must do for that frame:
 base64-decode + PNG-decode the full 1536x1024 image, measured here on the same frames.
@@ -14,6 +14,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import re
+import subprocess
 import base64
 import io
 import statistics
@@ -30,11 +33,29 @@ from PIL import Image  # noqa: E402
 import imgtui.api  # noqa: E402
 import imgtui.tui.app as app_module  # noqa: E402
 from imgtui.api.events import Partial  # noqa: E402
-from imgtui.demo import DemoServer  # noqa: E402
 from imgtui.store import Store  # noqa: E402
 from imgtui.tui import messages, testing  # noqa: E402
 from imgtui.tui.session import Params  # noqa: E402
 
+
+
+@contextlib.contextmanager
+def demo_server_process(delay: float):
+    """The demo server in a child process (as a real API would be: it must not compete with
+    the app for this process's GIL); yields its base URL."""
+    src = str(ROOT / "src")
+    proc = subprocess.Popen([sys.executable, "-c", "import sys; sys.path.insert(0, sys.argv[1]); "
+                             f"from imgtui.demo import serve; serve('127.0.0.1', 0, {delay!r})", src],
+                            stdout=subprocess.PIPE, text=True)
+    try:
+        line = proc.stdout.readline() if proc.stdout else ""
+        match = re.search(r"http://\S+/v1", line)
+        if not match:
+            raise SystemExit(f"demo server did not start: {line!r}")
+        yield match.group(0)
+    finally:
+        proc.terminate()
+        proc.wait(10)
 
 def bare_decode(png: bytes) -> float:
     text = base64.b64encode(png).decode()
@@ -83,28 +104,32 @@ async def run(frames: int, model: str) -> None:
     real_console = HalfcellRenderable.__rich_console__
 
     def rich_console(self, console, options):
-        yield from real_console(self, console, options)
+        segments = list(real_console(self, console, options))  # every cell of the picture
         arrived = picture_arrival.pop(getattr(self, "_bench_source", None), None)
         if arrived is not None:
             latencies.append(time.perf_counter() - arrived)
+        yield from segments
 
     imgtui.api.stream_images = timed_stream
     app_module.TaskEvent = TaskEvent
     HalfcellImage.render = render
     HalfcellRenderable.__rich_console__ = rich_console
 
-    server = DemoServer(delay=0.3)
-    server.start()
-    try:
+    with demo_server_process(0.3) as base_url:
         with tempfile.TemporaryDirectory() as tmp:
             root = Path(tmp)
             app = app_module.ImgtuiApp(config=testing.demo_config(root, model=model, partial_images=3),
-                                       store=Store(root / "data"), demo_base_url=server.base_url,
+                                       store=Store(root / "data"), demo_base_url=base_url,
                                        renderer="halfcell")
             async with app.run_test(size=(120, 40)) as pilot:
                 await app._history_loaded.wait()
                 app._set_params(Params(app.params.profile, size="1536x1024", quality="high", n=1))
+                tries = 0
                 while len(latencies) < frames:
+                    tries += 1
+                    if tries > 3 * frames:
+                        print(f"gave up: {len(arrivals)} arrivals, {len(latencies)} paints", file=sys.stderr)
+                        break
                     task = app.submit(f"latency probe {len(latencies)}")
                     while not task.status.ended:
                         await pilot.pause(0.01)
@@ -112,8 +137,6 @@ async def run(frames: int, model: str) -> None:
                     if task.status.value != "done":
                         print(f"task ended {task.status.value}: {task.error_message}", file=sys.stderr)
                         break
-    finally:
-        server.stop()
 
     baseline = [min(bare_decode(p) for _ in range(3)) for p in pngs[: max(1, len(latencies))]]
     size = Image.open(io.BytesIO(pngs[0])).size if pngs else (0, 0)

@@ -4,7 +4,9 @@
 
 Each run starts a fresh tmux session running the program and polls the pane until the
 first frame shows (imgtui: the composer's placeholder; the minimal app: its Static).
-Variants: imgtui with an empty history, and with N tasks of history (images on disk).
+Variants: `python -m imgtui.tui` (the terminal probe overlaps the imports) with an empty
+history and with N tasks of history (images on disk), and `python -m imgtui.tui.app`
+(imports, then the probe).
 Prints medians and ratios measured in this run; no pass/fail.
 """
 
@@ -86,7 +88,8 @@ def main() -> int:
         return 1
     py = shlex.quote(sys.executable)
     base_env = {"COLORTERM": "truecolor", "PYTHONPATH": str(ROOT / "src"), "TERM": "xterm-256color"}
-    results: dict[str, list[float]] = {"minimal": [], "imgtui (empty history)": [], f"imgtui ({args.history} tasks)": []}
+    results: dict[str, list[float]] = {"minimal": [], "imgtui (empty history)": [], f"imgtui ({args.history} tasks)": [],
+                                       "imgtui, -m imgtui.tui.app": []}
     with tempfile.TemporaryDirectory() as tmp:
         tmp_path = Path(tmp)
         minimal = tmp_path / "minimal.py"
@@ -98,10 +101,12 @@ def main() -> int:
             empty = tmp_path / f"empty-{time.monotonic_ns()}"
             env = dict(base_env, IMGTUI_CONFIG_FILE=str(empty / "config.toml"), IMGTUI_DATA_DIR=str(empty / "data"))
             results["imgtui (empty history)"].append(
+                time_to_marker(f"{py} -m imgtui.tui", "Describe an image", env))
+            results["imgtui, -m imgtui.tui.app"].append(
                 time_to_marker(f"{py} -m imgtui.tui.app", "Describe an image", env))
             env = dict(base_env, IMGTUI_CONFIG_FILE=str(full / "config.toml"), IMGTUI_DATA_DIR=str(full / "data"))
             results[f"imgtui ({args.history} tasks)"].append(
-                time_to_marker(f"{py} -m imgtui.tui.app", "Describe an image", env))
+                time_to_marker(f"{py} -m imgtui.tui", "Describe an image", env))
     base = statistics.median(results["minimal"])
     for name, values in results.items():
         med = statistics.median(values)

@@ -3,7 +3,8 @@
     PYTHONPATH=src python3 scripts/screenshots.py [--out screenshots] [--size 140x44]
 
 Runs the real app headless against the embedded demo server in a temporary data dir:
-a few finished tasks, one failed, one still streaming, then the detail modal.
+a few finished tasks, one failed, one still streaming, then the detail modal, the
+parameters and the settings screen.
 """
 
 from __future__ import annotations
@@ -89,6 +90,21 @@ async def scene(out: Path, size: tuple[int, int]) -> list[Path]:
                 await pilot.pause(0.3)
                 written.append(Path(app.save_screenshot("params.svg", str(out))))
                 await pilot.press("escape")
+
+                # Settings, with a profile imported from a web-app share link (the key stays masked).
+                await pilot.press("f3")
+                await pilot.pause(0.3)
+                await pilot.press("ctrl+l")
+                await pilot.pause(0.3)
+                app.screen.query_one("Input").value = (
+                    "https://gpt-image-playground.cooksleep.dev/?apiUrl=https%3A%2F%2Frelay.example.com%2Fv1"
+                    "&apiKey=sk-example-0000000000004f2a&apiMode=responses&model=gpt-5"
+                    "&profileName=Relay&streamImages=true&streamPartialImages=2")
+                await pilot.press("enter")
+                await pilot.pause(0.5)
+                written.append(Path(app.save_screenshot("settings.svg", str(out))))
+                await pilot.press("escape")
+                await pilot.pause(0.3)
                 app.cancel_task(live.id)
                 assert live.status is Status.CANCELLED, (live.status, live.error_message)
     finally:
