@@ -3,9 +3,10 @@
     PYTHONPATH=src python3 benchmarks/loop_lag.py [--tasks 8] [--rounds 2]
 
 A probe coroutine on the app's loop sleeps 5 ms in a loop and records how late it wakes.
-Three runs in this process: the idle app; imgtui as built (frames decoded and shrunk in
-threads); and the same app with the decode moved onto the UI thread (what STYLE habit 5
-avoids), for a ratio measured on this machine. Prints numbers; no pass/fail.
+Runs in this process: the idle app; imgtui as built (frames decoded and shrunk in
+threads); the same app with the decode moved onto the UI thread (what STYLE habit 5
+avoids); and the same streams read by the bare client with no app (the wire side's share
+of the lag). The demo server runs in a child process. Prints numbers; no pass/fail.
 """
 
 from __future__ import annotations
@@ -100,6 +101,31 @@ async def scenario(base_url: str, tasks: int, rounds: int, model: str, inline_de
     return lags
 
 
+async def client_only(base_url: str, tasks: int, rounds: int, model: str) -> list[float]:
+    """The same streams with no app: the real client, frames touched in a thread (as the app
+    does), to show how much of the lag is the wire side."""
+    from imgtui.api import stream_images
+    from imgtui.api.events import Completed, Partial
+    from imgtui.api.request import Connection, ImageRequest
+
+    conn = Connection(base_url=base_url)
+    lags: list[float] = []
+    stop = asyncio.Event()
+    prober = asyncio.create_task(probe(lags, stop))
+
+    async def one(i: int) -> None:
+        req = ImageRequest(prompt=f"client only {i}", model=model, size="1536x1024", partial_images=3)
+        async for event in stream_images(conn, req):
+            if isinstance(event, (Partial, Completed)):
+                await asyncio.to_thread(lambda e=event: e.image)
+
+    for _ in range(rounds):
+        await asyncio.gather(*(one(i) for i in range(tasks)))
+    stop.set()
+    await prober
+    return lags
+
+
 def summary(name: str, lags: list[float]) -> tuple[float, float]:
     lags = sorted(lags)
     p99 = lags[int(len(lags) * 0.99) - 1] if lags else 0.0
@@ -113,14 +139,20 @@ def main() -> int:
     parser.add_argument("--tasks", type=int, default=8)
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--model", default="bench-noise")
+    parser.add_argument("--delay", type=float, default=0.2,
+                        help="server seconds per image (0.2: saturate the machine; 3: the demo's realistic pace)")
     args = parser.parse_args()
-    with demo_server_process(0.2) as base_url:
+    with demo_server_process(args.delay) as base_url:
         idle = summary("idle app", asyncio.run(scenario(base_url, 0, 0, args.model, False)))
         ours = summary(f"{args.tasks} tasks, decode in threads",
                        asyncio.run(scenario(base_url, args.tasks, args.rounds, args.model, False)))
         naive = summary(f"{args.tasks} tasks, decode on UI thread",
                         asyncio.run(scenario(base_url, args.tasks, args.rounds, args.model, True)))
+        wire = summary(f"{args.tasks} streams, client only, no app",
+                       asyncio.run(client_only(base_url, args.tasks, args.rounds, args.model)))
     print(f"max lag: threads / idle = {ours[0] / max(idle[0], 1e-6):.1f}x;  UI-thread decode / threads = {naive[0] / max(ours[0], 1e-6):.1f}x")
+    print(f"max lag: app / client alone = {ours[0] / max(wire[0], 1e-6):.1f}x;  "
+          f"p99: app / client alone = {ours[1] / max(wire[1], 1e-6):.1f}x")
     print(f"p99 lag: threads / idle = {ours[1] / max(idle[1], 1e-6):.1f}x;  UI-thread decode / threads = {naive[1] / max(ours[1], 1e-6):.1f}x")
     return 0
 

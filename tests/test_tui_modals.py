@@ -12,7 +12,7 @@ from imgtui.config import DEMO_URL, Profile
 from imgtui.tui.screens.attach import AttachScreen, check_image, complete_path
 from imgtui.tui.screens.confirm import ConfirmScreen
 from imgtui.tui.screens.params import ParamsScreen
-from imgtui.tui.screens.profiles import ProfilesScreen
+from imgtui.tui.screens.settings import ProfilePicker
 from imgtui.tui.session import Params
 from imgtui.tui.widgets.composer import Attachments
 
@@ -87,7 +87,7 @@ async def test_params_escape_returns_none():
 
 
 async def test_profiles_pick():
-    app = Host(ProfilesScreen(PROFILES, "Demo"))
+    app = Host(ProfilePicker(PROFILES, "Demo"))
     async with app.run_test(size=(100, 30)) as pilot:
         await pilot.press("down", "enter")
         await pilot.pause()

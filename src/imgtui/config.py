@@ -34,6 +34,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 import platformdirs
 import tomli_w
 
+from imgtui.files import make_private_dir
 from imgtui.api.request import API_MODES, FORMATS, Connection, RequestError, parse_size
 
 __all__ = [
@@ -735,7 +736,7 @@ def save(config: Config) -> None:
     """
     path = Path(config.path)
     text = to_toml(config)
-    _make_private_dir(path.parent)
+    make_private_dir(path.parent)
     fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")  # mode 0600
     tmp = Path(tmp_name)
     try:
@@ -749,20 +750,6 @@ def save(config: Config) -> None:
         tmp.unlink(missing_ok=True)
         raise
     _fsync_dir(path.parent)
-
-
-def _make_private_dir(folder: Path) -> None:
-    """Create `folder` (and parents) as needed; only the folders created here get 0700."""
-    missing: list[Path] = []
-    p = folder
-    while not p.exists():
-        missing.append(p)
-        p = p.parent
-    for d in reversed(missing):
-        try:
-            d.mkdir(mode=0o700)
-        except FileExistsError:
-            pass
 
 
 def _fsync_dir(folder: Path) -> None:

@@ -41,6 +41,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from imgtui.files import make_private_dir
 from imgtui.api.events import Failed, FailureKind, ImageMeta
 from imgtui.tasks import Slot, SlotStatus, Status, Task
 
@@ -201,7 +202,7 @@ class Store:
             if self._conn is not None:
                 return OpenReport()
             try:
-                _make_private_dir(self.root)
+                make_private_dir(self.root)
                 (self.root / IMAGES).mkdir(exist_ok=True)
             except OSError as exc:
                 raise StoreError(f"cannot create the data folder {self.root}: {exc.strerror or exc}") from None
@@ -839,20 +840,6 @@ def _atomic_write(dest: Path, data: bytes, durable: bool) -> None:
     except BaseException:
         Path(tmp_name).unlink(missing_ok=True)
         raise
-
-
-def _make_private_dir(folder: Path) -> None:
-    """Create `folder` and missing parents; the ones created here are 0700 (prompts are private)."""
-    missing: list[Path] = []
-    p = folder
-    while not p.exists():
-        missing.append(p)
-        p = p.parent
-    for d in reversed(missing):
-        try:
-            d.mkdir(mode=0o700)
-        except FileExistsError:
-            pass
 
 
 def _read_header(path: Path) -> bytes:

@@ -38,8 +38,8 @@ from imgtui.tui.screens.attach import AttachScreen, check_image
 from imgtui.tui.screens.confirm import ConfirmScreen
 from imgtui.tui.screens.detail import DetailResult, DetailScreen
 from imgtui.tui.screens.params import ParamsScreen
-from imgtui.tui.screens.profiles import ProfilesScreen
 from imgtui.tui.screens.search import HistoryFilter, SearchScreen
+from imgtui.tui.screens.settings import ProfilePicker
 from imgtui.tui.session import Params, available_profiles, build_request, find_profile
 from imgtui.tui.widgets.composer import Attachments, Composer, PromptArea
 from imgtui.tui.widgets.param_bar import ParamBar
@@ -641,7 +641,7 @@ class ImgtuiApp(App[None]):
             if name:
                 self.use_profile(name)
 
-        self.push_screen(ProfilesScreen(available_profiles(self.config), self.params.profile.name), done)
+        self.push_screen(ProfilePicker(available_profiles(self.config), self.params.profile.name), done)
 
     def use_profile(self, name: str, announce: bool = True) -> None:
         profile = find_profile(self.config, name)

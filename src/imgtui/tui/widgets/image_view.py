@@ -73,9 +73,11 @@ class ImageView(Widget):
                 holder.update(self._placeholder_text)
             holder.display = True
             return
-        holder.display = False
+        if holder.display:
+            holder.display = False
         image.image = picture  # type: ignore[attr-defined]
-        image.display = True
+        if not image.display:
+            image.display = True
 
     def cells(self) -> tuple[int, int]:
         """The box in cells (falls back to the CSS size before the first layout)."""
