@@ -133,3 +133,27 @@ async def test_settings_import_link_drives_the_next_task(make_app, server, tmp_p
     assert server.requests[-1]["headers"]["authorization"] == "Bearer sk-link-99999999"
     saved = load(app.config.path)
     assert saved.settings.active_profile == "Linked"
+
+
+async def test_ctrl_o_switches_profile_for_new_tasks_only(make_app, server):
+    from dataclasses import replace
+
+    from imgtui.config import save
+    from imgtui.tui.screens.settings import ProfilePicker
+
+    app = make_app(partial_images=1)
+    second = replace(app.config.profiles[0], name="Second", model="gpt-image-1.5")
+    app.config.add(second)
+    save(app.config)
+    async with app.run_test(size=SIZE) as pilot:
+        await settled(pilot)
+        first = app.params.profile.name
+        await pilot.press("ctrl+o")
+        await wait_for(pilot, lambda: isinstance(app.screen, ProfilePicker), what="the picker")
+        await pilot.press("2")
+        await wait_for(pilot, lambda: app.params.profile.name == "Second", what="the switch")
+        assert first == "Demo" and app.params.profile.model == "gpt-image-1.5"
+        task = await submit(pilot, "with the second profile")
+        assert task.profile_name == "Second" and task.model == "gpt-image-1.5"
+        await wait_for(pilot, lambda: task.status is Status.DONE, what="the task")
+    assert load(app.config.path).settings.active_profile == "Second"
