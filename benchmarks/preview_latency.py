@@ -78,8 +78,8 @@ async def run(frames: int, model: str) -> None:
 
     real_stream = imgtui.api.stream_images
 
-    async def timed_stream(conn, req):
-        async for event in real_stream(conn, req):
+    async def timed_stream(conn, req, **kwargs):
+        async for event in real_stream(conn, req, **kwargs):
             if isinstance(event, Partial):
                 arrivals[id(event)] = time.perf_counter()  # not .image: it decodes lazily
                 keep.append(event)

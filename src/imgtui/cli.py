@@ -412,7 +412,7 @@ def cmd_profiles(args: argparse.Namespace) -> int:
 
 
 def cmd_app(args: argparse.Namespace) -> int:
-    from imgtui.tui.app import run_app
+    from imgtui.tui import run_app  # probes the terminal while the app modules import
 
     return run_app(renderer=args.renderer, profile=args.profile) or EXIT_OK
 

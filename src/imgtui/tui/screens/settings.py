@@ -168,11 +168,11 @@ def _models(profile: Profile) -> str:
 def _details(profile: Profile, environ: Mapping[str, str] | None) -> Content:
     """Two muted lines under a name in the settings list: what and how, then the key."""
     if profile.is_demo:
-        return Content.assemble(("  built-in demo server\n  no key needed", "$text-muted"))
+        return Content.assemble(("  built-in demo server\n  no key needed", "$foreground-muted"))
     missing = bool(profile.missing_env(environ))
     return Content.assemble(
-        (f"  {_models(profile)}\n", "$text-muted"),
-        (f"  {_key_line(profile, environ)}", "$warning" if missing else "$text-muted"),
+        (f"  {_models(profile)}\n", "$foreground-muted"),
+        (f"  {_key_line(profile, environ)}", "$warning" if missing else "$foreground-muted"),
     )
 
 
@@ -325,7 +325,7 @@ class SettingsScreen(Screen[str | None]):
 
     def compose(self) -> ComposeResult:
         yield Static(
-            Content.assemble(("Settings", "bold"), " · provider profiles · ", (str(self.config.path), "$text-muted")),
+            Content.assemble(("Settings", "bold"), " · provider profiles · ", (str(self.config.path), "$foreground-muted")),
             id="settings-title",
         )
         with Horizontal(id="settings-body"):
@@ -1082,8 +1082,8 @@ class ProfilePicker(ModalScreen[str | None]):
                 number = f"{n} " if n <= 9 else "  "
                 options.append(
                     Option(
-                        Content.assemble(marker, (number, "$text-muted"), (p.name, "bold"), "\n    ",
-                                         (_describe(p, self.environ), "$text-muted")),
+                        Content.assemble(marker, (number, "$foreground-muted"), (p.name, "bold"), "\n    ",
+                                         (_describe(p, self.environ), "$foreground-muted")),
                         id=p.name,
                     )
                 )
