@@ -13,9 +13,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
-import re
-import subprocess
 import statistics
 import sys
 import tempfile
@@ -27,28 +24,12 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 
 import imgtui.tui.app as app_module  # noqa: E402
+from imgtui.demo import server_process  # noqa: E402
 from imgtui.store import Store  # noqa: E402
 from imgtui.tui import testing  # noqa: E402
 from imgtui.tui.session import Params  # noqa: E402
 
 
-@contextlib.contextmanager
-def demo_server_process(delay: float):
-    """The demo server in a child process (as a real API would be: it must not compete with
-    the app for this process's GIL); yields its base URL."""
-    src = str(ROOT / "src")
-    proc = subprocess.Popen([sys.executable, "-c", "import sys; sys.path.insert(0, sys.argv[1]); "
-                             f"from imgtui.demo import serve; serve('127.0.0.1', 0, {delay!r})", src],
-                            stdout=subprocess.PIPE, text=True)
-    try:
-        line = proc.stdout.readline() if proc.stdout else ""
-        match = re.search(r"http://\S+/v1", line)
-        if not match:
-            raise SystemExit(f"demo server did not start: {line!r}")
-        yield match.group(0)
-    finally:
-        proc.terminate()
-        proc.wait(10)
 
 TICK = 0.005
 
@@ -142,7 +123,7 @@ def main() -> int:
     parser.add_argument("--delay", type=float, default=0.2,
                         help="server seconds per image (0.2: saturate the machine; 3: the demo's realistic pace)")
     args = parser.parse_args()
-    with demo_server_process(args.delay) as base_url:
+    with server_process(args.delay) as base_url:
         idle = summary("idle app", asyncio.run(scenario(base_url, 0, 0, args.model, False)))
         ours = summary(f"{args.tasks} tasks, decode in threads",
                        asyncio.run(scenario(base_url, args.tasks, args.rounds, args.model, False)))

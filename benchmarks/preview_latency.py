@@ -14,9 +14,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
-import re
-import subprocess
 import base64
 import io
 import statistics
@@ -32,6 +29,7 @@ from PIL import Image  # noqa: E402
 
 import imgtui.api  # noqa: E402
 import imgtui.tui.app as app_module  # noqa: E402
+from imgtui.demo import server_process  # noqa: E402
 from imgtui.api.events import Partial  # noqa: E402
 from imgtui.store import Store  # noqa: E402
 from imgtui.tui import messages, testing  # noqa: E402
@@ -39,23 +37,6 @@ from imgtui.tui.session import Params  # noqa: E402
 
 
 
-@contextlib.contextmanager
-def demo_server_process(delay: float):
-    """The demo server in a child process (as a real API would be: it must not compete with
-    the app for this process's GIL); yields its base URL."""
-    src = str(ROOT / "src")
-    proc = subprocess.Popen([sys.executable, "-c", "import sys; sys.path.insert(0, sys.argv[1]); "
-                             f"from imgtui.demo import serve; serve('127.0.0.1', 0, {delay!r})", src],
-                            stdout=subprocess.PIPE, text=True)
-    try:
-        line = proc.stdout.readline() if proc.stdout else ""
-        match = re.search(r"http://\S+/v1", line)
-        if not match:
-            raise SystemExit(f"demo server did not start: {line!r}")
-        yield match.group(0)
-    finally:
-        proc.terminate()
-        proc.wait(10)
 
 def bare_decode(png: bytes) -> float:
     text = base64.b64encode(png).decode()
@@ -115,7 +96,7 @@ async def run(frames: int, model: str) -> None:
     HalfcellImage.render = render
     HalfcellRenderable.__rich_console__ = rich_console
 
-    with demo_server_process(0.3) as base_url:
+    with server_process(0.3) as base_url:
         with tempfile.TemporaryDirectory() as tmp:
             root = Path(tmp)
             app = app_module.ImgtuiApp(config=testing.demo_config(root, model=model, partial_images=3),

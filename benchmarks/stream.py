@@ -18,9 +18,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import re
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -29,6 +27,7 @@ sys.path.insert(0, str(Path(__file__).parents[1] / "src"))
 
 import httpx  # noqa: E402
 
+from imgtui.demo import server_process  # noqa: E402
 from imgtui.api import Completed, Connection, ImageRequest, Partial, stream_images  # noqa: E402
 
 PARALLEL = 4
@@ -88,22 +87,6 @@ async def openai_sdk(base_url: str, size: str) -> tuple[int, int] | None:
     return 0, sum(frames)
 
 
-@contextlib.contextmanager
-def demo_server_process():
-    """`imgtui demo-server` on a free loopback port in a child process; yields its base URL."""
-    src = str(Path(__file__).parents[1] / "src")
-    proc = subprocess.Popen([sys.executable, "-c", "import sys; sys.path.insert(0, sys.argv[1]); "
-                             "from imgtui.demo import serve; serve('127.0.0.1', 0, 0.0)", src],
-                            stdout=subprocess.PIPE, text=True)
-    try:
-        line = proc.stdout.readline() if proc.stdout else ""
-        match = re.search(r"http://\S+/v1", line)
-        if not match:
-            raise SystemExit(f"demo server did not start: {line!r}")
-        yield match.group(0)
-    finally:
-        proc.terminate()
-        proc.wait(10)
 
 
 async def main() -> None:
@@ -112,7 +95,7 @@ async def main() -> None:
     parser.add_argument("--size", default="1536x1024")
     args = parser.parse_args()
 
-    with demo_server_process() as url:
+    with server_process(0.0) as url:
         await bare_httpx(url, args.size)  # warm the server's frame cache and the connection paths
         readers = {"bare httpx": bare_httpx, "imgtui": imgtui_client, "openai SDK": openai_sdk}
         times: dict[str, list[float]] = {name: [] for name in readers}

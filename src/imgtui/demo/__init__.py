@@ -14,7 +14,7 @@ connection control), `params` (request parsing), `frames` + `pictures` (images),
 """
 
 from imgtui.demo.faults import FAULT_MODES
-from imgtui.demo.server import DemoServer, create_app, embedded_server, serve
+from imgtui.demo.server import DemoServer, create_app, embedded_server, serve, server_process
 from imgtui.demo.state import DemoState
 
-__all__ = ["FAULT_MODES", "DemoServer", "DemoState", "create_app", "embedded_server", "serve"]
+__all__ = ["FAULT_MODES", "DemoServer", "DemoState", "create_app", "embedded_server", "serve", "server_process"]

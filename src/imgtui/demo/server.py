@@ -20,7 +20,7 @@ from starlette.applications import Starlette
 from imgtui.demo.endpoints import create_app
 from imgtui.demo.state import DEFAULT_DELAY, DemoState
 
-__all__ = ["DEFAULT_DELAY", "DemoServer", "DemoState", "create_app", "embedded_server", "serve"]
+__all__ = ["DEFAULT_DELAY", "DemoServer", "DemoState", "create_app", "embedded_server", "serve", "server_process"]
 
 
 def _uvicorn_server(app: Starlette, state: DemoState, *, threaded: bool) -> Any:
@@ -236,3 +236,30 @@ def embedded_server() -> DemoServer:
 def serve(host: str = "127.0.0.1", port: int = 0, delay: float = DEFAULT_DELAY, api_key: str | None = None) -> None:
     """Run the demo server in the foreground (for `imgtui demo-server`); Ctrl-C stops it."""
     DemoServer(delay=delay, host=host, port=port, api_key=api_key).serve_forever()
+
+
+@contextlib.contextmanager
+def server_process(delay: float = DEFAULT_DELAY, host: str = "127.0.0.1"):
+    """Run the demo server in a child process on a free port; yields its base URL.
+
+    Benchmarks use it so the server, as a real API would be, does not compete with the
+    client for this process's GIL.
+    """
+    import re
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    src = str(Path(__file__).resolve().parents[2])
+    code = ("import sys; sys.path.insert(0, sys.argv[1]); from imgtui.demo import serve; "
+            f"serve({host!r}, 0, {float(delay)!r})")
+    proc = subprocess.Popen([sys.executable, "-c", code, src], stdout=subprocess.PIPE, text=True)
+    try:
+        line = proc.stdout.readline() if proc.stdout else ""
+        match = re.search(r"http://\S+/v1", line)
+        if not match:
+            raise RuntimeError(f"the demo server did not start: {line!r}")
+        yield match.group(0)
+    finally:
+        proc.terminate()
+        proc.wait(10)
