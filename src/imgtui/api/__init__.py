@@ -1,13 +1,33 @@
 """The wire protocol: request building, SSE/JSON parsing, error mapping.
 
 Plain asyncio + httpx; imports nothing from Textual (the headless CLI and the tests use it
-as is).
+as is). The request and event types import nothing heavy; httpx is imported only when the
+client (`stream_images`, `check_connection`, `ApiFailure`) is first used, so modules that
+only need the types (config, store, the app at start-up) stay fast to import.
 """
 
-from imgtui.api.client import check_connection, stream_images
-from imgtui.api.errors import ApiFailure
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
 from imgtui.api.events import Completed, Event, Failed, FailureKind, ImageMeta, Partial, Progress, Started
 from imgtui.api.request import Connection, ImageRequest, InputImage, RequestError, parse_size
+
+if TYPE_CHECKING:
+    from imgtui.api.client import check_connection, stream_images
+    from imgtui.api.errors import ApiFailure
+
+_LAZY = {"stream_images": "imgtui.api.client", "check_connection": "imgtui.api.client",
+         "ApiFailure": "imgtui.api.errors"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'imgtui.api' has no attribute {name!r}")
+
 
 __all__ = [
     "ApiFailure", "Completed", "Connection", "Event", "Failed", "FailureKind", "ImageMeta", "ImageRequest",
