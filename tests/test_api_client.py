@@ -272,3 +272,13 @@ async def test_check_connection(server):
     assert await check_connection(conn_for(server)) is None
     failed = await check_connection(Connection(server.fault_url("auth"), api_key="sk-abc-secret-9999"))
     assert failed.kind is FailureKind.AUTH and "sk-abc-secret-9999" not in failed.message
+
+
+async def test_demo_gives_parallel_slots_different_pictures_and_stays_deterministic(server):
+    events = await collect(conn_for(server), ImageRequest(prompt="three cats", n=3, partial_images=0))
+    images = [e.image for e in sorted(by_type(events, Completed), key=lambda e: e.slot)]
+    assert len(set(images)) == 3, "n parallel requests should not all get the same demo picture"
+    again = await collect(conn_for(server), ImageRequest(prompt="three cats", n=1, partial_images=0))
+    assert by_type(again, Completed)[0].image in images  # a lone request gets the first variant
+    once_more = await collect(conn_for(server), ImageRequest(prompt="three cats", n=1, partial_images=0))
+    assert by_type(once_more, Completed)[0].image == by_type(again, Completed)[0].image

@@ -140,8 +140,19 @@ async def _images_endpoint(request: Request, state: DemoState, edit: bool) -> Re
     prefix = "image_edit" if edit else "image_generation"
     # `json` ignores stream=true; `url` answers like relays that do not stream.
     if params.stream and fault not in ("json", "url"):
-        return EventStream(state, _images_events(state, params, Frames(params, source), fault, prefix))
+        variant = state.claim_variant(params.prompt)
+        events = _images_events(state, params, Frames(params, source, variant=variant), fault, prefix)
+        return EventStream(state, _releasing(events, state, params.prompt))
     return await _images_json(request, state, params, source, fault)
+
+
+async def _releasing(events: AsyncIterator[Any], state: DemoState, prompt: str) -> AsyncIterator[Any]:
+    """Pass the stream through; when it ends (or is cancelled), its picture variant is free."""
+    try:
+        async for item in events:
+            yield item
+    finally:
+        state.release_variant(prompt)
 
 
 async def _images_json(
@@ -401,10 +412,14 @@ async def _responses_endpoint(request: Request, state: DemoState) -> Response:
         input_images=len(input_images),
         created_at=int(time.time()),
     )
-    frames = Frames(params, source)
+    variant = state.claim_variant(params.prompt)  # parallel requests for n images differ
+    frames = Frames(params, source, variant=variant)
     if stream and fault != "json":
-        return EventStream(state, _responses_events(state, ctx, frames, fault))
-    return await _responses_json(request, state, ctx, frames, fault)
+        return EventStream(state, _releasing(_responses_events(state, ctx, frames, fault), state, params.prompt))
+    try:
+        return await _responses_json(request, state, ctx, frames, fault)
+    finally:
+        state.release_variant(params.prompt)
 
 
 async def _responses_json(

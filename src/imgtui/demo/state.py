@@ -42,6 +42,7 @@ class DemoState:
         self.streams_dropped = 0  # cut on purpose (`drop` fault, shutdown)
         self.disconnects = 0  # the client went away before the reply was finished
         self.flaky_count = 0  # requests seen by the `flaky` fault mode
+        self._in_flight: dict[str, int] = {}  # prompt -> requests being answered (picture variants)
         #: Set while the server shuts down: sleeping handlers and streams stop early.
         self.stopping = threading.Event()
         self._cond = threading.Condition()
@@ -60,6 +61,27 @@ class DemoState:
         """Block until `predicate()` holds (checked under the lock); False on timeout."""
         with self._cond:
             return self._cond.wait_for(predicate, timeout)
+
+    # -- picture variants for parallel requests
+
+    def claim_variant(self, prompt: str) -> int:
+        """How many requests with this prompt are already in flight (0 for the first).
+
+        Clients send n parallel single-image requests for n images; without this they would
+        all get the same picture. Sequential requests still get variant 0 (deterministic).
+        """
+        with self._cond:
+            n = self._in_flight.get(prompt, 0)
+            self._in_flight[prompt] = n + 1
+            return n
+
+    def release_variant(self, prompt: str) -> None:
+        with self._cond:
+            n = self._in_flight.get(prompt, 1) - 1
+            if n > 0:
+                self._in_flight[prompt] = n
+            else:
+                self._in_flight.pop(prompt, None)
 
     def clear(self) -> None:
         """Forget recorded requests and reset the counters."""
