@@ -14,7 +14,7 @@ import json
 import os
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import TextIO
@@ -147,7 +147,7 @@ def resolve_connection(args: argparse.Namespace, environ: dict[str, str] | None 
         else:
             conn = profile.connection()
         if args.api_key:
-            conn = _replace(conn, api_key=args.api_key)
+            conn = replace(conn, api_key=args.api_key)
     name = profile.name if profile is not None else "command line"
     changes = {}
     if args.api:
@@ -159,7 +159,7 @@ def resolve_connection(args: argparse.Namespace, environ: dict[str, str] | None 
     if args.header:
         changes["headers"] = {**conn.headers, **_parse_headers(args.header)}
     if changes:
-        conn = _replace(conn, **changes)
+        conn = replace(conn, **changes)
     return conn, name, profile
 
 
@@ -171,12 +171,6 @@ def _parse_headers(values: list[str]) -> dict[str, str]:
             raise UsageError(f"-H/--header takes 'NAME: VALUE', got {value!r}")
         headers[name.strip()] = val.strip()
     return headers
-
-
-def _replace(obj, **changes):
-    from dataclasses import replace
-
-    return replace(obj, **changes)
 
 
 def build_request(args: argparse.Namespace, profile) -> object:
@@ -231,16 +225,11 @@ def _human_bytes(n: int) -> str:
     return f"{n} B"
 
 
-def _ext_for(data: bytes) -> str:
-    from imgtui.api.request import sniff_mime
-
-    return {"image/jpeg": "jpg", "image/webp": "webp", "image/gif": "gif"}.get(sniff_mime(data) or "", "png")
-
-
 async def run_generate(conn, req, outdir: Path, *, as_json: bool, out: TextIO, err: TextIO,
                        live: bool) -> GenerateReport:
     """Stream one request to the end, saving final images byte-for-byte into `outdir`."""
     from imgtui.api import Completed, Failed, Partial, Progress, Started, stream_images
+    from imgtui.api.request import image_extension
     from imgtui.store import slugify, unique_path
 
     report = GenerateReport()
@@ -269,7 +258,7 @@ async def run_generate(conn, req, outdir: Path, *, as_json: bool, out: TextIO, e
                     emit({"event": "partial", "slot": ev.slot, "index": ev.index, "bytes": ev.bytes_received})
                 elif isinstance(ev, Completed):
                     suffix = f"-{ev.slot + 1}" if req.n > 1 else ""
-                    path = unique_path(outdir, stem + suffix, _ext_for(ev.image))
+                    path = unique_path(outdir, stem + suffix, image_extension(ev.image))
                     path.write_bytes(ev.image)  # as received: never re-encoded
                     report.paths.append(path)
                     view.state, view.path, view.bytes = "done", str(path), ev.bytes_received or view.bytes

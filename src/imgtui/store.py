@@ -43,6 +43,7 @@ from typing import Any
 
 from imgtui.files import make_private_dir
 from imgtui.api.events import Failed, FailureKind, ImageMeta
+from imgtui.api.request import image_extension
 from imgtui.tasks import Slot, SlotStatus, Status, Task
 
 __all__ = [
@@ -60,12 +61,6 @@ IMAGES = "images"
 THUMBS = "thumbs"
 
 _ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")  # task ids become folder names: nothing else
-_EXT_BY_MAGIC = (
-    (b"\x89PNG\r\n\x1a\n", ".png"),
-    (b"\xff\xd8\xff", ".jpg"),
-    (b"GIF87a", ".gif"),
-    (b"GIF89a", ".gif"),
-)
 _IMAGE_EXTS = (".png", ".jpg", ".webp", ".gif", ".bin")
 # Request params that must never be persisted, should a caller ever put one there.
 _SECRET_PARAM_RE = re.compile(r"(?i)^(api[_-]?key|x-api-key|authorization|key|secret|password)$")
@@ -809,12 +804,8 @@ def _manifest_entry(task: Task, files: list[dict[str, Any]]) -> dict[str, Any]:
 def _ext_for(data: bytes) -> str:
     if not data:
         raise StoreError("refusing to store an empty image")
-    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-        return ".webp"
-    for magic, ext in _EXT_BY_MAGIC:
-        if data.startswith(magic):
-            return ext
-    return ".bin"  # keep what the server sent rather than lose a paid-for image
+    # Unknown bytes are kept as .bin rather than lose a paid-for image.
+    return "." + image_extension(data, default="bin")
 
 
 def _remove_siblings(folder: Path, stem: str, keep: Path | None) -> None:

@@ -51,6 +51,14 @@ def sniff_mime(data: bytes) -> str | None:
     return None
 
 
+_EXT_BY_MIME = {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp", "image/gif": "gif"}
+
+
+def image_extension(data: bytes, default: str = "png") -> str:
+    """The file extension (no dot) for image bytes, from their magic number, else `default`."""
+    return _EXT_BY_MIME.get(sniff_mime(data) or "", default)
+
+
 @dataclass(frozen=True)
 class InputImage:
     """An input image for edits: its bytes, a file name and a MIME type."""
