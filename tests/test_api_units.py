@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import io
 import json
 
@@ -235,13 +236,28 @@ def _summary(events):
     return [(type(e).__name__, getattr(e, "index", None), e.image) for e in events]
 
 
+@contextlib.contextmanager
+def _big_limits(on: bool):
+    """With `on`, every data line but `[DONE]` and every JSON string counts as big."""
+    from imgtui.api import bigjson, client
+
+    saved = client.BIG_LINE, bigjson.LONG
+    if on:
+        client.BIG_LINE, bigjson.LONG = 16, 8
+    try:
+        yield
+    finally:
+        client.BIG_LINE, bigjson.LONG = saved
+
+
 @settings(max_examples=150, deadline=None)
-@given(data=st.data(), crlf=st.booleans(), event_lines=st.booleans())
-def test_any_chunking_yields_same_events(data, crlf, event_lines):
+@given(data=st.data(), crlf=st.booleans(), event_lines=st.booleans(), big=st.booleans())
+def test_any_chunking_yields_same_events(data, crlf, event_lines, big):
     raw = _stream_bytes(crlf, event_lines)
     cuts = data.draw(st.lists(st.integers(0, len(raw)), max_size=40))
     expected = asyncio.run(_parse(raw, []))
-    got = asyncio.run(_parse(raw, cuts))
+    with _big_limits(big):
+        got = asyncio.run(_parse(raw, cuts))
     assert _summary(got) == _summary(expected)
     assert [type(e) for e in got] == [Partial, Partial, Completed]
     assert got[-1].image == FINAL and got[-1].usage == {"total_tokens": 5}
@@ -308,4 +324,89 @@ def test_byte_lines_match_splitlines_semantics(pieces, cuts):
     if expected and expected[-1] == "":
         expected.pop()
     # a lone CR is only recognised once its line reaches a LF or the end: same lines either way
-    assert got == expected
+    assert got == [line.encode() for line in expected]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.binary(max_size=300), st.sampled_from(["", "\n", "\r\n", " "]))
+def test_b64decode_matches_the_stdlib(data, separator):
+    from imgtui.api.b64 import b64decode, b64encode
+
+    text = b64encode(data)
+    assert text == base64.b64encode(data).decode()
+    wrapped = separator.join(text[i : i + 76] for i in range(0, len(text), 76)) or text
+    assert b64decode(wrapped) == base64.b64decode(wrapped) == data
+    assert b64decode(wrapped.encode()) == data
+
+
+def test_b64decode_rejects_what_the_stdlib_rejects():
+    import binascii
+
+    from imgtui.api.b64 import b64decode
+
+    with pytest.raises(binascii.Error):
+        b64decode("aGVsbG8")  # bad padding
+    with pytest.raises(ValueError):
+        b64decode("é")
+
+
+def _json_values():
+    text = st.text(alphabet=st.sampled_from('ab/+="\\\né✓ \x00'), max_size=40)
+    leaves = st.none() | st.booleans() | st.integers() | text
+    return st.recursive(leaves, lambda kids: st.lists(kids, max_size=4) | st.dictionaries(
+        st.sampled_from(["b64_json", "result", "type", "x", "a\"b", "é"]) | text, kids, max_size=4), max_leaves=12)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_json_values(), st.booleans(), st.sampled_from([None, 2]))
+def test_bigjson_gives_what_json_gives(value, escape_slashes, indent):
+    """Every string longer than LONG is cut; kept ones come back as their raw bytes."""
+    from imgtui.api import bigjson
+
+    payload = json.dumps(value, indent=indent, ensure_ascii=False).encode()
+    if escape_slashes:
+        payload = payload.replace(b"/", b"\\/")  # as some relays write JSON
+    keep = ("b64_json", "result")
+    with _big_limits(True):
+        got = bigjson.loads(b"data: " + payload, keep, start=6)
+
+    def expected(node, key=None):
+        if isinstance(node, dict):
+            return {k: expected(v, k) for k, v in node.items()}
+        if isinstance(node, list):
+            return [expected(v, key) for v in node]
+        if isinstance(node, str) and key in keep and len(json.dumps(node, ensure_ascii=False).encode()) - 2 > 8:
+            raw = json.dumps(node, ensure_ascii=False).encode()[1:-1]
+            if escape_slashes:
+                raw = raw.replace(b"/", b"\\/")
+            return raw if b"\\" not in raw else node
+        return node
+
+    assert got == expected(json.loads(payload))
+
+
+def test_bigjson_real_sizes_and_errors():
+    from imgtui.api import bigjson
+
+    image = base64.b64encode(bytes(range(256)) * 2000).decode()
+    event = {"type": "image_generation.partial_image", "b64_json": image, "n": [1, {"result": image}], "note": "x" * 70000}
+    got = bigjson.loads(json.dumps(event).encode(), ("b64_json", "result"))
+    assert got["b64_json"] == image.encode() and got["n"][1]["result"] == image.encode()
+    assert got["note"] == "x" * 70000 and got["type"] == event["type"]
+    long_key = {"k" * 70000: 1, "b64_json": image}
+    assert bigjson.loads(json.dumps(long_key).encode(), ("b64_json",))["k" * 70000] == 1
+    for broken in (b'{"b64_json": "' + image.encode(), b'{"b64_json": "' + image.encode() + b'"', b"[" + b"1," * 40000):
+        with pytest.raises(ValueError):
+            bigjson.loads(broken, ("b64_json",))
+
+
+def test_a_big_line_among_other_data_lines():
+    """An event whose data spans several lines, one of them big, still joins as SSE says."""
+    image = base64.b64encode(bytes(range(256)) * 400).decode()
+    raw = ('data: {"type": "image_generation.partial_image",\ndata: "b64_json": "' + image
+           + '",\ndata: "partial_image_index": 0}\n\n').encode()
+    with _big_limits(False):
+        from imgtui.api.client import BIG_LINE
+        assert len(image) > BIG_LINE
+        objs = asyncio.run(_collect_objs(raw, [5, 70, 300, 90000]))
+    assert objs == [{"type": "image_generation.partial_image", "_b64": image, "partial_image_index": 0}]

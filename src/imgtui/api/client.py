@@ -11,14 +11,15 @@ Design notes
   one per slot: stream events carry no image-slot index (PROTOCOL.md §4).
 - Retries happen only before a response body started: connection failures and
   429/502/503. A stream that started is never retried (it would bill twice).
-- Events are parsed and base64-decoded as they complete; only huge ones (> BIG_EVENT) go
-  to a thread, a trade-off measured in benchmarks/stream.py (see BIG_EVENT).
+- Events are parsed and base64-decoded as they complete, on the event loop: a multi-MB
+  line is never decoded as text or scanned by json (see `bigjson`), and pybase64 decodes
+  a 6 MB frame in about a millisecond, so a frame costs the loop ~2 ms
+  (benchmarks/stream.py, benchmarks/loop_lag.py). Partial frames decode lazily.
 """
 
 from __future__ import annotations
 
 import asyncio
-import base64
 import binascii
 import json
 import time
@@ -29,15 +30,15 @@ from urllib.parse import urlsplit
 import httpx
 from httpx_sse._decoders import SSEDecoder  # the library's field parser (event/data/id/retry, comments)
 
+from imgtui.api import bigjson
+from imgtui.api.b64 import b64decode, b64encode
 from imgtui.api.errors import HINT_NO_FINAL, ApiFailure, error_object, from_error_object, from_exception, from_response, scrub
 from imgtui.api.events import Completed, Event, Failed, FailureKind, ImageMeta, Partial, Progress, Started
 from imgtui.api.request import Connection, ImageRequest, image_params
 
-# Events larger than this are decoded in a thread. Measured (benchmarks/stream.py): handing
-# every multi-MB event to a thread costs ~30% throughput (the event loop then waits for the
-# GIL behind the decoder), while decoding a 6 MB event inline blocks the loop ~12 ms, inside
-# the UI's 30 ms lag budget. So typical frames decode inline, only huge ones (4K) in a thread.
-BIG_EVENT = 8 * 1024 * 1024
+# A `data:` line longer than this skips the text decoding and goes to `bigjson` as bytes.
+BIG_LINE = 64 * 1024
+_BIG_MARK = "\x00imgtui-big-line"  # stands in for a big line inside the SSE field parser
 PROGRESS_EVERY = 0.25  # seconds between Progress events of one slot
 RETRY_STATUSES = (429, 502, 503)
 MAX_BACKOFF = 30.0
@@ -78,7 +79,7 @@ class HttpCall:
 
 
 def _data_url(img) -> str:
-    return f"data:{img.mime};base64," + base64.b64encode(img.data).decode("ascii")
+    return f"data:{img.mime};base64," + b64encode(img.data)
 
 
 def build_calls(conn: Connection, req: ImageRequest) -> list[HttpCall]:
@@ -131,10 +132,10 @@ def _build_call(conn: Connection, req: ImageRequest, n: int, slots: list[int]) -
 
 
 def _b64(value: object) -> bytes | None:
-    if not isinstance(value, str) or not value:
+    if not isinstance(value, (str, bytes)) or not value:
         return None
     try:
-        return base64.b64decode(value, validate=False)
+        return b64decode(value)
     except (binascii.Error, ValueError):
         return None
 
@@ -142,21 +143,21 @@ def _b64(value: object) -> bytes | None:
 _IMAGE_KEYS = ("b64_json", "partial_image_b64", "result")
 
 
-def _decode_event(data: str) -> dict:
-    """JSON-parse one event and base64-decode the final images it carries (thread-safe).
+def _decode_event(data: str | bytes, start: int = 0) -> dict:
+    """JSON-parse one event (`data[start:]`) and base64-decode the final images it carries.
 
     A final image is stored decoded under `_image` (of the event, its `item`, or each
-    `response.output` item). A partial frame keeps its base64 text under `_b64`: `Partial`
-    decodes it only when someone looks at it.
+    `response.output` item). A partial frame keeps its base64 text (str, or bytes when it
+    came from a big line) under `_b64`: `Partial` decodes it only when someone looks at it.
     """
-    obj = json.loads(data)
+    obj = bigjson.loads(data, _IMAGE_KEYS, start) if isinstance(data, bytes) else json.loads(data)
     if not isinstance(obj, dict):
         return {}
     for key in _IMAGE_KEYS:
         if key in obj:
             value = obj.pop(key)
             if str(obj.get("type", "")).endswith("partial_image"):
-                obj["_b64"] = value if isinstance(value, str) and value else None
+                obj["_b64"] = value if isinstance(value, (str, bytes)) and value else None
             else:
                 obj["_image"] = _b64(value)
             break
@@ -173,12 +174,6 @@ def _decode_outputs(response: dict) -> None:
     for item in response.get("output") or []:
         if isinstance(item, dict) and "result" in item:
             item["_image"] = _b64(item.pop("result"))
-
-
-async def _decode(data: str) -> dict:
-    if len(data) > BIG_EVENT:
-        return await asyncio.to_thread(_decode_event, data)
-    return _decode_event(data)
 
 
 def _usage(obj: object) -> dict | None:
@@ -281,21 +276,20 @@ class StreamParser:
 class ByteLines:
     """Split a byte stream into SSE lines (LF, CRLF or lone CR), linear in the input.
 
-    httpx-sse's text line decoder costs as much as base64-decoding a multi-MB event
-    (benchmarks/stream.py). Here each chunk is scanned once with `find`, and the pieces of
-    a long line are kept in a list and joined once (a growing bytearray would be copied at
-    every reallocation).
+    Lines stay bytes: a multi-MB image line is never decoded as text (see iter_sse_json).
+    Each chunk is scanned once with `find`, and the pieces of a long line are kept in a
+    list and joined once (a growing bytearray would be copied at every reallocation).
     """
 
     def __init__(self) -> None:
         self._parts: list[bytes] = []  # the unterminated line so far
 
-    def feed(self, chunk: bytes) -> list[str]:
+    def feed(self, chunk: bytes) -> list[bytes]:
         nl = chunk.find(b"\n")
         if nl < 0:
             self._parts.append(chunk)
             return []
-        lines: list[str] = []
+        lines: list[bytes] = []
         if self._parts:
             self._parts.append(chunk[:nl])
             first = b"".join(self._parts)
@@ -313,8 +307,8 @@ class ByteLines:
             self._parts.append(chunk[start:])
         return lines
 
-    def flush(self) -> list[str]:
-        lines: list[str] = []
+    def flush(self) -> list[bytes]:
+        lines: list[bytes] = []
         rest = b"".join(self._parts)
         if rest:
             self._split(rest, lines)
@@ -322,14 +316,19 @@ class ByteLines:
         return lines
 
     @staticmethod
-    def _split(line: bytes, out: list[str]) -> None:
+    def _split(line: bytes, out: list[bytes]) -> None:
         if b"\r" in line:  # CRLF, or (rarely) lone CR line endings
             parts = line.split(b"\r")
             if parts[-1] == b"":
                 parts.pop()
-            out.extend(p.decode("utf-8", "replace") for p in parts)
+            out.extend(parts)
         else:
-            out.append(line.decode("utf-8", "replace"))
+            out.append(line)
+
+
+def _data_start(line: bytes) -> int:
+    """Where the value of a `data:` line starts (one leading space is not part of it)."""
+    return 6 if line.startswith(b"data: ") else 5
 
 
 async def iter_sse_json(chunks: AsyncIterator[bytes], *, byte_counts: bool = False
@@ -340,26 +339,47 @@ async def iter_sse_json(chunks: AsyncIterator[bytes], *, byte_counts: bool = Fal
     With `byte_counts`, also yields the running byte count (an int) after each chunk, so a
     consumer can report progress during a multi-MB event. Raises ApiFailure(STREAM) on
     malformed JSON.
+
+    httpx-sse's field parser sees every line, but a `data:` line longer than BIG_LINE
+    reaches it as a short stand-in: its bytes go straight to `bigjson`.
     """
     lines = ByteLines()
     events = SSEDecoder()
+    big: list[bytes] = []  # the big data lines of the event being read
     received = 0
 
-    async def emit(line_list: list[str]) -> AsyncIterator[dict | str]:
-        for line in line_list:
-            sse = events.decode(line)
+    def event_data(data: str) -> tuple[str | bytes, int]:
+        if data == _BIG_MARK:  # the usual case: the whole event is one big line
+            return big[0], _data_start(big[0])
+        # Rare: big lines mixed with others in one event. Put their text back in place.
+        parts = data.split(_BIG_MARK)
+        texts = [line[_data_start(line):].decode("utf-8", "replace") for line in big]
+        return "".join(part + text for part, text in zip(parts, texts + [""])), 0
+
+    async def emit(line_list: list[bytes]) -> AsyncIterator[dict | str]:
+        for raw in line_list:
+            if len(raw) > BIG_LINE and raw.startswith(b"data:"):
+                big.append(raw)
+                sse = events.decode("data:" + _BIG_MARK)
+            else:
+                sse = events.decode(raw.decode("utf-8", "replace"))
             if sse is None:
                 continue
-            data = sse.data.strip()
-            if not data:
+            data: str | bytes = sse.data
+            start = 0
+            if big:
+                data, start = event_data(sse.data)
+                big.clear()
+            elif not (data := data.strip()):
                 continue
-            if data == "[DONE]":
+            elif data == "[DONE]":
                 yield "[DONE]"
                 continue
             try:
-                yield await _decode(data)
+                yield _decode_event(data, start)
             except ValueError:
-                raise ApiFailure(FailureKind.STREAM, f"Malformed event from the server: {data[:60]!r}",
+                shown = data[start : start + 60] if isinstance(data, bytes) else data[:60]
+                raise ApiFailure(FailureKind.STREAM, f"Malformed event from the server: {shown!r}",
                                  "The server or a relay sent invalid JSON; retry.") from None
 
     async for chunk in chunks:
@@ -370,7 +390,7 @@ async def iter_sse_json(chunks: AsyncIterator[bytes], *, byte_counts: bool = Fal
                 yield obj
         if byte_counts:
             yield received
-    async for obj in emit(lines.flush() + [""]):  # a final blank line dispatches an unterminated event
+    async for obj in emit(lines.flush() + [b""]):  # a final blank line dispatches an unterminated event
         yield obj
 
 
@@ -481,7 +501,7 @@ class _CallRunner:
         """A non-streaming reply (also what a provider that ignores stream=true sends)."""
         body = await resp.aread()
         try:
-            obj = await asyncio.to_thread(json.loads, body) if len(body) > BIG_EVENT else json.loads(body)
+            obj = bigjson.loads(body, _IMAGE_KEYS)
         except ValueError:
             raise ApiFailure(FailureKind.STREAM, f"The server's reply is not JSON: {body[:60]!r}",
                              "Check the base URL: it should point at an OpenAI-compatible API (usually …/v1).") from None
@@ -493,7 +513,7 @@ class _CallRunner:
         nbytes = resp.num_bytes_downloaded
         if self.call.responses:
             parser = StreamParser(self.call.slots[0], self.requested)
-            await asyncio.to_thread(_decode_outputs, obj)
+            _decode_outputs(obj)
             parser.feed({"type": "response.completed", "response": obj}, nbytes)
             yield parser.finish(nbytes)
             return
@@ -514,9 +534,8 @@ class _CallRunner:
                              "The provider returned fewer images than asked.").event(slot)
 
     async def _image_of(self, item: dict) -> bytes | None:
-        if isinstance(item.get("b64_json"), str):
-            data = item["b64_json"]
-            return await asyncio.to_thread(_b64, data) if len(data) > BIG_EVENT else _b64(data)
+        if isinstance(item.get("b64_json"), (str, bytes)):
+            return _b64(item["b64_json"])
         url = item.get("url")
         if not isinstance(url, str) or not url:
             return None
@@ -549,7 +568,8 @@ async def stream_images(conn: Connection, req: ImageRequest, *, client: httpx.As
     """
     req.validate()
     own_client = client is None
-    http = client or make_client(conn)
+    # A new client builds an SSL context (tens of ms): not on the event loop.
+    http = client or await asyncio.to_thread(make_client, conn)
     calls = build_calls(conn, req)
     try:
         if len(calls) == 1:
@@ -587,7 +607,7 @@ async def stream_images(conn: Connection, req: ImageRequest, *, client: httpx.As
 
 async def check_connection(conn: Connection) -> Failed | None:
     """A cheap request (GET /models) to test a profile: None when it answers, else the failure."""
-    async with make_client(conn) as http:
+    async with await asyncio.to_thread(make_client, conn) as http:
         try:
             resp = await http.get(_url(conn, "/models"), headers=_headers(conn), params=conn.query or None,
                                   timeout=min(30.0, conn.timeout))

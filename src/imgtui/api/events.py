@@ -6,9 +6,10 @@ A task has n slots (one per requested image). Each slot sees `Started`, then any
 
 from __future__ import annotations
 
-import base64
 from dataclasses import dataclass, field
 from enum import Enum
+
+from imgtui.api.b64 import b64decode
 
 
 class FailureKind(str, Enum):
@@ -75,7 +76,7 @@ class Partial:
     __slots__ = ("slot", "index", "meta", "bytes_received", "_image", "_b64")
 
     def __init__(self, slot: int, index: int, image: bytes | None = None, meta: ImageMeta = ImageMeta(),
-                 bytes_received: int = 0, *, b64: str | None = None) -> None:
+                 bytes_received: int = 0, *, b64: str | bytes | None = None) -> None:
         if image is None and b64 is None:
             raise TypeError("Partial needs image bytes or b64 text")
         self.slot, self.index, self.meta, self.bytes_received = slot, index, meta, bytes_received
@@ -84,7 +85,7 @@ class Partial:
     @property
     def image(self) -> bytes:
         if self._image is None:
-            self._image = base64.b64decode(self._b64 or "")
+            self._image = b64decode(self._b64 or "")
             self._b64 = None
         return self._image
 

@@ -11,7 +11,6 @@ happen mid-stream (or change the reply's shape) are handled in the event generat
 
 from __future__ import annotations
 
-import base64
 import binascii
 import functools
 import itertools
@@ -25,6 +24,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
+from imgtui.api.b64 import b64decode
 from imgtui.demo import faults
 from imgtui.demo.faults import error_body
 from imgtui.demo.frames import Frames, Source, decode_source
@@ -249,7 +249,7 @@ def _decode_data_url(url: Any, param: str) -> bytes | None:
         return None
     _, _, payload = url.partition(",")
     try:
-        return base64.b64decode(payload, validate=False)
+        return b64decode(payload)
     except (binascii.Error, ValueError):
         raise bad_request("Invalid base64 image_url.", param=param, code="invalid_image_url") from None
 

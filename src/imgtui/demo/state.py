@@ -5,7 +5,6 @@ Also the small helpers every handler uses to reply with an OpenAI-style error.
 
 from __future__ import annotations
 
-import base64
 import secrets
 import threading
 from collections import OrderedDict
@@ -15,6 +14,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from imgtui.api.b64 import b64encode
 from imgtui.demo.faults import error_body
 
 #: Seconds per image when the app runs its embedded demo provider.
@@ -152,4 +152,4 @@ def new_id(prefix: str) -> str:
 
 
 def to_b64(data: bytes) -> str:
-    return base64.b64encode(data).decode("ascii")
+    return b64encode(data)
