@@ -4,15 +4,19 @@
 
 Each run starts a fresh tmux session running the program and polls the pane until the
 first frame shows (imgtui: the composer's placeholder; the minimal app: its Static).
-Variants: `python -m imgtui.tui` (the terminal probe overlaps the imports) with an empty
-history and with N tasks of history (images on disk), and `python -m imgtui.tui.app`
-(imports, then the probe).
+imgtui runs as the `imgtui` command does (`python -m imgtui`: the CLI, then the app with
+the terminal probe overlapping the imports), with an empty history and with N tasks of
+history (images on disk).
+imgtui's sources are byte-compiled first, as an installed package's are: with
+PYTHONDONTWRITEBYTECODE set (the tmux server passes the environment on), every run would
+otherwise compile them from source (~50 ms), while Textual loads its cached bytecode.
 Prints medians and ratios measured in this run; no pass/fail.
 """
 
 from __future__ import annotations
 
 import argparse
+import compileall
 import os
 import shlex
 import shutil
@@ -86,10 +90,11 @@ def main() -> int:
     if not shutil.which("tmux"):
         print("tmux is not installed", file=sys.stderr)
         return 1
+    if not compileall.compile_dir(ROOT / "src", quiet=1):
+        print("warning: some of src/ did not byte-compile; those modules compile on every run", file=sys.stderr)
     py = shlex.quote(sys.executable)
     base_env = {"COLORTERM": "truecolor", "PYTHONPATH": str(ROOT / "src"), "TERM": "xterm-256color"}
-    results: dict[str, list[float]] = {"minimal": [], "imgtui (empty history)": [], f"imgtui ({args.history} tasks)": [],
-                                       "imgtui, -m imgtui.tui.app": []}
+    results: dict[str, list[float]] = {"minimal": [], "imgtui (empty history)": [], f"imgtui ({args.history} tasks)": []}
     with tempfile.TemporaryDirectory() as tmp:
         tmp_path = Path(tmp)
         minimal = tmp_path / "minimal.py"
@@ -101,12 +106,10 @@ def main() -> int:
             empty = tmp_path / f"empty-{time.monotonic_ns()}"
             env = dict(base_env, IMGTUI_CONFIG_FILE=str(empty / "config.toml"), IMGTUI_DATA_DIR=str(empty / "data"))
             results["imgtui (empty history)"].append(
-                time_to_marker(f"{py} -m imgtui.tui", "Describe an image", env))
-            results["imgtui, -m imgtui.tui.app"].append(
-                time_to_marker(f"{py} -m imgtui.tui.app", "Describe an image", env))
+                time_to_marker(f"{py} -m imgtui", "Describe an image", env))
             env = dict(base_env, IMGTUI_CONFIG_FILE=str(full / "config.toml"), IMGTUI_DATA_DIR=str(full / "data"))
             results[f"imgtui ({args.history} tasks)"].append(
-                time_to_marker(f"{py} -m imgtui.tui", "Describe an image", env))
+                time_to_marker(f"{py} -m imgtui", "Describe an image", env))
     base = statistics.median(results["minimal"])
     for name, values in results.items():
         med = statistics.median(values)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import sys
 import time
 from collections.abc import Callable, Iterable
@@ -34,20 +35,21 @@ from imgtui.config import Config, ConfigError, Profile
 from imgtui.tasks import SlotStatus, Status, Task, apply
 from imgtui.tui import imaging
 from imgtui.tui.messages import PictureReady, TaskEvent
-from imgtui.tui.screens.attach import AttachScreen, check_image
 from imgtui.tui.screens.confirm import ConfirmScreen
 from imgtui.tui.screens.detail import DetailResult, DetailScreen
-from imgtui.tui.screens.params import ParamsScreen
 from imgtui.tui.screens.search import HistoryFilter, SearchScreen
-from imgtui.tui.screens.settings import ProfilePicker
 from imgtui.tui.session import Params, available_profiles, build_request, find_profile
-from imgtui.tui.widgets.composer import Attachments, Composer, PromptArea
+from imgtui.tui.widgets.composer import Attachments, Composer, PromptArea, check_image
 from imgtui.tui.widgets.param_bar import ParamBar
 from imgtui.tui.widgets.task_card import THUMB_COLS, THUMB_ROWS, TaskCard, one_line
 from imgtui.tui.widgets.task_list import TaskList
 
 HISTORY_LIMIT = 200
 SHARED_POOL_SLOTS = 24  # streams on the shared client (make_client's pool holds 32 connections)
+# Threads decoding and shrinking pictures. Pillow lets go of the GIL while it decodes but
+# takes it back between chunks, so every extra thread is one more contender the event loop
+# queues behind (benchmarks/loop_lag.py): two keep both cores busy without that convoy.
+PICTURE_THREADS = 2
 
 
 def _start_demo_server() -> str:
@@ -113,6 +115,7 @@ class ImgtuiApp(App[None]):
         self.history_filter = HistoryFilter()
         self._task_workers: dict[str, Worker] = {}
         self._store_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="imgtui-store")
+        self._picture_pool = ThreadPoolExecutor(max_workers=PICTURE_THREADS, thread_name_prefix="imgtui-picture")
         self._pending_store: set[Future] = set()
         self._demo_lock = asyncio.Lock()
         self._client_lock = asyncio.Lock()
@@ -145,10 +148,13 @@ class ImgtuiApp(App[None]):
         self.param_bar.show(self.params)
         self.composer.area.focus()
         self._update_subtitle()
-        # Queue the store's start-up first, so any task saved later lands after it.
-        history = self._db(self._open_history)
-        self._load_history(history)
+        self.call_after_refresh(self._start_history)
         self.set_interval(1.0, self._tick)
+
+    def _start_history(self) -> None:
+        """After the first frame (reading history would compete with painting it for the
+        GIL). Still first on the store thread: any task saved later lands after it."""
+        self._load_history(self._db(self._open_history))
 
     # -- the store thread -----------------------------------------------------------------
 
@@ -158,6 +164,10 @@ class ImgtuiApp(App[None]):
         self._pending_store.add(future)
         future.add_done_callback(self._pending_store.discard)
         return asyncio.wrap_future(future)
+
+    def in_picture_thread(self, fn: Callable[..., Any], *args: Any) -> asyncio.Future:
+        """Run image work (decode, shrink) on the picture threads."""
+        return asyncio.get_running_loop().run_in_executor(self._picture_pool, partial(fn, *args))
 
     def _db_background(self, fn: Callable[..., Any], *args: Any, what: str = "History not saved") -> None:
         """Fire and forget a store call; a failure becomes a toast."""
@@ -174,6 +184,10 @@ class ImgtuiApp(App[None]):
         self.store.mark_interrupted()
         return report, self.store.load(limit=self.history_limit)
 
+    # Once start-up is done, everything alive (modules, CSS, widgets, history) is frozen:
+    # moved out of the cyclic collector's sight (refcounting still frees it). A full
+    # collection walks every tracked object, and with Textual's many small objects that
+    # paused the UI 100-250 ms mid-stream (benchmarks/loop_lag.py).
     @work(group="history", exit_on_error=False)
     async def _load_history(self, history: asyncio.Future) -> None:
         try:
@@ -190,6 +204,7 @@ class ImgtuiApp(App[None]):
         await self.task_list.add_history(tasks)
         self._update_subtitle()
         self._history_loaded.set()
+        self.call_after_refresh(gc.freeze)
 
     def _make_card(self, task: Task) -> TaskCard:
         return TaskCard(task, self.image_kind, self.clock)
@@ -212,7 +227,7 @@ class ImgtuiApp(App[None]):
 
         async def one(task_id: str, source: bytes | Path, unfinished: bool) -> None:
             async with limit:
-                picture = await asyncio.to_thread(self._history_picture, source, box)
+                picture = await self.in_picture_thread(self._history_picture, source, box)
             if picture is not None:
                 self.post_message(PictureReady(task_id, picture, unfinished))
 
@@ -356,7 +371,7 @@ class ImgtuiApp(App[None]):
                 picture = None
                 if isinstance(event, (Partial, Completed)):
                     # `Partial.image` decodes its base64 on first access: do that here too.
-                    picture = await asyncio.to_thread(_frame_picture, event, None if shown_final else box)
+                    picture = await self.in_picture_thread(_frame_picture, event, None if shown_final else box)
                     shown_final = shown_final or (isinstance(event, Completed) and picture is not None)
                 self.post_message(TaskEvent(task_id, event, picture))
 
@@ -413,7 +428,7 @@ class ImgtuiApp(App[None]):
         card = self.task_list.card(task.id)
         if card is not None:
             card.refresh_task()
-        self.task_list.refresh_bindings()
+        self.task_list.sync_bindings()
         self._update_subtitle()
         if len(self.screen_stack) > 1:
             showing = isinstance(self.screen, DetailScreen) and self.screen.imgtask.id == task.id
@@ -464,6 +479,7 @@ class ImgtuiApp(App[None]):
 
     def _update_subtitle(self) -> None:
         running = sum(1 for t in self.tasks.values() if t.status is Status.RUNNING)
+        _defer_full_collections(running > 0)
         total = len(self.tasks)
         parts = [f"{running} running"] if running else []
         parts.append(f"{total} task{'s' if total != 1 else ''}")
@@ -630,6 +646,8 @@ class ImgtuiApp(App[None]):
     # -- composer helpers ----------------------------------------------------------------
 
     def action_edit_params(self) -> None:
+        from imgtui.tui.screens.params import ParamsScreen
+
         def done(params: Params | None) -> None:
             if params is not None:
                 self._set_params(params)
@@ -637,6 +655,8 @@ class ImgtuiApp(App[None]):
         self.push_screen(ParamsScreen(self.params, available_profiles(self.config)), done)
 
     def action_pick_profile(self) -> None:
+        from imgtui.tui.screens.settings import ProfilePicker
+
         def done(name: str | None) -> None:
             if name:
                 self.use_profile(name)
@@ -665,6 +685,8 @@ class ImgtuiApp(App[None]):
         self.action_edit_params()
 
     def action_attach(self) -> None:
+        from imgtui.tui.screens.attach import AttachScreen
+
         def done(attachments: Attachments | None) -> None:
             if attachments is not None:
                 self.composer.set_attachments(attachments)
@@ -846,8 +868,24 @@ class ImgtuiApp(App[None]):
         for client in self._clients.values():
             with contextlib.suppress(Exception):
                 await client.aclose()
+        self._picture_pool.shutdown(wait=False, cancel_futures=True)
+        _defer_full_collections(False)
         self._store_pool.shutdown(wait=True)
 
+
+
+_GC_THRESHOLDS = gc.get_threshold()
+
+
+def _defer_full_collections(streaming: bool) -> None:
+    """While tasks stream, full (generation 2) collections wait until none does.
+
+    A full collection holds the GIL for as long as it walks every tracked object, tens of
+    ms even after the start-up freeze (benchmarks/loop_lag.py); the young generations,
+    which hold most garbage, are still collected as usual.
+    """
+    young, middle, full = _GC_THRESHOLDS
+    gc.set_threshold(young, middle, 1_000_000 if streaming else full)
 
 
 def _frame_picture(event: Partial | Completed, box: tuple[int, int] | None):

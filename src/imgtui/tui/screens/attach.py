@@ -19,8 +19,8 @@ from textual.suggester import Suggester
 from textual.widgets import Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
-from imgtui.api.request import RequestError, sniff_mime
-from imgtui.tui.widgets.composer import Attachments
+from imgtui.api.request import RequestError
+from imgtui.tui.widgets.composer import Attachments, check_image
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".gif"}
 MAX_LISTED = 2000
@@ -81,26 +81,6 @@ class PathInput(Input):
             self.cursor_position = len(self.value)
         else:
             self.screen.focus_next()
-
-
-def check_image(text: str, field: str) -> Path:
-    """The path as an existing image file, else RequestError naming what is wrong."""
-    path = Path(text.strip()).expanduser()
-    if not text.strip():
-        raise RequestError(field, "type a path")
-    if not path.is_file():
-        raise RequestError(field, f"no such file: {path}")
-    try:
-        with path.open("rb") as f:
-            head = f.read(16)
-    except OSError as exc:
-        raise RequestError(field, f"cannot read {path}: {exc.strerror}") from None
-    mime = sniff_mime(head)
-    if mime is None:
-        raise RequestError(field, f"{path.name} is not a PNG, JPEG, WebP or GIF image")
-    if field == "mask" and mime != "image/png":
-        raise RequestError(field, "must be a PNG with an alpha channel")
-    return path.resolve()
 
 
 class AttachScreen(ModalScreen[Attachments]):

@@ -320,7 +320,7 @@ class DetailScreen(ModalScreen["DetailResult | None"]):
 
     @work(group="detail-picture", exclusive=True, exit_on_error=False)
     async def _decode(self, source: bytes | Path, box: tuple[int, int], key: tuple) -> None:
-        picture = await asyncio.to_thread(imaging.thumbnail, source, box)
+        picture = await self.app.in_picture_thread(imaging.thumbnail, source, box)
         if key != self._shown_key:
             return  # a newer frame or another image was asked for meanwhile
         self.query_one("#big", ImageView).show(picture, "cannot read this image")

@@ -70,7 +70,7 @@ class ImageView(Widget):
                 image.image = None  # type: ignore[attr-defined]
             if self._shown_placeholder != self._placeholder_text:
                 self._shown_placeholder = self._placeholder_text
-                holder.update(self._placeholder_text)
+                holder.update(self._placeholder_text, layout=False)  # it fills the box: no layout pass
             holder.display = True
             return
         if holder.display:

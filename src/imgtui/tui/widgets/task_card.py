@@ -248,4 +248,4 @@ class TaskCard(Widget):
                 label = f"1/{t.n if t.status is Status.RUNNING else max(finals, 1)}"
         if label != self._label:
             self._label = label
-            self.query_one("#pic-label", Static).update(label)
+            self.query_one("#pic-label", Static).update(label, layout=False)  # fixed size: no layout pass

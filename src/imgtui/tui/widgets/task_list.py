@@ -18,6 +18,7 @@ from collections.abc import Callable
 from imgtui.tasks import Status, Task
 from imgtui.tui.widgets.task_card import TaskCard
 
+_UNKNOWN = object()
 PAGE = 20  # cards mounted at a time from history; more as the user scrolls down
 
 EMPTY_TEXT = "No images yet.\nType a prompt below and press Enter: the picture sharpens here as it forms."
@@ -77,6 +78,7 @@ class TaskList(VerticalScroll, can_focus=True, can_focus_children=False):
         self.make_card = make_card
         self._unmounted: list[Task] = []  # older history, newest first, not mounted yet
         self._mounting = False
+        self._footer_state: object = _UNKNOWN  # what the footer last showed for the selection
 
     def compose(self):
         yield Static(EMPTY_TEXT, id="empty")
@@ -202,7 +204,24 @@ class TaskList(VerticalScroll, can_focus=True, can_focus_children=False):
     def _mark(self) -> None:
         for i, card in enumerate(self.cards):
             card.set_class(i == self.index, "-selected")
-        self.refresh_bindings()
+        self.sync_bindings()
+
+    def sync_bindings(self) -> None:
+        """Refresh the footer if the keys it shows for this list changed.
+
+        A refresh recomposes the Footer (a full layout, tens of ms with many cards), so
+        only when this list has focus (else the footer shows another widget's keys, and
+        focusing the list refreshes them) and the selected task's cancel key came or went.
+        """
+        card = self.selected
+        state = None if card is None else card.imgtask.status in (Status.QUEUED, Status.RUNNING)
+        if self.has_focus and state != self._footer_state:
+            self.refresh_bindings()
+        self._footer_state = state if self.has_focus else _UNKNOWN
+
+    def on_focus(self) -> None:
+        self._footer_state = _UNKNOWN
+        self.sync_bindings()
 
     def _move_to(self, index: int) -> None:
         cards = self.cards

@@ -1,0 +1,67 @@
+"""imaging: decode + shrink to a cell box, off the UI thread."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from PIL import Image
+
+from imgtui.tui import imaging
+
+
+def encode(img: Image.Image, fmt: str = "PNG") -> bytes:
+    buf = io.BytesIO()
+    img.save(buf, fmt)
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize("size, box, expected", [
+    ((1536, 1024), (48, 32), (48, 32)),
+    ((1024, 1536), (48, 32), (21, 32)),
+    ((1024, 1024), (100, 30), (30, 30)),
+    ((20, 10), (48, 32), (20, 10)),  # never enlarged
+])
+def test_shrink_fits_the_box_and_keeps_the_aspect(size, box, expected):
+    picture = imaging.thumbnail(encode(Image.new("RGB", size, (200, 40, 10))), box)
+    assert picture is not None and picture.mode == "RGB"
+    assert picture.size == expected
+    assert picture.getpixel((0, 0)) == (200, 40, 10)
+
+
+@pytest.mark.parametrize("mode", ["RGBA", "LA", "P"])
+def test_transparent_parts_land_on_the_backdrop(mode):
+    img = Image.new("RGBA", (400, 400), (0, 0, 0, 0))
+    img.paste((255, 255, 255, 255), (200, 0, 400, 400))  # right half opaque white
+    if mode == "LA":
+        img = img.convert("LA")
+    elif mode == "P":
+        img = img.convert("P")
+        img.info["transparency"] = img.getpixel((0, 0))
+    picture = imaging.thumbnail(encode(img), (40, 40))
+    assert picture is not None and picture.mode == "RGB" and picture.size == (40, 40)
+    assert picture.getpixel((2, 20)) == imaging._BACKDROP
+    assert picture.getpixel((37, 20)) == (255, 255, 255)
+
+
+def test_jpeg_and_files(tmp_path):
+    path = tmp_path / "photo.jpg"
+    path.write_bytes(encode(Image.new("RGB", (2048, 1024), (0, 128, 255)), "JPEG"))
+    picture = imaging.thumbnail(path, (64, 64))
+    assert picture is not None and picture.size == (64, 32)
+    r, g, b = picture.getpixel((10, 10))
+    assert r < 10 and abs(g - 128) < 10 and b > 245
+    assert imaging.image_size(path) == (2048, 1024)
+
+
+def test_the_source_is_left_alone():
+    img = Image.new("RGB", (300, 200), (1, 2, 3))
+    small = imaging.shrink(img, (30, 20))
+    assert img.size == (300, 200) and small is not img
+    assert imaging.shrink(img, (600, 400)) is not img  # no reduction needed: still a copy
+
+
+@pytest.mark.parametrize("data", [b"", b"not an image", encode(Image.new("RGB", (8, 8)))[:40]])
+def test_broken_data_gives_none(data):
+    assert imaging.thumbnail(data, (10, 10)) is None
+    assert imaging.image_size(b"nope") is None
