@@ -154,6 +154,33 @@ async def test_cancel_closes_the_stream(make_app, server):
         assert app.store.get(task.id).status is Status.CANCELLED
 
 
+async def test_footer_cancel_key_follows_the_selected_task(make_app):
+    """The footer is refreshed only when the list has focus and the selection's keys change."""
+    from textual.widgets._footer import FooterKey
+
+    def cancel_enabled() -> bool | None:
+        keys = [k for k in app.screen.query(FooterKey) if k.description == "Cancel"]
+        return (not keys[0].has_class("-disabled")) if keys else None
+
+    app = make_app(partial_images=3, headers={"x-demo-delay": "3.0"})
+    async with app.run_test(size=SIZE) as pilot:
+        await settled(pilot)
+        first = await submit(pilot, "cancelled early")
+        app.cancel_task(first.id)
+        second = await submit(pilot, "still running")
+        await pilot.press("tab")
+        assert app.task_list.selected_id == second.id
+        await wait_for(pilot, lambda: cancel_enabled() is True, what="cancel offered for the running task")
+        await pilot.press("down")
+        assert app.task_list.selected_id == first.id
+        await wait_for(pilot, lambda: cancel_enabled() is False, what="cancel greyed for the cancelled task")
+        await pilot.press("up")
+        await wait_for(pilot, lambda: cancel_enabled() is True, what="cancel offered again")
+        await pilot.press("x")
+        await wait_for(pilot, lambda: second.status is Status.CANCELLED, what="cancelled")
+        await wait_for(pilot, lambda: cancel_enabled() is False, what="cancel greyed once it ended")
+
+
 @pytest.mark.parametrize("mode,kind", [
     ("auth", "auth"),
     ("moderation", "moderation"),

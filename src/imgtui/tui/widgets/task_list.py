@@ -220,8 +220,7 @@ class TaskList(VerticalScroll, can_focus=True, can_focus_children=False):
         self._footer_state = state if self.has_focus else _UNKNOWN
 
     def on_focus(self) -> None:
-        self._footer_state = _UNKNOWN
-        self.sync_bindings()
+        self._footer_state = _UNKNOWN  # Textual refreshes the footer on a focus change itself
 
     def _move_to(self, index: int) -> None:
         cards = self.cards
