@@ -217,6 +217,37 @@ async def test_request_error_keeps_the_composer(make_app, tmp_path):
         assert note.severity == "error" and "image" in note.title and "no such file" in note.message
 
 
+async def test_typing_ahead_after_enter_starts_the_next_prompt(make_app):
+    """Enter and the next prompt in one terminal read: the text typed after Enter, before
+    the app took the first prompt, is the start of the next prompt, not part of the first."""
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settled(pilot)
+        area = app.composer.area
+        area.focus()
+        area.insert("alpha")
+        area.action_submit()
+        area.insert("beta")  # before the Submitted message is handled
+        await wait_for(pilot, lambda: len(app.tasks) == 1, what="the first task")
+        (task,) = app.tasks.values()
+        assert task.prompt == "alpha"
+        assert app.composer.text == "beta"
+
+
+async def test_attachment_chips_show_their_labels(make_app, tmp_path):
+    from imgtui.tui.widgets.composer import Chip
+
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settled(pilot)
+        app.composer.attach(tmp_path / "reference.png")
+        await pilot.pause()
+        (chip,) = app.query(Chip)
+        assert chip.size.height == 1 and chip.outer_size.height == 1  # no border eating the text
+        assert "reference.png" in str(chip.label)
+        assert chip.region.height == 1 and chip.region.width >= len("▣ reference.png ✕")
+
+
 # -- the detail modal ---------------------------------------------------------------
 
 

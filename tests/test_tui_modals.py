@@ -34,7 +34,11 @@ def _png(path: Path) -> Path:
     return path
 
 
-@pytest.mark.parametrize("keys,expected", [(["y"], True), (["n"], False), (["escape"], False), (["enter"], True)])
+@pytest.mark.parametrize("keys,expected", [
+    (["y"], True), (["n"], False), (["escape"], False),
+    (["enter"], False),  # the refusal has focus: an Enter typed ahead deletes nothing
+    (["right", "enter"], True),
+])
 async def test_confirm(keys, expected):
     app = Host(ConfirmScreen("Delete it?"))
     async with app.run_test() as pilot:

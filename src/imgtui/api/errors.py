@@ -16,8 +16,9 @@ from imgtui.api.events import Failed, FailureKind
 
 HINT_STREAM_OFF = "This provider does not accept streaming: turn streaming off for the profile (settings, or --no-stream)."
 HINT_PROXY = (
-    "A proxy in front of the API ({who}) cuts requests that stay silent that long. "
-    "Stream with more partial images (they keep bytes flowing), or ask the provider to raise the limit."
+    "A proxy in front of the API ({who}) ends requests that send nothing for too long "
+    "(Cloudflare: 100 s; many gateways: 60 s). Streaming partial images keeps bytes flowing; "
+    "or ask the provider to raise the limit."
 )
 HINT_NO_FINAL = (
     "The server closed the stream before the final image. If this happens near 60 s or 100-125 s, "

@@ -254,7 +254,8 @@ class ImgtuiApp(App[None]):
 
     @on(PromptArea.Submitted)
     def _submitted(self, event: PromptArea.Submitted) -> None:
-        self.submit(event.text)
+        if self.submit(event.text) is None and not self.composer.text:
+            self.composer.set_text(event.text)  # refused: the prompt comes back to be fixed
 
     def submit(self, text: str) -> Task | None:
         """Start a task from the composer. On a bad field: a toast, and the composer keeps everything."""
@@ -287,7 +288,7 @@ class ImgtuiApp(App[None]):
             mask=str(mask) if mask else None,
             parent_id=attachments.parent_id,
         )
-        self.composer.clear()
+        self.composer.clear_attachments()  # (the prompt area emptied itself on Enter)
         self._launch(task, self.params.profile)
         return task
 

@@ -1,4 +1,5 @@
-"""A yes/no question. Keys: y / Enter on the focused button, n / Escape to refuse."""
+"""A yes/no question. Keys: y to accept; n / Escape to refuse; Enter presses the focused
+button, which starts on the refusal: an Enter typed ahead never deletes or quits."""
 
 from __future__ import annotations
 
@@ -50,7 +51,7 @@ class ConfirmScreen(ModalScreen[bool]):
                 yield Button(f"{self.yes_label} \\[y]", id="yes", variant="error")
 
     def on_mount(self) -> None:
-        self.query_one("#yes", Button).focus()
+        self.query_one("#no", Button).focus()
 
     def action_answer(self, answer: bool) -> None:
         self.dismiss(answer)

@@ -61,7 +61,11 @@ class PromptArea(TextArea):
         await super()._on_key(event)
 
     def action_submit(self) -> None:
-        self.post_message(self.Submitted(self.text))
+        text = self.text
+        # Emptied at once: keys typed before the app handles the message (Enter and the
+        # next prompt in one read) start the next prompt instead of joining this one.
+        self.load_text("")
+        self.post_message(self.Submitted(text))
 
     def action_newline(self) -> None:
         start, end = self.selection
@@ -72,7 +76,7 @@ class Chip(Button):
     """An attached file; pressing it removes it."""
 
     DEFAULT_CSS = """
-    Chip {
+    Chip, Chip.-style-default {  /* the class too: Button's own rules for it would win */
         height: 1;
         min-width: 4;
         width: auto;
@@ -81,7 +85,8 @@ class Chip(Button):
         margin-right: 1;
         background: $panel;
         color: $text;
-        &:hover { background: $error 40%; }
+        text-style: none;
+        &:hover { background: $error 40%; border: none; }
         &.-mask { background: $warning 30%; }
         &.-refine { background: $accent 30%; }
     }
@@ -177,6 +182,9 @@ class Composer(Vertical):
 
     def clear(self) -> None:
         self.area.load_text("")
+        self.clear_attachments()
+
+    def clear_attachments(self) -> None:
         self.attachments = Attachments()
         self._render_chips()
 
