@@ -21,7 +21,9 @@ from __future__ import annotations
 
 import asyncio
 import binascii
+import functools
 import json
+import ssl
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field, replace
@@ -44,11 +46,21 @@ RETRY_STATUSES = (429, 502, 503)
 MAX_BACKOFF = 30.0
 
 
+@functools.cache
+def ssl_context() -> ssl.SSLContext:
+    """The TLS context every client shares (httpx's default: certifi, or SSL_CERT_FILE).
+
+    Building one loads the CA bundle: tens of ms holding the GIL, so it happens once (the
+    app warms it in a thread at start-up, before any stream runs).
+    """
+    return httpx.create_ssl_context()
+
+
 def make_client(conn: Connection) -> httpx.AsyncClient:
     """An httpx client for one connection: long read timeout, short connect timeout."""
     timeout = httpx.Timeout(conn.timeout, connect=min(20.0, conn.timeout))
     limits = httpx.Limits(max_connections=32, max_keepalive_connections=8)
-    return httpx.AsyncClient(timeout=timeout, limits=limits, follow_redirects=True)
+    return httpx.AsyncClient(timeout=timeout, limits=limits, follow_redirects=True, verify=ssl_context())
 
 
 def _url(conn: Connection, path: str) -> str:

@@ -155,6 +155,15 @@ class ImgtuiApp(App[None]):
         """After the first frame (reading history would compete with painting it for the
         GIL). Still first on the store thread: any task saved later lands after it."""
         self._load_history(self._db(self._open_history))
+        self._warm_up()
+
+    @work(group="warm-up", exit_on_error=False)
+    async def _warm_up(self) -> None:
+        """Build the shared TLS context now, in a thread: the first task would otherwise
+        build it while frames stream (it holds the GIL for tens of ms)."""
+        from imgtui.api.client import ssl_context
+
+        await asyncio.to_thread(ssl_context)
 
     # -- the store thread -----------------------------------------------------------------
 

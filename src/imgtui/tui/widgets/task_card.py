@@ -180,7 +180,6 @@ class TaskCard(Widget):
         self.unfinished = True
         self._has_picture = False
         self._label = ""
-        self._status: Status | None = None
 
     @property
     def has_final(self) -> bool:
@@ -212,12 +211,6 @@ class TaskCard(Widget):
 
     def refresh_task(self) -> None:
         """Re-read the task (on a state change, not per tick)."""
-        status = self.imgtask.status
-        if status is not self._status:  # a class change restyles the card: only when it changes
-            if self._status is not None:
-                self.remove_class(f"-{self._status.value}")
-            self.add_class(f"-{status.value}")
-            self._status = status
         self._update_label()
         if not self._has_picture:
             self.query_one(ImageView).show(None, self._placeholder())
