@@ -73,6 +73,24 @@ async def test_streaming_generation(server, mode, partials):
 
 
 @pytest.mark.parametrize("mode", ["images", "responses"])
+async def test_multi_megabyte_frames_arrive_byte_exact(server, mode):
+    """1536x1024 incompressible frames (~6 MB of base64 a line): partials and the final
+    take the bytes path (no text decode, image strings cut out before JSON parsing)."""
+    from imgtui.api.client import BIG_LINE
+    from imgtui.demo.pictures import noise_frame
+
+    req = ImageRequest(prompt="noise", model="bench-noise", size="1536x1024", partial_images=2)
+    events = await collect(conn_for(server, mode), req)
+    parts, (done,) = by_type(events, Partial), by_type(events, Completed)
+    assert [p.index for p in parts] == [0, 1] and not by_type(events, Failed)
+    for p in parts:
+        assert p.image == noise_frame(1536, 1024, p.index, "png")
+    assert done.image == noise_frame(1536, 1024, "final", "png")
+    assert len(done.image) * 4 // 3 > 50 * BIG_LINE  # megabytes, far past the threshold
+    assert Image.open(io.BytesIO(done.image)).size == (1536, 1024)
+
+
+@pytest.mark.parametrize("mode", ["images", "responses"])
 async def test_non_streaming(server, mode):
     req = ImageRequest(prompt="a blue whale", n=2, stream=False, size="1536x1024", output_format="jpeg")
     events = await collect(conn_for(server, mode), req)
