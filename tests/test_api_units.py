@@ -410,3 +410,10 @@ def test_a_big_line_among_other_data_lines():
         assert len(image) > BIG_LINE
         objs = asyncio.run(_collect_objs(raw, [5, 70, 300, 90000]))
     assert objs == [{"type": "image_generation.partial_image", "_b64": image, "partial_image_index": 0}]
+
+
+def test_a_partial_with_broken_base64_is_empty_not_an_error():
+    good = base64.b64encode(PART).decode()
+    assert Partial(0, 0, b64=good).image == PART
+    assert Partial(0, 0, b64=good[:-3]).image == b""  # cut off: bad padding
+    assert Partial(0, 0, b64="é").image == b""

@@ -84,8 +84,12 @@ class Partial:
 
     @property
     def image(self) -> bytes:
+        """The frame's bytes; empty when its base64 is broken (a preview is not worth failing for)."""
         if self._image is None:
-            self._image = b64decode(self._b64 or "")
+            try:
+                self._image = b64decode(self._b64 or "")
+            except ValueError:  # binascii.Error too: bad padding, a cut-off frame
+                self._image = b""
             self._b64 = None
         return self._image
 

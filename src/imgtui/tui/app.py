@@ -383,6 +383,8 @@ class ImgtuiApp(App[None]):
                     # `Partial.image` decodes its base64 on first access: do that here too.
                     picture = await self.in_picture_thread(_frame_picture, event, None if shown_final else box)
                     shown_final = shown_final or (isinstance(event, Completed) and picture is not None)
+                    if isinstance(event, Partial) and not event.image:
+                        continue  # its base64 was broken: nothing to show or keep
                 self.post_message(TaskEvent(task_id, event, picture))
 
     # -- wire events -> task state -> this card ------------------------------------------
