@@ -489,9 +489,19 @@ class ImgtuiApp(App[None]):
                 if card is not None:
                     card.tick(now)
 
+    def _resume_full_collections(self) -> None:
+        if not any(t.status is Status.RUNNING for t in self.tasks.values()):
+            _defer_full_collections(False)
+            gc.collect()
+
     def _update_subtitle(self) -> None:
         running = sum(1 for t in self.tasks.values() if t.status is Status.RUNNING)
-        _defer_full_collections(running > 0)
+        if running:
+            _defer_full_collections(True)
+        elif gc.get_threshold() != _GC_THRESHOLDS:
+            # The last stream ended: the deferred full collection runs once this frame (with
+            # the final picture) is on screen, not in the middle of painting it.
+            self.call_after_refresh(self._resume_full_collections)
         total = len(self.tasks)
         parts = [f"{running} running"] if running else []
         parts.append(f"{total} task{'s' if total != 1 else ''}")
