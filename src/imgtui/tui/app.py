@@ -489,6 +489,15 @@ class ImgtuiApp(App[None]):
                 if card is not None:
                     card.tick(now)
 
+    def _sync_collector(self, running: int) -> None:
+        """Full collections wait while tasks stream (see `_defer_full_collections`). When the
+        last stream ends, the deferred one runs once this frame (with the final picture) is
+        on screen, not in the middle of painting it."""
+        if running:
+            _defer_full_collections(True)
+        elif gc.get_threshold() != _GC_THRESHOLDS:
+            self.call_after_refresh(self._resume_full_collections)
+
     def _resume_full_collections(self) -> None:
         if not any(t.status is Status.RUNNING for t in self.tasks.values()):
             _defer_full_collections(False)
@@ -496,12 +505,7 @@ class ImgtuiApp(App[None]):
 
     def _update_subtitle(self) -> None:
         running = sum(1 for t in self.tasks.values() if t.status is Status.RUNNING)
-        if running:
-            _defer_full_collections(True)
-        elif gc.get_threshold() != _GC_THRESHOLDS:
-            # The last stream ended: the deferred full collection runs once this frame (with
-            # the final picture) is on screen, not in the middle of painting it.
-            self.call_after_refresh(self._resume_full_collections)
+        self._sync_collector(running)
         total = len(self.tasks)
         parts = [f"{running} running"] if running else []
         parts.append(f"{total} task{'s' if total != 1 else ''}")
