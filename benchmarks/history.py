@@ -44,9 +44,7 @@ TARGET_RATIO = 1.2
 TARGET_RSS_MB = 150
 SETTLE_SECONDS = 3.0
 
-WORDS = ("lighthouse dusk ramen fox forest neon city rain harbour mountain desert glass copper "
-         "paper-cut isometric watercolour portrait owl teapot robot garden bridge comet library "
-         "cathedral tram lantern orchard glacier violin cactus nebula").split()
+WORDS = ["lighthouse", "dusk", "ramen", "fox", "forest", "neon", "city", "rain", "harbour", "mountain", "desert", "glass", "copper", "paper-cut", "isometric", "watercolour", "portrait", "owl", "teapot", "robot", "garden", "bridge", "comet", "library", "cathedral", "tram", "lantern", "orchard", "glacier", "violin", "cactus", "nebula"]
 SIZES = ((96, 64), (128, 128), (160, 96), (96, 144), (192, 128), (256, 256), (224, 160))
 
 
@@ -60,7 +58,9 @@ def small_png(rng: random.Random, size: tuple[int, int] | None = None) -> bytes:
     w, h = size or rng.choice(SIZES)
     c1 = tuple(rng.randrange(256) for _ in range(3))
     c2 = tuple(rng.randrange(256) for _ in range(3))
-    grad = Image.linear_gradient("L").rotate(rng.uniform(0, 360), resample=Image.BILINEAR, expand=False)
+    grad = Image.linear_gradient("L").rotate(
+        rng.uniform(0, 360), resample=Image.BILINEAR, expand=False
+    )
     im = ImageOps.colorize(grad.resize((w, h)), c1, c2)
     draw = ImageDraw.Draw(im)
     for _ in range(rng.randint(2, 6)):
@@ -82,8 +82,16 @@ def plan(tasks: int, files: int, rng: random.Random) -> list[tuple[str, int]]:
     One task in 20 failed (no file), one in 20 cancelled and one in 20 interrupted (one
     preview frame each); the rest finished, with 1 to 4 images.
     """
-    kinds = ["failed" if i % 20 == 7 else "cancelled" if i % 20 == 13 else "interrupted" if i % 20 == 17 else "done"
-             for i in range(tasks)]
+    kinds = [
+        "failed"
+        if i % 20 == 7
+        else "cancelled"
+        if i % 20 == 13
+        else "interrupted"
+        if i % 20 == 17
+        else "done"
+        for i in range(tasks)
+    ]
     done = [i for i, k in enumerate(kinds) if k == "done"]
     left = files - sum(k in ("cancelled", "interrupted") for k in kinds)
     if not done or not len(done) <= left <= 4 * len(done):
@@ -95,7 +103,10 @@ def plan(tasks: int, files: int, rng: random.Random) -> list[tuple[str, int]]:
         if counts[i] < 4:
             counts[i] += 1
             extra -= 1
-    return [(k, counts.get(i, 1 if k in ("cancelled", "interrupted") else 0)) for i, k in enumerate(kinds)]
+    return [
+        (k, counts.get(i, 1 if k in ("cancelled", "interrupted") else 0))
+        for i, k in enumerate(kinds)
+    ]
 
 
 def make_history(data: Path, tasks: int, files: int, seed: int = 1) -> tuple[str, int]:
@@ -112,23 +123,46 @@ def make_history(data: Path, tasks: int, files: int, seed: int = 1) -> tuple[str
         for i, (kind, count) in enumerate(plan(tasks, files, rng)):
             prompt = f"#{i:04d} " + " ".join(rng.choice(WORDS) for _ in range(rng.randint(3, 14)))
             newest = newest or prompt
-            size, quality = rng.choice(("1024x1024", "1536x1024", "1024x1536")), rng.choice(("low", "medium", "high"))
+            size, quality = (
+                rng.choice(("1024x1024", "1536x1024", "1024x1536")),
+                rng.choice(("low", "medium", "high")),
+            )
             n = max(1, count)
             created = now - 600 * (i + 1)
-            task = Task(prompt=prompt, profile_name="Demo", created_at=created,
-                        params={"model": "gpt-image-1", "size": size, "quality": quality, "n": n,
-                                "output_format": "png", "partial_images": 2, "stream": True})
+            task = Task(
+                prompt=prompt,
+                profile_name="Demo",
+                created_at=created,
+                params={
+                    "model": "gpt-image-1",
+                    "size": size,
+                    "quality": quality,
+                    "n": n,
+                    "output_format": "png",
+                    "partial_images": 2,
+                    "stream": True,
+                },
+            )
             task.started_at, task.finished_at = created, created + rng.uniform(5, 40)
             task.first_partial_at = created + 3
             meta = ImageMeta(size=size, quality=quality, output_format="png")
             if kind == "done":
                 task.status = Status.DONE
-                task.slots = [Slot(status=SlotStatus.DONE, meta=meta, revised_prompt=f"{prompt}, detailed",
-                                   usage={"input_tokens": 20, "output_tokens": 4160}) for _ in range(n)]
+                task.slots = [
+                    Slot(
+                        status=SlotStatus.DONE,
+                        meta=meta,
+                        revised_prompt=f"{prompt}, detailed",
+                        usage={"input_tokens": 20, "output_tokens": 4160},
+                    )
+                    for _ in range(n)
+                ]
             elif kind == "failed":
                 task.status = Status.FAILED
                 task.first_partial_at = None
-                err = Failed(0, FailureKind.MODERATION, "The request was rejected by the safety system.")
+                err = Failed(
+                    0, FailureKind.MODERATION, "The request was rejected by the safety system."
+                )
                 task.slots = [Slot(status=SlotStatus.FAILED, error=err)]
                 task.error_kind, task.error_message = err.kind.value, err.message
             else:
@@ -152,23 +186,47 @@ def make_history(data: Path, tasks: int, files: int, seed: int = 1) -> tuple[str
 # -- measuring ----------------------------------------------------------------------------
 
 
-def run_settled(command: str, env: dict[str, str], history_marker: str, settle: float = SETTLE_SECONDS,
-                timeout: float = 30.0) -> dict[str, float]:
+def run_settled(
+    command: str,
+    env: dict[str, str],
+    history_marker: str,
+    settle: float = SETTLE_SECONDS,
+    timeout: float = 30.0,
+) -> dict[str, float]:
     """Start the app in tmux (same way as `time_to_marker`), note when the first frame and
     the history show, then read its memory `settle` seconds after start."""
     session = f"imgtui-history-{os.getpid()}"
     subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)
     env_prefix = " ".join(f"{k}={shlex.quote(v)}" for k, v in env.items())
     t0 = time.perf_counter()
-    out = subprocess.run(["tmux", "new-session", "-d", "-P", "-F", "#{pane_pid}", "-s", session, "-x", "160",
-                          "-y", "48", f"exec env {env_prefix} {command}"],
-                         check=True, capture_output=True, text=True)
+    out = subprocess.run(
+        [
+            "tmux",
+            "new-session",
+            "-d",
+            "-P",
+            "-F",
+            "#{pane_pid}",
+            "-s",
+            session,
+            "-x",
+            "160",
+            "-y",
+            "48",
+            f"exec env {env_prefix} {command}",
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
     pid = int(out.stdout.strip())  # exec: the pane's process is the app
     result: dict[str, float] = {}
     try:
         pending = {"first_frame": READY, "history": history_marker}
         while pending:
-            pane = subprocess.run(["tmux", "capture-pane", "-p", "-t", session], capture_output=True, text=True).stdout
+            pane = subprocess.run(
+                ["tmux", "capture-pane", "-p", "-t", session], capture_output=True, text=True
+            ).stdout
             now = time.perf_counter() - t0
             for name, marker in list(pending.items()):
                 if marker in pane:
@@ -207,14 +265,27 @@ def main() -> int:
         t = time.perf_counter()
         newest, written = make_history(full / "data", args.tasks, args.files)
         db_mb = (full / "data" / "history.sqlite3").stat().st_size / 2**20
-        files_mb = sum(p.stat().st_size for p in (full / "data" / "images").rglob("*") if p.is_file()) / 2**20
-        print(f"history: {args.tasks} tasks, {written} image files ({files_mb:.1f} MiB), database {db_mb:.1f} MiB; "
-              f"built in {time.perf_counter() - t:.1f} s")
-        full_env = dict(base_env, IMGTUI_CONFIG_FILE=str(full / "config.toml"), IMGTUI_DATA_DIR=str(full / "data"))
+        files_mb = (
+            sum(p.stat().st_size for p in (full / "data" / "images").rglob("*") if p.is_file())
+            / 2**20
+        )
+        print(
+            f"history: {args.tasks} tasks, {written} image files ({files_mb:.1f} MiB), database {db_mb:.1f} MiB; "
+            f"built in {time.perf_counter() - t:.1f} s"
+        )
+        full_env = dict(
+            base_env,
+            IMGTUI_CONFIG_FILE=str(full / "config.toml"),
+            IMGTUI_DATA_DIR=str(full / "data"),
+        )
 
         def empty_env() -> dict[str, str]:  # a fresh, empty data dir per run, as in startup.py
             empty = tmp_path / f"empty-{time.monotonic_ns()}"
-            return dict(base_env, IMGTUI_CONFIG_FILE=str(empty / "config.toml"), IMGTUI_DATA_DIR=str(empty / "data"))
+            return dict(
+                base_env,
+                IMGTUI_CONFIG_FILE=str(empty / "config.toml"),
+                IMGTUI_DATA_DIR=str(empty / "data"),
+            )
 
         history_marker = newest[:24]
         variants = {
@@ -236,20 +307,28 @@ def main() -> int:
         return statistics.median(values)
 
     print()
-    print(f"{'variant':<26} {'first frame':>12} {'min':>7} {'history shown':>14} {'VmRSS @3s':>10} {'VmHWM':>8}")
+    print(
+        f"{'variant':<26} {'first frame':>12} {'min':>7} {'history shown':>14} {'VmRSS @3s':>10} {'VmHWM':>8}"
+    )
     for name in variants:
         s = settled[name]
-        print(f"{name:<26} {med(first[name]) * 1000:9.0f} ms {min(first[name]) * 1000:4.0f} ms "
-              f"{med([r['history'] for r in s]) * 1000:11.0f} ms {med([r['VmRSS'] for r in s]):6.1f} MiB "
-              f"{med([r['VmHWM'] for r in s]):4.0f} MiB")
+        print(
+            f"{name:<26} {med(first[name]) * 1000:9.0f} ms {min(first[name]) * 1000:4.0f} ms "
+            f"{med([r['history'] for r in s]) * 1000:11.0f} ms {med([r['VmRSS'] for r in s]):6.1f} MiB "
+            f"{med([r['VmHWM'] for r in s]):4.0f} MiB"
+        )
     empty_name, full_name = variants
     ratio = med(first[full_name]) / med(first[empty_name])
     rss = med([r["VmRSS"] for r in settled[full_name]])
     print()
-    print(f"first frame, {full_name} / empty: {ratio:.2f}x (target <= {TARGET_RATIO}x)  "
-          f"[{args.runs} runs each, medians]")
-    print(f"memory with {full_name}: {rss:.1f} MiB VmRSS (target <= {TARGET_RSS_MB} MB)  "
-          f"[{args.rss_runs} runs each, medians]")
+    print(
+        f"first frame, {full_name} / empty: {ratio:.2f}x (target <= {TARGET_RATIO}x)  "
+        f"[{args.runs} runs each, medians]"
+    )
+    print(
+        f"memory with {full_name}: {rss:.1f} MiB VmRSS (target <= {TARGET_RSS_MB} MB)  "
+        f"[{args.rss_runs} runs each, medians]"
+    )
     return 0
 
 

@@ -32,8 +32,6 @@ from imgtui.store import Store  # noqa: E402
 from imgtui.tui import testing  # noqa: E402
 from imgtui.tui.session import Params  # noqa: E402
 
-
-
 TICK = 0.005
 
 
@@ -46,18 +44,23 @@ async def probe(lags: list[tuple[float, float]], stop: asyncio.Event) -> None:
         lags.append((now, max(0.0, now - t0 - TICK)))
 
 
-async def scenario(base_url: str, tasks: int, rounds: int, model: str, inline_decode: bool
-                   ) -> tuple[list[float], list[float]]:
+async def scenario(
+    base_url: str, tasks: int, rounds: int, model: str, inline_decode: bool
+) -> tuple[list[float], list[float]]:
     """Lags over the whole run, and over the streaming windows only (from each round's
     first partial frame on; before it the app is mounting the round's new cards)."""
     samples: list[tuple[float, float]] = []
     windows: list[tuple[float, float]] = []
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        app = app_module.ImgtuiApp(config=testing.demo_config(root, model=model, partial_images=3),
-                                   store=Store(root / "data"), demo_base_url=base_url,
-                                   renderer="halfcell")
+        app = app_module.ImgtuiApp(
+            config=testing.demo_config(root, model=model, partial_images=3),
+            store=Store(root / "data"),
+            demo_base_url=base_url,
+            renderer="halfcell",
+        )
         if inline_decode:
+
             async def inline(fn, *args):
                 return fn(*args)
 
@@ -77,14 +80,20 @@ async def scenario(base_url: str, tasks: int, rounds: int, model: str, inline_de
                     if time.monotonic() > deadline:
                         print("  timed out:", [t.status_word() for t in started], file=sys.stderr)
                         break
-                    if first_frame is None and any(s.partial is not None for t in started for s in t.slots):
+                    if first_frame is None and any(
+                        s.partial is not None for t in started for s in t.slots
+                    ):
                         first_frame = time.perf_counter()
-                    await asyncio.sleep(0.02)  # not pilot.pause(): it walks every widget, a load no real session has
+                    await asyncio.sleep(
+                        0.02
+                    )  # not pilot.pause(): it walks every widget, a load no real session has
                 windows.append((first_frame or time.perf_counter(), time.perf_counter()))
                 failed = [t for t in started if t.status.value != "done"]
                 if failed:
-                    print(f"  {len(failed)} task(s) ended {failed[0].status.value}: {failed[0].error_message}",
-                          file=sys.stderr)
+                    print(
+                        f"  {len(failed)} task(s) ended {failed[0].status.value}: {failed[0].error_message}",
+                        file=sys.stderr,
+                    )
             stop.set()
             await prober
     streaming = [lag for at, lag in samples if any(a <= at <= b for a, b in windows)]
@@ -104,7 +113,9 @@ async def client_only(base_url: str, tasks: int, rounds: int, model: str) -> lis
     prober = asyncio.create_task(probe(samples, stop))
 
     async def one(i: int) -> None:
-        req = ImageRequest(prompt=f"client only {i}", model=model, size="1536x1024", partial_images=3)
+        req = ImageRequest(
+            prompt=f"client only {i}", model=model, size="1536x1024", partial_images=3
+        )
         async for event in stream_images(conn, req):
             if isinstance(event, (Partial, Completed)):
                 await asyncio.to_thread(lambda e=event: e.image)
@@ -119,13 +130,17 @@ async def client_only(base_url: str, tasks: int, rounds: int, model: str) -> lis
 def summary(name: str, lags: list[float]) -> tuple[float, float]:
     lags = sorted(lags) or [0.0]
     p99 = lags[max(0, int(len(lags) * 0.99) - 1)]
-    print(f"  {name:<40} max {max(lags) * 1000:7.1f} ms   p99 {p99 * 1000:6.1f} ms   "
-          f"median {statistics.median(lags) * 1000:5.2f} ms   ({len(lags)} samples)")
+    print(
+        f"  {name:<40} max {max(lags) * 1000:7.1f} ms   p99 {p99 * 1000:6.1f} ms   "
+        f"median {statistics.median(lags) * 1000:5.2f} ms   ({len(lags)} samples)"
+    )
     return max(lags), p99
 
 
 def run_pace(delay: float, tasks: int, rounds: int, model: str) -> None:
-    print(f"server pace {delay:g} s per image ({tasks} tasks x 4 frames of 1536x1024, {rounds} rounds):")
+    print(
+        f"server pace {delay:g} s per image ({tasks} tasks x 4 frames of 1536x1024, {rounds} rounds):"
+    )
     with server_process(delay) as base_url:
         idle = summary("idle app", asyncio.run(scenario(base_url, 0, 0, model, False))[0])
         whole, streaming = asyncio.run(scenario(base_url, tasks, rounds, model, False))
@@ -134,12 +149,18 @@ def run_pace(delay: float, tasks: int, rounds: int, model: str) -> None:
         whole, streaming = asyncio.run(scenario(base_url, tasks, rounds, model, True))
         summary("decode on the UI thread, whole run", whole)
         naive = summary("decode on the UI thread, while streaming", streaming)
-        wire = summary("client only, no app", asyncio.run(client_only(base_url, tasks, rounds, model)))
-    print(f"  max lag while streaming: imgtui / idle app = {ours[0] / max(idle[0], 1e-6):.1f}x;  "
-          f"UI-thread decode / imgtui = {naive[0] / max(ours[0], 1e-6):.1f}x;  "
-          f"imgtui / client alone = {ours[0] / max(wire[0], 1e-6):.1f}x")
-    print(f"  p99 lag while streaming: imgtui / idle app = {ours[1] / max(idle[1], 1e-6):.1f}x;  "
-          f"whole run / streaming = {ours_all[1] / max(ours[1], 1e-6):.1f}x")
+        wire = summary(
+            "client only, no app", asyncio.run(client_only(base_url, tasks, rounds, model))
+        )
+    print(
+        f"  max lag while streaming: imgtui / idle app = {ours[0] / max(idle[0], 1e-6):.1f}x;  "
+        f"UI-thread decode / imgtui = {naive[0] / max(ours[0], 1e-6):.1f}x;  "
+        f"imgtui / client alone = {ours[0] / max(wire[0], 1e-6):.1f}x"
+    )
+    print(
+        f"  p99 lag while streaming: imgtui / idle app = {ours[1] / max(idle[1], 1e-6):.1f}x;  "
+        f"whole run / streaming = {ours_all[1] / max(ours[1], 1e-6):.1f}x"
+    )
 
 
 def main() -> int:
@@ -147,9 +168,13 @@ def main() -> int:
     parser.add_argument("--tasks", type=int, default=8)
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--model", default="bench-noise")
-    parser.add_argument("--delay", type=float, action="append",
-                        help="server seconds per image; repeatable (default: 3, the demo's pace, "
-                             "and 0.2, which saturates a 2-core machine)")
+    parser.add_argument(
+        "--delay",
+        type=float,
+        action="append",
+        help="server seconds per image; repeatable (default: 3, the demo's pace, "
+        "and 0.2, which saturates a 2-core machine)",
+    )
     args = parser.parse_args()
     for delay in args.delay or [3.0, 0.2]:
         run_pace(delay, args.tasks, args.rounds, args.model)

@@ -35,14 +35,12 @@ from PIL import Image  # noqa: E402
 
 import imgtui.api  # noqa: E402
 import imgtui.tui.app as app_module  # noqa: E402
-from imgtui.demo import server_process  # noqa: E402
 from imgtui.api.b64 import b64decode  # noqa: E402
 from imgtui.api.events import Partial  # noqa: E402
+from imgtui.demo import server_process  # noqa: E402
 from imgtui.store import Store  # noqa: E402
 from imgtui.tui import messages, testing  # noqa: E402
 from imgtui.tui.session import Params  # noqa: E402
-
-
 
 
 def bare_decode(png: bytes, b64decode) -> float:
@@ -70,7 +68,9 @@ async def run(frames: int, model: str) -> None:
     async def timed_stream(conn, req, **kwargs):
         async for event in real_stream(conn, req, **kwargs):
             if isinstance(event, Partial):
-                by_event[id(event)] = {"arrival": time.perf_counter()}  # not .image: it decodes lazily
+                by_event[id(event)] = {
+                    "arrival": time.perf_counter()
+                }  # not .image: it decodes lazily
                 keep.append(event)
             yield event
 
@@ -128,30 +128,37 @@ async def run(frames: int, model: str) -> None:
     HalfcellImage.render = render
     HalfcellRenderable.__rich_console__ = rich_console
 
-    with server_process(0.3) as base_url:
-        with tempfile.TemporaryDirectory() as tmp:
-            root = Path(tmp)
-            app = app_module.ImgtuiApp(config=testing.demo_config(root, model=model, partial_images=3),
-                                       store=Store(root / "data"), demo_base_url=base_url,
-                                       renderer="halfcell")
-            async with app.run_test(size=(120, 40)) as pilot:
-                await app._history_loaded.wait()
-                app._set_params(Params(app.params.profile, size="1536x1024", quality="high", n=1))
-                tries = 0
-                while len(measured) < frames:
-                    tries += 1
-                    if tries > 3 * frames:
-                        print(f"gave up: {len(by_event)} arrivals, {len(measured)} paints", file=sys.stderr)
-                        break
-                    task = app.submit(f"latency probe {len(measured)}")
-                    # Plain sleeps: pilot.pause() walks every widget each time, a load no
-                    # real session has, which would land on the frames being measured.
-                    while not task.status.ended:
-                        await asyncio.sleep(0.02)
-                    await asyncio.sleep(0.1)
-                    if task.status.value != "done":
-                        print(f"task ended {task.status.value}: {task.error_message}", file=sys.stderr)
-                        break
+    with server_process(0.3) as base_url, tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        app = app_module.ImgtuiApp(
+            config=testing.demo_config(root, model=model, partial_images=3),
+            store=Store(root / "data"),
+            demo_base_url=base_url,
+            renderer="halfcell",
+        )
+        async with app.run_test(size=(120, 40)) as pilot:
+            await app._history_loaded.wait()
+            app._set_params(Params(app.params.profile, size="1536x1024", quality="high", n=1))
+            tries = 0
+            while len(measured) < frames:
+                tries += 1
+                if tries > 3 * frames:
+                    print(
+                        f"gave up: {len(by_event)} arrivals, {len(measured)} paints",
+                        file=sys.stderr,
+                    )
+                    break
+                task = app.submit(f"latency probe {len(measured)}")
+                # Plain sleeps: pilot.pause() walks every widget each time, a load no
+                # real session has, which would land on the frames being measured.
+                while not task.status.ended:
+                    await asyncio.sleep(0.02)
+                await asyncio.sleep(0.1)
+                if task.status.value != "done":
+                    print(
+                        f"task ended {task.status.value}: {task.error_message}", file=sys.stderr
+                    )
+                    break
 
     if not measured:
         print("no frames measured", file=sys.stderr)
@@ -162,25 +169,39 @@ async def run(frames: int, model: str) -> None:
 
     latencies = sorted(m["painted"] - m["arrival"] for m in measured)
     sample = pngs[: len(measured)]
-    stdlib = statistics.median(min(bare_decode(p, base64.b64decode) for _ in range(3)) for p in sample)
+    stdlib = statistics.median(
+        min(bare_decode(p, base64.b64decode) for _ in range(3)) for p in sample
+    )
     fast = statistics.median(min(bare_decode(p, b64decode) for _ in range(3)) for p in sample)
     med = statistics.median(latencies)
     size = Image.open(io.BytesIO(pngs[0])).size
-    print(f"frames measured            {len(measured)}  ({size[0]}x{size[1]}, ~{len(pngs[0]) // 1024} KiB PNG each, model {model})")
-    print(f"arrival -> painted         median {med * 1000:7.1f} ms   p90 {latencies[int(len(latencies) * 0.9) - 1] * 1000:7.1f} ms   max {latencies[-1] * 1000:7.1f} ms")
+    print(
+        f"frames measured            {len(measured)}  ({size[0]}x{size[1]}, ~{len(pngs[0]) // 1024} KiB PNG each, model {model})"
+    )
+    print(
+        f"arrival -> painted         median {med * 1000:7.1f} ms   p90 {latencies[int(len(latencies) * 0.9) - 1] * 1000:7.1f} ms   max {latencies[-1] * 1000:7.1f} ms"
+    )
     print(f"  to the worker's thread          {median_ms('arrival', 'thread'):7.1f} ms")
     print(f"  decode + shrink in the thread   {median_ms('thread', 'thread_done'):7.1f} ms")
     print(f"  to the handler, handled         {median_ms('thread_done', 'handled'):7.1f} ms")
     print(f"  to the screen's next update     {median_ms('handled', 'paint'):7.1f} ms")
     print(f"  painting the card picture       {median_ms('paint', 'painted'):7.1f} ms")
-    print(f"bare decode, stdlib base64 + PNG  median {stdlib * 1000:7.1f} ms   ratio {med / stdlib:5.2f}x")
-    print(f"bare decode, pybase64 + PNG       median {fast * 1000:7.1f} ms   ratio {med / fast:5.2f}x   (the app's own decoder)")
+    print(
+        f"bare decode, stdlib base64 + PNG  median {stdlib * 1000:7.1f} ms   ratio {med / stdlib:5.2f}x"
+    )
+    print(
+        f"bare decode, pybase64 + PNG       median {fast * 1000:7.1f} ms   ratio {med / fast:5.2f}x   (the app's own decoder)"
+    )
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--frames", type=int, default=24)
-    parser.add_argument("--model", default="bench-noise", help="demo model: bench-noise (incompressible) or gpt-image-1")
+    parser.add_argument(
+        "--model",
+        default="bench-noise",
+        help="demo model: bench-noise (incompressible) or gpt-image-1",
+    )
     args = parser.parse_args()
     asyncio.run(run(args.frames, args.model))
     return 0

@@ -49,11 +49,26 @@ def time_to_marker(command: str, marker: str, env: dict[str, str], timeout: floa
     subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)
     env_prefix = " ".join(f"{k}={shlex.quote(v)}" for k, v in env.items())
     t0 = time.perf_counter()
-    subprocess.run(["tmux", "new-session", "-d", "-s", session, "-x", "160", "-y", "48",
-                    f"env {env_prefix} {command}"], check=True)
+    subprocess.run(
+        [
+            "tmux",
+            "new-session",
+            "-d",
+            "-s",
+            session,
+            "-x",
+            "160",
+            "-y",
+            "48",
+            f"env {env_prefix} {command}",
+        ],
+        check=True,
+    )
     try:
         while True:
-            out = subprocess.run(["tmux", "capture-pane", "-p", "-t", session], capture_output=True, text=True).stdout
+            out = subprocess.run(
+                ["tmux", "capture-pane", "-p", "-t", session], capture_output=True, text=True
+            ).stdout
             if marker in out:
                 return time.perf_counter() - t0
             if time.perf_counter() - t0 > timeout:
@@ -71,9 +86,17 @@ def make_history(data: Path, count: int) -> None:
         base = testing.sample_history(store)
         for i in range(max(0, count - len(base))):
             task = base[i % 2]  # the finished ones
-            clone = type(task)(prompt=f"{task.prompt} #{i}", params=dict(task.params), profile_name="Demo",
-                               created_at=task.created_at - 10 * (i + 1))
-            clone.status, clone.started_at, clone.finished_at = task.status, task.started_at, task.finished_at
+            clone = type(task)(
+                prompt=f"{task.prompt} #{i}",
+                params=dict(task.params),
+                profile_name="Demo",
+                created_at=task.created_at - 10 * (i + 1),
+            )
+            clone.status, clone.started_at, clone.finished_at = (
+                task.status,
+                task.started_at,
+                task.finished_at,
+            )
             clone.slots = [type(s)(status=s.status, meta=s.meta) for s in task.slots]
             store.save(clone)
             for j, s in enumerate(task.slots):
@@ -91,10 +114,17 @@ def main() -> int:
         print("tmux is not installed", file=sys.stderr)
         return 1
     if not compileall.compile_dir(ROOT / "src", quiet=1):
-        print("warning: some of src/ did not byte-compile; those modules compile on every run", file=sys.stderr)
+        print(
+            "warning: some of src/ did not byte-compile; those modules compile on every run",
+            file=sys.stderr,
+        )
     py = shlex.quote(sys.executable)
     base_env = {"COLORTERM": "truecolor", "PYTHONPATH": str(ROOT / "src"), "TERM": "xterm-256color"}
-    results: dict[str, list[float]] = {"minimal": [], "imgtui (empty history)": [], f"imgtui ({args.history} tasks)": []}
+    results: dict[str, list[float]] = {
+        "minimal": [],
+        "imgtui (empty history)": [],
+        f"imgtui ({args.history} tasks)": [],
+    }
     with tempfile.TemporaryDirectory() as tmp:
         tmp_path = Path(tmp)
         minimal = tmp_path / "minimal.py"
@@ -102,19 +132,33 @@ def main() -> int:
         full = tmp_path / "full"
         make_history(full / "data", args.history)
         for _ in range(args.runs):
-            results["minimal"].append(time_to_marker(f"{py} {minimal}", "minimal app ready", base_env))
+            results["minimal"].append(
+                time_to_marker(f"{py} {minimal}", "minimal app ready", base_env)
+            )
             empty = tmp_path / f"empty-{time.monotonic_ns()}"
-            env = dict(base_env, IMGTUI_CONFIG_FILE=str(empty / "config.toml"), IMGTUI_DATA_DIR=str(empty / "data"))
+            env = dict(
+                base_env,
+                IMGTUI_CONFIG_FILE=str(empty / "config.toml"),
+                IMGTUI_DATA_DIR=str(empty / "data"),
+            )
             results["imgtui (empty history)"].append(
-                time_to_marker(f"{py} -m imgtui", "Describe an image", env))
-            env = dict(base_env, IMGTUI_CONFIG_FILE=str(full / "config.toml"), IMGTUI_DATA_DIR=str(full / "data"))
+                time_to_marker(f"{py} -m imgtui", "Describe an image", env)
+            )
+            env = dict(
+                base_env,
+                IMGTUI_CONFIG_FILE=str(full / "config.toml"),
+                IMGTUI_DATA_DIR=str(full / "data"),
+            )
             results[f"imgtui ({args.history} tasks)"].append(
-                time_to_marker(f"{py} -m imgtui", "Describe an image", env))
+                time_to_marker(f"{py} -m imgtui", "Describe an image", env)
+            )
     base = statistics.median(results["minimal"])
     for name, values in results.items():
         med = statistics.median(values)
-        print(f"{name:<26} median {med * 1000:7.0f} ms   min {min(values) * 1000:7.0f} ms   "
-              f"ratio to minimal {med / base:5.2f}x   ({len(values)} runs)")
+        print(
+            f"{name:<26} median {med * 1000:7.0f} ms   min {min(values) * 1000:7.0f} ms   "
+            f"ratio to minimal {med / base:5.2f}x   ({len(values)} runs)"
+        )
     return 0
 
 

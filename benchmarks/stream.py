@@ -25,18 +25,24 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "src"))
 
-import httpx  # noqa: E402
+import httpx
 
-from imgtui.demo import server_process  # noqa: E402
-from imgtui.api import Completed, Connection, ImageRequest, Partial, stream_images  # noqa: E402
+from imgtui.api import Completed, Connection, ImageRequest, Partial, stream_images
+from imgtui.demo import server_process
 
 PARALLEL = 4
 PARTIALS = 3
 
 
 def body(size: str) -> dict:
-    return {"model": "bench-noise", "prompt": "noise", "size": size, "n": 1, "stream": True,
-            "partial_images": PARTIALS}
+    return {
+        "model": "bench-noise",
+        "prompt": "noise",
+        "size": size,
+        "n": 1,
+        "stream": True,
+        "partial_images": PARTIALS,
+    }
 
 
 async def bare_httpx(base_url: str, size: str) -> tuple[int, int]:
@@ -45,7 +51,9 @@ async def bare_httpx(base_url: str, size: str) -> tuple[int, int]:
 
         async def one() -> int:
             n = 0
-            async with client.stream("POST", base_url + "/images/generations", json=body(size)) as resp:
+            async with client.stream(
+                "POST", base_url + "/images/generations", json=body(size)
+            ) as resp:
                 async for chunk in resp.aiter_bytes():
                     n += len(chunk)
             return n
@@ -56,7 +64,9 @@ async def bare_httpx(base_url: str, size: str) -> tuple[int, int]:
 
 async def imgtui_client(base_url: str, size: str) -> tuple[int, int]:
     """The full path: SSE parsing, JSON, base64 decoding into image bytes."""
-    req = ImageRequest(prompt="noise", model="bench-noise", size=size, n=PARALLEL, partial_images=PARTIALS)
+    req = ImageRequest(
+        prompt="noise", model="bench-noise", size=size, n=PARALLEL, partial_images=PARTIALS
+    )
     nbytes, frames = {}, 0
     async with contextlib.aclosing(stream_images(Connection(base_url), req)) as events:
         async for ev in events:
@@ -75,8 +85,14 @@ async def openai_sdk(base_url: str, size: str) -> tuple[int, int] | None:
 
     async def one() -> int:
         frames = 0
-        stream = await client.images.generate(model="bench-noise", prompt="noise", size=size,  # type: ignore[arg-type]
-                                              n=1, stream=True, partial_images=PARTIALS)
+        stream = await client.images.generate(
+            model="bench-noise",
+            prompt="noise",
+            size=size,  # type: ignore[arg-type]
+            n=1,
+            stream=True,
+            partial_images=PARTIALS,
+        )
         async for event in stream:
             if getattr(event, "b64_json", None):
                 frames += 1
@@ -85,8 +101,6 @@ async def openai_sdk(base_url: str, size: str) -> tuple[int, int] | None:
     frames = await asyncio.gather(*(one() for _ in range(PARALLEL)))
     await client.close()
     return 0, sum(frames)
-
-
 
 
 async def main() -> None:
@@ -116,16 +130,20 @@ async def main() -> None:
 
     mb = total_bytes / 1e6
     base = statistics.median(times["bare httpx"])
-    print(f"{PARALLEL} parallel streams x ({PARTIALS} partials + final) at {args.size}: "
-          f"{mb:.0f} MB of SSE per round, median of {args.rounds} rounds")
+    print(
+        f"{PARALLEL} parallel streams x ({PARTIALS} partials + final) at {args.size}: "
+        f"{mb:.0f} MB of SSE per round, median of {args.rounds} rounds"
+    )
     print(f"{'reader':<12} {'median s':>9} {'MB/s':>8} {'vs bare httpx':>14}")
     for name, ts in times.items():
         if not ts:
             continue
         med = statistics.median(ts)
         print(f"{name:<12} {med:9.3f} {mb / med:8.1f} {base / med:13.2f}x")
-    if "openai SDK" in times and times["openai SDK"]:
-        print(f"imgtui vs openai SDK: {statistics.median(times['openai SDK']) / statistics.median(times['imgtui']):.2f}x")
+    if times.get("openai SDK"):
+        print(
+            f"imgtui vs openai SDK: {statistics.median(times['openai SDK']) / statistics.median(times['imgtui']):.2f}x"
+        )
     else:
         print("openai SDK: not installed (pip install -e '.[bench]')")
 

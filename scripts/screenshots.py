@@ -44,15 +44,25 @@ async def scene(out: Path, size: tuple[int, int]) -> list[Path]:
         with tempfile.TemporaryDirectory() as tmp:
             root = Path(tmp)
             config = testing.demo_config(root, partial_images=3)
-            app = ImgtuiApp(config=config, store=Store(root / "data"), demo_base_url=server.base_url,
-                            renderer="halfcell")
+            app = ImgtuiApp(
+                config=config,
+                store=Store(root / "data"),
+                demo_base_url=server.base_url,
+                renderer="halfcell",
+            )
             async with app.run_test(size=size) as pilot:
                 await app._history_loaded.wait()
                 for area in app.query("TextArea"):
                     area.cursor_blink = False
 
-                async def run(prompt: str, n: int = 1, size_: str = "1536x1024", model: str = "gpt-image-1",
-                              headers: dict | None = None, wait: bool = True):
+                async def run(
+                    prompt: str,
+                    n: int = 1,
+                    size_: str = "1536x1024",
+                    model: str = "gpt-image-1",
+                    headers: dict | None = None,
+                    wait: bool = True,
+                ):
                     testing.with_model(app, model, headers=headers or {})
                     app._set_params(Params(app.params.profile, size=size_, quality="high", n=n))
                     task = app.submit(prompt)
@@ -61,11 +71,16 @@ async def scene(out: Path, size: tuple[int, int]) -> list[Path]:
                     return task
 
                 await run("a lighthouse at dusk, oil painting, warm light on the waves")
-                three = await run("three variations of a paper-cut fox in a snowy forest", n=3, size_="1024x1024")
+                three = await run(
+                    "three variations of a paper-cut fox in a snowy forest", n=3, size_="1024x1024"
+                )
                 await run("a photo of a famous person", model="fault-moderation")
                 await run("isometric city block at night, neon signs, rain", size_="1024x1536")
-                live = await run("a hot air balloon over a misty valley at sunrise",
-                                 headers={"x-demo-delay": "30"}, wait=False)
+                live = await run(
+                    "a hot air balloon over a misty valley at sunrise",
+                    headers={"x-demo-delay": "30"},
+                    wait=False,
+                )
                 await wait_for(pilot, lambda: live.first_partial_at is not None)
                 await pilot.pause(0.5)
                 testing.with_model(app, "gpt-image-1", headers={})
@@ -99,7 +114,8 @@ async def scene(out: Path, size: tuple[int, int]) -> list[Path]:
                 app.screen.query_one("Input").value = (
                     "https://gpt-image-playground.cooksleep.dev/?apiUrl=https%3A%2F%2Frelay.example.com%2Fv1"
                     "&apiKey=sk-example-0000000000004f2a&apiMode=responses&model=gpt-5"
-                    "&profileName=Relay&streamImages=true&streamPartialImages=2")
+                    "&profileName=Relay&streamImages=true&streamPartialImages=2"
+                )
                 await pilot.press("enter")
                 await pilot.pause(0.5)
                 written.append(Path(app.save_screenshot("settings.svg", str(out))))

@@ -10,8 +10,19 @@ import time
 import pytest
 from PIL import Image
 
-from imgtui.api import Completed, Connection, Failed, FailureKind, ImageRequest, InputImage, Partial, Progress, Started
-from imgtui.api import check_connection, stream_images
+from imgtui.api import (
+    Completed,
+    Connection,
+    Failed,
+    FailureKind,
+    ImageRequest,
+    InputImage,
+    Partial,
+    Progress,
+    Started,
+    check_connection,
+    stream_images,
+)
 from imgtui.demo import DemoServer
 
 
@@ -67,9 +78,16 @@ async def test_streaming_generation(server, mode, partials):
         assert done.revised_prompt
     body = server.requests[-1]["json"]
     if mode == "images":
-        assert body["stream"] is True and body["partial_images"] == partials and body["model"] == "gpt-image-1"
+        assert (
+            body["stream"] is True
+            and body["partial_images"] == partials
+            and body["model"] == "gpt-image-1"
+        )
     else:
-        assert body["tools"][0]["type"] == "image_generation" and body["tool_choice"]["type"] == "image_generation"
+        assert (
+            body["tools"][0]["type"] == "image_generation"
+            and body["tool_choice"]["type"] == "image_generation"
+        )
 
 
 @pytest.mark.parametrize("mode", ["images", "responses"])
@@ -92,7 +110,9 @@ async def test_multi_megabyte_frames_arrive_byte_exact(server, mode):
 
 @pytest.mark.parametrize("mode", ["images", "responses"])
 async def test_non_streaming(server, mode):
-    req = ImageRequest(prompt="a blue whale", n=2, stream=False, size="1536x1024", output_format="jpeg")
+    req = ImageRequest(
+        prompt="a blue whale", n=2, stream=False, size="1536x1024", output_format="jpeg"
+    )
     events = await collect(conn_for(server, mode), req)
     done = sorted(by_type(events, Completed), key=lambda e: e.slot)
     assert [e.slot for e in done] == [0, 1] and not by_type(events, Partial)
@@ -115,7 +135,9 @@ async def test_n_parallel_streams_fill_every_slot(server):
 async def test_edit_multipart_with_mask(server):
     img = InputImage(png_bytes(), "ref.png", "image/png")
     mask = InputImage(png_bytes(color=(0, 0, 0, 0)), "mask.png", "image/png")
-    req = ImageRequest(prompt="add a hat", images=(img, img), mask=mask, partial_images=1, input_fidelity="high")
+    req = ImageRequest(
+        prompt="add a hat", images=(img, img), mask=mask, partial_images=1, input_fidelity="high"
+    )
     events = await collect(conn_for(server), req)
     assert len(by_type(events, Completed)) == 1 and len(by_type(events, Partial)) == 1
     rec = server.requests[-1]
@@ -130,7 +152,9 @@ async def test_responses_follow_up_and_input_images(server):
     first = await collect(conn, ImageRequest(prompt="a castle", partial_images=1))
     rid = by_type(first, Completed)[0].response_id
     img = InputImage(png_bytes(), "ref.png", "image/png")
-    req = ImageRequest(prompt="make it night", previous_response_id=rid, images=(img,), partial_images=1)
+    req = ImageRequest(
+        prompt="make it night", previous_response_id=rid, images=(img,), partial_images=1
+    )
     events = await collect(conn, req)
     assert by_type(events, Completed)
     body = server.requests[-1]["json"]
@@ -189,7 +213,9 @@ async def test_fault_modes_fail_with_kind_message_and_hint(server, mode, kind, w
     if mode in ("drop", "error-flat", "error-nested", "malformed", "eof"):
         assert by_type(events, Partial), "partials before the fault still arrive"
     if mode == "ratelimit":
-        assert len(server.requests) == 2 and time.monotonic() - t0 >= 1.0  # retried once, honouring Retry-After
+        assert (
+            len(server.requests) == 2 and time.monotonic() - t0 >= 1.0
+        )  # retried once, honouring Retry-After
         assert failed.retry_after == 1.0
 
 
@@ -208,7 +234,11 @@ async def test_responses_fault_modes(server, mode):
         assert len(by_type(events, Partial)) == 2
     else:
         (failed,) = by_type(events, Failed)
-        assert failed.kind in (FailureKind.SERVER, FailureKind.STREAM) and failed.message and failed.hint
+        assert (
+            failed.kind in (FailureKind.SERVER, FailureKind.STREAM)
+            and failed.message
+            and failed.hint
+        )
 
 
 @pytest.mark.parametrize("mode", ["json", "dataonly", "url"])
@@ -288,15 +318,23 @@ async def test_cancel_parallel_slots_closes_every_stream(server):
 
 async def test_check_connection(server):
     assert await check_connection(conn_for(server)) is None
-    failed = await check_connection(Connection(server.fault_url("auth"), api_key="sk-abc-secret-9999"))
+    failed = await check_connection(
+        Connection(server.fault_url("auth"), api_key="sk-abc-secret-9999")
+    )
     assert failed.kind is FailureKind.AUTH and "sk-abc-secret-9999" not in failed.message
 
 
 async def test_demo_gives_parallel_slots_different_pictures_and_stays_deterministic(server):
-    events = await collect(conn_for(server), ImageRequest(prompt="three cats", n=3, partial_images=0))
+    events = await collect(
+        conn_for(server), ImageRequest(prompt="three cats", n=3, partial_images=0)
+    )
     images = [e.image for e in sorted(by_type(events, Completed), key=lambda e: e.slot)]
     assert len(set(images)) == 3, "n parallel requests should not all get the same demo picture"
-    again = await collect(conn_for(server), ImageRequest(prompt="three cats", n=1, partial_images=0))
+    again = await collect(
+        conn_for(server), ImageRequest(prompt="three cats", n=1, partial_images=0)
+    )
     assert by_type(again, Completed)[0].image in images  # a lone request gets the first variant
-    once_more = await collect(conn_for(server), ImageRequest(prompt="three cats", n=1, partial_images=0))
+    once_more = await collect(
+        conn_for(server), ImageRequest(prompt="three cats", n=1, partial_images=0)
+    )
     assert by_type(once_more, Completed)[0].image == by_type(again, Completed)[0].image

@@ -62,8 +62,15 @@ def test_validation_names_the_field(changes, field):
 
 def test_valid_requests_pass():
     ImageRequest(prompt="a fox", size="3840x2160", n=10, partial_images=3).validate()
-    ImageRequest(prompt="a fox", size="1024x3072", output_format="webp", output_compression=80,
-                 background="transparent", quality="ultra-new-quality", model="gpt-image-9").validate()
+    ImageRequest(
+        prompt="a fox",
+        size="1024x3072",
+        output_format="webp",
+        output_compression=80,
+        background="transparent",
+        quality="ultra-new-quality",
+        model="gpt-image-9",
+    ).validate()
     assert parse_size("auto") is None
     assert parse_size("1536x1024") == (1536, 1024)
 
@@ -79,7 +86,9 @@ def test_input_images_checked(tmp_path):
     assert img.mime == "image/png" and img.name == "a.png"
     jpeg = io.BytesIO()
     Image.new("RGB", (4, 4)).save(jpeg, "JPEG")
-    req = ImageRequest(prompt="x", images=(img,), mask=InputImage(jpeg.getvalue(), "m.jpg", "image/jpeg"))
+    req = ImageRequest(
+        prompt="x", images=(img,), mask=InputImage(jpeg.getvalue(), "m.jpg", "image/jpeg")
+    )
     with pytest.raises(RequestError) as info:
         req.validate()
     assert info.value.field == "mask"
@@ -97,7 +106,10 @@ def test_generation_calls_split_per_slot_when_streaming():
     conn = Connection("http://x/v1")
     calls = build_calls(conn, ImageRequest(prompt="p", n=3, partial_images=2).validate())
     assert [c.slots for c in calls] == [[0], [1], [2]]
-    assert all(c.json["n"] == 1 and c.json["stream"] is True and c.json["partial_images"] == 2 for c in calls)
+    assert all(
+        c.json["n"] == 1 and c.json["stream"] is True and c.json["partial_images"] == 2
+        for c in calls
+    )
     (single,) = build_calls(conn, ImageRequest(prompt="p", n=3, stream=False).validate())
     assert single.slots == [0, 1, 2] and single.json["n"] == 3
     assert "stream" not in single.json and "partial_images" not in single.json
@@ -117,7 +129,9 @@ def test_edit_call_is_multipart_with_mask():
 def test_responses_call_forces_tool_and_min_one_partial():
     img = InputImage(png(), "a.png", "image/png")
     conn = Connection("http://x/v1", api_mode="responses", mainline_model="gpt-5")
-    req = ImageRequest(prompt="p", partial_images=0, images=(img,), previous_response_id="resp_1").validate()
+    req = ImageRequest(
+        prompt="p", partial_images=0, images=(img,), previous_response_id="resp_1"
+    ).validate()
     (call,) = build_calls(conn, req)
     body = call.json
     assert call.path == "/responses" and body["model"] == "gpt-5"
@@ -139,38 +153,63 @@ def _map(status, body, headers=None):
 def test_error_mapping_kinds_and_hints():
     f = _map(401, b'{"error":{"message":"Incorrect API key","code":"invalid_api_key"}}')
     assert f.kind is FailureKind.AUTH and f.hint
-    f = _map(429, b'{"error":{"message":"slow down","code":"rate_limit_exceeded"}}', {"Retry-After": "3"})
+    f = _map(
+        429, b'{"error":{"message":"slow down","code":"rate_limit_exceeded"}}', {"Retry-After": "3"}
+    )
     assert f.kind is FailureKind.RATE_LIMIT and f.retry_after == 3.0
-    f = _map(400, json.dumps({"error": {"message": "Your request was rejected by the safety system",
-                                         "code": "moderation_blocked",
-                                         "moderation_details": {"moderation_stage": "input",
-                                                                "categories": ["violence"]}}}).encode())
+    f = _map(
+        400,
+        json.dumps(
+            {
+                "error": {
+                    "message": "Your request was rejected by the safety system",
+                    "code": "moderation_blocked",
+                    "moderation_details": {"moderation_stage": "input", "categories": ["violence"]},
+                }
+            }
+        ).encode(),
+    )
     assert f.kind is FailureKind.MODERATION and "violence" in f.message
-    f = _map(400, b'{"error":{"message":"Unsupported parameter: \'stream\' is not supported with this model.","param":"stream"}}')
+    f = _map(
+        400,
+        b'{"error":{"message":"Unsupported parameter: \'stream\' is not supported with this model.","param":"stream"}}',
+    )
     assert f.kind is FailureKind.BAD_REQUEST and "streaming off" in f.hint
     f = _map(500, b'{"error":{"message":"boom","type":"server_error"}}')
     assert f.kind is FailureKind.SERVER
 
 
 def test_html_pages_are_summarised_not_dumped():
-    page = (b"<!DOCTYPE html><html><head><title>api.example.com | 524: A timeout occurred</title>"
-            b"<style>body{}</style></head><body>" + b"<div>cloudflare</div>" * 200 + b"</body></html>")
+    page = (
+        b"<!DOCTYPE html><html><head><title>api.example.com | 524: A timeout occurred</title>"
+        b"<style>body{}</style></head><body>" + b"<div>cloudflare</div>" * 200 + b"</body></html>"
+    )
     f = _map(524, page)
     assert f.kind is FailureKind.PROXY_TIMEOUT
     assert f.message == "Proxy timeout (524): api.example.com | 524: A timeout occurred"
     assert "Cloudflare" in f.hint and "partial images" in f.hint
-    f = _map(502, b"<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad Gateway"
-                  b"</h1></center><hr><center>nginx</center></body></html>")
+    f = _map(
+        502,
+        b"<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad Gateway"
+        b"</h1></center><hr><center>nginx</center></body></html>",
+    )
     assert f.kind is FailureKind.SERVER and f.message == "Server error (502): 502 Bad Gateway"
     f = _map(418, b"\n\n  I'm a teapot\nsecond line")
     assert f.message == "Request rejected (418): I'm a teapot"
 
 
-@pytest.mark.parametrize("elapsed, kind, who", [(61.0, FailureKind.PROXY_TIMEOUT, "nginx"),
-                                                 (110.0, FailureKind.PROXY_TIMEOUT, "Cloudflare"),
-                                                 (12.0, FailureKind.STREAM, None)])
+@pytest.mark.parametrize(
+    "elapsed, kind, who",
+    [
+        (61.0, FailureKind.PROXY_TIMEOUT, "nginx"),
+        (110.0, FailureKind.PROXY_TIMEOUT, "Cloudflare"),
+        (12.0, FailureKind.STREAM, None),
+    ],
+)
 def test_dropped_connection_near_proxy_marks(elapsed, kind, who):
-    f = errors.from_exception(httpx.RemoteProtocolError("peer closed"), timeout=600, elapsed=elapsed, streaming=True)
+    f = errors.from_exception(
+        httpx.RemoteProtocolError("peer closed"), timeout=600, elapsed=elapsed, streaming=True
+    )
     assert f.kind is kind
     if who:
         assert who in f.hint and "partial images" in f.hint
@@ -183,7 +222,9 @@ def test_transport_errors():
 
 
 def test_scrub_removes_key():
-    assert "sk-live-abcdef123" not in errors.scrub("bad key sk-live-abcdef123 given", "sk-live-abcdef123")
+    assert "sk-live-abcdef123" not in errors.scrub(
+        "bad key sk-live-abcdef123 given", "sk-live-abcdef123"
+    )
 
 
 # -- SSE decoding: any chunking yields the same events ---------------------------------
@@ -195,13 +236,25 @@ PART = png(16, 16, (200, 200, 10, 255))
 def _stream_bytes(crlf: bool = False, event_lines: bool = True) -> bytes:
     nl = "\r\n" if crlf else "\n"
     events = [
-        {"type": "image_generation.partial_image", "b64_json": base64.b64encode(PART).decode(),
-         "partial_image_index": 0, "size": "16x16"},
-        {"type": "image_generation.partial_image", "b64_json": base64.b64encode(PART).decode(),
-         "partial_image_index": 1},
+        {
+            "type": "image_generation.partial_image",
+            "b64_json": base64.b64encode(PART).decode(),
+            "partial_image_index": 0,
+            "size": "16x16",
+        },
+        {
+            "type": "image_generation.partial_image",
+            "b64_json": base64.b64encode(PART).decode(),
+            "partial_image_index": 1,
+        },
         {"type": "some.unknown.event", "x": 1},
-        {"type": "image_generation.completed", "b64_json": base64.b64encode(FINAL).decode(),
-         "usage": {"total_tokens": 5}, "output_format": "png", "quality": "high"},
+        {
+            "type": "image_generation.completed",
+            "b64_json": base64.b64encode(FINAL).decode(),
+            "usage": {"total_tokens": 5},
+            "output_format": "png",
+            "quality": "high",
+        },
     ]
     out = ": PING" + nl + nl
     for ev in events:
@@ -265,8 +318,11 @@ def test_any_chunking_yields_same_events(data, crlf, event_lines, big):
 
 
 def test_byte_at_a_time_utf8_and_malformed():
-    text = 'data: {"type":"image_generation.partial_image","b64_json":"' + base64.b64encode(PART).decode() + \
-           '","partial_image_index":0,"note":"héllo ✓"}\n\n'
+    text = (
+        'data: {"type":"image_generation.partial_image","b64_json":"'
+        + base64.b64encode(PART).decode()
+        + '","partial_image_index":0,"note":"héllo ✓"}\n\n'
+    )
     raw = text.encode()
     events = asyncio.run(_collect_objs(raw, list(range(len(raw)))))
     assert events[0]["note"] == "héllo ✓"
@@ -289,26 +345,58 @@ def test_eof_without_final_is_failure():
 def test_late_partial_after_final_is_ignored():
     parser = StreamParser(0, ImageMeta())
     parser.feed({"type": "image_generation.completed", "_image": FINAL}, 0)
-    assert parser.feed({"type": "image_generation.partial_image", "_b64": base64.b64encode(PART).decode(), "partial_image_index": 2}, 0) == []
+    assert (
+        parser.feed(
+            {
+                "type": "image_generation.partial_image",
+                "_b64": base64.b64encode(PART).decode(),
+                "partial_image_index": 2,
+            },
+            0,
+        )
+        == []
+    )
 
 
-@pytest.mark.parametrize("obj, kind", [
-    ({"type": "error", "code": "server_error", "message": "bad"}, FailureKind.SERVER),
-    ({"type": "error", "error": {"code": "rate_limit_exceeded", "message": "slow"}}, FailureKind.RATE_LIMIT),
-    ({"type": "image_generation.failed", "message": "nope"}, FailureKind.STREAM),
-    ({"type": "response.failed", "response": {"error": {"code": "server_error", "message": "x"}}}, FailureKind.SERVER),
-    ({"type": "response.incomplete", "response": {"incomplete_details": {"reason": "max_output_tokens"}}},
-     FailureKind.STREAM),
-    ({"error": {"message": "moderation", "code": "moderation_blocked"}}, FailureKind.MODERATION),
-])
+@pytest.mark.parametrize(
+    "obj, kind",
+    [
+        ({"type": "error", "code": "server_error", "message": "bad"}, FailureKind.SERVER),
+        (
+            {"type": "error", "error": {"code": "rate_limit_exceeded", "message": "slow"}},
+            FailureKind.RATE_LIMIT,
+        ),
+        ({"type": "image_generation.failed", "message": "nope"}, FailureKind.STREAM),
+        (
+            {
+                "type": "response.failed",
+                "response": {"error": {"code": "server_error", "message": "x"}},
+            },
+            FailureKind.SERVER,
+        ),
+        (
+            {
+                "type": "response.incomplete",
+                "response": {"incomplete_details": {"reason": "max_output_tokens"}},
+            },
+            FailureKind.STREAM,
+        ),
+        (
+            {"error": {"message": "moderation", "code": "moderation_blocked"}},
+            FailureKind.MODERATION,
+        ),
+    ],
+)
 def test_in_stream_errors(obj, kind):
     with pytest.raises(errors.ApiFailure) as info:
         StreamParser(0, ImageMeta()).feed(obj, 0)
     assert info.value.kind is kind and info.value.message
 
 
-@given(st.lists(st.sampled_from(["a", "bb", "\n", "\r\n", "\r", "é", "data: x"]), max_size=30),
-       st.lists(st.integers(0, 200), max_size=10))
+@given(
+    st.lists(st.sampled_from(["a", "bb", "\n", "\r\n", "\r", "é", "data: x"]), max_size=30),
+    st.lists(st.integers(0, 200), max_size=10),
+)
 def test_byte_lines_match_splitlines_semantics(pieces, cuts):
     from imgtui.api.client import ByteLines
 
@@ -353,8 +441,18 @@ def test_b64decode_rejects_what_the_stdlib_rejects():
 def _json_values():
     text = st.text(alphabet=st.sampled_from('ab/+="\\\né✓ \x00'), max_size=40)
     leaves = st.none() | st.booleans() | st.integers() | text
-    return st.recursive(leaves, lambda kids: st.lists(kids, max_size=4) | st.dictionaries(
-        st.sampled_from(["b64_json", "result", "type", "x", "a\"b", "é"]) | text, kids, max_size=4), max_leaves=12)
+    return st.recursive(
+        leaves,
+        lambda kids: (
+            st.lists(kids, max_size=4)
+            | st.dictionaries(
+                st.sampled_from(["b64_json", "result", "type", "x", 'a"b', "é"]) | text,
+                kids,
+                max_size=4,
+            )
+        ),
+        max_leaves=12,
+    )
 
 
 @settings(max_examples=300, deadline=None)
@@ -375,7 +473,11 @@ def test_bigjson_gives_what_json_gives(value, escape_slashes, indent):
             return {k: expected(v, k) for k, v in node.items()}
         if isinstance(node, list):
             return [expected(v, key) for v in node]
-        if isinstance(node, str) and key in keep and len(json.dumps(node, ensure_ascii=False).encode()) - 2 > 8:
+        if (
+            isinstance(node, str)
+            and key in keep
+            and len(json.dumps(node, ensure_ascii=False).encode()) - 2 > 8
+        ):
             raw = json.dumps(node, ensure_ascii=False).encode()[1:-1]
             if escape_slashes:
                 raw = raw.replace(b"/", b"\\/")
@@ -389,13 +491,22 @@ def test_bigjson_real_sizes_and_errors():
     from imgtui.api import bigjson
 
     image = base64.b64encode(bytes(range(256)) * 2000).decode()
-    event = {"type": "image_generation.partial_image", "b64_json": image, "n": [1, {"result": image}], "note": "x" * 70000}
+    event = {
+        "type": "image_generation.partial_image",
+        "b64_json": image,
+        "n": [1, {"result": image}],
+        "note": "x" * 70000,
+    }
     got = bigjson.loads(json.dumps(event).encode(), ("b64_json", "result"))
     assert got["b64_json"] == image.encode() and got["n"][1]["result"] == image.encode()
     assert got["note"] == "x" * 70000 and got["type"] == event["type"]
     long_key = {"k" * 70000: 1, "b64_json": image}
     assert bigjson.loads(json.dumps(long_key).encode(), ("b64_json",))["k" * 70000] == 1
-    for broken in (b'{"b64_json": "' + image.encode(), b'{"b64_json": "' + image.encode() + b'"', b"[" + b"1," * 40000):
+    for broken in (
+        b'{"b64_json": "' + image.encode(),
+        b'{"b64_json": "' + image.encode() + b'"',
+        b"[" + b"1," * 40000,
+    ):
         with pytest.raises(ValueError):
             bigjson.loads(broken, ("b64_json",))
 
@@ -403,13 +514,19 @@ def test_bigjson_real_sizes_and_errors():
 def test_a_big_line_among_other_data_lines():
     """An event whose data spans several lines, one of them big, still joins as SSE says."""
     image = base64.b64encode(bytes(range(256)) * 400).decode()
-    raw = ('data: {"type": "image_generation.partial_image",\ndata: "b64_json": "' + image
-           + '",\ndata: "partial_image_index": 0}\n\n').encode()
+    raw = (
+        'data: {"type": "image_generation.partial_image",\ndata: "b64_json": "'
+        + image
+        + '",\ndata: "partial_image_index": 0}\n\n'
+    ).encode()
     with _big_limits(False):
         from imgtui.api.client import BIG_LINE
+
         assert len(image) > BIG_LINE
         objs = asyncio.run(_collect_objs(raw, [5, 70, 300, 90000]))
-    assert objs == [{"type": "image_generation.partial_image", "_b64": image, "partial_image_index": 0}]
+    assert objs == [
+        {"type": "image_generation.partial_image", "_b64": image, "partial_image_index": 0}
+    ]
 
 
 def test_a_partial_with_broken_base64_is_empty_not_an_error():

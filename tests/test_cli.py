@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import signal
@@ -36,8 +35,14 @@ def env(tmp_path, server):
 
 
 def run(args, env, timeout=60, **kw):
-    return subprocess.run([sys.executable, "-m", "imgtui", *args], env=env, capture_output=True, text=True,
-                          timeout=timeout, **kw)
+    return subprocess.run(
+        [sys.executable, "-m", "imgtui", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        **kw,
+    )
 
 
 def test_generate_demo_saves_a_picture(tmp_path, env):
@@ -52,11 +57,28 @@ def test_generate_demo_saves_a_picture(tmp_path, env):
 
 def test_generate_with_openai_env_vars_only(tmp_path, env, server):
     env |= {"OPENAI_BASE_URL": server.base_url, "OPENAI_API_KEY": "sk-env-key-4242"}
-    r = run(["generate", "a lighthouse", "-o", str(tmp_path), "--json", "-n", "2", "--partial-images", "2"], env)
+    r = run(
+        [
+            "generate",
+            "a lighthouse",
+            "-o",
+            str(tmp_path),
+            "--json",
+            "-n",
+            "2",
+            "--partial-images",
+            "2",
+        ],
+        env,
+    )
     assert r.returncode == 0, r.stderr
     lines = [json.loads(line) for line in r.stdout.splitlines()]
     kinds = [o["event"] for o in lines]
-    assert kinds.count("started") == 2 and kinds.count("partial") == 4 and kinds.count("completed") == 2
+    assert (
+        kinds.count("started") == 2
+        and kinds.count("partial") == 4
+        and kinds.count("completed") == 2
+    )
     for o in lines:
         if o["event"] == "completed":
             assert Path(o["path"]).is_file() and o["usage"]["total_tokens"] > 0
@@ -69,13 +91,17 @@ def test_generate_with_openai_env_vars_only(tmp_path, env, server):
 
 def test_saved_bytes_are_exactly_what_the_server_sent(tmp_path, env, server):
     env["OPENAI_BASE_URL"] = server.base_url
-    r = run(["generate", "exact bytes", "--format", "webp", "--no-stream", "-o", str(tmp_path)], env)
+    r = run(
+        ["generate", "exact bytes", "--format", "webp", "--no-stream", "-o", str(tmp_path)], env
+    )
     assert r.returncode == 0, r.stderr
     (path,) = tmp_path.glob("*.webp")
     import httpx
 
-    reply = httpx.post(server.base_url + "/images/generations",
-                       json={"prompt": "exact bytes", "model": "gpt-image-1", "output_format": "webp"}).json()
+    reply = httpx.post(
+        server.base_url + "/images/generations",
+        json={"prompt": "exact bytes", "model": "gpt-image-1", "output_format": "webp"},
+    ).json()
     import base64
 
     assert path.read_bytes() == base64.b64decode(reply["data"][0]["b64_json"])
@@ -84,7 +110,12 @@ def test_saved_bytes_are_exactly_what_the_server_sent(tmp_path, env, server):
 def test_names_never_overwrite(tmp_path, env, server):
     env["OPENAI_BASE_URL"] = server.base_url
     for _ in range(2):
-        assert run(["generate", "same prompt", "-o", str(tmp_path), "--partial-images", "0"], env).returncode == 0
+        assert (
+            run(
+                ["generate", "same prompt", "-o", str(tmp_path), "--partial-images", "0"], env
+            ).returncode
+            == 0
+        )
     assert len(list(tmp_path.glob("*.png"))) == 2
 
 
@@ -92,14 +123,32 @@ def test_edit_with_input_image(tmp_path, env, server):
     src = tmp_path / "in.png"
     Image.new("RGB", (64, 64), (250, 0, 0)).save(src)
     env["OPENAI_BASE_URL"] = server.base_url
-    r = run(["generate", "add a hat", "-i", str(src), "-i", str(src), "-o", str(tmp_path / "o")], env)
+    r = run(
+        ["generate", "add a hat", "-i", str(src), "-i", str(src), "-o", str(tmp_path / "o")], env
+    )
     assert r.returncode == 0, r.stderr
     assert server.requests[-1]["path"].endswith("/images/edits")
 
 
-FAULTS = ["auth", "ratelimit", "server", "overloaded", "badgateway", "moderation", "stream400", "cf524",
-          "html502", "drop", "error-flat", "error-nested", "failed-event", "response-failed", "incomplete",
-          "malformed", "eof"]
+FAULTS = [
+    "auth",
+    "ratelimit",
+    "server",
+    "overloaded",
+    "badgateway",
+    "moderation",
+    "stream400",
+    "cf524",
+    "html502",
+    "drop",
+    "error-flat",
+    "error-nested",
+    "failed-event",
+    "response-failed",
+    "incomplete",
+    "malformed",
+    "eof",
+]
 
 
 @pytest.mark.parametrize("mode", FAULTS)
@@ -120,15 +169,18 @@ def test_fault_json_output(tmp_path, env, server):
     assert failed["kind"] == "moderation" and failed["message"] and failed["hint"]
 
 
-@pytest.mark.parametrize("args, words", [
-    (["--size", "1000x1000"], "multiples of 16"),
-    (["--partial-images", "5"], "partial_images"),
-    (["--compression", "50"], "jpeg or webp"),
-    (["-n", "11"], "1 to 10"),
-    (["-i", "/nonexistent.png"], "no such file"),
-    (["--background", "transparent", "--format", "jpeg"], "transparent"),
-    (["--timeout", "-1"], "timeout"),
-])
+@pytest.mark.parametrize(
+    "args, words",
+    [
+        (["--size", "1000x1000"], "multiples of 16"),
+        (["--partial-images", "5"], "partial_images"),
+        (["--compression", "50"], "jpeg or webp"),
+        (["-n", "11"], "1 to 10"),
+        (["-i", "/nonexistent.png"], "no such file"),
+        (["--background", "transparent", "--format", "jpeg"], "transparent"),
+        (["--timeout", "-1"], "timeout"),
+    ],
+)
 def test_invalid_arguments_exit_2_and_send_nothing(env, server, args, words):
     r = run(["generate", "x", "--base-url", server.base_url, *args], env)
     assert r.returncode == 2 and words in r.stderr and "Traceback" not in r.stderr
@@ -142,17 +194,47 @@ def test_no_provider_points_at_demo(env):
 
 def test_base_url_elsewhere_never_gets_the_env_key(env, server):
     env["OPENAI_API_KEY"] = "sk-do-not-leak"
-    r = run(["generate", "x", "--base-url", server.base_url, "--partial-images", "0", "-o", env["IMGTUI_DATA_DIR"]],
-            env)
+    r = run(
+        [
+            "generate",
+            "x",
+            "--base-url",
+            server.base_url,
+            "--partial-images",
+            "0",
+            "-o",
+            env["IMGTUI_DATA_DIR"],
+        ],
+        env,
+    )
     assert r.returncode == 0, r.stderr
     assert "authorization" not in server.requests[-1]["headers"]
 
 
 def test_ctrl_c_closes_streams_and_exits_130(tmp_path, env, server):
     env["OPENAI_BASE_URL"] = server.base_url
-    proc = subprocess.Popen([sys.executable, "-m", "imgtui", "generate", "slow", "-n", "2", "--json",
-                             "--base-url", server.base_url, "-H", "x-demo-delay: 30", "-o", str(tmp_path)],
-                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "imgtui",
+            "generate",
+            "slow",
+            "-n",
+            "2",
+            "--json",
+            "--base-url",
+            server.base_url,
+            "-H",
+            "x-demo-delay: 30",
+            "-o",
+            str(tmp_path),
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     # wait until both requests are in flight on the server
     deadline = time.monotonic() + 20
     while server.streams_started < 2 and time.monotonic() < deadline:
@@ -177,14 +259,20 @@ def test_locate(env):
 
 
 def test_profiles_import_export_list(env):
-    url = ("https://example.app/?apiUrl=https%3A%2F%2Frelay.example.com%2Fv1&apiKey=sk-share-7777"
-           "&apiMode=responses&model=gpt-image-1.5&profileName=Relay&streamImages=false&streamPartialImages=3")
+    url = (
+        "https://example.app/?apiUrl=https%3A%2F%2Frelay.example.com%2Fv1&apiKey=sk-share-7777"
+        "&apiMode=responses&model=gpt-image-1.5&profileName=Relay&streamImages=false&streamPartialImages=3"
+    )
     r = run(["profiles", "import", url], env)
     assert r.returncode == 0, r.stderr
     listing = run(["profiles", "list"], env).stdout
     assert "Relay" in listing and "responses" in listing and "sk-share-7777" not in listing
     exported = run(["profiles", "export", "Relay"], env).stdout
-    assert "apiKey" not in exported and "streamImages=false" in exported and "streamPartialImages=3" in exported
+    assert (
+        "apiKey" not in exported
+        and "streamImages=false" in exported
+        and "streamPartialImages=3" in exported
+    )
     with_key = run(["profiles", "export", "Relay", "--include-key"], env).stdout
     assert "sk-share-7777" in with_key
     mode = os.stat(env["IMGTUI_CONFIG_FILE"]).st_mode & 0o777

@@ -62,10 +62,24 @@ def full_config(path: Path) -> Config:
                 headers={"api-key": "${AZURE_KEY}", "X-Trace": "imgtui"},
                 query={"api-version": "2025-04-01-preview"},
             ),
-            Profile("Relay", "https://relay.example/v1", api_key="literal-key-123456", api_mode="responses", mainline_model="gpt-5.5"),
+            Profile(
+                "Relay",
+                "https://relay.example/v1",
+                api_key="literal-key-123456",
+                api_mode="responses",
+                mainline_model="gpt-5.5",
+            ),
             demo_profile(),
         ],
-        settings=Settings(active_profile="Relay", renderer="halfcell", output_dir="~/Pictures/imgtui", size="1536x1024", quality="high", n=3, output_format="webp"),
+        settings=Settings(
+            active_profile="Relay",
+            renderer="halfcell",
+            output_dir="~/Pictures/imgtui",
+            size="1536x1024",
+            quality="high",
+            n=3,
+            output_format="webp",
+        ),
     )
 
 
@@ -175,11 +189,23 @@ def test_unknown_key_names_file_line_key_and_suggestion(tmp_path: Path) -> None:
     [
         ('[settings]\nrenderer = "auto"\nrendrer = "sixel"\n', 3, "settings.rendrer", "renderer"),
         ('[setings]\nrenderer = "auto"\n', 1, "setings", "settings"),
-        ('[[profiles]]\nname = "A"\nbase_url = "https://a/v1"\n\n[profiles.header]\nx = "y"\n', 5, "profiles[0].header", "headers"),
-        ('[[profiles]]\nname = "A"\nbase_url = "https://a/v1"\napi-key = "k"\n', 4, "profiles[0].api-key", "api_key"),
+        (
+            '[[profiles]]\nname = "A"\nbase_url = "https://a/v1"\n\n[profiles.header]\nx = "y"\n',
+            5,
+            "profiles[0].header",
+            "headers",
+        ),
+        (
+            '[[profiles]]\nname = "A"\nbase_url = "https://a/v1"\napi-key = "k"\n',
+            4,
+            "profiles[0].api-key",
+            "api_key",
+        ),
     ],
 )
-def test_unknown_keys_anywhere(tmp_path: Path, text: str, line: int, key: str, suggestion: str) -> None:
+def test_unknown_keys_anywhere(
+    tmp_path: Path, text: str, line: int, key: str, suggestion: str
+) -> None:
     path = tmp_path / "config.toml"
     path.write_text(text)
     with pytest.raises(ConfigError) as info:
@@ -217,7 +243,7 @@ def test_malformed_toml_names_the_line(tmp_path: Path) -> None:
     ],
 )
 def test_wrong_types_are_errors(tmp_path: Path, line_text: str, key: str, words: str) -> None:
-    body = ['[[profiles]]', 'name = "A"', 'base_url = "https://a.example/v1"']
+    body = ["[[profiles]]", 'name = "A"', 'base_url = "https://a.example/v1"']
     replaced = [ln for ln in body if not ln.startswith(line_text.split(" ")[0] + " ")]
     path = tmp_path / "config.toml"
     path.write_text("\n".join([*replaced, line_text]) + "\n")
@@ -238,7 +264,9 @@ def test_wrong_types_are_errors(tmp_path: Path, line_text: str, key: str, words:
         ('api_key = "${NOT CLOSED"', "profiles[0].api_key", "${VAR_NAME}"),
     ],
 )
-def test_invalid_values_are_errors_with_their_line(tmp_path: Path, extra: str, key: str, words: str) -> None:
+def test_invalid_values_are_errors_with_their_line(
+    tmp_path: Path, extra: str, key: str, words: str
+) -> None:
     path = tmp_path / "config.toml"
     path.write_text(f'[[profiles]]\nname = "A"\nbase_url = "https://a.example/v1"\n{extra}\n')
     with pytest.raises(ConfigError) as info:
@@ -259,7 +287,9 @@ def test_bad_base_url_missing_key_and_duplicate_names(tmp_path: Path) -> None:
         load(path)
     assert (info.value.key, info.value.line) == ("profiles[0]", 1)
 
-    path.write_text('[[profiles]]\nname = "A"\nbase_url = "https://a/v1"\n[[profiles]]\nname = "A"\nbase_url = "https://b/v1"\n')
+    path.write_text(
+        '[[profiles]]\nname = "A"\nbase_url = "https://a/v1"\n[[profiles]]\nname = "A"\nbase_url = "https://b/v1"\n'
+    )
     with pytest.raises(ConfigError, match="another profile has this name") as info:
         load(path)
     assert (info.value.key, info.value.line) == ("profiles[1].name", 5)
@@ -320,7 +350,9 @@ def test_existing_world_readable_file_becomes_private(tmp_path: Path) -> None:
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
 
 
-def test_file_is_never_world_readable_even_briefly(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_file_is_never_world_readable_even_briefly(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     seen: list[int] = []
     real_replace = os.replace
 
@@ -429,7 +461,11 @@ def test_env_profile_stores_the_reference_not_the_key(tmp_path: Path) -> None:
     assert env_profile({}) is None
     p = env_profile({"OPENAI_API_KEY": SECRET})
     assert p is not None
-    assert (p.name, p.base_url, p.api_key) == ("OpenAI", "https://api.openai.com/v1", "${OPENAI_API_KEY}")
+    assert (p.name, p.base_url, p.api_key) == (
+        "OpenAI",
+        "https://api.openai.com/v1",
+        "${OPENAI_API_KEY}",
+    )
     p = env_profile({"OPENAI_API_KEY": SECRET, "OPENAI_BASE_URL": "https://relay.example/v1"})
     assert p is not None and p.base_url == "https://relay.example/v1"
 
@@ -486,7 +522,9 @@ def test_config_mutators_keep_invariants(tmp_path: Path) -> None:
 # -- where files live ----------------------------------------------------------------------
 
 
-def test_config_path_honours_override_and_xdg(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_config_path_honours_override_and_xdg(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("IMGTUI_CONFIG_FILE", str(tmp_path / "elsewhere.toml"))
     assert config_path() == tmp_path / "elsewhere.toml"
     monkeypatch.delenv("IMGTUI_CONFIG_FILE")
@@ -522,7 +560,12 @@ def test_import_is_light_and_writes_nothing(tmp_path: Path) -> None:
 
 def test_import_the_readme_link() -> None:
     p = profile_from_share_url(README_LINK)
-    assert (p.name, p.base_url, p.api_key, p.api_mode) == ("Code0", "https://code0.ai/v1", "", "images")
+    assert (p.name, p.base_url, p.api_key, p.api_mode) == (
+        "Code0",
+        "https://code0.ai/v1",
+        "",
+        "images",
+    )
     # what the link leaves out takes imgtui's defaults
     assert (p.model, p.stream, p.partial_images) == ("gpt-image-1", True, 2)
 
@@ -535,13 +578,25 @@ def test_import_a_full_link_with_key_and_stream_settings() -> None:
     )
     p = profile_from_share_url(url)
     assert p == Profile(
-        "My Relay", "https://relay.example/v1", api_key="relay-key-123456", model="gpt-image-2", stream=False, partial_images=0
+        "My Relay",
+        "https://relay.example/v1",
+        api_key="relay-key-123456",
+        model="gpt-image-2",
+        stream=False,
+        partial_images=0,
     )
 
 
 def test_responses_mode_model_is_the_mainline_model() -> None:
-    p = profile_from_share_url("apiUrl=https://relay.example/v1&apiMode=responses&model=gpt-5.5&streamImages=true&streamPartialImages=3")
-    assert (p.api_mode, p.mainline_model, p.model, p.partial_images) == ("responses", "gpt-5.5", "gpt-image-1", 3)
+    p = profile_from_share_url(
+        "apiUrl=https://relay.example/v1&apiMode=responses&model=gpt-5.5&streamImages=true&streamPartialImages=3"
+    )
+    assert (p.api_mode, p.mainline_model, p.model, p.partial_images) == (
+        "responses",
+        "gpt-5.5",
+        "gpt-image-1",
+        3,
+    )
     back = parse_qs(urlsplit(profile_to_share_url(p)).query)
     assert back["model"] == ["gpt-5.5"]
 
@@ -555,9 +610,15 @@ def test_responses_mode_model_is_the_mainline_model() -> None:
         ("apiUrl=https://relay.example/openai", "https://relay.example/openai/v1"),
         ("apiUrl=relay.example:8443/v1", "https://relay.example:8443/v1"),  # no scheme: https
         ("apiUrl=http://localhost:8080", "http://localhost:8080/v1"),
-        ("https://host.example/#/?apiUrl=https%3A%2F%2Fhash.example%2Fv1", "https://hash.example/v1"),
+        (
+            "https://host.example/#/?apiUrl=https%3A%2F%2Fhash.example%2Fv1",
+            "https://hash.example/v1",
+        ),
         ("https://host.example/#apiUrl=https%3A%2F%2Fhash.example%2Fv1", "https://hash.example/v1"),
-        ("gpt-image-playground.cooksleep.dev/?apiUrl=https%3A%2F%2Fcode0.ai%2Fv1", "https://code0.ai/v1"),
+        (
+            "gpt-image-playground.cooksleep.dev/?apiUrl=https%3A%2F%2Fcode0.ai%2Fv1",
+            "https://code0.ai/v1",
+        ),
     ],
 )
 def test_api_url_forms(link: str, base_url: str) -> None:
@@ -566,7 +627,10 @@ def test_api_url_forms(link: str, base_url: str) -> None:
 
 def test_imported_name_is_made_unique_and_defaults_to_the_host() -> None:
     assert profile_from_share_url(README_LINK, existing_names=["Code0"]).name == "Code0 (2)"
-    assert profile_from_share_url(README_LINK, existing_names=["Code0", "Code0 (2)"]).name == "Code0 (3)"
+    assert (
+        profile_from_share_url(README_LINK, existing_names=["Code0", "Code0 (2)"]).name
+        == "Code0 (3)"
+    )
     assert profile_from_share_url("apiUrl=https://relay.example/v1").name == "relay.example"
 
 
@@ -598,7 +662,14 @@ def test_bad_links_raise_share_url_error(link: str, words: str) -> None:
 
 
 def test_export_format_and_round_trip() -> None:
-    p = Profile("My Relay", "https://relay.example/v1", api_key="relay-key-123456", model="gpt-image-2", stream=False, partial_images=1)
+    p = Profile(
+        "My Relay",
+        "https://relay.example/v1",
+        api_key="relay-key-123456",
+        model="gpt-image-2",
+        stream=False,
+        partial_images=1,
+    )
     url = profile_to_share_url(p)
     assert url == (
         "https://gpt-image-playground.cooksleep.dev/?apiUrl=https%3A%2F%2Frelay.example%2Fv1&apiMode=images"
@@ -606,12 +677,17 @@ def test_export_format_and_round_trip() -> None:
     )
     assert "relay-key" not in url
     back = profile_from_share_url(url)
-    assert back == Profile("My Relay", "https://relay.example/v1", model="gpt-image-2", stream=False, partial_images=1)
+    assert back == Profile(
+        "My Relay", "https://relay.example/v1", model="gpt-image-2", stream=False, partial_images=1
+    )
 
 
 def test_export_with_key_only_when_asked(monkeypatch: pytest.MonkeyPatch) -> None:
     literal = Profile("L", "https://relay.example/v1", api_key="relay-key-123456")
-    assert profile_from_share_url(profile_to_share_url(literal, include_key=True)).api_key == "relay-key-123456"
+    assert (
+        profile_from_share_url(profile_to_share_url(literal, include_key=True)).api_key
+        == "relay-key-123456"
+    )
 
     ref = Profile("R", "https://relay.example/v1", api_key="${RELAY_KEY}")
     monkeypatch.delenv("RELAY_KEY", raising=False)
@@ -619,14 +695,18 @@ def test_export_with_key_only_when_asked(monkeypatch: pytest.MonkeyPatch) -> Non
     with pytest.raises(ShareUrlError, match="not set"):
         profile_to_share_url(ref, include_key=True)
     monkeypatch.setenv("RELAY_KEY", "resolved-key-7890")
-    assert parse_qs(urlsplit(profile_to_share_url(ref, include_key=True)).query)["apiKey"] == ["resolved-key-7890"]
+    assert parse_qs(urlsplit(profile_to_share_url(ref, include_key=True)).query)["apiKey"] == [
+        "resolved-key-7890"
+    ]
     assert "resolved-key" not in profile_to_share_url(ref)
 
 
 def test_demo_cannot_be_shared_and_losses_are_listed() -> None:
     with pytest.raises(ShareUrlError, match="demo"):
         profile_to_share_url(demo_profile())
-    p = Profile("A", "https://a.example/v1", headers={"api-key": "${K}"}, query={"v": "1"}, timeout=30)
+    p = Profile(
+        "A", "https://a.example/v1", headers={"api-key": "${K}"}, query={"v": "1"}, timeout=30
+    )
     assert cfg.share_url_losses(p) == ["extra headers", "extra query parameters", "the timeout"]
     assert cfg.share_url_losses(Profile("B", "https://b.example/v1")) == []
 
@@ -665,9 +745,15 @@ def test_valid_profiles_have_no_errors() -> None:
 
 # -- property: every field a link carries survives the round trip --------------------------
 
-_one_line = st.text(
-    alphabet=st.characters(blacklist_categories=("Cc", "Cs", "Zl", "Zp")), min_size=1, max_size=30
-).map(str.strip).filter(bool)
+_one_line = (
+    st.text(
+        alphabet=st.characters(blacklist_categories=("Cc", "Cs", "Zl", "Zp")),
+        min_size=1,
+        max_size=30,
+    )
+    .map(str.strip)
+    .filter(bool)
+)
 
 
 @hsettings(max_examples=150, deadline=None)
@@ -679,8 +765,16 @@ _one_line = st.text(
     partials=st.integers(0, 3),
     path=st.sampled_from(["/v1", "/api/v1", "/openai/v1"]),
 )
-def test_share_link_round_trip_property(name: str, model: str, api_mode: str, stream: bool, partials: int, path: str) -> None:
-    p = Profile(name, f"https://relay.example{path}", api_mode=api_mode, stream=stream, partial_images=partials)
+def test_share_link_round_trip_property(
+    name: str, model: str, api_mode: str, stream: bool, partials: int, path: str
+) -> None:
+    p = Profile(
+        name,
+        f"https://relay.example{path}",
+        api_mode=api_mode,
+        stream=stream,
+        partial_images=partials,
+    )
     if api_mode == "responses":
         p.mainline_model = model
     else:

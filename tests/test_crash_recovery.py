@@ -43,7 +43,8 @@ from imgtui.tui.app import ImgtuiApp
 from imgtui.tui.widgets.task_card import TaskCard
 
 pytestmark = pytest.mark.skipif(
-    shutil.which("tmux") is None, reason="tmux is not installed: this test runs the real app on a tmux pty"
+    shutil.which("tmux") is None,
+    reason="tmux is not installed: this test runs the real app on a tmux pty",
 )
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -68,13 +69,27 @@ class Tmux:
         self.session = session
 
     def run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-        return subprocess.run(["tmux", "-S", str(self.socket), *args], capture_output=True, text=True, check=check)
+        return subprocess.run(
+            ["tmux", "-S", str(self.socket), *args], capture_output=True, text=True, check=check
+        )
 
     def start(self, command: str, env: dict[str, str]) -> int:
         """Run `command` (exec'd, so the pane's pid is the app's) and return that pid."""
         prefix = " ".join(f"{k}={shlex.quote(v)}" for k, v in env.items())
-        out = self.run("new-session", "-d", "-P", "-F", "#{pane_pid}", "-s", self.session, "-x", "160", "-y", "48",
-                       f"exec env -u OPENAI_API_KEY -u OPENAI_BASE_URL {prefix} {command}")
+        out = self.run(
+            "new-session",
+            "-d",
+            "-P",
+            "-F",
+            "#{pane_pid}",
+            "-s",
+            self.session,
+            "-x",
+            "160",
+            "-y",
+            "48",
+            f"exec env -u OPENAI_API_KEY -u OPENAI_BASE_URL {prefix} {command}",
+        )
         return int(out.stdout.strip())
 
     def pane(self) -> str:
@@ -150,15 +165,23 @@ def server():
 def crash(server, tmp_path_factory) -> Crash:
     root = tmp_path_factory.mktemp("crash")
     config_file, data = root / "config.toml", root / "data"
-    imgtui_config.save(Config(
-        path=config_file,
-        profiles=[Profile(PROFILE, server.base_url, model="gpt-image-1", partial_images=PARTIALS)],
-        settings=Settings(active_profile=PROFILE, renderer="halfcell", output_dir=str(root / "exports")),
-    ))
+    imgtui_config.save(
+        Config(
+            path=config_file,
+            profiles=[
+                Profile(PROFILE, server.base_url, model="gpt-image-1", partial_images=PARTIALS)
+            ],
+            settings=Settings(
+                active_profile=PROFILE, renderer="halfcell", output_dir=str(root / "exports")
+            ),
+        )
+    )
     env = {
         "IMGTUI_CONFIG_FILE": str(config_file),
         "IMGTUI_DATA_DIR": str(data),
-        "PYTHONPATH": os.pathsep.join(p for p in (str(ROOT / "src"), os.environ.get("PYTHONPATH", "")) if p),
+        "PYTHONPATH": os.pathsep.join(
+            p for p in (str(ROOT / "src"), os.environ.get("PYTHONPATH", "")) if p
+        ),
         "TERM": "xterm-256color",
         "COLORTERM": "truecolor",
     }
@@ -172,8 +195,15 @@ def crash(server, tmp_path_factory) -> Crash:
         # 1. A task that finishes: its image is on disk and its row says done.
         tmux.type(FIRST_PROMPT)
         done_id, row = wait_for_row(
-            data, lambda r: r["prompt"] == FIRST_PROMPT and r["status"] == "done"
-            and all(s.get("image_path") for s in r["slots"]), 15, "the first task to be done")
+            data,
+            lambda r: (
+                r["prompt"] == FIRST_PROMPT
+                and r["status"] == "done"
+                and all(s.get("image_path") for s in r["slots"])
+            ),
+            15,
+            "the first task to be done",
+        )
         done_image = row["slots"][0]["image_path"]
         done_sha256 = hashlib.sha256((data / done_image).read_bytes()).hexdigest()
         assert server.streams_completed == 1
@@ -181,16 +211,24 @@ def crash(server, tmp_path_factory) -> Crash:
         # 2. A slow task, until its first partial frame is on the card.
         server.delay = SLOW_DELAY
         tmux.type(KILLED_PROMPT)
-        killed_id, _ = wait_for_row(data, lambda r: r["prompt"] == KILLED_PROMPT and r["status"] == "running",
-                                    10, "the second task's row")
-        tmux.wait_for_text(f"partial 1/{PARTIALS}", SLOW_DELAY / 2, "the first partial frame on the card")
+        killed_id, _ = wait_for_row(
+            data,
+            lambda r: r["prompt"] == KILLED_PROMPT and r["status"] == "running",
+            10,
+            "the second task's row",
+        )
+        tmux.wait_for_text(
+            f"partial 1/{PARTIALS}", SLOW_DELAY / 2, "the first partial frame on the card"
+        )
         # Give the store thread a moment to persist that frame (if the app does so).
         deadline = time.monotonic() + 1.5
         while not (partial := _partial_in_db(data, killed_id)) and time.monotonic() < deadline:
             time.sleep(0.05)
 
         # 3. SIGKILL while the stream is open.
-        assert server.streams_started == 2 and server.streams_completed == 1, "the slow stream already ended"
+        assert server.streams_started == 2 and server.streams_completed == 1, (
+            "the slow stream already ended"
+        )
         cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ")
         assert b"imgtui" in cmdline, f"pid {pid} is not the app: {cmdline!r}"
         os.kill(pid, signal.SIGKILL)
@@ -208,7 +246,10 @@ def crash(server, tmp_path_factory) -> Crash:
 
 def _partial_in_db(data: Path, task_id: str) -> bool:
     row = db_rows(data).get(task_id)
-    return bool(row and any(s.get("partial_index") is not None and s.get("partial_path") for s in row["slots"]))
+    return bool(
+        row
+        and any(s.get("partial_index") is not None and s.get("partial_path") for s in row["slots"])
+    )
 
 
 @pytest.fixture
@@ -248,7 +289,9 @@ def test_finished_image_is_intact(crash, data_copy):
     (image,) = done.images
     assert image == data_copy / crash.done_image
     data = image.read_bytes()
-    assert hashlib.sha256(data).hexdigest() == crash.done_sha256  # byte-identical to before the kill
+    assert (
+        hashlib.sha256(data).hexdigest() == crash.done_sha256
+    )  # byte-identical to before the kill
     assert data.startswith(b"\x89PNG\r\n\x1a\n")
     with Image.open(image) as im:
         im.verify()
@@ -275,7 +318,9 @@ def test_killed_task_keeps_its_last_partial_frame(crash, data_copy):
         im.load()
 
 
-async def test_reopened_app_shows_interrupted_card_and_retries(crash, data_copy, server, monkeypatch):
+async def test_reopened_app_shows_interrupted_card_and_retries(
+    crash, data_copy, server, monkeypatch
+):
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     server.delay = FAST_DELAY
     config = imgtui_config.load(crash.config_file)
@@ -297,7 +342,9 @@ async def test_reopened_app_shows_interrupted_card_and_retries(crash, data_copy,
         await pilot.press("r")
         deadline = time.monotonic() + 10
         while True:
-            retries = [t for t in app.tasks.values() if t.id not in (crash.killed_id, crash.done_id)]
+            retries = [
+                t for t in app.tasks.values() if t.id not in (crash.killed_id, crash.done_id)
+            ]
             if retries and retries[0].status.ended:
                 break
             assert time.monotonic() < deadline, "the retry did not finish"

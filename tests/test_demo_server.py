@@ -63,7 +63,9 @@ def colours(image: Image.Image) -> int:
     return len(image.convert("RGB").getcolors(maxcolors=1 << 24))
 
 
-def png_bytes(colour: tuple[int, ...], size: tuple[int, int] = (64, 64), mode: str = "RGB") -> bytes:
+def png_bytes(
+    colour: tuple[int, ...], size: tuple[int, int] = (64, 64), mode: str = "RGB"
+) -> bytes:
     buf = io.BytesIO()
     Image.new(mode, size, colour).save(buf, "PNG")
     return buf.getvalue()
@@ -92,7 +94,9 @@ def client() -> Iterator[httpx.Client]:
         yield c
 
 
-def responses_body(prompt: str = "a lighthouse", stream: bool = True, partials: int | None = 2, **extra) -> dict:
+def responses_body(
+    prompt: str = "a lighthouse", stream: bool = True, partials: int | None = 2, **extra
+) -> dict:
     tool: dict = {"type": "image_generation", "size": "256x256"}
     if partials is not None:
         tool["partial_images"] = partials
@@ -122,7 +126,14 @@ def test_unknown_route_is_a_json_404(srv: DemoServer, client: httpx.Client) -> N
 
 
 def test_generation_non_streaming_returns_n_images(srv: DemoServer, client: httpx.Client) -> None:
-    body = {"model": "gpt-image-1", "prompt": "a red fox", "n": 2, "size": "320x192", "output_format": "jpeg", "quality": "low"}
+    body = {
+        "model": "gpt-image-1",
+        "prompt": "a red fox",
+        "n": 2,
+        "size": "320x192",
+        "output_format": "jpeg",
+        "quality": "low",
+    }
     r = client.post(f"{srv.base_url}{GEN}", json=body)
     assert r.status_code == 200
     reply = r.json()
@@ -138,12 +149,21 @@ def test_generation_non_streaming_returns_n_images(srv: DemoServer, client: http
 
 
 @pytest.mark.parametrize("partials", [0, 1, 2, 3])
-def test_generation_streaming_sends_partials_then_completed(srv: DemoServer, client: httpx.Client, partials: int) -> None:
-    body = {"prompt": "a harbour at dawn", "stream": True, "partial_images": partials, "size": "256x256"}
+def test_generation_streaming_sends_partials_then_completed(
+    srv: DemoServer, client: httpx.Client, partials: int
+) -> None:
+    body = {
+        "prompt": "a harbour at dawn",
+        "stream": True,
+        "partial_images": partials,
+        "size": "256x256",
+    }
     r = client.post(f"{srv.base_url}{GEN}", json=body)
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/event-stream")
     events = parse_sse(r.text)
-    assert [name for name, _ in events] == ["image_generation.partial_image"] * partials + ["image_generation.completed"]
+    assert [name for name, _ in events] == ["image_generation.partial_image"] * partials + [
+        "image_generation.completed"
+    ]
     payloads = [json.loads(data) for _, data in events]
     assert all(p["type"] == name for (name, _), p in zip(events, payloads, strict=True))
     assert [p["partial_image_index"] for p in payloads[:-1]] == list(range(partials))
@@ -174,10 +194,22 @@ def test_pictures_are_deterministic_per_prompt(srv: DemoServer, client: httpx.Cl
 
 @pytest.mark.parametrize(
     ("fmt", "background", "pil_format", "mode"),
-    [("png", "auto", "PNG", "RGB"), ("png", "transparent", "PNG", "RGBA"), ("webp", "opaque", "WEBP", "RGB"), ("jpeg", "opaque", "JPEG", "RGB")],
+    [
+        ("png", "auto", "PNG", "RGB"),
+        ("png", "transparent", "PNG", "RGBA"),
+        ("webp", "opaque", "WEBP", "RGB"),
+        ("jpeg", "opaque", "JPEG", "RGB"),
+    ],
 )
-def test_output_format_and_background(srv: DemoServer, client: httpx.Client, fmt: str, background: str, pil_format: str, mode: str) -> None:
-    body = {"prompt": "glass marbles", "size": "96x64", "output_format": fmt, "background": background}
+def test_output_format_and_background(
+    srv: DemoServer, client: httpx.Client, fmt: str, background: str, pil_format: str, mode: str
+) -> None:
+    body = {
+        "prompt": "glass marbles",
+        "size": "96x64",
+        "output_format": fmt,
+        "background": background,
+    }
     reply = client.post(f"{srv.base_url}{GEN}", json=body).json()
     image = decode(reply["data"][0]["b64_json"])
     assert image.format == pil_format and image.mode == mode and image.size == (96, 64)
@@ -186,13 +218,20 @@ def test_output_format_and_background(srv: DemoServer, client: httpx.Client, fmt
 
 
 def test_size_auto_clamping_and_invalid(srv: DemoServer, client: httpx.Client) -> None:
-    reply = client.post(f"{srv.base_url}{GEN}", json={"prompt": "x", "size": "auto", "quality": "low"}).json()
-    assert reply["size"] == "1024x1024" and decode(reply["data"][0]["b64_json"]).size == (1024, 1024)
+    reply = client.post(
+        f"{srv.base_url}{GEN}", json={"prompt": "x", "size": "auto", "quality": "low"}
+    ).json()
+    assert reply["size"] == "1024x1024" and decode(reply["data"][0]["b64_json"]).size == (
+        1024,
+        1024,
+    )
 
     reply = client.post(f"{srv.base_url}{GEN}", json={"prompt": "x", "size": "1x99999"}).json()
     assert reply["size"] == "16x3840" and decode(reply["data"][0]["b64_json"]).size == (16, 3840)
 
-    r = client.post(f"{srv.base_url}{GEN}", json={"prompt": "x", "size": "99999x99999", "model": "fault-json"})
+    r = client.post(
+        f"{srv.base_url}{GEN}", json={"prompt": "x", "size": "99999x99999", "model": "fault-json"}
+    )
     width, height = map(int, r.json()["size"].split("x"))
     assert width <= 3840 and height <= 3840 and width * height <= MAX_PIXELS
 
@@ -203,33 +242,50 @@ def test_size_auto_clamping_and_invalid(srv: DemoServer, client: httpx.Client) -
 def test_validation_errors_look_like_the_real_api(srv: DemoServer, client: httpx.Client) -> None:
     r = client.post(f"{srv.base_url}{GEN}", json={"model": "gpt-image-1"})
     assert r.status_code == 400
-    assert r.json()["error"]["param"] == "prompt" and r.json()["error"]["type"] == "invalid_request_error"
+    assert (
+        r.json()["error"]["param"] == "prompt"
+        and r.json()["error"]["type"] == "invalid_request_error"
+    )
 
     r = client.post(f"{srv.base_url}{GEN}", json={"prompt": "x", "partial_images": 4})
     assert r.status_code == 400 and r.json()["error"]["param"] == "partial_images"
 
-    r = client.post(f"{srv.base_url}{GEN}", content=b"{not json", headers={"content-type": "application/json"})
+    r = client.post(
+        f"{srv.base_url}{GEN}", content=b"{not json", headers={"content-type": "application/json"}
+    )
     assert r.status_code == 400 and "JSON" in r.json()["error"]["message"]
 
-    r = client.post(f"{srv.base_url}{RESP}", json={"model": "gpt-5", "tools": [{"type": "image_generation"}]})
+    r = client.post(
+        f"{srv.base_url}{RESP}", json={"model": "gpt-5", "tools": [{"type": "image_generation"}]}
+    )
     assert r.status_code == 400 and r.json()["error"]["param"] == "input"
 
 
 # --------------------------------------------------------------------------- edits
 
 
-def test_edit_multipart_streaming_records_files_and_uses_input(srv: DemoServer, client: httpx.Client) -> None:
+def test_edit_multipart_streaming_records_files_and_uses_input(
+    srv: DemoServer, client: httpx.Client
+) -> None:
     red, blue = png_bytes((255, 0, 0)), png_bytes((0, 0, 255))
     files = [
         ("image[]", ("red.png", red, "image/png")),
         ("image[]", ("blue.png", blue, "image/png")),
         ("mask", ("mask.png", png_bytes((0, 0, 0, 255), mode="RGBA"), "image/png")),
     ]
-    data = {"prompt": "make it glow", "model": "gpt-image-1", "stream": "true", "partial_images": "2", "size": "128x128"}
+    data = {
+        "prompt": "make it glow",
+        "model": "gpt-image-1",
+        "stream": "true",
+        "partial_images": "2",
+        "size": "128x128",
+    }
     r = client.post(f"{srv.base_url}{EDITS}", data=data, files=files)
     assert r.status_code == 200
     payloads = sse_json(r.text)
-    assert [p["type"] for p in payloads] == ["image_edit.partial_image"] * 2 + ["image_edit.completed"]
+    assert [p["type"] for p in payloads] == ["image_edit.partial_image"] * 2 + [
+        "image_edit.completed"
+    ]
     final = decode(payloads[-1]["b64_json"]).convert("RGB")
     # A fully opaque mask means "edit nothing": the result is the first input image.
     assert final.size == (128, 128) and final.getcolors() == [(128 * 128, (255, 0, 0))]
@@ -245,20 +301,32 @@ def test_edit_multipart_streaming_records_files_and_uses_input(srv: DemoServer, 
     assert record["files"][0]["size"] == len(red)
 
 
-def test_edit_non_streaming_blends_the_input_with_the_prompt(srv: DemoServer, client: httpx.Client) -> None:
+def test_edit_non_streaming_blends_the_input_with_the_prompt(
+    srv: DemoServer, client: httpx.Client
+) -> None:
     files = {"image": ("white.png", png_bytes((255, 255, 255)), "image/png")}
     data = {"prompt": "ink", "size": "64x64"}
     reply = client.post(f"{srv.base_url}{EDITS}", data=data, files=files).json()
     edited = decode(reply["data"][0]["b64_json"]).convert("RGB")
-    plain = decode(client.post(f"{srv.base_url}{GEN}", json=data).json()["data"][0]["b64_json"]).convert("RGB")
+    plain = decode(
+        client.post(f"{srv.base_url}{GEN}", json=data).json()["data"][0]["b64_json"]
+    ).convert("RGB")
     # Blended with white: brighter than the plain picture for the same prompt.
     assert sum(ImageStat.Stat(edited).mean) > sum(ImageStat.Stat(plain).mean)
 
 
 def test_edit_without_image_or_with_junk_is_rejected(srv: DemoServer, client: httpx.Client) -> None:
-    r = client.post(f"{srv.base_url}{EDITS}", data={"prompt": "x"}, files={"other": ("a.txt", b"hi", "text/plain")})
+    r = client.post(
+        f"{srv.base_url}{EDITS}",
+        data={"prompt": "x"},
+        files={"other": ("a.txt", b"hi", "text/plain")},
+    )
     assert r.status_code == 400 and r.json()["error"]["param"] == "image"
-    r = client.post(f"{srv.base_url}{EDITS}", data={"prompt": "x"}, files={"image": ("a.png", b"not a png", "image/png")})
+    r = client.post(
+        f"{srv.base_url}{EDITS}",
+        data={"prompt": "x"},
+        files={"image": ("a.png", b"not a png", "image/png")},
+    )
     assert r.status_code == 400 and r.json()["error"]["code"] == "invalid_image_file"
 
 
@@ -295,8 +363,15 @@ def test_responses_streaming_full_sequence(srv: DemoServer, client: httpx.Client
     assert all(p["item_id"] == item_id and p["output_index"] == 0 for p in partials)
 
     done = payloads[8]["item"]
-    assert done["status"] == "completed" and done["size"] == "256x256" and done["output_format"] == "png"
-    assert done["revised_prompt"] == "A detailed rendering of: a lighthouse" and done["background"] == "opaque"
+    assert (
+        done["status"] == "completed"
+        and done["size"] == "256x256"
+        and done["output_format"] == "png"
+    )
+    assert (
+        done["revised_prompt"] == "A detailed rendering of: a lighthouse"
+        and done["background"] == "opaque"
+    )
     assert decode(done["result"]).size == (256, 256)
     assert colours(decode(partials[0]["partial_image_b64"])) < colours(decode(done["result"]))
 
@@ -306,8 +381,12 @@ def test_responses_streaming_full_sequence(srv: DemoServer, client: httpx.Client
     assert completed["usage"]["total_tokens"] > 0
 
 
-def test_responses_non_streaming_and_previous_response_id(srv: DemoServer, client: httpx.Client) -> None:
-    first = client.post(f"{srv.base_url}{RESP}", json=responses_body(stream=False, partials=None)).json()
+def test_responses_non_streaming_and_previous_response_id(
+    srv: DemoServer, client: httpx.Client
+) -> None:
+    first = client.post(
+        f"{srv.base_url}{RESP}", json=responses_body(stream=False, partials=None)
+    ).json()
     assert first["object"] == "response" and first["status"] == "completed"
     item = first["output"][0]
     assert item["type"] == "image_generation_call" and item["action"] == "generate"
@@ -320,7 +399,10 @@ def test_responses_non_streaming_and_previous_response_id(srv: DemoServer, clien
     assert follow["previous_response_id"] == first["id"] and follow["output"][0]["action"] == "edit"
     assert follow["id"] != first["id"]
 
-    r = client.post(f"{srv.base_url}{RESP}", json=responses_body(stream=False, previous_response_id="resp_unknown"))
+    r = client.post(
+        f"{srv.base_url}{RESP}",
+        json=responses_body(stream=False, previous_response_id="resp_unknown"),
+    )
     assert r.status_code == 400 and r.json()["error"]["param"] == "previous_response_id"
 
 
@@ -328,17 +410,24 @@ def test_responses_with_input_image_derives_from_it(srv: DemoServer, client: htt
     data_url = "data:image/png;base64," + base64.b64encode(png_bytes((0, 255, 0))).decode()
     message = {
         "role": "user",
-        "content": [{"type": "input_text", "text": "add a moon"}, {"type": "input_image", "image_url": data_url}],
+        "content": [
+            {"type": "input_text", "text": "add a moon"},
+            {"type": "input_image", "image_url": data_url},
+        ],
     }
     body = responses_body(stream=False, partials=None, input=[message])
     item = client.post(f"{srv.base_url}{RESP}", json=body).json()["output"][0]
-    assert item["action"] == "edit" and item["revised_prompt"] == "A detailed rendering of: add a moon"
+    assert (
+        item["action"] == "edit" and item["revised_prompt"] == "A detailed rendering of: add a moon"
+    )
     image = decode(item["result"]).convert("RGB")
     red, green, blue = ImageStat.Stat(image).mean
     assert green > red and green > blue  # the green input shows through
 
 
-def test_responses_stream_with_zero_partials_is_rejected(srv: DemoServer, client: httpx.Client) -> None:
+def test_responses_stream_with_zero_partials_is_rejected(
+    srv: DemoServer, client: httpx.Client
+) -> None:
     r = client.post(f"{srv.base_url}{RESP}", json=responses_body(partials=0))
     assert r.status_code == 400 and "partial_images" in r.json()["error"]["message"]
 
@@ -353,7 +442,9 @@ def test_x_demo_delay_slows_one_request(srv: DemoServer, client: httpx.Client) -
     fast = time.monotonic() - started
 
     started = time.monotonic()
-    with client.stream("POST", f"{srv.base_url}{GEN}", json=body, headers={"x-demo-delay": "0.6"}) as r:
+    with client.stream(
+        "POST", f"{srv.base_url}{GEN}", json=body, headers={"x-demo-delay": "0.6"}
+    ) as r:
         lines = r.iter_lines()
         assert next(lines).startswith("event: image_generation.partial_image")
         first_frame = time.monotonic() - started
@@ -370,7 +461,12 @@ def test_parallel_requests_are_paced_concurrently(srv: DemoServer) -> None:
 
     def one() -> None:
         with httpx.Client(timeout=10) as c:
-            assert c.post(f"{srv.base_url}{GEN}", json=body, headers={"x-demo-delay": "0.5"}).status_code == 200
+            assert (
+                c.post(
+                    f"{srv.base_url}{GEN}", json=body, headers={"x-demo-delay": "0.5"}
+                ).status_code
+                == 200
+            )
 
     started = time.monotonic()
     threads = [threading.Thread(target=one) for _ in range(4)]
@@ -385,10 +481,19 @@ def test_api_key_is_enforced_when_configured(client: httpx.Client) -> None:
     with DemoServer(delay=0, api_key="sk-secret") as srv:
         body = {"prompt": "x", "size": "32x32"}
         assert client.post(f"{srv.base_url}{GEN}", json=body).status_code == 401
-        wrong = client.post(f"{srv.base_url}{GEN}", json=body, headers={"Authorization": "Bearer sk-wrong"})
+        wrong = client.post(
+            f"{srv.base_url}{GEN}", json=body, headers={"Authorization": "Bearer sk-wrong"}
+        )
         assert wrong.status_code == 401 and wrong.json()["error"]["code"] == "invalid_api_key"
-        assert client.get(f"{srv.base_url}/models", headers={"Authorization": "Bearer sk-wrong"}).status_code == 401
-        ok = client.post(f"{srv.base_url}{GEN}", json=body, headers={"Authorization": "Bearer sk-secret"})
+        assert (
+            client.get(
+                f"{srv.base_url}/models", headers={"Authorization": "Bearer sk-wrong"}
+            ).status_code
+            == 401
+        )
+        ok = client.post(
+            f"{srv.base_url}{GEN}", json=body, headers={"Authorization": "Bearer sk-secret"}
+        )
         assert ok.status_code == 200 and ok.json()["data"]
 
 
@@ -427,17 +532,27 @@ def test_http_faults(srv: DemoServer, client: httpx.Client, mode: str, by: str) 
             }
         }
     elif mode == "ratelimit":
-        assert r.headers["retry-after"] == "1" and r.json()["error"]["code"] == "rate_limit_exceeded"
+        assert (
+            r.headers["retry-after"] == "1" and r.json()["error"]["code"] == "rate_limit_exceeded"
+        )
     elif mode in ("server", "overloaded"):
         assert r.json()["error"]["type"] == "server_error"
     elif mode == "badgateway":
         assert r.text == "Bad Gateway" and r.headers["content-type"].startswith("text/plain")
     elif mode == "moderation":
         error = r.json()["error"]
-        assert error["code"] == "moderation_blocked" and error["type"] == "image_generation_user_error"
-        assert error["moderation_details"] == {"moderation_stage": "input", "categories": ["violence"]}
+        assert (
+            error["code"] == "moderation_blocked" and error["type"] == "image_generation_user_error"
+        )
+        assert error["moderation_details"] == {
+            "moderation_stage": "input",
+            "categories": ["violence"],
+        }
     elif mode == "stream400":
-        assert "Unsupported parameter: 'stream' is not supported with this model." in r.json()["error"]["message"]
+        assert (
+            "Unsupported parameter: 'stream' is not supported with this model."
+            in r.json()["error"]["message"]
+        )
     elif mode == "cf524":
         assert r.text.startswith("<!DOCTYPE html>") and len(r.text) > 500
         assert "<title>api.example.com | 524: A timeout occurred</title>" in r.text
@@ -448,13 +563,20 @@ def test_http_faults(srv: DemoServer, client: httpx.Client, mode: str, by: str) 
         )
 
 
-def test_http_faults_apply_to_models_and_responses_tool_model(srv: DemoServer, client: httpx.Client) -> None:
+def test_http_faults_apply_to_models_and_responses_tool_model(
+    srv: DemoServer, client: httpx.Client
+) -> None:
     assert client.get(f"{srv.fault_url('auth')}/models").status_code == 401
     assert client.get(f"{srv.fault_url('eof')}/models").status_code == 200
     body = responses_body()
     body["tools"][0]["model"] = "fault-ratelimit"
     assert client.post(f"{srv.base_url}{RESP}", json=body).status_code == 429
-    assert client.post(f"{srv.base_url}{RESP}", json=responses_body(model="fault-overloaded")).status_code == 503
+    assert (
+        client.post(
+            f"{srv.base_url}{RESP}", json=responses_body(model="fault-overloaded")
+        ).status_code
+        == 503
+    )
 
 
 def test_stream400_only_rejects_streaming(srv: DemoServer, client: httpx.Client) -> None:
@@ -463,7 +585,10 @@ def test_stream400_only_rejects_streaming(srv: DemoServer, client: httpx.Client)
 
 
 def test_unknown_fault_mode_lists_the_modes(srv: DemoServer, client: httpx.Client) -> None:
-    for url, model in ((f"{srv.base_url}{GEN}", "fault-bogus"), (f"{srv.fault_url('bogus')}{GEN}", "gpt-image-1")):
+    for url, model in (
+        (f"{srv.base_url}{GEN}", "fault-bogus"),
+        (f"{srv.fault_url('bogus')}{GEN}", "gpt-image-1"),
+    ):
         r = client.post(url, json={"prompt": "x", "model": model})
         assert r.status_code == 400
         message = r.json()["error"]["message"]
@@ -472,9 +597,13 @@ def test_unknown_fault_mode_lists_the_modes(srv: DemoServer, client: httpx.Clien
 
 @pytest.mark.parametrize("endpoint", [GEN, RESP])
 def test_drop_cuts_the_stream_after_one_partial(srv: DemoServer, endpoint: str) -> None:
-    body = responses_body() if endpoint == RESP else {"prompt": "x", "stream": True, "partial_images": 3, "size": "64x64"}
+    body = (
+        responses_body()
+        if endpoint == RESP
+        else {"prompt": "x", "stream": True, "partial_images": 3, "size": "64x64"}
+    )
     received: list[str] = []
-    with httpx.Client(timeout=5) as c, pytest.raises(httpx.RemoteProtocolError):  # noqa: PT012
+    with httpx.Client(timeout=5) as c, pytest.raises(httpx.RemoteProtocolError):
         with c.stream("POST", f"{srv.fault_url('drop')}{endpoint}", json=body) as r:
             assert r.status_code == 200
             for line in r.iter_lines():
@@ -493,7 +622,10 @@ def test_drop_non_streaming_closes_without_reply(srv: DemoServer, client: httpx.
 def test_stall_sends_nothing_and_records_the_disconnect(srv: DemoServer) -> None:
     started = time.monotonic()
     with httpx.Client(timeout=httpx.Timeout(5.0, read=0.3)) as c, pytest.raises(httpx.ReadTimeout):
-        c.post(f"{srv.fault_url('stall')}{GEN}", json={"prompt": "x", "stream": True, "partial_images": 1})
+        c.post(
+            f"{srv.fault_url('stall')}{GEN}",
+            json={"prompt": "x", "stream": True, "partial_images": 1},
+        )
     assert time.monotonic() - started < 1.5
     assert srv.wait_for_disconnects(1, timeout=3)
 
@@ -501,7 +633,10 @@ def test_stall_sends_nothing_and_records_the_disconnect(srv: DemoServer) -> None
 def test_client_leaving_mid_stream_is_a_disconnect(srv: DemoServer) -> None:
     body = {"prompt": "x", "stream": True, "partial_images": 3, "size": "64x64"}
     # 1.2 s over 4 frames: the first partial comes after 0.3 s, then the client leaves.
-    with httpx.Client(timeout=5) as c, c.stream("POST", f"{srv.base_url}{GEN}", json=body, headers={"x-demo-delay": "1.2"}) as r:
+    with (
+        httpx.Client(timeout=5) as c,
+        c.stream("POST", f"{srv.base_url}{GEN}", json=body, headers={"x-demo-delay": "1.2"}) as r,
+    ):
         assert next(r.iter_lines()).startswith("event: image_generation.partial_image")
     assert srv.wait_for_disconnects(1, timeout=3)
     assert srv.streams_started == 1 and srv.streams_completed == 0
@@ -509,11 +644,12 @@ def test_client_leaving_mid_stream_is_a_disconnect(srv: DemoServer) -> None:
 
 async def test_async_disconnect_wait(srv: DemoServer) -> None:
     body = {"prompt": "x", "stream": True, "partial_images": 2, "size": "64x64"}
-    async with httpx.AsyncClient(timeout=5) as c:
-        async with c.stream("POST", f"{srv.base_url}{GEN}", json=body, headers={"x-demo-delay": "0.9"}) as r:
-            async for line in r.aiter_lines():
-                if line.startswith("data:"):
-                    break
+    async with httpx.AsyncClient(timeout=5) as c, c.stream(
+        "POST", f"{srv.base_url}{GEN}", json=body, headers={"x-demo-delay": "0.9"}
+    ) as r:
+        async for line in r.aiter_lines():
+            if line.startswith("data:"):
+                break
     assert await srv.wait_for_disconnects_async(1, timeout=3)
 
 
@@ -523,35 +659,67 @@ def test_in_stream_errors(srv: DemoServer, client: httpx.Client, endpoint: str, 
     url = f"{srv.fault_url(mode)}{endpoint}"
     if endpoint == EDITS:
         data = {"prompt": "x", "stream": "true", "partial_images": "3", "size": "64x64"}
-        r = client.post(url, data=data, files={"image": ("a.png", png_bytes((9, 9, 9)), "image/png")})
+        r = client.post(
+            url, data=data, files={"image": ("a.png", png_bytes((9, 9, 9)), "image/png")}
+        )
     else:
-        body = responses_body(partials=3) if endpoint == RESP else {"prompt": "x", "stream": True, "partial_images": 3, "size": "64x64"}
+        body = (
+            responses_body(partials=3)
+            if endpoint == RESP
+            else {"prompt": "x", "stream": True, "partial_images": 3, "size": "64x64"}
+        )
         r = client.post(url, json=body)
     payloads = sse_json(r.text)
     assert sum(p["type"].endswith("partial_image") for p in payloads) == 1  # exactly one partial
     last = payloads[-1]
     if mode == "error-flat":
-        assert last == {**last, "type": "error", "code": "server_error", "message": "The image could not be generated", "param": None}
+        assert last == {
+            **last,
+            "type": "error",
+            "code": "server_error",
+            "message": "The image could not be generated",
+            "param": None,
+        }
     elif mode == "error-nested":
         assert last["type"] == "error"
-        assert last["error"] == {"type": "server_error", "code": "server_error", "message": "Upstream failed", "param": None}
+        assert last["error"] == {
+            "type": "server_error",
+            "code": "server_error",
+            "message": "Upstream failed",
+            "param": None,
+        }
     else:
-        prefix = {GEN: "image_generation", EDITS: "image_edit", RESP: "response.image_generation_call"}[endpoint]
+        prefix = {
+            GEN: "image_generation",
+            EDITS: "image_edit",
+            RESP: "response.image_generation_call",
+        }[endpoint]
         assert last["type"] == f"{prefix}.failed" and last["message"]
     assert srv.streams_completed == 1  # the stream itself ended cleanly
 
 
 def test_response_failed_and_incomplete(srv: DemoServer, client: httpx.Client) -> None:
-    payloads = sse_json(client.post(f"{srv.fault_url('response-failed')}{RESP}", json=responses_body(partials=3)).text)
+    payloads = sse_json(
+        client.post(
+            f"{srv.fault_url('response-failed')}{RESP}", json=responses_body(partials=3)
+        ).text
+    )
     assert payloads[0]["type"] == "response.created"
     assert sum(p["type"].endswith("partial_image") for p in payloads) == 1
     assert payloads[-1]["type"] == "response.failed"
-    assert payloads[-1]["response"]["error"]["code"] == "server_error" and payloads[-1]["response"]["error"]["message"]
+    assert (
+        payloads[-1]["response"]["error"]["code"] == "server_error"
+        and payloads[-1]["response"]["error"]["message"]
+    )
 
-    payloads = sse_json(client.post(f"{srv.fault_url('incomplete')}{RESP}", json=responses_body(partials=2)).text)
+    payloads = sse_json(
+        client.post(f"{srv.fault_url('incomplete')}{RESP}", json=responses_body(partials=2)).text
+    )
     assert payloads[-1]["type"] == "response.incomplete"
     assert payloads[-1]["response"]["incomplete_details"]["reason"] == "max_output_tokens"
-    assert not any(p["type"] in ("response.completed", "response.output_item.done") for p in payloads)
+    assert not any(
+        p["type"] in ("response.completed", "response.output_item.done") for p in payloads
+    )
 
     # On the Images API: response-failed -> nested error; incomplete -> eof.
     body = {"prompt": "x", "stream": True, "partial_images": 2, "size": "64x64"}
@@ -561,15 +729,25 @@ def test_response_failed_and_incomplete(srv: DemoServer, client: httpx.Client) -
     assert [p["type"] for p in payloads] == ["image_generation.partial_image"] * 2
 
     # Non-streaming Responses: a Response object with that status.
-    reply = client.post(f"{srv.fault_url('incomplete')}{RESP}", json=responses_body(stream=False)).json()
+    reply = client.post(
+        f"{srv.fault_url('incomplete')}{RESP}", json=responses_body(stream=False)
+    ).json()
     assert reply["status"] == "incomplete" and reply["output"] == []
-    reply = client.post(f"{srv.fault_url('response-failed')}{RESP}", json=responses_body(stream=False)).json()
+    reply = client.post(
+        f"{srv.fault_url('response-failed')}{RESP}", json=responses_body(stream=False)
+    ).json()
     assert reply["status"] == "failed" and reply["error"]["code"] == "server_error"
 
 
 @pytest.mark.parametrize("endpoint", [GEN, RESP])
-def test_malformed_ends_with_invalid_json(srv: DemoServer, client: httpx.Client, endpoint: str) -> None:
-    body = responses_body(partials=2) if endpoint == RESP else {"prompt": "x", "stream": True, "partial_images": 2, "size": "64x64"}
+def test_malformed_ends_with_invalid_json(
+    srv: DemoServer, client: httpx.Client, endpoint: str
+) -> None:
+    body = (
+        responses_body(partials=2)
+        if endpoint == RESP
+        else {"prompt": "x", "stream": True, "partial_images": 2, "size": "64x64"}
+    )
     events = parse_sse(client.post(f"{srv.fault_url('malformed')}{endpoint}", json=body).text)
     *good, (_, last) = events
     assert sum(json.loads(d)["type"].endswith("partial_image") for _, d in good) == 1
@@ -579,8 +757,14 @@ def test_malformed_ends_with_invalid_json(srv: DemoServer, client: httpx.Client,
 
 
 @pytest.mark.parametrize("endpoint", [GEN, RESP])
-def test_eof_sends_all_partials_and_no_result(srv: DemoServer, client: httpx.Client, endpoint: str) -> None:
-    body = responses_body(partials=3) if endpoint == RESP else {"prompt": "x", "stream": True, "partial_images": 3, "size": "64x64"}
+def test_eof_sends_all_partials_and_no_result(
+    srv: DemoServer, client: httpx.Client, endpoint: str
+) -> None:
+    body = (
+        responses_body(partials=3)
+        if endpoint == RESP
+        else {"prompt": "x", "stream": True, "partial_images": 3, "size": "64x64"}
+    )
     payloads = sse_json(client.post(f"{srv.fault_url('eof')}{endpoint}", json=body).text)
     assert sum(p["type"].endswith("partial_image") for p in payloads) == 3
     assert payloads[-1]["type"].endswith("partial_image")
@@ -588,16 +772,27 @@ def test_eof_sends_all_partials_and_no_result(srv: DemoServer, client: httpx.Cli
 
 
 def test_json_mode_ignores_stream(srv: DemoServer, client: httpx.Client) -> None:
-    r = client.post(f"{srv.fault_url('json')}{GEN}", json={"prompt": "x", "stream": True, "partial_images": 2, "size": "32x32"})
-    assert r.headers["content-type"] == "application/json" and decode(r.json()["data"][0]["b64_json"]).size == (32, 32)
+    r = client.post(
+        f"{srv.fault_url('json')}{GEN}",
+        json={"prompt": "x", "stream": True, "partial_images": 2, "size": "32x32"},
+    )
+    assert r.headers["content-type"] == "application/json" and decode(
+        r.json()["data"][0]["b64_json"]
+    ).size == (32, 32)
     r = client.post(f"{srv.base_url}{RESP}", json=responses_body(model="fault-json"))
     assert r.headers["content-type"] == "application/json" and r.json()["output"][0]["result"]
     assert srv.streams_started == 0
 
 
-@pytest.mark.parametrize(("mode", "endpoint"), [("dataonly", GEN), ("dataonly", RESP), ("relay", GEN)])
+@pytest.mark.parametrize(
+    ("mode", "endpoint"), [("dataonly", GEN), ("dataonly", RESP), ("relay", GEN)]
+)
 def test_dataonly_style(srv: DemoServer, client: httpx.Client, mode: str, endpoint: str) -> None:
-    body = responses_body(partials=2) if endpoint == RESP else {"prompt": "x", "stream": True, "partial_images": 2, "size": "32x32"}
+    body = (
+        responses_body(partials=2)
+        if endpoint == RESP
+        else {"prompt": "x", "stream": True, "partial_images": 2, "size": "32x32"}
+    )
     raw = client.post(f"{srv.fault_url(mode)}{endpoint}", json=body).text
     assert "event:" not in raw and ": PING\r\n" in raw and raw.endswith("data: [DONE]\r\n\r\n")
     assert "\n" not in raw.replace("\r\n", "")  # every line ends with CRLF
@@ -605,17 +800,24 @@ def test_dataonly_style(srv: DemoServer, client: httpx.Client, mode: str, endpoi
     assert payloads[-1]["type"] in ("image_generation.completed", "response.completed")
 
 
-def test_relay_responses_sends_only_partials_and_completed(srv: DemoServer, client: httpx.Client) -> None:
+def test_relay_responses_sends_only_partials_and_completed(
+    srv: DemoServer, client: httpx.Client
+) -> None:
     raw = client.post(f"{srv.fault_url('relay')}{RESP}", json=responses_body(partials=2)).text
     assert "event:" not in raw
     payloads = sse_json(raw)
-    assert [p["type"] for p in payloads] == ["response.image_generation_call.partial_image"] * 2 + ["response.completed"]
+    assert [p["type"] for p in payloads] == ["response.image_generation_call.partial_image"] * 2 + [
+        "response.completed"
+    ]
     result = payloads[-1]["response"]["output"][0]["result"]
     assert decode(result).size == (256, 256)
 
 
 def test_url_mode_serves_the_image(srv: DemoServer, client: httpx.Client) -> None:
-    r = client.post(f"{srv.fault_url('url')}{GEN}", json={"prompt": "x", "stream": True, "n": 2, "size": "48x48"})
+    r = client.post(
+        f"{srv.fault_url('url')}{GEN}",
+        json={"prompt": "x", "stream": True, "n": 2, "size": "48x48"},
+    )
     assert r.headers["content-type"] == "application/json"
     data = r.json()["data"]
     assert len(data) == 2 and all("b64_json" not in d for d in data)
@@ -639,16 +841,26 @@ def test_every_fault_mode_is_covered_here() -> None:
 
 
 def test_bench_noise_is_incompressible_and_cached(srv: DemoServer, client: httpx.Client) -> None:
-    body = {"model": "bench-noise", "prompt": "x", "stream": True, "partial_images": 2, "size": "128x96"}
+    body = {
+        "model": "bench-noise",
+        "prompt": "x",
+        "stream": True,
+        "partial_images": 2,
+        "size": "128x96",
+    }
     first = sse_json(client.post(f"{srv.base_url}{GEN}", json=body).text)
-    assert [p["type"] for p in first] == ["image_generation.partial_image"] * 2 + ["image_generation.completed"]
+    assert [p["type"] for p in first] == ["image_generation.partial_image"] * 2 + [
+        "image_generation.completed"
+    ]
     for p in first:
         raw = base64.b64decode(p["b64_json"])
         image = decode(p["b64_json"])
         assert image.size == (128, 96) and len(raw) >= 128 * 96 * 3  # no compression possible
         assert colours(image) > 128 * 96 * 0.9
     second = sse_json(client.post(f"{srv.base_url}{GEN}", json=body).text)
-    assert [p["b64_json"] for p in second] == [p["b64_json"] for p in first]  # cached per (size, index)
+    assert [p["b64_json"] for p in second] == [
+        p["b64_json"] for p in first
+    ]  # cached per (size, index)
     assert len({p["b64_json"] for p in first}) == 3  # but every frame index differs
 
 
@@ -686,7 +898,10 @@ def test_stop_is_fast_with_open_streams_and_stalls() -> None:
             outcomes.append(type(exc).__name__)
 
     calls = [
-        (f"{srv.base_url}{GEN}", {"prompt": "x", "stream": True, "partial_images": 3, "size": "32x32"}),
+        (
+            f"{srv.base_url}{GEN}",
+            {"prompt": "x", "stream": True, "partial_images": 3, "size": "32x32"},
+        ),
         (f"{srv.fault_url('stall')}{GEN}", {"prompt": "x"}),
         (f"{srv.base_url}{GEN}", {"prompt": "x", "size": "32x32"}),
     ]
@@ -725,5 +940,8 @@ def test_embedded_server_is_a_lazy_singleton(client: httpx.Client) -> None:
 def test_flaky_fails_every_second_request(server) -> None:
     server.clear()
     url = server.fault_url("flaky") + "/images/generations"
-    codes = [httpx.post(url, json={"prompt": "x", "model": "gpt-image-1"}, timeout=10).status_code for _ in range(4)]
+    codes = [
+        httpx.post(url, json={"prompt": "x", "model": "gpt-image-1"}, timeout=10).status_code
+        for _ in range(4)
+    ]
     assert codes == [200, 500, 200, 500]

@@ -16,12 +16,15 @@ def encode(img: Image.Image, fmt: str = "PNG") -> bytes:
     return buf.getvalue()
 
 
-@pytest.mark.parametrize("size, box, expected", [
-    ((1536, 1024), (48, 32), (48, 32)),
-    ((1024, 1536), (48, 32), (21, 32)),
-    ((1024, 1024), (100, 30), (30, 30)),
-    ((20, 10), (48, 32), (20, 10)),  # never enlarged
-])
+@pytest.mark.parametrize(
+    "size, box, expected",
+    [
+        ((1536, 1024), (48, 32), (48, 32)),
+        ((1024, 1536), (48, 32), (21, 32)),
+        ((1024, 1024), (100, 30), (30, 30)),
+        ((20, 10), (48, 32), (20, 10)),  # never enlarged
+    ],
+)
 def test_shrink_fits_the_box_and_keeps_the_aspect(size, box, expected):
     picture = imaging.thumbnail(encode(Image.new("RGB", size, (200, 40, 10))), box)
     assert picture is not None and picture.mode == "RGB"

@@ -10,20 +10,35 @@ from pathlib import Path
 import pytest
 
 SRC = str(Path(__file__).parents[1] / "src")
-CORE = ["imgtui.api", "imgtui.api.client", "imgtui.demo", "imgtui.config", "imgtui.store", "imgtui.tasks",
-        "imgtui.cli"]
+CORE = [
+    "imgtui.api",
+    "imgtui.api.client",
+    "imgtui.demo",
+    "imgtui.config",
+    "imgtui.store",
+    "imgtui.tasks",
+    "imgtui.cli",
+]
 
 
 @pytest.mark.parametrize("module", CORE)
 def test_core_does_not_import_textual(module, tmp_path):
-    env = os.environ | {"PYTHONPATH": SRC, "HOME": str(tmp_path), "XDG_CONFIG_HOME": str(tmp_path / "c"),
-                        "XDG_DATA_HOME": str(tmp_path / "d")}
+    env = os.environ | {
+        "PYTHONPATH": SRC,
+        "HOME": str(tmp_path),
+        "XDG_CONFIG_HOME": str(tmp_path / "c"),
+        "XDG_DATA_HOME": str(tmp_path / "d"),
+    }
     env.pop("IMGTUI_CONFIG_FILE", None)
     env.pop("IMGTUI_DATA_DIR", None)
-    code = (f"import sys, {module}; "
-            "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('textual', 'textual_image')); "
-            "print(','.join(bad))")
-    r = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, cwd=tmp_path)
+    code = (
+        f"import sys, {module}; "
+        "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('textual', 'textual_image')); "
+        "print(','.join(bad))"
+    )
+    r = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, cwd=tmp_path
+    )
     assert r.returncode == 0, r.stderr
     assert r.stdout.strip() == "", f"{module} imports {r.stdout.strip()}"
     assert sorted(p.name for p in tmp_path.iterdir()) == [], "importing wrote files"

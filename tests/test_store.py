@@ -39,8 +39,14 @@ def store(tmp_path: Path):
     s.close()
 
 
-def make_task(prompt: str = "a red fox in the snow", *, n: int = 1, created_at: float | None = None, **kw) -> Task:
-    task = Task(prompt=prompt, params={"model": "gpt-image-1", "n": n, "size": "1024x1024", "partial_images": 2}, **kw)
+def make_task(
+    prompt: str = "a red fox in the snow", *, n: int = 1, created_at: float | None = None, **kw
+) -> Task:
+    task = Task(
+        prompt=prompt,
+        params={"model": "gpt-image-1", "n": n, "size": "1024x1024", "partial_images": 2},
+        **kw,
+    )
     if created_at is not None:
         task.created_at = created_at
     return task
@@ -74,7 +80,14 @@ def rich_task(store: Store) -> Task:
     """A task using every persisted field: two slots, one done, one failed."""
     task = Task(
         prompt="Ein Fuchs im Schnee, Aquarell",
-        params={"model": "gpt-image-1.5", "n": 2, "size": "1536x1024", "quality": "high", "stream": True, "partial_images": 2},
+        params={
+            "model": "gpt-image-1.5",
+            "n": 2,
+            "size": "1536x1024",
+            "quality": "high",
+            "stream": True,
+            "partial_images": 2,
+        },
         profile_name="Relay",
         api_mode="responses",
         input_images=["/home/me/ref.png"],
@@ -87,24 +100,59 @@ def rich_task(store: Store) -> Task:
     store.write_partial(task, 0, PNG)
     apply(
         task,
-        Completed(0, PNG, meta=ImageMeta(size="1536x1024", quality="high", output_format="png"), revised_prompt="A fox", usage={"total_tokens": 42}, response_id="resp_1", bytes_received=1234),
+        Completed(
+            0,
+            PNG,
+            meta=ImageMeta(size="1536x1024", quality="high", output_format="png"),
+            revised_prompt="A fox",
+            usage={"total_tokens": 42},
+            response_id="resp_1",
+            bytes_received=1234,
+        ),
         now=1002.0,
     )
     store.write_image(task, 0, PNG)
-    apply(task, Failed(1, FailureKind.MODERATION, "blocked", hint="rephrase", status=400), now=1003.0)
+    apply(
+        task, Failed(1, FailureKind.MODERATION, "blocked", hint="rephrase", status=400), now=1003.0
+    )
     return task
 
 
 def assert_same_task(a: Task, b: Task) -> None:
     for name in (
-        "id", "prompt", "params", "profile_name", "api_mode", "status", "created_at", "started_at",
-        "first_partial_at", "finished_at", "input_images", "mask", "parent_id", "starred",
-        "error_kind", "error_message", "error_hint",
+        "id",
+        "prompt",
+        "params",
+        "profile_name",
+        "api_mode",
+        "status",
+        "created_at",
+        "started_at",
+        "first_partial_at",
+        "finished_at",
+        "input_images",
+        "mask",
+        "parent_id",
+        "starred",
+        "error_kind",
+        "error_message",
+        "error_hint",
     ):
         assert getattr(a, name) == getattr(b, name), name
     assert len(a.slots) == len(b.slots)
     for sa, sb in zip(a.slots, b.slots):
-        for name in ("status", "partial_index", "partial_path", "image_path", "meta", "revised_prompt", "usage", "response_id", "error", "bytes_received"):
+        for name in (
+            "status",
+            "partial_index",
+            "partial_path",
+            "image_path",
+            "meta",
+            "revised_prompt",
+            "usage",
+            "response_id",
+            "error",
+            "bytes_received",
+        ):
             assert getattr(sa, name) == getattr(sb, name), name
 
 
@@ -117,7 +165,9 @@ def test_save_load_round_trip(store: Store) -> None:
     assert loaded.slots[0].image is None  # bytes are not loaded
     assert loaded.slots[0].image_path.read_bytes() == PNG
     assert loaded.slots[0].partial_path is None  # the preview went when the final image came
-    assert loaded.slots[1].error == Failed(1, FailureKind.MODERATION, "blocked", hint="rephrase", status=400)
+    assert loaded.slots[1].error == Failed(
+        1, FailureKind.MODERATION, "blocked", hint="rephrase", status=400
+    )
     assert loaded.usage == {"total_tokens": 42}
 
 
@@ -298,7 +348,9 @@ def test_database_failing_its_integrity_check_is_moved_aside(tmp_path: Path) -> 
 
     again = Store(root)
     report = again.open()
-    assert report.moved_aside is not None and report.moved_aside.name.startswith("history.sqlite3.corrupt-")
+    assert report.moved_aside is not None and report.moved_aside.name.startswith(
+        "history.sqlite3.corrupt-"
+    )
     assert report.moved_aside.read_bytes() == bytes(data)
     assert again.count() == 0
     again.close()
@@ -315,7 +367,9 @@ def test_newer_schema_is_moved_aside(tmp_path: Path) -> None:
 
     s = Store(root)
     report = s.open()
-    assert report.moved_aside is not None and report.moved_aside.name.startswith("history.sqlite3.newer-")
+    assert report.moved_aside is not None and report.moved_aside.name.startswith(
+        "history.sqlite3.newer-"
+    )
     assert "newer imgtui" in report.message
     assert s.count() == 0
     s.close()
@@ -342,10 +396,23 @@ def test_upgrade_from_version_1_keeps_rows_and_backfills(tmp_path: Path) -> None
     conn = sqlite3.connect(root / "history.sqlite3", isolation_level=None)
     store_mod._v1_tasks(conn)  # the schema as version 1 shipped it
     conn.execute("PRAGMA user_version = 1")
-    slots = [{"status": "done", "image_path": "images/old1/0.png", "revised_prompt": "Ein Äpfel-Stillleben"}]
+    slots = [
+        {
+            "status": "done",
+            "image_path": "images/old1/0.png",
+            "revised_prompt": "Ein Äpfel-Stillleben",
+        }
+    ]
     conn.execute(
         "INSERT INTO tasks (id, created_at, prompt, params, status, slots) VALUES (?, ?, ?, ?, ?, ?)",
-        ("old1", 1700000000.0, "still life", json.dumps({"model": "gpt-image-1", "n": 1}), "done", json.dumps(slots)),
+        (
+            "old1",
+            1700000000.0,
+            "still life",
+            json.dumps({"model": "gpt-image-1", "n": 1}),
+            "done",
+            json.dumps(slots),
+        ),
     )
     conn.close()
 
@@ -478,8 +545,14 @@ def test_export_images_names_are_unique(tmp_path: Path, store: Store) -> None:
     first = store.export_images(task, out)
     second = store.export_images(task, out)
     date = time.strftime("%Y%m%d-%H%M%S", time.localtime(task.created_at))
-    assert [p.name for p in first] == [f"a-red-fox-in-the-snow-{date}-1.png", f"a-red-fox-in-the-snow-{date}-2-partial.jpg"]
-    assert [p.name for p in second] == [f"a-red-fox-in-the-snow-{date}-1-2.png", f"a-red-fox-in-the-snow-{date}-2-partial-2.jpg"]
+    assert [p.name for p in first] == [
+        f"a-red-fox-in-the-snow-{date}-1.png",
+        f"a-red-fox-in-the-snow-{date}-2-partial.jpg",
+    ]
+    assert [p.name for p in second] == [
+        f"a-red-fox-in-the-snow-{date}-1-2.png",
+        f"a-red-fox-in-the-snow-{date}-2-partial-2.jpg",
+    ]
     assert first[0].read_bytes() == second[0].read_bytes() == PNG
     assert first[1].read_bytes() == frame
     assert len(list(out.iterdir())) == 4
@@ -504,7 +577,12 @@ def test_export_zip_contents(tmp_path: Path, store: Store) -> None:
         by_id = {t["id"]: t for t in manifest["tasks"]}
         assert set(by_id) == {done.id, failed.id, partial.id}
         d = by_id[done.id]
-        assert (d["prompt"], d["status"], d["params"]["model"], d["usage"]) == ("zipped fox", "done", "gpt-image-1", {"total_tokens": 100})
+        assert (d["prompt"], d["status"], d["params"]["model"], d["usage"]) == (
+            "zipped fox",
+            "done",
+            "gpt-image-1",
+            {"total_tokens": 100},
+        )
         assert "api_key" not in d["params"]
         assert d["files"] == [{"slot": 0, "file": f"images/{done.id}/0.png", "partial": False}]
         assert zf.read(d["files"][0]["file"]) == PNG

@@ -55,8 +55,12 @@ def make_app(tmp_path, server, monkeypatch):
 
     def make(**config) -> RecordingApp:
         cfg = testing.demo_config(tmp_path, **config)
-        return RecordingApp(config=cfg, store=Store(tmp_path / "data"), demo_base_url=server.base_url,
-                            renderer="halfcell")
+        return RecordingApp(
+            config=cfg,
+            store=Store(tmp_path / "data"),
+            demo_base_url=server.base_url,
+            renderer="halfcell",
+        )
 
     return make
 
@@ -140,8 +144,12 @@ async def test_cancel_closes_the_stream(make_app, server):
         await settled(pilot)
         before = server.disconnects
         task = await submit(pilot, "a slow picture")
-        await wait_for(pilot, lambda: task.slots and task.slots[0].bytes_received > 0 or task.first_partial_at,
-                       timeout=5, what="the stream to start")
+        await wait_for(
+            pilot,
+            lambda: (task.slots and task.slots[0].bytes_received > 0) or task.first_partial_at,
+            timeout=5,
+            what="the stream to start",
+        )
         await pilot.press("tab")
         assert app.focused is app.task_list
         started = time.monotonic()
@@ -170,10 +178,14 @@ async def test_footer_cancel_key_follows_the_selected_task(make_app):
         second = await submit(pilot, "still running")
         await pilot.press("tab")
         assert app.task_list.selected_id == second.id
-        await wait_for(pilot, lambda: cancel_enabled() is True, what="cancel offered for the running task")
+        await wait_for(
+            pilot, lambda: cancel_enabled() is True, what="cancel offered for the running task"
+        )
         await pilot.press("down")
         assert app.task_list.selected_id == first.id
-        await wait_for(pilot, lambda: cancel_enabled() is False, what="cancel greyed for the cancelled task")
+        await wait_for(
+            pilot, lambda: cancel_enabled() is False, what="cancel greyed for the cancelled task"
+        )
         await pilot.press("up")
         await wait_for(pilot, lambda: cancel_enabled() is True, what="cancel offered again")
         await pilot.press("x")
@@ -181,12 +193,15 @@ async def test_footer_cancel_key_follows_the_selected_task(make_app):
         await wait_for(pilot, lambda: cancel_enabled() is False, what="cancel greyed once it ended")
 
 
-@pytest.mark.parametrize("mode,kind", [
-    ("auth", "auth"),
-    ("moderation", "moderation"),
-    ("cf524", "proxy_timeout"),
-    ("drop", None),
-])
+@pytest.mark.parametrize(
+    "mode,kind",
+    [
+        ("auth", "auth"),
+        ("moderation", "moderation"),
+        ("cf524", "proxy_timeout"),
+        ("drop", None),
+    ],
+)
 async def test_fault_modes_show_their_message(make_app, mode, kind):
     app = make_app(model=f"fault-{mode}", partial_images=1)
     async with app.run_test(size=SIZE) as pilot:
@@ -268,8 +283,11 @@ async def test_detail_pager_save_copy_retry_refine_delete(make_app, tmp_path):
         assert screen.index == 1 and "2/2" in str(screen.query_one("#pager").render())
 
         await pilot.press("s")  # save
-        await wait_for(pilot, lambda: (tmp_path / "out").is_dir() and len(list((tmp_path / "out").iterdir())) == 2,
-                       what="saved files")
+        await wait_for(
+            pilot,
+            lambda: (tmp_path / "out").is_dir() and len(list((tmp_path / "out").iterdir())) == 2,
+            what="saved files",
+        )
         await pilot.press("c")  # copy the shown image's path (OSC 52)
         assert app.clipboard == str(task.images[1])
 
@@ -298,7 +316,9 @@ async def test_detail_pager_save_copy_retry_refine_delete(make_app, tmp_path):
         await pilot.press("enter")
         await wait_for(pilot, lambda: isinstance(app.screen, DetailScreen), what="the detail modal")
         await pilot.press("delete")
-        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="the confirmation")
+        await wait_for(
+            pilot, lambda: isinstance(app.screen, ConfirmScreen), what="the confirmation"
+        )
         await pilot.press("y")
         await wait_for(pilot, lambda: task.id not in app.tasks, what="the delete")
         await settled(pilot)
@@ -321,14 +341,21 @@ async def test_detail_shows_live_partial_and_open_failure_toasts(make_app, monke
         await pilot.press("tab", "enter")
         await wait_for(pilot, lambda: isinstance(app.screen, DetailScreen), what="the detail modal")
         screen = app.screen
-        await wait_for(pilot, lambda: "preview" in str(screen.query_one("#pager").render()), what="a live preview")
+        await wait_for(
+            pilot,
+            lambda: "preview" in str(screen.query_one("#pager").render()),
+            what="a live preview",
+        )
         await wait_for(pilot, lambda: task.status is Status.DONE, timeout=15, what="done")
         await pilot.pause(0.2)
         assert "preview" not in str(screen.query_one("#pager").render())
         await settled(pilot)
         await pilot.press("o")
-        await wait_for(pilot, lambda: any("Can't open" in (n.title or "") for n in app._notifications),
-                       what="the toast")
+        await wait_for(
+            pilot,
+            lambda: any("Can't open" in (n.title or "") for n in app._notifications),
+            what="the toast",
+        )
         await pilot.press("escape")
         assert not isinstance(app.screen, DetailScreen)
 
@@ -361,7 +388,10 @@ async def test_refine_in_responses_mode_follows_up(make_app):
         app.refine_task(task.id)
         assert app.composer.attachments.previous_response_id == task.response_id
         follow = await submit(pilot, "make it blue")
-        assert follow.params["previous_response_id"] == task.response_id and follow.parent_id == task.id
+        assert (
+            follow.params["previous_response_id"] == task.response_id
+            and follow.parent_id == task.id
+        )
         await wait_for(pilot, lambda: follow.status.ended, what="the follow-up")
         assert follow.status is Status.DONE
 
@@ -400,7 +430,9 @@ async def test_delete_running_task_cancels_it_first(make_app, server):
         task = await submit(pilot, "delete me while running")
         await pilot.pause(0.3)
         await pilot.press("tab", "delete")
-        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="the confirmation")
+        await wait_for(
+            pilot, lambda: isinstance(app.screen, ConfirmScreen), what="the confirmation"
+        )
         assert "still running" in str(app.screen.query_one("#question").render())
         await pilot.press("y")
         await wait_for(pilot, lambda: task.id not in app.tasks, what="the delete")
@@ -445,6 +477,16 @@ async def test_palette_has_every_task_action(make_app):
     async with app.run_test(size=SIZE) as pilot:
         await settled(pilot)
         titles = {c.title for c in app.get_system_commands(app.screen)}
-        for title in ("Parameters", "Switch profile", "Attach reference image", "Open task", "Cancel task",
-                      "Retry task", "Reuse parameters", "Refine image", "Delete task", "Delete failed tasks"):
+        for title in (
+            "Parameters",
+            "Switch profile",
+            "Attach reference image",
+            "Open task",
+            "Cancel task",
+            "Retry task",
+            "Reuse parameters",
+            "Refine image",
+            "Delete task",
+            "Delete failed tasks",
+        ):
             assert title in titles

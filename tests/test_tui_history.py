@@ -6,6 +6,7 @@ import json
 import zipfile
 
 import pytest
+from tests.test_tui_app import SIZE, make_app, server, settled, submit, wait_for  # noqa: F401  (fixtures)
 
 from imgtui.config import load
 from imgtui.store import Store
@@ -14,7 +15,6 @@ from imgtui.tui import testing
 from imgtui.tui.screens.confirm import ConfirmScreen
 from imgtui.tui.screens.search import HistoryFilter, SearchScreen
 from imgtui.tui.screens.settings import ImportLinkScreen, SettingsScreen
-from tests.test_tui_app import SIZE, make_app, server, settled, submit, wait_for  # noqa: F401  (fixtures)
 
 
 @pytest.fixture
@@ -98,7 +98,9 @@ async def test_delete_failed_asks_and_removes_files(history_app, tmp_path):
         await settled(pilot)
         assert "failed00000c" in shown_ids(app)
         app.action_delete_failed()
-        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="the confirmation")
+        await wait_for(
+            pilot, lambda: isinstance(app.screen, ConfirmScreen), what="the confirmation"
+        )
         await pilot.press("y")
         await wait_for(pilot, lambda: "failed00000c" not in shown_ids(app), what="the deletion")
         await settled(pilot)
@@ -109,19 +111,25 @@ async def test_delete_failed_asks_and_removes_files(history_app, tmp_path):
 
 async def test_settings_import_link_drives_the_next_task(make_app, server, tmp_path):
     app = make_app(partial_images=1)
-    link = (f"https://gpt-image-playground.cooksleep.dev/?apiUrl={server.base_url}&apiKey=sk-link-99999999"
-            "&apiMode=responses&model=gpt-5&profileName=Linked&streamImages=true&streamPartialImages=1")
+    link = (
+        f"https://gpt-image-playground.cooksleep.dev/?apiUrl={server.base_url}&apiKey=sk-link-99999999"
+        "&apiMode=responses&model=gpt-5&profileName=Linked&streamImages=true&streamPartialImages=1"
+    )
     async with app.run_test(size=SIZE) as pilot:
         await settled(pilot)
         await pilot.press("f3")
         assert isinstance(app.screen, SettingsScreen)
         await pilot.press("ctrl+l")
-        await wait_for(pilot, lambda: isinstance(app.screen, ImportLinkScreen), what="the import modal")
+        await wait_for(
+            pilot, lambda: isinstance(app.screen, ImportLinkScreen), what="the import modal"
+        )
         app.screen.query_one("Input").value = link
         await pilot.press("enter")
         await wait_for(pilot, lambda: isinstance(app.screen, SettingsScreen), what="the import")
         await pilot.press("escape")
-        await wait_for(pilot, lambda: not isinstance(app.screen, SettingsScreen), what="leaving settings")
+        await wait_for(
+            pilot, lambda: not isinstance(app.screen, SettingsScreen), what="leaving settings"
+        )
         assert app.params.profile.name == "Linked" and app.params.profile.api_mode == "responses"
         server.clear()
         task = await submit(pilot, "a castle on a hill")

@@ -34,11 +34,16 @@ def _png(path: Path) -> Path:
     return path
 
 
-@pytest.mark.parametrize("keys,expected", [
-    (["y"], True), (["n"], False), (["escape"], False),
-    (["enter"], False),  # the refusal has focus: an Enter typed ahead deletes nothing
-    (["right", "enter"], True),
-])
+@pytest.mark.parametrize(
+    "keys,expected",
+    [
+        (["y"], True),
+        (["n"], False),
+        (["escape"], False),
+        (["enter"], False),  # the refusal has focus: an Enter typed ahead deletes nothing
+        (["right", "enter"], True),
+    ],
+)
 async def test_confirm(keys, expected):
     app = Host(ConfirmScreen("Delete it?"))
     async with app.run_test() as pilot:
@@ -47,8 +52,10 @@ async def test_confirm(keys, expected):
     assert app.results == [expected]
 
 
-PROFILES = [Profile("Demo", DEMO_URL, model="gpt-image-1", partial_images=3),
-            Profile("Other", "https://example.com/v1", model="gpt-image-2", api_mode="responses")]
+PROFILES = [
+    Profile("Demo", DEMO_URL, model="gpt-image-1", partial_images=3),
+    Profile("Other", "https://example.com/v1", model="gpt-image-2", api_mode="responses"),
+]
 
 
 async def test_params_apply_and_validation():
@@ -67,7 +74,12 @@ async def test_params_apply_and_validation():
         await pilot.press("f2")
         await pilot.pause()
     (params,) = app.results
-    assert (params.size, params.quality, params.n, params.profile.partial_images) == ("1536x1024", "high", 3, 1)
+    assert (params.size, params.quality, params.n, params.profile.partial_images) == (
+        "1536x1024",
+        "high",
+        3,
+        1,
+    )
     assert params.profile.name == "Demo"
 
 
@@ -79,7 +91,11 @@ async def test_params_profile_switch_takes_its_model():
         await pilot.press("f2")
         await pilot.pause()
     (params,) = app.results
-    assert params.profile.name == "Other" and params.model == "gpt-image-2" and params.profile.api_mode == "responses"
+    assert (
+        params.profile.name == "Other"
+        and params.model == "gpt-image-2"
+        and params.profile.api_mode == "responses"
+    )
 
 
 async def test_params_escape_returns_none():

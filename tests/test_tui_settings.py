@@ -54,8 +54,14 @@ def make_config(tmp_path: Path, *, active: str = "OpenAI") -> Config:
         profiles=[
             Profile("Demo", DEMO_URL, partial_images=3),
             Profile("OpenAI", "https://api.openai.com/v1", api_key="${IMGTUI_TEST_KEY}"),
-            Profile("Literal", "https://example.com/v1", api_key=SECRET, headers={"X-Org": "acme"},
-                    query={"api-version": "2025-04-01-preview"}, timeout=120),
+            Profile(
+                "Literal",
+                "https://example.com/v1",
+                api_key=SECRET,
+                headers={"X-Org": "acme"},
+                query={"api-version": "2025-04-01-preview"},
+                timeout=120,
+            ),
         ],
         settings=Settings(active_profile=active),
     )
@@ -152,9 +158,17 @@ async def test_add_profile_is_saved_private(config) -> None:
         await pilot.pause()
     assert app.results == ["OpenAI"]  # something changed: the active profile's name
     saved = on_disk(config).get("Azure")
-    assert saved == Profile("Azure", "https://x.openai.azure.com/openai/v1", api_key="${AZURE_KEY}",
-                            api_mode="responses", mainline_model="gpt-5-mini", partial_images=1, timeout=300,
-                            headers={"X-Team": "imaging"}, query={"api-version": "2025-04-01-preview"})
+    assert saved == Profile(
+        "Azure",
+        "https://x.openai.azure.com/openai/v1",
+        api_key="${AZURE_KEY}",
+        api_mode="responses",
+        mainline_model="gpt-5-mini",
+        partial_images=1,
+        timeout=300,
+        headers={"X-Team": "imaging"},
+        query={"api-version": "2025-04-01-preview"},
+    )
     assert stat.S_IMODE(os.stat(config.path).st_mode) == 0o600
     assert config.get("Azure") == saved  # the caller's config object follows
 
@@ -176,7 +190,12 @@ async def test_edit_profile(config) -> None:
     on_file = on_disk(config)
     assert on_file.names() == ["Demo", "OpenAI", "Example"]
     edited = on_file.get("Example")
-    assert (edited.model, edited.stream, edited.api_key, edited.timeout) == ("gpt-image-1.5", False, SECRET, 120)
+    assert (edited.model, edited.stream, edited.api_key, edited.timeout) == (
+        "gpt-image-1.5",
+        False,
+        SECRET,
+        120,
+    )
 
 
 @pytest.mark.parametrize(
@@ -217,7 +236,9 @@ async def test_save_failure_keeps_edits(config) -> None:
         await pilot.press("ctrl+s")
         await pilot.pause()
         assert screen.dirty and screen.query_one("#f-model", Input).value == "other-model"
-        assert any(n.severity == "error" and "Permission denied" in n.message for n in app._notifications)
+        assert any(
+            n.severity == "error" and "Permission denied" in n.message for n in app._notifications
+        )
     assert config.get("OpenAI").model == "gpt-image-1"  # the live config did not change either
 
 
@@ -349,9 +370,14 @@ async def test_import_share_link(config) -> None:
         assert "sk-shared-key-abcdefgh1234" not in screen_text(app)
     imported = on_disk(config).get("Code0")
     assert imported is not None
-    assert (imported.base_url, imported.api_mode, imported.mainline_model, imported.stream,
-            imported.partial_images, imported.api_key) == (
-        "https://code0.ai/v1", "responses", "gpt-5.5", False, 1, "sk-shared-key-abcdefgh1234")
+    assert (
+        imported.base_url,
+        imported.api_mode,
+        imported.mainline_model,
+        imported.stream,
+        imported.partial_images,
+        imported.api_key,
+    ) == ("https://code0.ai/v1", "responses", "gpt-5.5", False, 1, "sk-shared-key-abcdefgh1234")
 
 
 async def test_import_invalid_link_changes_nothing(config) -> None:
@@ -361,7 +387,9 @@ async def test_import_invalid_link_changes_nothing(config) -> None:
         await pilot.press("i")
         await pilot.pause()
         modal = app.screen
-        modal.query_one("#import-url", Input).value = "https://example.com/?apiMode=images&profileName=Nope"
+        modal.query_one(
+            "#import-url", Input
+        ).value = "https://example.com/?apiMode=images&profileName=Nope"
         await pilot.pause()
         await pilot.press("enter")
         await pilot.pause()
@@ -383,7 +411,9 @@ async def test_copy_link_leaves_key_out_unless_asked(config) -> None:
         assert SECRET not in app.copied[0] and "apiKey" not in app.copied[0]
         assert cfg.profile_from_share_url(app.copied[0]).base_url == "https://example.com/v1"
         warnings = [n.message for n in app._notifications if n.severity == "warning"]
-        assert any("extra headers" in w and "the timeout" in w for w in warnings)  # share_url_losses
+        assert any(
+            "extra headers" in w and "the timeout" in w for w in warnings
+        )  # share_url_losses
         assert all(SECRET not in n.message for n in app._notifications)
 
         await pilot.press("C")  # the explicit variant asks first
@@ -414,7 +444,9 @@ async def test_copy_link_of_demo_is_refused(config) -> None:
 
 
 async def test_key_is_never_rendered(config) -> None:
-    app = Host(lambda: SettingsScreen(config, environ={"IMGTUI_TEST_KEY": "sk-from-env-5555666677778888"}))
+    app = Host(
+        lambda: SettingsScreen(config, environ={"IMGTUI_TEST_KEY": "sk-from-env-5555666677778888"})
+    )
     async with app.run_test(size=SIZE) as pilot:
         screen = screen_of(app)
         await highlight(pilot, "Literal")
@@ -473,7 +505,9 @@ async def test_connection_ok_and_failure(config, server) -> None:
         assert result.startswith("✗") and "OK" not in result
         assert screen.query_one("#test-result").has_class("-failed")
         assert SECRET not in result
-    assert on_disk(config).get("Literal").base_url == "https://example.com/v1"  # testing saves nothing
+    assert (
+        on_disk(config).get("Literal").base_url == "https://example.com/v1"
+    )  # testing saves nothing
 
 
 async def test_connection_of_demo_profile_starts_the_embedded_server(config) -> None:
@@ -514,11 +548,17 @@ async def test_profile_picker(config) -> None:
 
 def test_settings_snapshot(snap_compare) -> None:
     config = Config(
-        path=Path("/tmp/imgtui-settings-snapshot/config.toml"),  # shown in the title; never written here
+        path=Path(
+            "/tmp/imgtui-settings-snapshot/config.toml"
+        ),  # shown in the title; never written here
         profiles=[
             Profile("Demo", DEMO_URL, partial_images=3),
-            Profile("OpenAI", "https://api.openai.com/v1", api_key="${IMGTUI_SNAPSHOT_KEY}",
-                    query={"api-version": "2025-04-01-preview"}),
+            Profile(
+                "OpenAI",
+                "https://api.openai.com/v1",
+                api_key="${IMGTUI_SNAPSHOT_KEY}",
+                query={"api-version": "2025-04-01-preview"},
+            ),
         ],
         settings=Settings(active_profile="OpenAI"),
     )

@@ -34,8 +34,13 @@ def app(monkeypatch) -> ImgtuiApp:
     with Store(DATA / "data") as store:
         testing.sample_history(store)
     clock = testing.FixedClock()
-    yield ImgtuiApp(config=testing.demo_config(DATA), store=Store(DATA / "data"), renderer="halfcell",
-                    clock=clock, demo_base_url="http://127.0.0.1:9/v1")
+    yield ImgtuiApp(
+        config=testing.demo_config(DATA),
+        store=Store(DATA / "data"),
+        renderer="halfcell",
+        clock=clock,
+        demo_base_url="http://127.0.0.1:9/v1",
+    )
     time.tzset()
 
 
@@ -53,8 +58,11 @@ async def settle(pilot) -> None:
 async def add_running(pilot) -> Task:
     """A task mid-stream, without a worker: one partial frame applied through the handler."""
     app = pilot.app
-    task = Task(prompt="a hot air balloon over a misty valley at sunrise", params=app.params.task_params(),
-                profile_name="Demo")
+    task = Task(
+        prompt="a hot air balloon over a misty valley at sunrise",
+        params=app.params.task_params(),
+        profile_name="Demo",
+    )
     task.start(now=app.clock() - 7)
     app.add_task(task)
     await pilot.pause()

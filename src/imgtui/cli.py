@@ -39,37 +39,70 @@ def _build_parser() -> argparse.ArgumentParser:
         "With no command, opens the terminal app.",
     )
     parser.add_argument("--version", action="version", version=f"imgtui {__version__}")
-    parser.add_argument("--renderer", choices=["auto", "halfcell", "unicode", "sixel", "tgp"],
-                        help="how the app draws images (default: settings, else auto)")
+    parser.add_argument(
+        "--renderer",
+        choices=["auto", "halfcell", "unicode", "sixel", "tgp"],
+        help="how the app draws images (default: settings, else auto)",
+    )
     parser.add_argument("--profile", help="the app starts with this profile active")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    g = sub.add_parser("generate", help="generate images headlessly (scripts, CI)",
-                       description="Generate (or, with -i, edit) images and save them to OUTDIR.")
+    g = sub.add_parser(
+        "generate",
+        help="generate images headlessly (scripts, CI)",
+        description="Generate (or, with -i, edit) images and save them to OUTDIR.",
+    )
     g.add_argument("prompt", help="the prompt (use - to read it from standard input)")
-    conn = g.add_argument_group("connection (default: the active profile, else OPENAI_BASE_URL/OPENAI_API_KEY)")
+    conn = g.add_argument_group(
+        "connection (default: the active profile, else OPENAI_BASE_URL/OPENAI_API_KEY)"
+    )
     conn.add_argument("--profile", help="use this profile from the config file")
     conn.add_argument("--base-url", help="API base URL, e.g. https://api.openai.com/v1")
-    conn.add_argument("--api-key", help="API key (prefer OPENAI_API_KEY or a profile: flags show in `ps`)")
+    conn.add_argument(
+        "--api-key", help="API key (prefer OPENAI_API_KEY or a profile: flags show in `ps`)"
+    )
     conn.add_argument("--api", choices=["images", "responses"], help="Images API or Responses API")
-    conn.add_argument("-H", "--header", action="append", default=[], metavar="'NAME: VALUE'",
-                      help="extra HTTP header, e.g. 'api-key: ...' for Azure-style endpoints (repeatable)")
+    conn.add_argument(
+        "-H",
+        "--header",
+        action="append",
+        default=[],
+        metavar="'NAME: VALUE'",
+        help="extra HTTP header, e.g. 'api-key: ...' for Azure-style endpoints (repeatable)",
+    )
     conn.add_argument("--timeout", type=float, metavar="SECONDS", help="read timeout (default 600)")
-    conn.add_argument("--demo", action="store_true", help="use the embedded demo server (no key needed)")
+    conn.add_argument(
+        "--demo", action="store_true", help="use the embedded demo server (no key needed)"
+    )
     p = g.add_argument_group("image parameters")
     p.add_argument("-m", "--model", help="image model (default: the profile's, else gpt-image-1)")
     p.add_argument("-s", "--size", default="auto", help="auto or WIDTHxHEIGHT (default auto)")
-    p.add_argument("-q", "--quality", default="auto", help="auto, low, medium, high, ... (default auto)")
+    p.add_argument(
+        "-q", "--quality", default="auto", help="auto, low, medium, high, ... (default auto)"
+    )
     p.add_argument("--background", default="auto", choices=["auto", "opaque", "transparent"])
     p.add_argument("--format", dest="output_format", default="png", choices=["png", "jpeg", "webp"])
     p.add_argument("--compression", type=int, metavar="0-100", help="jpeg/webp compression")
     p.add_argument("--moderation", choices=["auto", "low"])
     p.add_argument("--input-fidelity", choices=["low", "high"], help="edits only")
     p.add_argument("-n", type=int, default=1, help="number of images, 1-10 (default 1)")
-    p.add_argument("--partial-images", type=int, metavar="0-3", help="partial frames to stream (default: profile's)")
-    p.add_argument("--no-stream", action="store_true", help="wait for the final image without streaming")
-    p.add_argument("-i", "--image", action="append", default=[], metavar="IMAGE",
-                   help="input image: makes it an edit (repeatable)")
+    p.add_argument(
+        "--partial-images",
+        type=int,
+        metavar="0-3",
+        help="partial frames to stream (default: profile's)",
+    )
+    p.add_argument(
+        "--no-stream", action="store_true", help="wait for the final image without streaming"
+    )
+    p.add_argument(
+        "-i",
+        "--image",
+        action="append",
+        default=[],
+        metavar="IMAGE",
+        help="input image: makes it an edit (repeatable)",
+    )
     p.add_argument("--mask", metavar="FILE", help="PNG mask for edits (transparent = area to edit)")
     p.add_argument("--previous-response-id", help="Responses API: continue from this response")
     o = g.add_argument_group("output")
@@ -116,7 +149,9 @@ def resolve_connection(args: argparse.Namespace, environ: dict[str, str] | None 
         conn = profile.connection(demo_base_url=server.base_url)
     elif args.base_url:
         key = args.api_key
-        if key is None and args.base_url.rstrip("/") == env.get("OPENAI_BASE_URL", OPENAI_DEFAULT_URL).rstrip("/"):
+        if key is None and args.base_url.rstrip("/") == env.get(
+            "OPENAI_BASE_URL", OPENAI_DEFAULT_URL
+        ).rstrip("/"):
             key = env.get("OPENAI_API_KEY")
         conn = Connection(base_url=args.base_url, api_key=key)
     else:
@@ -188,10 +223,18 @@ def build_request(args: argparse.Namespace, profile) -> object:
         req = ImageRequest(
             prompt=prompt.strip(),
             model=args.model or (profile.model if profile is not None else "gpt-image-1"),
-            n=args.n, size=args.size, quality=args.quality, background=args.background,
-            output_format=args.output_format, output_compression=args.compression,
-            moderation=args.moderation, input_fidelity=args.input_fidelity,
-            partial_images=partials, stream=stream, images=images, mask=mask,
+            n=args.n,
+            size=args.size,
+            quality=args.quality,
+            background=args.background,
+            output_format=args.output_format,
+            output_compression=args.compression,
+            moderation=args.moderation,
+            input_fidelity=args.input_fidelity,
+            partial_images=partials,
+            stream=stream,
+            images=images,
+            mask=mask,
             previous_response_id=args.previous_response_id,
         )
         return req.validate()
@@ -225,8 +268,9 @@ def _human_bytes(n: int) -> str:
     return f"{n} B"
 
 
-async def run_generate(conn, req, outdir: Path, *, as_json: bool, out: TextIO, err: TextIO,
-                       live: bool) -> GenerateReport:
+async def run_generate(
+    conn, req, outdir: Path, *, as_json: bool, out: TextIO, err: TextIO, live: bool
+) -> GenerateReport:
     """Stream one request to the end, saving final images byte-for-byte into `outdir`."""
     from imgtui.api import Completed, Failed, Partial, Progress, Started, stream_images
     from imgtui.api.request import image_extension
@@ -255,17 +299,38 @@ async def run_generate(conn, req, outdir: Path, *, as_json: bool, out: TextIO, e
                     view.bytes = ev.bytes_received
                 elif isinstance(ev, Partial):
                     view.state, view.partial, view.bytes = "partial", ev.index, ev.bytes_received
-                    emit({"event": "partial", "slot": ev.slot, "index": ev.index, "bytes": ev.bytes_received})
+                    emit(
+                        {
+                            "event": "partial",
+                            "slot": ev.slot,
+                            "index": ev.index,
+                            "bytes": ev.bytes_received,
+                        }
+                    )
                 elif isinstance(ev, Completed):
                     suffix = f"-{ev.slot + 1}" if req.n > 1 else ""
                     path = unique_path(outdir, stem + suffix, image_extension(ev.image))
                     path.write_bytes(ev.image)  # as received: never re-encoded
                     report.paths.append(path)
-                    view.state, view.path, view.bytes = "done", str(path), ev.bytes_received or view.bytes
-                    emit({"event": "completed", "slot": ev.slot, "path": str(path), "usage": ev.usage,
-                          "revised_prompt": ev.revised_prompt, "response_id": ev.response_id,
-                          "size": ev.meta.size, "quality": ev.meta.quality, "format": ev.meta.output_format,
-                          "bytes": len(ev.image)})
+                    view.state, view.path, view.bytes = (
+                        "done",
+                        str(path),
+                        ev.bytes_received or view.bytes,
+                    )
+                    emit(
+                        {
+                            "event": "completed",
+                            "slot": ev.slot,
+                            "path": str(path),
+                            "usage": ev.usage,
+                            "revised_prompt": ev.revised_prompt,
+                            "response_id": ev.response_id,
+                            "size": ev.meta.size,
+                            "quality": ev.meta.quality,
+                            "format": ev.meta.output_format,
+                            "bytes": len(ev.image),
+                        }
+                    )
                     if not as_json:
                         if display:
                             display.clear()
@@ -274,8 +339,16 @@ async def run_generate(conn, req, outdir: Path, *, as_json: bool, out: TextIO, e
                 elif isinstance(ev, Failed):
                     report.failures += 1
                     view.state, view.error = "failed", ev.message
-                    emit({"event": "failed", "slot": ev.slot, "kind": ev.kind.value, "message": ev.message,
-                          "hint": ev.hint, "status": ev.status})
+                    emit(
+                        {
+                            "event": "failed",
+                            "slot": ev.slot,
+                            "kind": ev.kind.value,
+                            "message": ev.message,
+                            "hint": ev.hint,
+                            "status": ev.status,
+                        }
+                    )
                     if not as_json:
                         if display:
                             display.clear()
@@ -307,7 +380,11 @@ class _LiveDisplay:
         parts = []
         for i, v in enumerate(self.views):
             label = f"#{i + 1} " if len(self.views) > 1 else ""
-            state = f"partial {v.partial + 1}/{self.frames}" if v.state == "partial" and v.partial is not None else v.state
+            state = (
+                f"partial {v.partial + 1}/{self.frames}"
+                if v.state == "partial" and v.partial is not None
+                else v.state
+            )
             parts.append(f"{label}{state} {_human_bytes(v.bytes)}")
         line = f"{now - self.started:5.1f}s  " + "  |  ".join(parts)
         width = 200
@@ -331,8 +408,11 @@ def cmd_generate(args: argparse.Namespace) -> int:
         raise UsageError(f"cannot create the output folder {outdir}: {exc.strerror}") from None
     live = sys.stderr.isatty()
     try:
-        report = asyncio.run(run_generate(conn, req, outdir, as_json=args.json, out=sys.stdout,
-                                          err=sys.stderr, live=live))
+        report = asyncio.run(
+            run_generate(
+                conn, req, outdir, as_json=args.json, out=sys.stdout, err=sys.stderr, live=live
+            )
+        )
     except KeyboardInterrupt:
         # asyncio.run cancelled the main task first: every stream is closed by now.
         if args.json:
@@ -376,13 +456,21 @@ def cmd_profiles(args: argparse.Namespace) -> int:
         active = config.active().name if config.profiles else None
         if not config.profiles:
             env = cfg.env_profile()
-            print("no profiles saved" + (f"; using {env.name} from OPENAI_API_KEY" if env else
-                                          "; the app uses the demo provider"))
+            print(
+                "no profiles saved"
+                + (
+                    f"; using {env.name} from OPENAI_API_KEY"
+                    if env
+                    else "; the app uses the demo provider"
+                )
+            )
             return EXIT_OK
         for p in config.profiles:
             mark = "*" if p.name == active else " "
-            print(f"{mark} {p.name}  {p.base_url}  {p.api_mode}  {p.model}  "
-                  f"stream={'on' if p.stream else 'off'} partials={p.partial_images}  key: {p.key_status()}")
+            print(
+                f"{mark} {p.name}  {p.base_url}  {p.api_mode}  {p.model}  "
+                f"stream={'on' if p.stream else 'off'} partials={p.partial_images}  key: {p.key_status()}"
+            )
         return EXIT_OK
     if args.profiles_command == "import":
         try:
@@ -391,7 +479,9 @@ def cmd_profiles(args: argparse.Namespace) -> int:
             raise UsageError(f"cannot import: {exc}") from None
         config.add(profile)
         cfg.save(config)
-        print(f"imported profile {profile.name!r} ({profile.base_url}, {profile.api_mode}, {profile.model})")
+        print(
+            f"imported profile {profile.name!r} ({profile.base_url}, {profile.api_mode}, {profile.model})"
+        )
         return EXIT_OK
     profile = config.get(args.name)
     if profile is None:
@@ -406,8 +496,13 @@ def cmd_app(args: argparse.Namespace) -> int:
     return run_app(renderer=args.renderer, profile=args.profile) or EXIT_OK
 
 
-COMMANDS = {"generate": cmd_generate, "demo-server": cmd_demo_server, "locate": cmd_locate,
-            "profiles": cmd_profiles, None: cmd_app}
+COMMANDS = {
+    "generate": cmd_generate,
+    "demo-server": cmd_demo_server,
+    "locate": cmd_locate,
+    "profiles": cmd_profiles,
+    None: cmd_app,
+}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -34,8 +34,8 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 import platformdirs
 import tomli_w
 
-from imgtui.files import make_private_dir
 from imgtui.api.request import API_MODES, FORMATS, Connection, RequestError, parse_size
+from imgtui.files import make_private_dir
 
 __all__ = [
     "APP_NAME",
@@ -140,7 +140,9 @@ class Profile:
         if not isinstance(self.api_key, str):
             errs["api_key"] = "must be a string"
         elif self.api_key.startswith("${") and not _REF_RE.match(self.api_key):
-            errs["api_key"] = "looks like an environment reference but is not of the form ${VAR_NAME}"
+            errs["api_key"] = (
+                "looks like an environment reference but is not of the form ${VAR_NAME}"
+            )
         elif any(c.isspace() for c in self.api_key):
             errs["api_key"] = "contains whitespace"
         if self.api_mode not in API_MODES:
@@ -154,13 +156,17 @@ class Profile:
         if not _is_int(self.partial_images) or not 0 <= self.partial_images <= 3:
             errs["partial_images"] = f"{self.partial_images!r}: must be 0 to 3"
         if not _is_number(self.timeout) or not 0 < self.timeout <= MAX_TIMEOUT:
-            errs["timeout"] = f"{self.timeout!r}: must be more than 0 and at most {MAX_TIMEOUT:g} seconds"
+            errs["timeout"] = (
+                f"{self.timeout!r}: must be more than 0 and at most {MAX_TIMEOUT:g} seconds"
+            )
         bad_header = _first_bad_header(self.headers)
         if bad_header:
             errs["headers"] = bad_header[1]
         for name, value in self.query.items():
             if not isinstance(name, str) or not name.strip() or not isinstance(value, str):
-                errs["query"] = f"{name!r}: query parameters need a non-empty name and a string value"
+                errs["query"] = (
+                    f"{name!r}: query parameters need a non-empty name and a string value"
+                )
                 break
         return errs
 
@@ -210,7 +216,9 @@ class Profile:
     def is_demo(self) -> bool:
         return self.base_url == DEMO_URL
 
-    def connection(self, demo_base_url: str | None = None, environ: Mapping[str, str] | None = None) -> Connection:
+    def connection(
+        self, demo_base_url: str | None = None, environ: Mapping[str, str] | None = None
+    ) -> Connection:
         """The resolved connection: the one place where `${VAR}` references are read.
 
         A demo profile needs `demo_base_url` (the caller starts the demo server). A header
@@ -220,7 +228,9 @@ class Profile:
         base_url = self.base_url
         if self.is_demo:
             if not demo_base_url:
-                raise ValueError(f"profile {self.name!r} uses the demo server: start it and pass demo_base_url")
+                raise ValueError(
+                    f"profile {self.name!r} uses the demo server: start it and pass demo_base_url"
+                )
             base_url = demo_base_url
         env = os.environ if environ is None else environ
         headers: dict[str, str] = {}
@@ -260,11 +270,15 @@ class Settings:
 
     def errors(self) -> dict[str, str]:
         errs: dict[str, str] = {}
-        if self.active_profile is not None and (not isinstance(self.active_profile, str) or not self.active_profile):
+        if self.active_profile is not None and (
+            not isinstance(self.active_profile, str) or not self.active_profile
+        ):
             errs["active_profile"] = "must be a profile name"
         if self.renderer not in RENDERERS:
             errs["renderer"] = f"{self.renderer!r}: must be one of {', '.join(RENDERERS)}"
-        if self.output_dir is not None and (not isinstance(self.output_dir, str) or not self.output_dir.strip()):
+        if self.output_dir is not None and (
+            not isinstance(self.output_dir, str) or not self.output_dir.strip()
+        ):
             errs["output_dir"] = "must be a folder path (or left out)"
         try:
             parse_size(self.size)
@@ -514,7 +528,9 @@ class _Reader:
         for i, raw in enumerate(raw_profiles):
             profile = self.profile(i, raw)
             if any(p.name == profile.name for p in profiles):
-                raise self.fail(("profiles", i, "name"), f"{profile.name!r}: another profile has this name")
+                raise self.fail(
+                    ("profiles", i, "name"), f"{profile.name!r}: another profile has this name"
+                )
             profiles.append(profile)
         return Config(path=self.path, profiles=profiles, settings=settings)
 
@@ -541,18 +557,25 @@ class _Reader:
             raise self.fail((*where, key, bad_header[0]) if bad_header else (*where, key), message)
         return profile
 
-    def typed(self, where: tuple[str | int, ...], raw: dict[str, Any], schema: dict[str, str]) -> dict[str, Any]:
+    def typed(
+        self, where: tuple[str | int, ...], raw: dict[str, Any], schema: dict[str, str]
+    ) -> dict[str, Any]:
         """Check every key is known and of its declared kind."""
         for key, value in raw.items():
             kind = schema.get(key)
             if kind is None:
                 raise self.fail((*where, key), _unknown(key, schema))
             if not _has_kind(value, kind):
-                raise self.fail((*where, key), f"must be {_KIND_WORDS[kind]}, not {_toml_type(value)}")
+                raise self.fail(
+                    (*where, key), f"must be {_KIND_WORDS[kind]}, not {_toml_type(value)}"
+                )
             if kind == "strtable":
                 for sub, subvalue in value.items():
                     if not isinstance(subvalue, str):
-                        raise self.fail((*where, key, sub), f"must be a string, not {_toml_type(subvalue)} (quote it)")
+                        raise self.fail(
+                            (*where, key, sub),
+                            f"must be a string, not {_toml_type(subvalue)} (quote it)",
+                        )
         return dict(raw)
 
 
@@ -596,7 +619,11 @@ def _toml_type(value: object) -> str:
 
 def _unknown(key: str, known: Iterable[str]) -> str:
     close = difflib.get_close_matches(key, list(known), n=1, cutoff=0.6)
-    return f"unknown key; did you mean {close[0]!r}?" if close else f"unknown key (known: {', '.join(known)})"
+    return (
+        f"unknown key; did you mean {close[0]!r}?"
+        if close
+        else f"unknown key (known: {', '.join(known)})"
+    )
 
 
 def _dotted(key_path: tuple[str | int, ...]) -> str:
@@ -606,7 +633,11 @@ def _dotted(key_path: tuple[str | int, ...]) -> str:
         if isinstance(part, int):
             out += f"[{part}]"
         else:
-            text = part if re.fullmatch(r"[A-Za-z0-9_-]+", part) else '"' + part.replace('"', '\\"') + '"'
+            text = (
+                part
+                if re.fullmatch(r"[A-Za-z0-9_-]+", part)
+                else '"' + part.replace('"', '\\"') + '"'
+            )
             out += ("." if out else "") + text
     return out
 
@@ -676,7 +707,9 @@ def _key_lines(text: str) -> dict[tuple[str | int, ...], int]:
     return lines
 
 
-def _line_of(lines: dict[tuple[str | int, ...], int], key_path: tuple[str | int, ...]) -> int | None:
+def _line_of(
+    lines: dict[tuple[str | int, ...], int], key_path: tuple[str | int, ...]
+) -> int | None:
     """The key's own line, else the line of the nearest enclosing table or key."""
     for end in range(len(key_path), 0, -1):
         line = lines.get(key_path[:end])
@@ -737,7 +770,9 @@ def save(config: Config) -> None:
     path = Path(config.path)
     text = to_toml(config)
     make_private_dir(path.parent)
-    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")  # mode 0600
+    fd, tmp_name = tempfile.mkstemp(
+        dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"
+    )  # mode 0600
     tmp = Path(tmp_name)
     try:
         with os.fdopen(fd, "wb") as f:
@@ -797,15 +832,23 @@ def profile_from_share_url(url: str, existing_names: Iterable[str] = ()) -> Prof
     raises ShareUrlError and nothing is created. The name is made unique against
     `existing_names` ("Name (2)")."""
     params = _share_params(url)
-    for key in ("apiUrl", "apiKey", "model"):  # the fields the playground's template links leave open
+    for key in (
+        "apiUrl",
+        "apiKey",
+        "model",
+    ):  # the fields the playground's template links leave open
         value = params.get(key, "")
         if any(ph in value for ph in _SHARE_PLACEHOLDERS):
-            raise ShareUrlError(f"{key} holds a template placeholder ({value}): this is a template link, fill it in first")
+            raise ShareUrlError(
+                f"{key} holds a template placeholder ({value}): this is a template link, fill it in first"
+            )
 
     api_url = params.get("apiUrl", "").strip()
     if not api_url:
         if "settings" in params:
-            raise ShareUrlError("this link carries a custom-provider settings block, which imgtui cannot import")
+            raise ShareUrlError(
+                "this link carries a custom-provider settings block, which imgtui cannot import"
+            )
         raise ShareUrlError("the link has no apiUrl parameter")
     base_url = _normalize_share_base_url(api_url)
 
@@ -824,7 +867,9 @@ def profile_from_share_url(url: str, existing_names: Iterable[str] = ()) -> Prof
     if "streamPartialImages" in params:
         raw = params["streamPartialImages"].strip()
         if not re.fullmatch(r"[0-3]", raw):
-            raise ShareUrlError(f"streamPartialImages={params['streamPartialImages']!r}: must be 0, 1, 2 or 3")
+            raise ShareUrlError(
+                f"streamPartialImages={params['streamPartialImages']!r}: must be 0, 1, 2 or 3"
+            )
         partial_images = int(raw)
 
     profile = Profile(
@@ -851,7 +896,9 @@ def profile_from_share_url(url: str, existing_names: Iterable[str] = ()) -> Prof
     return profile
 
 
-def profile_to_share_url(profile: Profile, include_key: bool = False, base: str = SHARE_URL_BASE) -> str:
+def profile_to_share_url(
+    profile: Profile, include_key: bool = False, base: str = SHARE_URL_BASE
+) -> str:
     """A playground share link for this profile; the key only when `include_key` (a
     `${VAR}` reference is resolved then, since a link cannot refer to your environment).
 
@@ -965,7 +1012,9 @@ def _base_url_problem(url: object) -> str | None:
         return "contains whitespace"
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https"):
-        return f"{url!r}: must start with http:// or https:// (or be {DEMO_URL!r} for the demo server)"
+        return (
+            f"{url!r}: must start with http:// or https:// (or be {DEMO_URL!r} for the demo server)"
+        )
     try:
         parts.port  # noqa: B018  # raises ValueError on a malformed port
     except ValueError:
@@ -988,7 +1037,7 @@ def _first_bad_header(headers: Mapping[str, str]) -> tuple[str, str] | None:
 
 
 def _mask(key: str) -> str:
-    """"sk-proj-abc…wxyz" -> "sk-…wxyz"; short keys show nothing of themselves."""
+    """ "sk-proj-abc…wxyz" -> "sk-…wxyz"; short keys show nothing of themselves."""
     prefix = "sk-" if key.startswith("sk-") else ""
     tail = key[-4:] if len(key) >= 12 else ""
     return f"{prefix}…{tail}"

@@ -41,9 +41,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from imgtui.files import make_private_dir
 from imgtui.api.events import Failed, FailureKind, ImageMeta
 from imgtui.api.request import image_extension
+from imgtui.files import make_private_dir
 from imgtui.tasks import Slot, SlotStatus, Status, Task
 
 __all__ = [
@@ -122,7 +122,10 @@ def _v2_search(conn: sqlite3.Connection) -> None:
     rows = conn.execute("SELECT id, prompt, slots FROM tasks").fetchall()
     for task_id, prompt, slots_json in rows:
         revised = [s.get("revised_prompt") for s in _json_dicts(slots_json)]
-        conn.execute("UPDATE tasks SET search_text = ? WHERE id = ?", (_search_text(prompt, revised), task_id))
+        conn.execute(
+            "UPDATE tasks SET search_text = ? WHERE id = ?",
+            (_search_text(prompt, revised), task_id),
+        )
     conn.execute("CREATE INDEX tasks_status ON tasks (status, created_at)")
 
 
@@ -200,7 +203,9 @@ class Store:
                 make_private_dir(self.root)
                 (self.root / IMAGES).mkdir(exist_ok=True)
             except OSError as exc:
-                raise StoreError(f"cannot create the data folder {self.root}: {exc.strerror or exc}") from None
+                raise StoreError(
+                    f"cannot create the data folder {self.root}: {exc.strerror or exc}"
+                ) from None
             report = OpenReport()
             try:
                 self._conn = self._connect()
@@ -231,20 +236,32 @@ class Store:
         try:
             # isolation_level=None: we issue BEGIN/COMMIT ourselves, so a single statement is
             # its own short transaction and DDL in upgrades is transactional.
-            conn = sqlite3.connect(self.db_path, timeout=10, isolation_level=None, check_same_thread=False)
+            conn = sqlite3.connect(
+                self.db_path, timeout=10, isolation_level=None, check_same_thread=False
+            )
         except sqlite3.Error as exc:
             raise StoreError(f"cannot open {self.db_path}: {exc}") from None
         try:
             version = conn.execute("PRAGMA user_version").fetchone()[0]  # NOTADB shows here
             if version > SCHEMA_VERSION:
-                raise _Unusable("newer", f"schema version {version}; this imgtui knows up to {SCHEMA_VERSION}")
+                raise _Unusable(
+                    "newer", f"schema version {version}; this imgtui knows up to {SCHEMA_VERSION}"
+                )
             if existed:
                 problems = [row[0] for row in conn.execute("PRAGMA quick_check").fetchall()]
                 if problems != ["ok"]:
-                    lines = [ln for ln in "\n".join(map(str, problems)).splitlines() if ln and not ln.startswith("***")]
-                    raise _Unusable("corrupt", f"integrity check failed: {lines[0] if lines else problems[0]}")
+                    lines = [
+                        ln
+                        for ln in "\n".join(map(str, problems)).splitlines()
+                        if ln and not ln.startswith("***")
+                    ]
+                    raise _Unusable(
+                        "corrupt", f"integrity check failed: {lines[0] if lines else problems[0]}"
+                    )
             conn.execute("PRAGMA journal_mode = WAL")
-            conn.execute("PRAGMA synchronous = NORMAL")  # safe with WAL; a crash loses at most the last commit
+            conn.execute(
+                "PRAGMA synchronous = NORMAL"
+            )  # safe with WAL; a crash loses at most the last commit
             conn.execute("PRAGMA busy_timeout = 10000")
             self._upgrade(conn, version)
         except _Unusable:
@@ -289,7 +306,9 @@ class Store:
                 if side.exists():
                     os.replace(side, target.with_name(target.name + suffix))
         except OSError as exc:
-            raise StoreError(f"{self.db_path} cannot be used and could not be moved aside: {exc}") from None
+            raise StoreError(
+                f"{self.db_path} cannot be used and could not be moved aside: {exc}"
+            ) from None
         return target
 
     def close(self) -> None:
@@ -330,7 +349,9 @@ class Store:
         """
         with self._transaction() as conn:
             marks = ",".join("?" * len(_UNFINISHED_STATUSES))
-            rows = conn.execute(f"SELECT id, slots FROM tasks WHERE status IN ({marks})", _UNFINISHED_STATUSES).fetchall()
+            rows = conn.execute(
+                f"SELECT id, slots FROM tasks WHERE status IN ({marks})", _UNFINISHED_STATUSES
+            ).fetchall()
             for task_id, slots_json in rows:
                 slots = _json_dicts(slots_json)
                 for slot in slots:
@@ -428,7 +449,9 @@ class Store:
             row = conn.execute(f"{_SELECT} WHERE id = ?", (task_id,)).fetchone()
         return self._task(row) if row else None
 
-    def count(self, search: str | None = None, status: str | None = None, starred: bool | None = None) -> int:
+    def count(
+        self, search: str | None = None, status: str | None = None, starred: bool | None = None
+    ) -> int:
         where, args = _filters(search, status, starred)
         with self._db() as conn:
             return int(conn.execute(f"SELECT COUNT(*) FROM tasks{where}", args).fetchone()[0])
@@ -451,7 +474,13 @@ class Store:
         starred. Interrupted tasks are kept: their preview may be all there is. Returns the count."""
         marks = ",".join("?" * len(_FAILED_STATUSES))
         with self._transaction() as conn:
-            ids = [r[0] for r in conn.execute(f"SELECT id FROM tasks WHERE status IN ({marks}) AND starred = 0", _FAILED_STATUSES)]
+            ids = [
+                r[0]
+                for r in conn.execute(
+                    f"SELECT id FROM tasks WHERE status IN ({marks}) AND starred = 0",
+                    _FAILED_STATUSES,
+                )
+            ]
             conn.executemany("DELETE FROM tasks WHERE id = ?", [(i,) for i in ids])
         for task_id in ids:
             if _ID_RE.match(task_id):
@@ -507,10 +536,16 @@ class Store:
                         if source is None:
                             continue
                         arcname = f"{IMAGES}/{task.id}/{source.name}"
-                        zf.write(source, arcname, compress_type=zipfile.ZIP_STORED)  # images are compressed already
+                        zf.write(
+                            source, arcname, compress_type=zipfile.ZIP_STORED
+                        )  # images are compressed already
                         files.append({"slot": i, "file": arcname, "partial": partial})
                     manifest["tasks"].append(_manifest_entry(task, files))
-                zf.writestr("manifest.json", json.dumps(manifest, indent=2, ensure_ascii=False), zipfile.ZIP_DEFLATED)
+                zf.writestr(
+                    "manifest.json",
+                    json.dumps(manifest, indent=2, ensure_ascii=False),
+                    zipfile.ZIP_DEFLATED,
+                )
             os.replace(tmp, path)
         except OSError as exc:
             tmp.unlink(missing_ok=True)
@@ -535,7 +570,9 @@ class Store:
         except OSError as exc:
             raise StoreError(f"cannot read {image}: {exc.strerror or exc}") from None
         w, h = max(1, int(width_px)), max(1, int(height_px))
-        key = hashlib.sha256(f"{image}|{st.st_mtime_ns}|{st.st_size}|{w}x{h}".encode()).hexdigest()[:32]
+        key = hashlib.sha256(f"{image}|{st.st_mtime_ns}|{st.st_size}|{w}x{h}".encode()).hexdigest()[
+            :32
+        ]
         group = image.parent.name if image.parent.parent == self.root / IMAGES else "_other"
         out = self.root / THUMBS / group / f"{key}.png"
         if out.exists():
@@ -675,7 +712,9 @@ class Store:
             partial_index=d.get("partial_index"),
             partial_path=self._abs(d.get("partial_path")),
             image_path=self._abs(d.get("image_path")),
-            meta=ImageMeta(**{k: meta.get(k) for k in ("size", "quality", "background", "output_format")}),
+            meta=ImageMeta(
+                **{k: meta.get(k) for k in ("size", "quality", "background", "output_format")}
+            ),
             revised_prompt=d.get("revised_prompt"),
             usage=d.get("usage"),
             response_id=d.get("response_id"),

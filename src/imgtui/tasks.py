@@ -16,7 +16,16 @@ from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
 
-from imgtui.api.events import Completed, Event, Failed, FailureKind, ImageMeta, Partial, Progress, Started
+from imgtui.api.events import (
+    Completed,
+    Event,
+    Failed,
+    FailureKind,
+    ImageMeta,
+    Partial,
+    Progress,
+    Started,
+)
 
 
 class Status(str, Enum):
@@ -45,7 +54,9 @@ class Slot:
 
     status: SlotStatus = SlotStatus.RUNNING
     partial_index: int | None = None  # index of the newest partial frame shown
-    partial: bytes | None = field(default=None, repr=False)  # newest partial frame (a preview, never a result)
+    partial: bytes | None = field(
+        default=None, repr=False
+    )  # newest partial frame (a preview, never a result)
     partial_path: Path | None = None  # where the store saved the last partial of an unfinished slot
     image: bytes | None = field(default=None, repr=False)  # final image bytes, as received
     image_path: Path | None = None
@@ -152,7 +163,9 @@ class Task:
     def status_word(self) -> str:
         """`queued`, `running`, `partial k/N`, `done`, `failed`, `cancelled`, `interrupted`."""
         if self.status is Status.RUNNING:
-            idx = max((s.partial_index for s in self.slots if s.partial_index is not None), default=None)
+            idx = max(
+                (s.partial_index for s in self.slots if s.partial_index is not None), default=None
+            )
             if idx is not None and self.partial_images:
                 return f"partial {idx + 1}/{self.partial_images}"
         if self.status is Status.DONE and any(s.status is not SlotStatus.DONE for s in self.slots):
@@ -186,7 +199,11 @@ class Task:
             self.status = Status.DONE  # keep what arrived; the rest was cancelled
         else:
             self.status = Status.CANCELLED
-        self.error_kind, self.error_message, self.error_hint = FailureKind.CANCELLED.value, "Cancelled", None
+        self.error_kind, self.error_message, self.error_hint = (
+            FailureKind.CANCELLED.value,
+            "Cancelled",
+            None,
+        )
         self.finished_at = now or time.time()
         return True
 
@@ -237,7 +254,9 @@ def apply(task: Task, event: Event, now: float | None = None) -> bool:
         slot.response_id = event.response_id
         slot.bytes_received = max(slot.bytes_received, event.bytes_received)
     elif isinstance(event, Failed):
-        slot.status = SlotStatus.CANCELLED if event.kind is FailureKind.CANCELLED else SlotStatus.FAILED
+        slot.status = (
+            SlotStatus.CANCELLED if event.kind is FailureKind.CANCELLED else SlotStatus.FAILED
+        )
         slot.error = event
     _settle(task, now)
     return True
@@ -257,6 +276,10 @@ def _settle(task: Task, now: float) -> None:
         task.status = Status.FAILED
     if failures:
         first = failures[0]
-        task.error_kind, task.error_message, task.error_hint = first.kind.value, first.message, first.hint or None
+        task.error_kind, task.error_message, task.error_hint = (
+            first.kind.value,
+            first.message,
+            first.hint or None,
+        )
         if task.status is Status.DONE:
             task.error_message = f"{len(failures)} of {task.n} images failed: {first.message}"

@@ -10,15 +10,27 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from imgtui.api.events import Completed, Event, Failed, FailureKind, ImageMeta, Partial, Progress, Started
+from imgtui.api.events import (
+    Completed,
+    Event,
+    Failed,
+    FailureKind,
+    ImageMeta,
+    Partial,
+    Progress,
+    Started,
+)
 from imgtui.api.request import Connection, ImageRequest, InputImage, RequestError, parse_size
 
 if TYPE_CHECKING:
     from imgtui.api.client import check_connection, stream_images
     from imgtui.api.errors import ApiFailure
 
-_LAZY = {"stream_images": "imgtui.api.client", "check_connection": "imgtui.api.client",
-         "ApiFailure": "imgtui.api.errors"}
+_LAZY = {
+    "stream_images": "imgtui.api.client",
+    "check_connection": "imgtui.api.client",
+    "ApiFailure": "imgtui.api.errors",
+}
 
 
 def __getattr__(name: str) -> Any:
@@ -30,7 +42,20 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
-    "ApiFailure", "Completed", "Connection", "Event", "Failed", "FailureKind", "ImageMeta", "ImageRequest",
-    "InputImage", "Partial", "Progress", "RequestError", "Started", "check_connection", "parse_size",
+    "ApiFailure",
+    "Completed",
+    "Connection",
+    "Event",
+    "Failed",
+    "FailureKind",
+    "ImageMeta",
+    "ImageRequest",
+    "InputImage",
+    "Partial",
+    "Progress",
+    "RequestError",
+    "Started",
+    "check_connection",
+    "parse_size",
     "stream_images",
 ]

@@ -81,7 +81,7 @@ def _restore(node: Any, key: str | None, cuts: list[bytes], keep: frozenset[str]
     if isinstance(node, list):
         return [_restore(v, key, cuts, keep) for v in node]
     if isinstance(node, str) and node.startswith(_MARK):
-        raw = cuts[int(node[len(_MARK):])]
+        raw = cuts[int(node[len(_MARK) :])]
         if key in keep and _BACKSLASH not in raw:
             return raw
         return json.loads(b'"' + raw + b'"')

@@ -30,12 +30,31 @@ from dataclasses import dataclass, field, replace
 from urllib.parse import urlsplit
 
 import httpx
-from httpx_sse._decoders import SSEDecoder  # the library's field parser (event/data/id/retry, comments)
+from httpx_sse._decoders import (
+    SSEDecoder,
+)  # the library's field parser (event/data/id/retry, comments)
 
 from imgtui.api import bigjson
 from imgtui.api.b64 import b64decode, b64encode
-from imgtui.api.errors import HINT_NO_FINAL, ApiFailure, error_object, from_error_object, from_exception, from_response, scrub
-from imgtui.api.events import Completed, Event, Failed, FailureKind, ImageMeta, Partial, Progress, Started
+from imgtui.api.errors import (
+    HINT_NO_FINAL,
+    ApiFailure,
+    error_object,
+    from_error_object,
+    from_exception,
+    from_response,
+    scrub,
+)
+from imgtui.api.events import (
+    Completed,
+    Event,
+    Failed,
+    FailureKind,
+    ImageMeta,
+    Partial,
+    Progress,
+    Started,
+)
 from imgtui.api.request import Connection, ImageRequest, image_params
 
 # A `data:` line longer than this skips the text decoding and goes to `bigjson` as bytes.
@@ -60,7 +79,9 @@ def make_client(conn: Connection) -> httpx.AsyncClient:
     """An httpx client for one connection: long read timeout, short connect timeout."""
     timeout = httpx.Timeout(conn.timeout, connect=min(20.0, conn.timeout))
     limits = httpx.Limits(max_connections=32, max_keepalive_connections=8)
-    return httpx.AsyncClient(timeout=timeout, limits=limits, follow_redirects=True, verify=ssl_context())
+    return httpx.AsyncClient(
+        timeout=timeout, limits=limits, follow_redirects=True, verify=ssl_context()
+    )
 
 
 def _url(conn: Connection, path: str) -> str:
@@ -132,7 +153,9 @@ def _build_call(conn: Connection, req: ImageRequest, n: int, slots: list[int]) -
         return HttpCall("/images/generations", json=fields, slots=slots)
     # Edits are multipart: scalar fields as form fields, images as file parts. Like the
     # OpenAI SDK: one image goes as `image`, several as repeated `image[]`.
-    data = {k: ("true" if v is True else "false" if v is False else str(v)) for k, v in fields.items()}
+    data = {
+        k: ("true" if v is True else "false" if v is False else str(v)) for k, v in fields.items()
+    }
     name = "image" if len(req.images) == 1 else "image[]"
     files = [(name, (img.name, img.data, img.mime)) for img in req.images]
     if req.mask is not None:
@@ -223,12 +246,23 @@ class StreamParser:
             index = obj.get("partial_image_index")
             index = index if isinstance(index, int) else self._partials
             self._partials += 1
-            return [Partial(self.slot, index, None, self.meta.merged(meta), bytes_received, b64=b64)]
+            return [
+                Partial(self.slot, index, None, self.meta.merged(meta), bytes_received, b64=b64)
+            ]
         if etype == "response.output_item.done":
             item = obj.get("item") or {}
-            if item.get("type") == "image_generation_call" and item.get("_image") and self.final is None:
-                self.final = self._completed(item["_image"], ImageMeta.from_json(item),
-                                             item.get("revised_prompt"), None, bytes_received)
+            if (
+                item.get("type") == "image_generation_call"
+                and item.get("_image")
+                and self.final is None
+            ):
+                self.final = self._completed(
+                    item["_image"],
+                    ImageMeta.from_json(item),
+                    item.get("revised_prompt"),
+                    None,
+                    bytes_received,
+                )
             return []
         if etype == "response.completed":
             response = obj.get("response") or {}
@@ -237,8 +271,13 @@ class StreamParser:
             if self.final is None:
                 for item in response.get("output") or []:
                     if isinstance(item, dict) and item.get("_image"):
-                        self.final = self._completed(item["_image"], ImageMeta.from_json(item),
-                                                     item.get("revised_prompt"), usage, bytes_received)
+                        self.final = self._completed(
+                            item["_image"],
+                            ImageMeta.from_json(item),
+                            item.get("revised_prompt"),
+                            usage,
+                            bytes_received,
+                        )
                         break
             elif usage:
                 self.final = self._with(usage=usage, response_id=self.response_id)
@@ -246,20 +285,38 @@ class StreamParser:
             return []
         if etype == "response.failed":
             response = obj.get("response") or {}
-            err = response.get("error") if isinstance(response.get("error"), dict) else {"message": "response failed"}
+            err = (
+                response.get("error")
+                if isinstance(response.get("error"), dict)
+                else {"message": "response failed"}
+            )
             raise from_error_object(err)
         if etype == "response.incomplete":
             details = (obj.get("response") or {}).get("incomplete_details") or {}
             reason = details.get("reason") if isinstance(details, dict) else None
-            raise ApiFailure(FailureKind.STREAM, f"The response ended incomplete: {reason or 'no reason given'}",
-                             "Retry; a longer prompt or a content filter can cause this.")
+            raise ApiFailure(
+                FailureKind.STREAM,
+                f"The response ended incomplete: {reason or 'no reason given'}",
+                "Retry; a longer prompt or a content filter can cause this.",
+            )
         if etype.endswith(".failed"):
-            message = obj.get("message") or (obj.get("error") or {}).get("message") or f"{etype} without a message"
+            message = (
+                obj.get("message")
+                or (obj.get("error") or {}).get("message")
+                or f"{etype} without a message"
+            )
             raise from_error_object({"message": message, "code": obj.get("code")})
-        if etype.endswith(".completed") and obj.get("_image"):  # image_generation.completed, image_edit.completed
+        if etype.endswith(".completed") and obj.get(
+            "_image"
+        ):  # image_generation.completed, image_edit.completed
             if self.final is None:
-                self.final = self._completed(obj["_image"], meta, obj.get("revised_prompt"),
-                                             _usage(obj.get("usage")), bytes_received)
+                self.final = self._completed(
+                    obj["_image"],
+                    meta,
+                    obj.get("revised_prompt"),
+                    _usage(obj.get("usage")),
+                    bytes_received,
+                )
             self.done = True
             return []
         return []
@@ -268,10 +325,23 @@ class StreamParser:
         if isinstance(response, dict) and isinstance(response.get("id"), str):
             self.response_id = response["id"]
 
-    def _completed(self, image: bytes, meta: ImageMeta, revised: object, usage: dict | None,
-                   bytes_received: int) -> Completed:
-        return Completed(self.slot, image, self.meta.merged(meta), revised if isinstance(revised, str) else None,
-                         usage, self.response_id, bytes_received)
+    def _completed(
+        self,
+        image: bytes,
+        meta: ImageMeta,
+        revised: object,
+        usage: dict | None,
+        bytes_received: int,
+    ) -> Completed:
+        return Completed(
+            self.slot,
+            image,
+            self.meta.merged(meta),
+            revised if isinstance(revised, str) else None,
+            usage,
+            self.response_id,
+            bytes_received,
+        )
 
     def _with(self, **changes) -> Completed:
         assert self.final is not None
@@ -280,9 +350,14 @@ class StreamParser:
     def finish(self, bytes_received: int) -> Completed:
         """The final event at end of stream, or ApiFailure when no final image arrived."""
         if self.final is None:
-            raise ApiFailure(FailureKind.STREAM, "The stream ended without a final image", HINT_NO_FINAL)
-        return replace(self.final, response_id=self.final.response_id or self.response_id,
-                       bytes_received=max(self.final.bytes_received, bytes_received))
+            raise ApiFailure(
+                FailureKind.STREAM, "The stream ended without a final image", HINT_NO_FINAL
+            )
+        return replace(
+            self.final,
+            response_id=self.final.response_id or self.response_id,
+            bytes_received=max(self.final.bytes_received, bytes_received),
+        )
 
 
 class ByteLines:
@@ -343,8 +418,9 @@ def _data_start(line: bytes) -> int:
     return 6 if line.startswith(b"data: ") else 5
 
 
-async def iter_sse_json(chunks: AsyncIterator[bytes], *, byte_counts: bool = False
-                        ) -> AsyncIterator[dict | str | int]:
+async def iter_sse_json(
+    chunks: AsyncIterator[bytes], *, byte_counts: bool = False
+) -> AsyncIterator[dict | str | int]:
     """Decode an SSE byte stream into decoded JSON objects (or the string "[DONE]").
 
     Accepts `event:` lines or data-only events, comments and pings, CRLF or LF, any chunking.
@@ -365,7 +441,7 @@ async def iter_sse_json(chunks: AsyncIterator[bytes], *, byte_counts: bool = Fal
             return big[0], _data_start(big[0])
         # Rare: big lines mixed with others in one event. Put their text back in place.
         parts = data.split(_BIG_MARK)
-        texts = [line[_data_start(line):].decode("utf-8", "replace") for line in big]
+        texts = [line[_data_start(line) :].decode("utf-8", "replace") for line in big]
         return "".join(part + text for part, text in zip(parts, texts + [""])), 0
 
     async def emit(line_list: list[bytes]) -> AsyncIterator[dict | str]:
@@ -391,8 +467,11 @@ async def iter_sse_json(chunks: AsyncIterator[bytes], *, byte_counts: bool = Fal
                 yield _decode_event(data, start)
             except ValueError:
                 shown = data[start : start + 60] if isinstance(data, bytes) else data[:60]
-                raise ApiFailure(FailureKind.STREAM, f"Malformed event from the server: {shown!r}",
-                                 "The server or a relay sent invalid JSON; retry.") from None
+                raise ApiFailure(
+                    FailureKind.STREAM,
+                    f"Malformed event from the server: {shown!r}",
+                    "The server or a relay sent invalid JSON; retry.",
+                ) from None
 
     async for chunk in chunks:
         received += len(chunk)
@@ -402,7 +481,9 @@ async def iter_sse_json(chunks: AsyncIterator[bytes], *, byte_counts: bool = Fal
                 yield obj
         if byte_counts:
             yield received
-    async for obj in emit(lines.flush() + [b""]):  # a final blank line dispatches an unterminated event
+    async for obj in emit(
+        lines.flush() + [b""]
+    ):  # a final blank line dispatches an unterminated event
         yield obj
 
 
@@ -412,7 +493,9 @@ async def iter_sse_json(chunks: AsyncIterator[bytes], *, byte_counts: bool = Fal
 class _CallRunner:
     """Sends one HttpCall (with retries) and yields the events of its slots."""
 
-    def __init__(self, client: httpx.AsyncClient, conn: Connection, req: ImageRequest, call: HttpCall) -> None:
+    def __init__(
+        self, client: httpx.AsyncClient, conn: Connection, req: ImageRequest, call: HttpCall
+    ) -> None:
         self.client, self.conn, self.req, self.call = client, conn, req, call
         self.requested = ImageMeta(req.size, req.quality, req.background, req.output_format)
         self.started_at = time.monotonic()
@@ -448,7 +531,7 @@ class _CallRunner:
                 if attempt > self.conn.max_retries:
                     raise retry.failure from None
                 delay = retry.failure.retry_after
-                delay = min(MAX_BACKOFF, delay if delay is not None else 0.5 * 2 ** attempt)
+                delay = min(MAX_BACKOFF, delay if delay is not None else 0.5 * 2**attempt)
                 await asyncio.sleep(delay)
 
     async def _send(self) -> AsyncIterator[Event]:
@@ -457,8 +540,13 @@ class _CallRunner:
         self.started_at = time.monotonic()
         try:
             async with self.client.stream(
-                "POST", url, json=call.json, data=call.data, files=call.files,
-                headers=_headers(self.conn) | ({"Accept": "text/event-stream"} if self.req.stream else {}),
+                "POST",
+                url,
+                json=call.json,
+                data=call.data,
+                files=call.files,
+                headers=_headers(self.conn)
+                | ({"Accept": "text/event-stream"} if self.req.stream else {}),
                 params=self.conn.query or None,
             ) as resp:
                 if resp.status_code >= 400:
@@ -478,8 +566,12 @@ class _CallRunner:
         except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
             raise _Retry(from_exception(exc, timeout=self.conn.timeout)) from None
         except httpx.HTTPError as exc:
-            raise from_exception(exc, timeout=self.conn.timeout, elapsed=time.monotonic() - self.started_at,
-                                 streaming=self.streaming) from None
+            raise from_exception(
+                exc,
+                timeout=self.conn.timeout,
+                elapsed=time.monotonic() - self.started_at,
+                streaming=self.streaming,
+            ) from None
 
     @staticmethod
     async def _read_capped(resp: httpx.Response, cap: int = 256 * 1024) -> bytes:
@@ -515,10 +607,15 @@ class _CallRunner:
         try:
             obj = bigjson.loads(body, _IMAGE_KEYS)
         except ValueError:
-            raise ApiFailure(FailureKind.STREAM, f"The server's reply is not JSON: {body[:60]!r}",
-                             "Check the base URL: it should point at an OpenAI-compatible API (usually …/v1).") from None
+            raise ApiFailure(
+                FailureKind.STREAM,
+                f"The server's reply is not JSON: {body[:60]!r}",
+                "Check the base URL: it should point at an OpenAI-compatible API (usually …/v1).",
+            ) from None
         if not isinstance(obj, dict):
-            raise ApiFailure(FailureKind.STREAM, "The server's reply is not a JSON object", "Check the base URL.")
+            raise ApiFailure(
+                FailureKind.STREAM, "The server's reply is not a JSON object", "Check the base URL."
+            )
         err = error_object(obj)
         if err is not None:
             raise from_error_object(err)
@@ -535,15 +632,28 @@ class _CallRunner:
         for slot, item in zip(self.call.slots, items):
             image = await self._image_of(item)
             if image is None:
-                yield ApiFailure(FailureKind.STREAM, "The reply held no image data",
-                                 "The provider answered without b64_json or url.").event(slot)
+                yield ApiFailure(
+                    FailureKind.STREAM,
+                    "The reply held no image data",
+                    "The provider answered without b64_json or url.",
+                ).event(slot)
             else:
                 revised = item.get("revised_prompt")
-                yield Completed(slot, image, meta, revised if isinstance(revised, str) else None,
-                                usage if slot == self.call.slots[0] else None, None, nbytes)
-        for slot in self.call.slots[len(items):]:
-            yield ApiFailure(FailureKind.STREAM, f"The reply held {len(items)} of {len(self.call.slots)} images",
-                             "The provider returned fewer images than asked.").event(slot)
+                yield Completed(
+                    slot,
+                    image,
+                    meta,
+                    revised if isinstance(revised, str) else None,
+                    usage if slot == self.call.slots[0] else None,
+                    None,
+                    nbytes,
+                )
+        for slot in self.call.slots[len(items) :]:
+            yield ApiFailure(
+                FailureKind.STREAM,
+                f"The reply held {len(items)} of {len(self.call.slots)} images",
+                "The provider returned fewer images than asked.",
+            ).event(slot)
 
     async def _image_of(self, item: dict) -> bytes | None:
         if isinstance(item.get("b64_json"), (str, bytes)):
@@ -555,7 +665,9 @@ class _CallRunner:
             return _b64(url.partition(",")[2])
         # Only send our credentials to the API's own host; a CDN link gets none.
         same_host = urlsplit(url).netloc == urlsplit(self.conn.base_url).netloc
-        resp = await self.client.get(url, headers=_headers(self.conn) if same_host else {"User-Agent": "imgtui"})
+        resp = await self.client.get(
+            url, headers=_headers(self.conn) if same_host else {"User-Agent": "imgtui"}
+        )
         if resp.status_code >= 400:
             raise from_response(resp.status_code, resp.headers, resp.content[:65536])
         return resp.content
@@ -571,8 +683,9 @@ class _Retry(Exception):
 _END = object()
 
 
-async def stream_images(conn: Connection, req: ImageRequest, *, client: httpx.AsyncClient | None = None
-                        ) -> AsyncIterator[Event]:
+async def stream_images(
+    conn: Connection, req: ImageRequest, *, client: httpx.AsyncClient | None = None
+) -> AsyncIterator[Event]:
     """Yield the events of every slot of `req` until each slot completed or failed.
 
     Raises RequestError (before sending anything) when the request is invalid.
@@ -621,8 +734,12 @@ async def check_connection(conn: Connection) -> Failed | None:
     """A cheap request (GET /models) to test a profile: None when it answers, else the failure."""
     async with await asyncio.to_thread(make_client, conn) as http:
         try:
-            resp = await http.get(_url(conn, "/models"), headers=_headers(conn), params=conn.query or None,
-                                  timeout=min(30.0, conn.timeout))
+            resp = await http.get(
+                _url(conn, "/models"),
+                headers=_headers(conn),
+                params=conn.query or None,
+                timeout=min(30.0, conn.timeout),
+            )
         except httpx.HTTPError as exc:
             failure = from_exception(exc, timeout=min(30.0, conn.timeout))
         else:

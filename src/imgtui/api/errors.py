@@ -105,28 +105,64 @@ def from_error_object(err: dict, status: int | None = None) -> ApiFailure:
         cats = details.get("categories") if isinstance(details, dict) else None
         stage = details.get("moderation_stage") if isinstance(details, dict) else None
         what = ", ".join(map(str, cats)) if cats else ""
-        msg = "Blocked by moderation" + (f" ({stage})" if stage else "") + (f": {what}" if what else "")
-        return ApiFailure(FailureKind.MODERATION, msg,
-                          "Rephrase the prompt or change the input images; 'moderation = low' is less strict.",
-                          status)
-    if status in (401, 403) or code in ("invalid_api_key", "unauthorized") or etype == "authentication_error":
-        return ApiFailure(FailureKind.AUTH, f"Authentication failed ({status or code}): {_one_line(message)}",
-                          "Check the profile's API key (and that it may use this model).", status)
+        msg = (
+            "Blocked by moderation"
+            + (f" ({stage})" if stage else "")
+            + (f": {what}" if what else "")
+        )
+        return ApiFailure(
+            FailureKind.MODERATION,
+            msg,
+            "Rephrase the prompt or change the input images; 'moderation = low' is less strict.",
+            status,
+        )
+    if (
+        status in (401, 403)
+        or code in ("invalid_api_key", "unauthorized")
+        or etype == "authentication_error"
+    ):
+        return ApiFailure(
+            FailureKind.AUTH,
+            f"Authentication failed ({status or code}): {_one_line(message)}",
+            "Check the profile's API key (and that it may use this model).",
+            status,
+        )
     if status == 429 or code in ("rate_limit_exceeded", "insufficient_quota"):
-        hint = ("Your quota is used up: check billing." if code == "insufficient_quota"
-                else "Too many requests: wait a moment and retry.")
-        return ApiFailure(FailureKind.RATE_LIMIT, f"Rate limited: {_one_line(message)}", hint, status)
+        hint = (
+            "Your quota is used up: check billing."
+            if code == "insufficient_quota"
+            else "Too many requests: wait a moment and retry."
+        )
+        return ApiFailure(
+            FailureKind.RATE_LIMIT, f"Rate limited: {_one_line(message)}", hint, status
+        )
     if "stream" in low and ("not support" in low or "unsupported" in low or param == "stream"):
-        return ApiFailure(FailureKind.BAD_REQUEST, f"Streaming refused: {_one_line(message)}", HINT_STREAM_OFF, status)
-    if status is not None and status >= 500 or etype == "server_error" or code == "server_error":
-        return ApiFailure(FailureKind.SERVER, f"Server error{f' ({status})' if status else ''}: {_one_line(message)}",
-                          "The provider failed; retry in a moment.", status)
+        return ApiFailure(
+            FailureKind.BAD_REQUEST,
+            f"Streaming refused: {_one_line(message)}",
+            HINT_STREAM_OFF,
+            status,
+        )
+    if (status is not None and status >= 500) or etype == "server_error" or code == "server_error":
+        return ApiFailure(
+            FailureKind.SERVER,
+            f"Server error{f' ({status})' if status else ''}: {_one_line(message)}",
+            "The provider failed; retry in a moment.",
+            status,
+        )
     where = f" [{param}]" if param else ""
     if status is None:  # an in-stream error without a recognisable class
-        return ApiFailure(FailureKind.STREAM, f"The server reported an error{where}: {_one_line(message)}",
-                          "Retry; if it persists, try another model or fewer partial images.")
-    return ApiFailure(FailureKind.BAD_REQUEST, f"Request rejected ({status}){where}: {_one_line(message)}",
-                      "Check the parameters this model accepts.", status)
+        return ApiFailure(
+            FailureKind.STREAM,
+            f"The server reported an error{where}: {_one_line(message)}",
+            "Retry; if it persists, try another model or fewer partial images.",
+        )
+    return ApiFailure(
+        FailureKind.BAD_REQUEST,
+        f"Request rejected ({status}){where}: {_one_line(message)}",
+        "Check the parameters this model accepts.",
+        status,
+    )
 
 
 def from_response(status: int, headers: httpx.Headers, body: bytes) -> ApiFailure:
@@ -143,27 +179,59 @@ def from_response(status: int, headers: httpx.Headers, body: bytes) -> ApiFailur
         summary = summarize_body(body) or httpx.codes.get_reason_phrase(status) or "no details"
         is_html = b"<html" in body[:2000].lower() or b"<!doctype" in body[:200].lower()
         if status in (504, 522, 524) or (is_html and "timeout" in summary.lower()):
-            who = "Cloudflare" if status in (522, 524) or b"cloudflare" in body.lower() else "a gateway"
-            failure = ApiFailure(FailureKind.PROXY_TIMEOUT, f"Proxy timeout ({status}): {summary}",
-                                 HINT_PROXY.format(who=who), status)
+            who = (
+                "Cloudflare"
+                if status in (522, 524) or b"cloudflare" in body.lower()
+                else "a gateway"
+            )
+            failure = ApiFailure(
+                FailureKind.PROXY_TIMEOUT,
+                f"Proxy timeout ({status}): {summary}",
+                HINT_PROXY.format(who=who),
+                status,
+            )
         elif status in (401, 403):
-            failure = ApiFailure(FailureKind.AUTH, f"Authentication failed ({status}): {summary}",
-                                 "Check the profile's API key.", status)
+            failure = ApiFailure(
+                FailureKind.AUTH,
+                f"Authentication failed ({status}): {summary}",
+                "Check the profile's API key.",
+                status,
+            )
         elif status == 429:
-            failure = ApiFailure(FailureKind.RATE_LIMIT, f"Rate limited (429): {summary}",
-                                 "Too many requests: wait a moment and retry.", status)
+            failure = ApiFailure(
+                FailureKind.RATE_LIMIT,
+                f"Rate limited (429): {summary}",
+                "Too many requests: wait a moment and retry.",
+                status,
+            )
         elif status == 404:
-            failure = ApiFailure(FailureKind.BAD_REQUEST, f"Not found (404): {summary}",
-                                 "Check the base URL: it usually ends in /v1.", status)
+            failure = ApiFailure(
+                FailureKind.BAD_REQUEST,
+                f"Not found (404): {summary}",
+                "Check the base URL: it usually ends in /v1.",
+                status,
+            )
         elif status >= 500:
-            failure = ApiFailure(FailureKind.SERVER, f"Server error ({status}): {summary}",
-                                 "The provider or a proxy in front of it failed; retry in a moment.", status)
+            failure = ApiFailure(
+                FailureKind.SERVER,
+                f"Server error ({status}): {summary}",
+                "The provider or a proxy in front of it failed; retry in a moment.",
+                status,
+            )
         elif "stream" in summary.lower():
-            failure = ApiFailure(FailureKind.BAD_REQUEST, f"Streaming refused ({status}): {summary}",
-                                 HINT_STREAM_OFF, status)
+            failure = ApiFailure(
+                FailureKind.BAD_REQUEST,
+                f"Streaming refused ({status}): {summary}",
+                HINT_STREAM_OFF,
+                status,
+            )
         else:
-            failure = ApiFailure(FailureKind.BAD_REQUEST, f"Request rejected ({status}): {summary}",
-                                 "Check the parameters this model accepts.", status)
+            failure = ApiFailure(
+                FailureKind.BAD_REQUEST,
+                f"Request rejected ({status}): {summary}",
+                "Check the parameters this model accepts.",
+                status,
+            )
     failure.status = status
     failure.retry_after = retry_after
     return failure
@@ -193,47 +261,88 @@ def _causes(exc: BaseException) -> list[BaseException]:
     return chain
 
 
-def from_exception(exc: BaseException, *, timeout: float, elapsed: float | None = None,
-                   streaming: bool = False) -> ApiFailure:
+def from_exception(
+    exc: BaseException, *, timeout: float, elapsed: float | None = None, streaming: bool = False
+) -> ApiFailure:
     """Map an httpx/transport exception to a failure."""
     text = _one_line(str(exc) or type(exc).__name__)
     if isinstance(exc, httpx.ConnectTimeout):
-        return ApiFailure(FailureKind.CONNECTION, "Connection timed out before the server answered",
-                          "Check the base URL and your network.")
+        return ApiFailure(
+            FailureKind.CONNECTION,
+            "Connection timed out before the server answered",
+            "Check the base URL and your network.",
+        )
     if isinstance(exc, httpx.ConnectError):
         low = text.lower()
         causes = _causes(exc)
         if any(isinstance(c, ConnectionRefusedError) for c in causes):
-            return ApiFailure(FailureKind.CONNECTION, "Connection refused",
-                              "Nothing listens at the base URL: check the host and port.")
+            return ApiFailure(
+                FailureKind.CONNECTION,
+                "Connection refused",
+                "Nothing listens at the base URL: check the host and port.",
+            )
         if any(isinstance(c, socket.gaierror) for c in causes):
-            return ApiFailure(FailureKind.CONNECTION, f"Cannot resolve the host: {text}",
-                              "Check the base URL's host name and your network.")
+            return ApiFailure(
+                FailureKind.CONNECTION,
+                f"Cannot resolve the host: {text}",
+                "Check the base URL's host name and your network.",
+            )
         if any(isinstance(c, ssl.SSLError) for c in causes) or "ssl" in low or "certificate" in low:
-            return ApiFailure(FailureKind.CONNECTION, f"TLS error: {text}",
-                              "Check the base URL's scheme (http vs https) and the server's certificate.")
-        if "name or service" in low or "nodename" in low or "getaddrinfo" in low or "name resolution" in low:
-            return ApiFailure(FailureKind.CONNECTION, f"Cannot resolve the host: {text}",
-                              "Check the base URL's host name and your network.")
+            return ApiFailure(
+                FailureKind.CONNECTION,
+                f"TLS error: {text}",
+                "Check the base URL's scheme (http vs https) and the server's certificate.",
+            )
+        if (
+            "name or service" in low
+            or "nodename" in low
+            or "getaddrinfo" in low
+            or "name resolution" in low
+        ):
+            return ApiFailure(
+                FailureKind.CONNECTION,
+                f"Cannot resolve the host: {text}",
+                "Check the base URL's host name and your network.",
+            )
         if "refused" in low:
-            return ApiFailure(FailureKind.CONNECTION, "Connection refused",
-                              "Nothing listens at the base URL: check the host and port.")
-        return ApiFailure(FailureKind.CONNECTION, f"Cannot connect: {text}", "Check the base URL and your network.")
+            return ApiFailure(
+                FailureKind.CONNECTION,
+                "Connection refused",
+                "Nothing listens at the base URL: check the host and port.",
+            )
+        return ApiFailure(
+            FailureKind.CONNECTION,
+            f"Cannot connect: {text}",
+            "Check the base URL and your network.",
+        )
     if isinstance(exc, (httpx.ReadTimeout, httpx.WriteTimeout, httpx.PoolTimeout)):
-        return ApiFailure(FailureKind.TIMEOUT, f"No data from the server for {timeout:g} s",
-                          "Raise the profile's timeout, or stream with partial images to see progress.")
+        return ApiFailure(
+            FailureKind.TIMEOUT,
+            f"No data from the server for {timeout:g} s",
+            "Raise the profile's timeout, or stream with partial images to see progress.",
+        )
     mark = _proxy_mark(elapsed)
     after = f" after {elapsed:.0f} s" if elapsed is not None else ""
     if mark:
-        return ApiFailure(FailureKind.PROXY_TIMEOUT, f"Connection dropped{after}",
-                          HINT_PROXY.format(who=mark))
-    if isinstance(exc, (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError, httpx.NetworkError)):
+        return ApiFailure(
+            FailureKind.PROXY_TIMEOUT, f"Connection dropped{after}", HINT_PROXY.format(who=mark)
+        )
+    if isinstance(
+        exc, (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError, httpx.NetworkError)
+    ):
         where = "mid-stream" if streaming else "before the reply"
-        return ApiFailure(FailureKind.STREAM, f"Connection dropped {where}{after}",
-                          "The server or a proxy closed the connection; retry.")
+        return ApiFailure(
+            FailureKind.STREAM,
+            f"Connection dropped {where}{after}",
+            "The server or a proxy closed the connection; retry.",
+        )
     if isinstance(exc, httpx.HTTPError):
-        return ApiFailure(FailureKind.CONNECTION, f"HTTP error: {text}", "Check the base URL and your network.")
-    return ApiFailure(FailureKind.STREAM, f"Unexpected error: {text}", "Retry; if it persists, report it.")
+        return ApiFailure(
+            FailureKind.CONNECTION, f"HTTP error: {text}", "Check the base URL and your network."
+        )
+    return ApiFailure(
+        FailureKind.STREAM, f"Unexpected error: {text}", "Retry; if it persists, report it."
+    )
 
 
 def scrub(text: str, secret: str | None) -> str:

@@ -73,10 +73,18 @@ class Partial:
     and the app decodes it in the thread where it also decodes the PNG.
     """
 
-    __slots__ = ("slot", "index", "meta", "bytes_received", "_image", "_b64")
+    __slots__ = ("_b64", "_image", "bytes_received", "index", "meta", "slot")
 
-    def __init__(self, slot: int, index: int, image: bytes | None = None, meta: ImageMeta = ImageMeta(),
-                 bytes_received: int = 0, *, b64: str | bytes | None = None) -> None:
+    def __init__(
+        self,
+        slot: int,
+        index: int,
+        image: bytes | None = None,
+        meta: ImageMeta = ImageMeta(),
+        bytes_received: int = 0,
+        *,
+        b64: str | bytes | None = None,
+    ) -> None:
         if image is None and b64 is None:
             raise TypeError("Partial needs image bytes or b64 text")
         self.slot, self.index, self.meta, self.bytes_received = slot, index, meta, bytes_received
@@ -96,7 +104,12 @@ class Partial:
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Partial):
             return NotImplemented
-        return (self.slot, self.index, self.meta, self.image) == (other.slot, other.index, other.meta, other.image)
+        return (self.slot, self.index, self.meta, self.image) == (
+            other.slot,
+            other.index,
+            other.meta,
+            other.image,
+        )
 
     __hash__ = None  # type: ignore[assignment]
 

@@ -138,7 +138,9 @@ class ImageRequest:
         if not self.prompt.strip():
             raise RequestError("prompt", "is empty")
         if len(self.prompt) > MAX_PROMPT:
-            raise RequestError("prompt", f"is {len(self.prompt):,} characters; at most {MAX_PROMPT:,}")
+            raise RequestError(
+                "prompt", f"is {len(self.prompt):,} characters; at most {MAX_PROMPT:,}"
+            )
         if not self.model.strip():
             raise RequestError("model", "is empty")
         if not 1 <= self.n <= 10:
@@ -147,14 +149,20 @@ class ImageRequest:
         if not self.quality.strip():
             raise RequestError("quality", "is empty (use 'auto')")
         if self.output_format not in FORMATS:
-            raise RequestError("output_format", f"{self.output_format!r}: must be one of {', '.join(FORMATS)}")
+            raise RequestError(
+                "output_format", f"{self.output_format!r}: must be one of {', '.join(FORMATS)}"
+            )
         if self.background not in BACKGROUNDS:
-            raise RequestError("background", f"{self.background!r}: must be one of {', '.join(BACKGROUNDS)}")
+            raise RequestError(
+                "background", f"{self.background!r}: must be one of {', '.join(BACKGROUNDS)}"
+            )
         if self.background == "transparent" and self.output_format == "jpeg":
             raise RequestError("background", "transparent needs output_format png or webp")
         if self.output_compression is not None:
             if not 0 <= self.output_compression <= 100:
-                raise RequestError("output_compression", f"{self.output_compression}: must be 0 to 100")
+                raise RequestError(
+                    "output_compression", f"{self.output_compression}: must be 0 to 100"
+                )
             if self.output_format == "png":
                 raise RequestError("output_compression", "only applies to jpeg or webp output")
         if self.moderation is not None and self.moderation not in MODERATIONS:
@@ -206,4 +214,6 @@ class Connection:
 
     def __repr__(self) -> str:  # never leak the key through a repr in a log or traceback
         key = "set" if self.api_key else "none"
-        return f"Connection(base_url={self.base_url!r}, api_mode={self.api_mode!r}, api_key=<{key}>)"
+        return (
+            f"Connection(base_url={self.base_url!r}, api_mode={self.api_mode!r}, api_key=<{key}>)"
+        )

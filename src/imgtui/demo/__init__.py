@@ -17,4 +17,12 @@ from imgtui.demo.faults import FAULT_MODES
 from imgtui.demo.server import DemoServer, create_app, embedded_server, serve, server_process
 from imgtui.demo.state import DemoState
 
-__all__ = ["FAULT_MODES", "DemoServer", "DemoState", "create_app", "embedded_server", "serve", "server_process"]
+__all__ = [
+    "FAULT_MODES",
+    "DemoServer",
+    "DemoState",
+    "create_app",
+    "embedded_server",
+    "serve",
+    "server_process",
+]

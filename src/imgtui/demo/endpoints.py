@@ -28,7 +28,16 @@ from imgtui.api.b64 import b64decode
 from imgtui.demo import faults
 from imgtui.demo.faults import error_body
 from imgtui.demo.frames import Frames, Source, decode_source
-from imgtui.demo.params import ImageParams, Upload, bool_field, check_auth, fault_for, image_params, read_form, read_json
+from imgtui.demo.params import (
+    ImageParams,
+    Upload,
+    bool_field,
+    check_auth,
+    fault_for,
+    image_params,
+    read_form,
+    read_json,
+)
 from imgtui.demo.state import DEFAULT_DELAY, ApiError, DemoState, bad_request, new_id, to_b64
 from imgtui.demo.streaming import ABORT, EventStream, SSEWriter, abandon, pace, pace_watching, stall
 
@@ -36,7 +45,9 @@ from imgtui.demo.streaming import ABORT, EventStream, SSEWriter, abandon, pace, 
 KNOWN_MODELS = ("gpt-image-1", "gpt-image-1-mini", "gpt-image-1.5", "gpt-5", "bench-noise")
 
 
-async def _http_fault(request: Request, state: DemoState, mode: str | None, stream: bool) -> Response | None:
+async def _http_fault(
+    request: Request, state: DemoState, mode: str | None, stream: bool
+) -> Response | None:
     """The reply for faults that happen before any image work, or None to go on."""
     if mode == "auth":
         return JSONResponse(faults.AUTH_ERROR, status_code=401)
@@ -97,7 +108,12 @@ _RESPONSE_FAILED_MESSAGE = "The image generation call failed on the server."
 def _nested_error() -> dict:
     return {
         "type": "error",
-        "error": {"type": "server_error", "code": "server_error", "message": _NESTED_ERROR_MESSAGE, "param": None},
+        "error": {
+            "type": "server_error",
+            "code": "server_error",
+            "message": _NESTED_ERROR_MESSAGE,
+            "param": None,
+        },
     }
 
 
@@ -133,7 +149,11 @@ async def _images_endpoint(request: Request, state: DemoState, edit: bool) -> Re
     if edit:
         images = [u for u in uploads if u.field in ("image", "image[]")]
         if not images:
-            raise bad_request("Missing required parameter: 'image'.", param="image", code="missing_required_parameter")
+            raise bad_request(
+                "Missing required parameter: 'image'.",
+                param="image",
+                code="missing_required_parameter",
+            )
         mask = next((u.data for u in uploads if u.field == "mask"), None)
         source = await decode_source(images[0].data, mask, "image")
 
@@ -141,12 +161,16 @@ async def _images_endpoint(request: Request, state: DemoState, edit: bool) -> Re
     # `json` ignores stream=true; `url` answers like relays that do not stream.
     if params.stream and fault not in ("json", "url"):
         variant = state.claim_variant(params.prompt)
-        events = _images_events(state, params, Frames(params, source, variant=variant), fault, prefix)
+        events = _images_events(
+            state, params, Frames(params, source, variant=variant), fault, prefix
+        )
         return EventStream(state, _releasing(events, state, params.prompt))
     return await _images_json(request, state, params, source, fault)
 
 
-async def _releasing(events: AsyncIterator[Any], state: DemoState, prompt: str) -> AsyncIterator[Any]:
+async def _releasing(
+    events: AsyncIterator[Any], state: DemoState, prompt: str
+) -> AsyncIterator[Any]:
     """Pass the stream through; when it ends (or is cancelled), its picture variant is free."""
     try:
         async for item in events:
@@ -156,25 +180,44 @@ async def _releasing(events: AsyncIterator[Any], state: DemoState, prompt: str) 
 
 
 async def _images_json(
-    request: Request, state: DemoState, params: ImageParams, source: Source | None, fault: str | None
+    request: Request,
+    state: DemoState,
+    params: ImageParams,
+    source: Source | None,
+    fault: str | None,
 ) -> Response:
     """The non-streaming Images reply: n images in `data[]` (or a failure by fault mode)."""
     if not await pace_watching(request, state, params.delay):
         return await abandon(request)
     if fault in ("error-flat", "failed-event"):
-        return JSONResponse(error_body(_FLAT_ERROR_MESSAGE, type="server_error", code="server_error"), status_code=500)
+        return JSONResponse(
+            error_body(_FLAT_ERROR_MESSAGE, type="server_error", code="server_error"),
+            status_code=500,
+        )
     if fault in ("error-nested", "response-failed"):
-        return JSONResponse(error_body(_NESTED_ERROR_MESSAGE, type="server_error", code="server_error"), status_code=500)
+        return JSONResponse(
+            error_body(_NESTED_ERROR_MESSAGE, type="server_error", code="server_error"),
+            status_code=500,
+        )
     if fault == "malformed":
-        return Response('{"created": 1700000000, "data": [{"b64_json": ', media_type="application/json")
+        return Response(
+            '{"created": 1700000000, "data": [{"b64_json": ', media_type="application/json"
+        )
 
     data: list[dict[str, str]] = []
     if fault not in ("eof", "incomplete"):  # those reply without any image
         for index in range(params.n):
             image = await Frames(params, source, variant=index).final()
             if fault == "url":
-                name = state.store_file(image, params.output_format, _CONTENT_TYPES[params.output_format])
-                data.append({"url": f"{request.base_url}files/{name}", "revised_prompt": params.revised_prompt})
+                name = state.store_file(
+                    image, params.output_format, _CONTENT_TYPES[params.output_format]
+                )
+                data.append(
+                    {
+                        "url": f"{request.base_url}files/{name}",
+                        "revised_prompt": params.revised_prompt,
+                    }
+                )
             else:
                 data.append({"b64_json": to_b64(image), "revised_prompt": params.revised_prompt})
     body = {
@@ -219,9 +262,13 @@ async def _images_events(
     elif fault in ("error-nested", "response-failed"):
         yield sse.event(_nested_error())
     elif fault == "failed-event":
-        yield sse.event({"type": f"{prefix}.failed", "message": _FAILED_EVENT_MESSAGE, "code": "server_error"})
+        yield sse.event(
+            {"type": f"{prefix}.failed", "message": _FAILED_EVENT_MESSAGE, "code": "server_error"}
+        )
     elif fault == "malformed":
-        yield sse.raw(f"{prefix}.partial_image", '{"type": "' + prefix + '.partial_image", "b64_json": ')
+        yield sse.raw(
+            f"{prefix}.partial_image", '{"type": "' + prefix + '.partial_image", "b64_json": '
+        )
     elif fault in ("eof", "incomplete"):
         pass  # all partials sent; end without a completed event
     else:
@@ -251,7 +298,9 @@ def _decode_data_url(url: Any, param: str) -> bytes | None:
     try:
         return b64decode(payload)
     except (binascii.Error, ValueError):
-        raise bad_request("Invalid base64 image_url.", param=param, code="invalid_image_url") from None
+        raise bad_request(
+            "Invalid base64 image_url.", param=param, code="invalid_image_url"
+        ) from None
 
 
 def _image_url_of(part: Mapping[str, Any]) -> Any:
@@ -324,7 +373,11 @@ class _ResponseContext:
 
     def item(self, status: str, result: str | None = None) -> dict:
         """The image_generation_call output item."""
-        item: dict[str, Any] = {"id": self.item_id, "type": "image_generation_call", "status": status}
+        item: dict[str, Any] = {
+            "id": self.item_id,
+            "type": "image_generation_call",
+            "status": status,
+        }
         if result is None:
             item["result"] = None
         else:
@@ -350,7 +403,13 @@ class _ResponseContext:
 
     def tool_usage(self) -> dict:
         image_tokens = self.params.output_tokens()
-        return {"image_gen": {"input_tokens": 50, "output_tokens": image_tokens, "total_tokens": 50 + image_tokens}}
+        return {
+            "image_gen": {
+                "input_tokens": 50,
+                "output_tokens": image_tokens,
+                "total_tokens": 50 + image_tokens,
+            }
+        }
 
 
 async def _responses_endpoint(request: Request, state: DemoState) -> Response:
@@ -361,7 +420,11 @@ async def _responses_endpoint(request: Request, state: DemoState) -> Response:
 
     tools = body.get("tools") if isinstance(body.get("tools"), list) else []
     tool_index, tool = next(
-        ((i, t) for i, t in enumerate(tools) if isinstance(t, dict) and t.get("type") == "image_generation"),
+        (
+            (i, t)
+            for i, t in enumerate(tools)
+            if isinstance(t, dict) and t.get("type") == "image_generation"
+        ),
         (0, None),
     )
     fault = fault_for(request, tool.get("model") if tool else None, body.get("model"))
@@ -372,7 +435,7 @@ async def _responses_endpoint(request: Request, state: DemoState) -> Response:
 
     if tool is None:
         raise bad_request(
-            "The demo server needs the image_generation tool: tools: [{\"type\": \"image_generation\"}].",
+            'The demo server needs the image_generation tool: tools: [{"type": "image_generation"}].',
             param="tools",
         )
     prompt, input_images = parse_responses_input(body.get("input"))
@@ -384,7 +447,9 @@ async def _responses_endpoint(request: Request, state: DemoState) -> Response:
             code="invalid_value",
         )
     fields = {**tool, "prompt": prompt, "n": 1, "stream": stream}
-    params = image_params(fields, request, state, prompt_param="input", default_partials=1 if stream else 0)
+    params = image_params(
+        fields, request, state, prompt_param="input", default_partials=1 if stream else 0
+    )
 
     # What to draw from: an input image, else the previous response's image, else nothing.
     previous_id = body.get("previous_response_id")
@@ -398,7 +463,11 @@ async def _responses_endpoint(request: Request, state: DemoState) -> Response:
                 code="previous_response_not_found",
             )
     mask_field = tool.get("input_image_mask")
-    mask = _decode_data_url(_image_url_of(mask_field), "tools.input_image_mask") if isinstance(mask_field, Mapping) else None
+    mask = (
+        _decode_data_url(_image_url_of(mask_field), "tools.input_image_mask")
+        if isinstance(mask_field, Mapping)
+        else None
+    )
     base_image = input_images[0] if input_images else previous
     source = await decode_source(base_image, mask, "input") if base_image else None
 
@@ -415,7 +484,9 @@ async def _responses_endpoint(request: Request, state: DemoState) -> Response:
     variant = state.claim_variant(params.prompt)  # parallel requests for n images differ
     frames = Frames(params, source, variant=variant)
     if stream and fault != "json":
-        return EventStream(state, _releasing(_responses_events(state, ctx, frames, fault), state, params.prompt))
+        return EventStream(
+            state, _releasing(_responses_events(state, ctx, frames, fault), state, params.prompt)
+        )
     try:
         return await _responses_json(request, state, ctx, frames, fault)
     finally:
@@ -429,23 +500,38 @@ async def _responses_json(
     if not await pace_watching(request, state, ctx.params.delay):
         return await abandon(request)
     if fault in ("error-flat", "failed-event"):
-        return JSONResponse(error_body(_FLAT_ERROR_MESSAGE, type="server_error", code="server_error"), status_code=500)
+        return JSONResponse(
+            error_body(_FLAT_ERROR_MESSAGE, type="server_error", code="server_error"),
+            status_code=500,
+        )
     if fault == "error-nested":
-        return JSONResponse(error_body(_NESTED_ERROR_MESSAGE, type="server_error", code="server_error"), status_code=500)
+        return JSONResponse(
+            error_body(_NESTED_ERROR_MESSAGE, type="server_error", code="server_error"),
+            status_code=500,
+        )
     if fault == "response-failed":
         error = {"code": "server_error", "message": _RESPONSE_FAILED_MESSAGE}
         return JSONResponse(ctx.response("failed", [ctx.item("failed")], error=error))
     if fault == "incomplete":
-        return JSONResponse(ctx.response("incomplete", [], incomplete_details={"reason": "max_output_tokens"}))
+        return JSONResponse(
+            ctx.response("incomplete", [], incomplete_details={"reason": "max_output_tokens"})
+        )
     if fault == "malformed":
-        return Response('{"id": "' + ctx.response_id + '", "output": [{"type": "image_generation_call", "result": ', media_type="application/json")
+        return Response(
+            '{"id": "'
+            + ctx.response_id
+            + '", "output": [{"type": "image_generation_call", "result": ',
+            media_type="application/json",
+        )
     if fault == "eof":
         return JSONResponse(ctx.response("completed", [], usage=ctx.usage()))
 
     final = await frames.final()
     state.store_response_image(ctx.response_id, final)
     item = ctx.item("completed", to_b64(final))
-    return JSONResponse(ctx.response("completed", [item], usage=ctx.usage(), tool_usage=ctx.tool_usage()))
+    return JSONResponse(
+        ctx.response("completed", [item], usage=ctx.usage(), tool_usage=ctx.tool_usage())
+    )
 
 
 async def _responses_events(
@@ -463,7 +549,13 @@ async def _responses_events(
     if not relay:
         yield event({"type": "response.created", "response": ctx.response("in_progress", [])})
         yield event({"type": "response.in_progress", "response": ctx.response("in_progress", [])})
-        yield event({"type": "response.output_item.added", "output_index": 0, "item": ctx.item("in_progress")})
+        yield event(
+            {
+                "type": "response.output_item.added",
+                "output_index": 0,
+                "item": ctx.item("in_progress"),
+            }
+        )
         yield event({"type": "response.image_generation_call.in_progress", **call})
         yield event({"type": "response.image_generation_call.generating", **call})
 
@@ -491,13 +583,29 @@ async def _responses_events(
     elif fault == "error-nested":
         yield event(_nested_error())
     elif fault == "failed-event":
-        yield event({"type": "response.image_generation_call.failed", **call, "message": _FAILED_EVENT_MESSAGE})
+        yield event(
+            {
+                "type": "response.image_generation_call.failed",
+                **call,
+                "message": _FAILED_EVENT_MESSAGE,
+            }
+        )
     elif fault == "response-failed":
         error = {"code": "server_error", "message": _RESPONSE_FAILED_MESSAGE}
-        yield event({"type": "response.failed", "response": ctx.response("failed", [ctx.item("failed")], error=error)})
+        yield event(
+            {
+                "type": "response.failed",
+                "response": ctx.response("failed", [ctx.item("failed")], error=error),
+            }
+        )
     elif fault == "incomplete":
         details = {"reason": "max_output_tokens"}
-        yield event({"type": "response.incomplete", "response": ctx.response("incomplete", [], incomplete_details=details)})
+        yield event(
+            {
+                "type": "response.incomplete",
+                "response": ctx.response("incomplete", [], incomplete_details=details),
+            }
+        )
     elif fault == "malformed":
         name = "response.image_generation_call.partial_image"
         yield sse.raw(name, '{"type": "' + name + '", "partial_image_b64": ')
@@ -531,10 +639,15 @@ async def _models_endpoint(request: Request, state: DemoState) -> Response:
         if reply is not None:
             return reply
     created = 1700000000
-    models = [{"id": m, "object": "model", "created": created, "owned_by": "imgtui-demo"} for m in KNOWN_MODELS]
+    models = [
+        {"id": m, "object": "model", "created": created, "owned_by": "imgtui-demo"}
+        for m in KNOWN_MODELS
+    ]
     model_id = request.path_params.get("model")
     if model_id is not None:
-        return JSONResponse({"id": model_id, "object": "model", "created": created, "owned_by": "imgtui-demo"})
+        return JSONResponse(
+            {"id": model_id, "object": "model", "created": created, "owned_by": "imgtui-demo"}
+        )
     return JSONResponse({"object": "list", "data": models})
 
 
@@ -548,10 +661,14 @@ async def _files_endpoint(request: Request, state: DemoState) -> Response:
 
 
 async def _index_endpoint(request: Request, state: DemoState) -> Response:
-    return PlainTextResponse(f"imgtui demo server: OpenAI-compatible image API at {request.base_url}v1\n")
+    return PlainTextResponse(
+        f"imgtui demo server: OpenAI-compatible image API at {request.base_url}v1\n"
+    )
 
 
-def _endpoint(handler: Callable[[Request, DemoState], Awaitable[Response]]) -> Callable[[Request], Awaitable[Response]]:
+def _endpoint(
+    handler: Callable[[Request, DemoState], Awaitable[Response]],
+) -> Callable[[Request], Awaitable[Response]]:
     """Adapt `handler(request, state)` to a Starlette endpoint that turns ApiError into replies."""
 
     @functools.wraps(handler)
@@ -570,7 +687,9 @@ async def _not_found(request: Request, exc: Exception) -> Response:
     return JSONResponse(error_body(message), status_code=status)
 
 
-def create_app(state: DemoState | None = None, *, delay: float = DEFAULT_DELAY, api_key: str | None = None) -> Starlette:
+def create_app(
+    state: DemoState | None = None, *, delay: float = DEFAULT_DELAY, api_key: str | None = None
+) -> Starlette:
     """The demo server's ASGI app. Without `state`, a fresh one with `delay` and `api_key`."""
     state = state if state is not None else DemoState(delay=delay, api_key=api_key)
     generations = _endpoint(functools.partial(_images_endpoint, edit=False))

@@ -55,7 +55,7 @@ ONE_PARTIAL_FAULTS = frozenset(
 def error_body(
     message: str,
     *,
-    type: str = "invalid_request_error",  # noqa: A002 - the field is called "type"
+    type: str = "invalid_request_error",
     param: str | None = None,
     code: str | None = None,
     **extra: object,

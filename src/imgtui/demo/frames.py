@@ -18,7 +18,7 @@ from imgtui.demo.state import bad_request, to_b64
 NOISE_MODEL = "bench-noise"
 
 
-def _pictures():  # noqa: ANN202 - module
+def _pictures():
     """The picture module, imported on first use (it pulls in Pillow)."""
     from imgtui.demo import pictures
 
@@ -69,7 +69,12 @@ class Frames:
             pics, p = _pictures(), self.params
             if self.source is not None:
                 self._final = pics.edit_picture(
-                    p.prompt, self.source.image, p.width, p.height, mask=self.source.mask, variant=self.variant
+                    p.prompt,
+                    self.source.image,
+                    p.width,
+                    p.height,
+                    mask=self.source.mask,
+                    variant=self.variant,
                 )
             else:
                 transparent = p.background == "transparent"

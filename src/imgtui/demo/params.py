@@ -85,11 +85,15 @@ def _int_field(fields: Mapping[str, Any], name: str, default: int, low: int, hig
     if value is None or value == "":
         return default
     if isinstance(value, bool) or not isinstance(value, int | str):
-        raise bad_request(f"Invalid type for '{name}': expected an integer.", param=name, code="invalid_type")
+        raise bad_request(
+            f"Invalid type for '{name}': expected an integer.", param=name, code="invalid_type"
+        )
     try:
         number = int(value)
     except ValueError:
-        raise bad_request(f"Invalid type for '{name}': expected an integer.", param=name, code="invalid_type") from None
+        raise bad_request(
+            f"Invalid type for '{name}': expected an integer.", param=name, code="invalid_type"
+        ) from None
     if number < low:
         raise bad_request(
             f"Invalid '{name}': integer below minimum value. Expected a value >= {low}, but got {number} instead.",
@@ -117,7 +121,9 @@ def _str_field(fields: Mapping[str, Any], name: str, default: str) -> str:
     if value is None or value == "":
         return default
     if not isinstance(value, str):
-        raise bad_request(f"Invalid type for '{name}': expected a string.", param=name, code="invalid_type")
+        raise bad_request(
+            f"Invalid type for '{name}': expected a string.", param=name, code="invalid_type"
+        )
     return value
 
 
@@ -125,7 +131,11 @@ def parse_size(value: Any) -> tuple[int, int]:
     """`auto`/missing -> 1024x1024; `WxH` -> (W, H) clamped to sane limits; else ApiError."""
     if value is None or value == "" or value == "auto":
         return DEFAULT_SIZE
-    match = re.fullmatch(r"\s*(\d{1,7})\s*[xX]\s*(\d{1,7})\s*", value) if isinstance(value, str) else None
+    match = (
+        re.fullmatch(r"\s*(\d{1,7})\s*[xX]\s*(\d{1,7})\s*", value)
+        if isinstance(value, str)
+        else None
+    )
     if not match:
         raise bad_request(
             f"Invalid value: '{value}'. Supported values are: 'auto' or 'WIDTHxHEIGHT' (e.g. '1024x1024').",
@@ -205,7 +215,11 @@ def image_params(
     """Validate and normalize request fields (JSON values or multipart strings)."""
     prompt = fields.get("prompt")
     if not isinstance(prompt, str) or not prompt.strip():
-        raise bad_request(f"Missing required parameter: '{prompt_param}'.", param=prompt_param, code="missing_required_parameter")
+        raise bad_request(
+            f"Missing required parameter: '{prompt_param}'.",
+            param=prompt_param,
+            code="missing_required_parameter",
+        )
     if len(prompt) > 32000:
         raise bad_request(
             f"Invalid '{prompt_param}': string too long. Expected a string with maximum length 32000.",

@@ -133,10 +133,17 @@ def render_picture(
         canvas = Image.new("RGBA", soft, (0, 0, 0, 0))
     else:
         mask = _linear_gradient(soft, rng.uniform(0, 360))
-        canvas = Image.composite(Image.new("RGBA", soft, light + (255,)), Image.new("RGBA", soft, dark + (255,)), mask)
+        canvas = Image.composite(
+            Image.new("RGBA", soft, light + (255,)), Image.new("RGBA", soft, dark + (255,)), mask
+        )
 
         # 2. A large glow ("sun") in one accent colour.
-        glow = _glow_mask(soft, rng.uniform(0.2, 0.8) * sw, rng.uniform(0.15, 0.6) * sh, rng.uniform(0.3, 0.6) * max(sw, sh))
+        glow = _glow_mask(
+            soft,
+            rng.uniform(0.2, 0.8) * sw,
+            rng.uniform(0.15, 0.6) * sh,
+            rng.uniform(0.3, 0.6) * max(sw, sh),
+        )
         glow = glow.point(lambda v: v * 0.8)
         canvas = Image.composite(Image.new("RGBA", soft, accents[0] + (255,)), canvas, glow)
 
@@ -148,7 +155,9 @@ def render_picture(
         cx, cy = rng.uniform(0, sw), rng.uniform(0, sh)
         rx = rng.uniform(0.06, 0.22) * max(sw, sh)
         ry = rx * rng.uniform(0.6, 1.4)
-        draw.ellipse((cx - rx, cy - ry, cx + rx, cy + ry), fill=colour + (round(rng.uniform(140, 230)),))
+        draw.ellipse(
+            (cx - rx, cy - ry, cx + rx, cy + ry), fill=colour + (round(rng.uniform(140, 230)),)
+        )
     blobs = blobs.filter(ImageFilter.GaussianBlur(max(sw, sh) * 0.035))
     canvas = Image.alpha_composite(canvas, blobs)
 
@@ -166,7 +175,11 @@ def render_picture(
         r = rng.uniform(0.05, 0.12) * unit
         for ring in range(2 + int(rng.random() * 4)):
             rr = r * (1 + ring * 0.35)
-            draw.ellipse((cx - rr, cy - rr, cx + rr, cy + rr), outline=colour + (200 - ring * 30,), width=stroke)
+            draw.ellipse(
+                (cx - rr, cy - rr, cx + rr, cy + rr),
+                outline=colour + (200 - ring * 30,),
+                width=stroke,
+            )
     for _ in range(3 + int(rng.random() * 4)):  # sine waves across the picture
         colour = accents[int(rng.random() * len(accents))]
         base_y = rng.uniform(0.3, 0.95) * height
@@ -174,7 +187,9 @@ def render_picture(
         freq = rng.uniform(1.0, 4.0) * 2 * math.pi / width
         phase = rng.uniform(0, 2 * math.pi)
         step = max(2, width // 160)
-        points = [(x, base_y + amp * math.sin(x * freq + phase)) for x in range(0, width + step, step)]
+        points = [
+            (x, base_y + amp * math.sin(x * freq + phase)) for x in range(0, width + step, step)
+        ]
         draw.line(points, fill=colour + (170,), width=stroke, joint="curve")
     picture = Image.alpha_composite(picture, lines)
 
@@ -198,7 +213,9 @@ def edit_picture(
     base = ImageOps.fit(source.convert("RGB"), (width, height), Image.Resampling.BICUBIC)
     pattern = render_picture(prompt, width, height, variant=variant)
     if mask is not None:
-        alpha = mask.convert("RGBA").getchannel("A").resize((width, height), Image.Resampling.BILINEAR)
+        alpha = (
+            mask.convert("RGBA").getchannel("A").resize((width, height), Image.Resampling.BILINEAR)
+        )
         # Transparent (alpha 0) = edit here: show the pattern there.
         return Image.composite(base, pattern, alpha)
     return Image.blend(base, pattern, _EDIT_BLEND)

@@ -8,9 +8,9 @@ that needs no API key and the peer the real client is tested against.
 from __future__ import annotations
 
 import asyncio
-import socket
 import contextlib
 import os
+import socket
 import threading
 import time
 from typing import Any
@@ -20,7 +20,15 @@ from starlette.applications import Starlette
 from imgtui.demo.endpoints import create_app
 from imgtui.demo.state import DEFAULT_DELAY, DemoState
 
-__all__ = ["DEFAULT_DELAY", "DemoServer", "DemoState", "create_app", "embedded_server", "serve", "server_process"]
+__all__ = [
+    "DEFAULT_DELAY",
+    "DemoServer",
+    "DemoState",
+    "create_app",
+    "embedded_server",
+    "serve",
+    "server_process",
+]
 
 
 def _uvicorn_server(app: Starlette, state: DemoState, *, threaded: bool) -> Any:
@@ -163,7 +171,10 @@ class DemoServer:
             self.state.stopping.clear()
             server = _uvicorn_server(self.app, self.state, threaded=True)
             thread = threading.Thread(
-                target=server.run, kwargs={"sockets": [sock]}, name=f"imgtui-demo-server:{self.port}", daemon=True
+                target=server.run,
+                kwargs={"sockets": [sock]},
+                name=f"imgtui-demo-server:{self.port}",
+                daemon=True,
             )
             thread.start()
             deadline = time.monotonic() + 10.0
@@ -194,7 +205,10 @@ class DemoServer:
         self.port = sock.getsockname()[1]
         self.state.stopping.clear()
         server = _uvicorn_server(self.app, self.state, threaded=False)
-        print(f"imgtui demo server: {self.base_url}  (delay {self.delay:g}s per image; Ctrl-C stops)", flush=True)
+        print(
+            f"imgtui demo server: {self.base_url}  (delay {self.delay:g}s per image; Ctrl-C stops)",
+            flush=True,
+        )
         try:
             server.run(sockets=[sock])
         except KeyboardInterrupt:
@@ -233,7 +247,9 @@ def embedded_server() -> DemoServer:
         return _embedded.start()
 
 
-def serve(host: str = "127.0.0.1", port: int = 0, delay: float = DEFAULT_DELAY, api_key: str | None = None) -> None:
+def serve(
+    host: str = "127.0.0.1", port: int = 0, delay: float = DEFAULT_DELAY, api_key: str | None = None
+) -> None:
     """Run the demo server in the foreground (for `imgtui demo-server`); Ctrl-C stops it."""
     DemoServer(delay=delay, host=host, port=port, api_key=api_key).serve_forever()
 
@@ -251,8 +267,10 @@ def server_process(delay: float = DEFAULT_DELAY, host: str = "127.0.0.1"):
     from pathlib import Path
 
     src = str(Path(__file__).resolve().parents[2])
-    code = ("import sys; sys.path.insert(0, sys.argv[1]); from imgtui.demo import serve; "
-            f"serve({host!r}, 0, {float(delay)!r})")
+    code = (
+        "import sys; sys.path.insert(0, sys.argv[1]); from imgtui.demo import serve; "
+        f"serve({host!r}, 0, {float(delay)!r})"
+    )
     proc = subprocess.Popen([sys.executable, "-c", code, src], stdout=subprocess.PIPE, text=True)
     try:
         line = proc.stdout.readline() if proc.stdout else ""

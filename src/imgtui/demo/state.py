@@ -87,7 +87,9 @@ class DemoState:
         """Forget recorded requests and reset the counters."""
         with self._cond:
             self.requests.clear()
-            self.streams_started = self.streams_completed = self.streams_dropped = self.disconnects = 0
+            self.streams_started = self.streams_completed = self.streams_dropped = (
+                self.disconnects
+            ) = 0
             self.flaky_count = 0
             self._cond.notify_all()
 

@@ -188,7 +188,13 @@ class EventStream(Response):
                         group.cancel_scope.cancel()
 
                 group.start_soon(watch_client)
-                await send({"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers})
+                await send(
+                    {
+                        "type": "http.response.start",
+                        "status": self.status_code,
+                        "headers": self.raw_headers,
+                    }
+                )
                 async for chunk in self.events:
                     if chunk is ABORT:
                         aborted = True

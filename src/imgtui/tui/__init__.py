@@ -38,7 +38,9 @@ def run_app(renderer: str | None = None, profile: str | None = None) -> int:
     # then they are frozen (left out of every later collection).
     gc.disable()
     try:
-        thread = threading.Thread(target=_probe, args=(renderer,), name="imgtui-terminal-probe", daemon=True)
+        thread = threading.Thread(
+            target=_probe, args=(renderer,), name="imgtui-terminal-probe", daemon=True
+        )
         thread.start()
         from imgtui.tui import app
 
@@ -80,7 +82,9 @@ def import_textual_image(renderer: str) -> None:
     tty = bool(sys.__stdout__ and sys.__stdout__.isatty())
     skip: set[tuple[str, str]] = set()
     if hasattr(_terminal, "probe_terminal"):  # the batched probe (cached): nothing to leave out
-        sixel = renderer == "sixel" or (renderer == "auto" and tty and _terminal.probe_terminal().sixel)
+        sixel = renderer == "sixel" or (
+            renderer == "auto" and tty and _terminal.probe_terminal().sixel
+        )
     elif renderer != "auto":
         skip = {_SIXEL_QUERY, _KITTY_QUERY}
         sixel = renderer == "sixel"
@@ -93,8 +97,11 @@ def import_textual_image(renderer: str) -> None:
 
     ask = _terminal.capture_terminal_response
 
-    def capture(start_marker: str, end_marker: str, timeout: float | None = None):  # noqa: ANN202
-        if (start_marker, end_marker) in skip:  # the query then reports "unsupported" and sends nothing
+    def capture(start_marker: str, end_marker: str, timeout: float | None = None):
+        if (
+            start_marker,
+            end_marker,
+        ) in skip:  # the query then reports "unsupported" and sends nothing
             raise _terminal.TerminalError("not asked")
         return ask(start_marker, end_marker, timeout)
 
@@ -104,7 +111,7 @@ def import_textual_image(renderer: str) -> None:
     if skip:
         _terminal.capture_terminal_response = capture  # the renderable modules bind it at import
     try:
-        import textual_image.renderable  # noqa: F401  (the probe)
+        import textual_image.renderable
         import textual_image.widget  # noqa: F401  (caches the cell size)
     finally:
         if no_numpy is not None:

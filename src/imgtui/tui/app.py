@@ -108,14 +108,18 @@ class ImgtuiApp(App[None]):
         self.clock = clock
         self.history_limit = history_limit
         self.image_kind = imaging.prepare_renderer(
-            renderer if renderer and renderer != "auto" else imaging.renderer_name(config.settings.renderer)
+            renderer
+            if renderer and renderer != "auto"
+            else imaging.renderer_name(config.settings.renderer)
         )
         self.params = Params.from_config(config)
         self.tasks: dict[str, Task] = {}
         self.history_filter = HistoryFilter()
         self._task_workers: dict[str, Worker] = {}
         self._store_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="imgtui-store")
-        self._picture_pool = ThreadPoolExecutor(max_workers=PICTURE_THREADS, thread_name_prefix="imgtui-picture")
+        self._picture_pool = ThreadPoolExecutor(
+            max_workers=PICTURE_THREADS, thread_name_prefix="imgtui-picture"
+        )
         self._pending_store: set[Future] = set()
         self._demo_lock = asyncio.Lock()
         self._client_lock = asyncio.Lock()
@@ -178,7 +182,9 @@ class ImgtuiApp(App[None]):
         """Run image work (decode, shrink) on the picture threads."""
         return asyncio.get_running_loop().run_in_executor(self._picture_pool, partial(fn, *args))
 
-    def _db_background(self, fn: Callable[..., Any], *args: Any, what: str = "History not saved") -> None:
+    def _db_background(
+        self, fn: Callable[..., Any], *args: Any, what: str = "History not saved"
+    ) -> None:
         """Fire and forget a store call; a failure becomes a toast."""
         future = self._db(fn, *args)
 
@@ -274,8 +280,11 @@ class ImgtuiApp(App[None]):
             return None
         missing = self.params.profile.missing_env()
         if missing:
-            self.notify(f"${{{missing[0]}}} is not set in the environment (profile {self.params.profile.name}).",
-                        title="Can't send: api_key", severity="error")
+            self.notify(
+                f"${{{missing[0]}}} is not set in the environment (profile {self.params.profile.name}).",
+                title="Can't send: api_key",
+                severity="error",
+            )
             return None
         attachments = self.composer.attachments
         params = self.params.task_params()
@@ -284,7 +293,9 @@ class ImgtuiApp(App[None]):
         try:
             build_request(prompt, params)  # every scalar field, before anything is sent
             images = [check_image(str(p), "image") for p in attachments.images]
-            mask = check_image(str(attachments.mask), "mask") if attachments.mask and images else None
+            mask = (
+                check_image(str(attachments.mask), "mask") if attachments.mask and images else None
+            )
         except RequestError as exc:
             self.notify(exc.message, title=f"Can't send: {exc.field}", severity="error")
             return None
@@ -314,7 +325,9 @@ class ImgtuiApp(App[None]):
         self.add_task(task)
         self._db_background(self.store.save, task)
         self._task_workers[task.id] = self.run_worker(
-            self._stream(task.id, profile, task.prompt, dict(task.params), list(task.input_images), task.mask),
+            self._stream(
+                task.id, profile, task.prompt, dict(task.params), list(task.input_images), task.mask
+            ),
             name=f"task {task.id}",
             group=f"task-{task.id}",
             exit_on_error=False,
@@ -330,7 +343,13 @@ class ImgtuiApp(App[None]):
         return profile.connection()
 
     async def _stream(
-        self, task_id: str, profile: Profile, prompt: str, params: dict, images: list[str], mask: str | None
+        self,
+        task_id: str,
+        profile: Profile,
+        prompt: str,
+        params: dict,
+        images: list[str],
+        mask: str | None,
     ) -> None:
         """The task's worker: wire events in, `TaskEvent` messages out. Touches no widget."""
         from imgtui.api import stream_images
@@ -343,8 +362,12 @@ class ImgtuiApp(App[None]):
         except RequestError as exc:
             failure = Failed(0, FailureKind.BAD_REQUEST, f"{exc.field}: {exc.message}")
         except (OSError, ValueError, RuntimeError) as exc:  # e.g. the demo server could not start
-            failure = Failed(0, FailureKind.CONNECTION, f"{type(exc).__name__}: {exc}",
-                             "The demo server could not start." if profile.is_demo else "")
+            failure = Failed(
+                0,
+                FailureKind.CONNECTION,
+                f"{type(exc).__name__}: {exc}",
+                "The demo server could not start." if profile.is_demo else "",
+            )
         if failure is not None:
             for slot in range(n):
                 self.post_message(TaskEvent(task_id, replace(failure, slot=slot)))
@@ -352,7 +375,9 @@ class ImgtuiApp(App[None]):
         client, shared = None, False
         try:
             client, shared = await self._http_client(conn, n)
-            await self._consume(task_id, stream_images(conn, request, client=client), self.thumb_box)
+            await self._consume(
+                task_id, stream_images(conn, request, client=client), self.thumb_box
+            )
         finally:
             if shared:
                 self._slots_in_flight -= n
@@ -381,8 +406,12 @@ class ImgtuiApp(App[None]):
                 picture = None
                 if isinstance(event, (Partial, Completed)):
                     # `Partial.image` decodes its base64 on first access: do that here too.
-                    picture = await self.in_picture_thread(_frame_picture, event, None if shown_final else box)
-                    shown_final = shown_final or (isinstance(event, Completed) and picture is not None)
+                    picture = await self.in_picture_thread(
+                        _frame_picture, event, None if shown_final else box
+                    )
+                    shown_final = shown_final or (
+                        isinstance(event, Completed) and picture is not None
+                    )
                     if isinstance(event, Partial) and not event.image:
                         continue  # its base64 was broken: nothing to show or keep
                 self.post_message(TaskEvent(task_id, event, picture))
@@ -405,7 +434,9 @@ class ImgtuiApp(App[None]):
         elif isinstance(event, Partial):
             # The newest preview and the row go to disk now: after a crash they are all there is.
             # (`event.image` was decoded in the worker's thread; the write runs on the store thread.)
-            self._db_background(self.store.write_partial, task, event.slot, event.image, what="Preview not saved")
+            self._db_background(
+                self.store.write_partial, task, event.slot, event.image, what="Preview not saved"
+            )
             self._db_background(self.store.save, task)
         if card is not None and not isinstance(event, (Progress, Started)):
             card.refresh_task()
@@ -432,10 +463,14 @@ class ImgtuiApp(App[None]):
     def _task_ended(self, task: Task) -> None:
         """A task reached an end state: keep unfinished previews on disk, save, tell the user."""
         self._task_workers.pop(task.id, None)
-        if task.status in (Status.FAILED, Status.CANCELLED) or any(s.status is not SlotStatus.DONE for s in task.slots):
+        if task.status in (Status.FAILED, Status.CANCELLED) or any(
+            s.status is not SlotStatus.DONE for s in task.slots
+        ):
             for i, slot in enumerate(task.slots):
                 if slot.partial is not None and slot.image is None and slot.image_path is None:
-                    self._db_background(self.store.write_partial, task, i, slot.partial, what="Preview not saved")
+                    self._db_background(
+                        self.store.write_partial, task, i, slot.partial, what="Preview not saved"
+                    )
         self._db_background(self.store.save, task)
         card = self.task_list.card(task.id)
         if card is not None:
@@ -462,9 +497,12 @@ class ImgtuiApp(App[None]):
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         worker = event.worker
         group = worker.group or ""
-        if not group.startswith("task-") or event.state not in (WorkerState.SUCCESS, WorkerState.ERROR):
+        if not group.startswith("task-") or event.state not in (
+            WorkerState.SUCCESS,
+            WorkerState.ERROR,
+        ):
             return
-        task = self.tasks.get(group[len("task-"):])
+        task = self.tasks.get(group[len("task-") :])
         if task is None or task.status.ended:
             return
         if event.state is WorkerState.ERROR:
@@ -472,7 +510,10 @@ class ImgtuiApp(App[None]):
             if isinstance(error, RequestError):
                 kind, message = FailureKind.BAD_REQUEST, f"{error.field}: {error.message}"
             else:
-                kind, message = FailureKind.STREAM, f"Unexpected error: {type(error).__name__}: {error}"
+                kind, message = (
+                    FailureKind.STREAM,
+                    f"Unexpected error: {type(error).__name__}: {error}",
+                )
             self.log.error(f"task {task.id} worker failed", error)
         else:
             kind, message = FailureKind.STREAM, "The stream ended before the image arrived"
@@ -560,7 +601,9 @@ class ImgtuiApp(App[None]):
         self.params = self.params.with_task(task.params, base, task.api_mode)
         self.param_bar.show(self.params)
         self.composer.set_attachments(
-            Attachments([Path(p) for p in task.input_images], Path(task.mask) if task.mask else None)
+            Attachments(
+                [Path(p) for p in task.input_images], Path(task.mask) if task.mask else None
+            )
         )
         self.composer.set_text(task.prompt)
         self.composer.area.focus()
@@ -593,7 +636,9 @@ class ImgtuiApp(App[None]):
         task = self.tasks.get(task_id)
         if task is None:
             return
-        running = " It is still running and will be cancelled." if task.status is Status.RUNNING else ""
+        running = (
+            " It is still running and will be cancelled." if task.status is Status.RUNNING else ""
+        )
         question = f"Delete “{one_line(task.prompt, 60)}” and its images?{running}"
 
         def done(yes: bool | None) -> None:
@@ -620,7 +665,11 @@ class ImgtuiApp(App[None]):
 
     async def delete_failed(self) -> None:
         """Delete every failed or cancelled task (starred ones stay), in the whole history."""
-        ids = [t.id for t in self.tasks.values() if t.status in (Status.FAILED, Status.CANCELLED) and not t.starred]
+        ids = [
+            t.id
+            for t in self.tasks.values()
+            if t.status in (Status.FAILED, Status.CANCELLED) and not t.starred
+        ]
         self.task_list.forget(set(ids))
         for task_id in ids:
             del self.tasks[task_id]
@@ -631,7 +680,9 @@ class ImgtuiApp(App[None]):
             self.notify(str(exc), title="Not deleted", severity="error")
             return
         self._update_subtitle()
-        self.notify(f"Deleted {count} failed or cancelled task{'s' if count != 1 else ''} and their files.")
+        self.notify(
+            f"Deleted {count} failed or cancelled task{'s' if count != 1 else ''} and their files."
+        )
 
     @on(TaskList.Requested)
     def _list_request(self, event: TaskList.Requested) -> None:
@@ -687,7 +738,9 @@ class ImgtuiApp(App[None]):
             if name:
                 self.use_profile(name)
 
-        self.push_screen(ProfilePicker(available_profiles(self.config), self.params.profile.name), done)
+        self.push_screen(
+            ProfilePicker(available_profiles(self.config), self.params.profile.name), done
+        )
 
     def use_profile(self, name: str, announce: bool = True) -> None:
         profile = find_profile(self.config, name)
@@ -745,8 +798,14 @@ class ImgtuiApp(App[None]):
             if yes:
                 self.call_next(self.delete_failed)
 
-        self.push_screen(ConfirmScreen("Delete every failed and cancelled task, with its files? Starred tasks "
-                                       "are kept.", yes="Delete", title="Delete failed tasks"), done)
+        self.push_screen(
+            ConfirmScreen(
+                "Delete every failed and cancelled task, with its files? Starred tasks are kept.",
+                yes="Delete",
+                title="Delete failed tasks",
+            ),
+            done,
+        )
 
     # -- settings, search, export ---------------------------------------------------------
 
@@ -758,7 +817,9 @@ class ImgtuiApp(App[None]):
             if active:  # the screen saved: refresh what the composer uses
                 self.use_profile(active, announce=False)
 
-        self.push_screen(SettingsScreen(self.config, save=save, demo_base_url=self.demo_base_url), done)
+        self.push_screen(
+            SettingsScreen(self.config, save=save, demo_base_url=self.demo_base_url), done
+        )
 
     def action_find(self) -> None:
         def done(flt: HistoryFilter | None) -> None:
@@ -818,34 +879,77 @@ class ImgtuiApp(App[None]):
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
-        yield SystemCommand("Settings", "Provider profiles: add, edit, import a share link (F3)",
-                            self.action_open_settings)
-        yield SystemCommand("Find tasks", "Search prompts, filter by status or star (F4, / in the list)",
-                            self.action_find)
-        yield SystemCommand("Show all tasks", "Clear the search filter",
-                            lambda: self.call_next(self.apply_filter, HistoryFilter()))
-        yield SystemCommand("Export history as zip", "All images plus a JSON manifest, into the output folder",
-                            self.action_export_zip)
-        yield SystemCommand("Open data folder", "Where history and images live", self.action_open_data_folder)
-        yield SystemCommand("Parameters", "Edit size, quality, n, model, partial images (F2)", self.action_edit_params)
-        yield SystemCommand("Switch profile", "Choose the active provider profile (Ctrl+O)", self.action_pick_profile)
-        yield SystemCommand("Attach reference image", "Make the next task an edit (Ctrl+F)", self.action_attach)
-        yield SystemCommand("Clear attachments", "Remove attached images, mask and refine", self.action_clear_attachments)
-        yield SystemCommand("Focus prompt", "Move the cursor to the composer", self.action_focus_prompt)
-        yield SystemCommand("Focus task list", "Move the cursor to the task list", self.action_focus_tasks)
+        yield SystemCommand(
+            "Settings",
+            "Provider profiles: add, edit, import a share link (F3)",
+            self.action_open_settings,
+        )
+        yield SystemCommand(
+            "Find tasks",
+            "Search prompts, filter by status or star (F4, / in the list)",
+            self.action_find,
+        )
+        yield SystemCommand(
+            "Show all tasks",
+            "Clear the search filter",
+            lambda: self.call_next(self.apply_filter, HistoryFilter()),
+        )
+        yield SystemCommand(
+            "Export history as zip",
+            "All images plus a JSON manifest, into the output folder",
+            self.action_export_zip,
+        )
+        yield SystemCommand(
+            "Open data folder", "Where history and images live", self.action_open_data_folder
+        )
+        yield SystemCommand(
+            "Parameters",
+            "Edit size, quality, n, model, partial images (F2)",
+            self.action_edit_params,
+        )
+        yield SystemCommand(
+            "Switch profile",
+            "Choose the active provider profile (Ctrl+O)",
+            self.action_pick_profile,
+        )
+        yield SystemCommand(
+            "Attach reference image", "Make the next task an edit (Ctrl+F)", self.action_attach
+        )
+        yield SystemCommand(
+            "Clear attachments",
+            "Remove attached images, mask and refine",
+            self.action_clear_attachments,
+        )
+        yield SystemCommand(
+            "Focus prompt", "Move the cursor to the composer", self.action_focus_prompt
+        )
+        yield SystemCommand(
+            "Focus task list", "Move the cursor to the task list", self.action_focus_tasks
+        )
         for action, title, help in (
             ("open", "Open task", "Show the selected task large, with its details (Enter)"),
             ("cancel", "Cancel task", "Stop the selected running task (x)"),
             ("retry", "Retry task", "Run the selected task's prompt again (r)"),
-            ("reuse", "Reuse parameters", "Put the selected task's prompt and parameters in the composer"),
+            (
+                "reuse",
+                "Reuse parameters",
+                "Put the selected task's prompt and parameters in the composer",
+            ),
             ("refine", "Refine image", "Edit the selected task's image with a new instruction"),
             ("star", "Star / unstar task", "Keep the selected task when deleting failed ones (s)"),
             ("delete", "Delete task", "Delete the selected task and its images (Delete)"),
         ):
             yield SystemCommand(title, help, partial(self.action_selected, action))
-        yield SystemCommand("Cancel all running tasks", "Stop every task that is still running", self.action_cancel_all)
-        yield SystemCommand("Delete failed tasks", "Delete failed and cancelled tasks (not starred ones)",
-                            self.action_delete_failed)
+        yield SystemCommand(
+            "Cancel all running tasks",
+            "Stop every task that is still running",
+            self.action_cancel_all,
+        )
+        yield SystemCommand(
+            "Delete failed tasks",
+            "Delete failed and cancelled tasks (not starred ones)",
+            self.action_delete_failed,
+        )
 
     # -- quitting -----------------------------------------------------------------------
 
@@ -897,7 +1001,6 @@ class ImgtuiApp(App[None]):
         self._picture_pool.shutdown(wait=False, cancel_futures=True)
         _defer_full_collections(False)
         self._store_pool.shutdown(wait=True)
-
 
 
 _GC_THRESHOLDS = gc.get_threshold()

@@ -37,8 +37,10 @@ def prepare_renderer(name: str) -> str:
 
     Call before `App.run()`. Returns the concrete renderer: halfcell, unicode, sixel or tgp.
     """
-    from textual_image import renderable  # noqa: F401  (probes the terminal once)
-    from textual_image import widget  # noqa: F401  (caches the cell size)
+    from textual_image import (
+        renderable,  # noqa: F401  (probes the terminal once)
+        widget,  # noqa: F401  (caches the cell size)
+    )
 
     if name != "auto":
         return name
@@ -145,7 +147,9 @@ def shrink(img: PILImage.Image, box: tuple[int, int]) -> PILImage.Image:
     img = img.reduce(factor) if factor >= 2 else img.copy()
     img.thumbnail((w, h), PILImage.Resampling.BILINEAR)
     if img.mode == "RGBA":  # transparent parts on the backdrop, at the small size
-        img = PILImage.alpha_composite(PILImage.new("RGBA", img.size, _BACKDROP + (255,)), img).convert("RGB")
+        img = PILImage.alpha_composite(
+            PILImage.new("RGBA", img.size, _BACKDROP + (255,)), img
+        ).convert("RGB")
     return img
 
 

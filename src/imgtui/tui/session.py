@@ -66,7 +66,9 @@ class Params:
             "stream": p.stream,
         }
 
-    def with_task(self, params: dict, profile: Profile | None = None, api_mode: str | None = None) -> Params:
+    def with_task(
+        self, params: dict, profile: Profile | None = None, api_mode: str | None = None
+    ) -> Params:
         """These parameters with a past task's values (reuse)."""
         base = profile or self.profile
         prof = replace(

@@ -111,14 +111,19 @@ class AttachScreen(ModalScreen[Attachments]):
     def __init__(self, attachments: Attachments) -> None:
         super().__init__()
         self.attachments = Attachments(
-            list(attachments.images), attachments.mask, attachments.parent_id, attachments.previous_response_id
+            list(attachments.images),
+            attachments.mask,
+            attachments.parent_id,
+            attachments.previous_response_id,
         )
 
     def compose(self) -> ComposeResult:
         with Vertical() as box:
             box.border_title = "Reference images (the task becomes an edit)"
             yield Label("Image file — Enter adds it, Tab completes")
-            yield PathInput(placeholder="~/Pictures/photo.png", suggester=PathSuggester(), id="image")
+            yield PathInput(
+                placeholder="~/Pictures/photo.png", suggester=PathSuggester(), id="image"
+            )
             yield Label("Mask (optional PNG; transparent = area to edit)")
             yield PathInput(
                 str(self.attachments.mask) if self.attachments.mask else "",
@@ -141,7 +146,9 @@ class AttachScreen(ModalScreen[Attachments]):
         for p in self.attachments.images:
             option_list.add_option(Option(str(p), id=f"image:{p}"))
         if self.attachments.mask:
-            option_list.add_option(Option(f"mask: {self.attachments.mask}", id=f"mask:{self.attachments.mask}"))
+            option_list.add_option(
+                Option(f"mask: {self.attachments.mask}", id=f"mask:{self.attachments.mask}")
+            )
         if not self.attachments.images and not self.attachments.mask:
             option_list.add_option(Option("(nothing attached)", disabled=True))
 

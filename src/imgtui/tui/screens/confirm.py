@@ -35,7 +35,9 @@ class ConfirmScreen(ModalScreen[bool]):
         Binding("left,right", "app.focus_next", show=False),
     ]
 
-    def __init__(self, question: str, yes: str = "Yes", no: str = "No", title: str = "Confirm") -> None:
+    def __init__(
+        self, question: str, yes: str = "Yes", no: str = "No", title: str = "Confirm"
+    ) -> None:
         super().__init__()
         self.question = question
         self.yes_label = yes

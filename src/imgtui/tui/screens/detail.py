@@ -57,14 +57,18 @@ async def open_in_viewer(path: Path) -> str | None:
     opener = "open" if sys.platform == "darwin" else "xdg-open"
     try:
         proc = await asyncio.create_subprocess_exec(
-            opener, str(path), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            opener,
+            str(path),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
             start_new_session=True,
         )
     except OSError as exc:
         return f"{opener} is not available ({exc.strerror or exc})"
     try:
         _, err = await asyncio.wait_for(proc.communicate(), 5)
-    except asyncio.TimeoutError:
+    except TimeoutError:
         return None  # still running: the viewer took over
     if proc.returncode:
         detail = err.decode(errors="replace").strip().splitlines()
@@ -163,7 +167,15 @@ class DetailScreen(ModalScreen["DetailResult | None"]):
                     yield ImageView(self.kind, "", id="big")
                     yield Static("", id="pager")
                 with VerticalScroll(id="info"):
-                    for section in ("prompt", "revised", "status", "params", "usage", "timings", "files"):
+                    for section in (
+                        "prompt",
+                        "revised",
+                        "status",
+                        "params",
+                        "usage",
+                        "timings",
+                        "files",
+                    ):
                         yield Static("", id=section)
             yield Footer()
 
@@ -208,11 +220,27 @@ class DetailScreen(ModalScreen["DetailResult | None"]):
         self._section("params", "Parameters", self._params_content())
         usage = t.usage
         rows = _flatten_usage(usage) if usage else []
-        self._section("usage", "Usage", Content.assemble(
-            *[part for i, (k, v) in enumerate(rows) for part in ((f"{k}: ", "$foreground-muted"), v, "\n" if i < len(rows) - 1 else "")]
-        ) if rows else None)
+        self._section(
+            "usage",
+            "Usage",
+            Content.assemble(
+                *[
+                    part
+                    for i, (k, v) in enumerate(rows)
+                    for part in (
+                        (f"{k}: ", "$foreground-muted"),
+                        v,
+                        "\n" if i < len(rows) - 1 else "",
+                    )
+                ]
+            )
+            if rows
+            else None,
+        )
         self._section("timings", "Timings", self._timings_content())
-        files = [str(p) for p in t.images] + [f"{s.partial_path} (preview)" for s in t.slots if s.partial_path]
+        files = [str(p) for p in t.images] + [
+            f"{s.partial_path} (preview)" for s in t.slots if s.partial_path
+        ]
         files += [f"input: {p}" for p in t.input_images]
         if t.mask:
             files.append(f"mask: {t.mask}")
@@ -259,7 +287,12 @@ class DetailScreen(ModalScreen["DetailResult | None"]):
             line.append("\n")
             rows.append(tuple(line))
         rows.append((("n          ", "$foreground-muted"), f"{t.n}\n"))
-        rows.append((("partials   ", "$foreground-muted"), f"{t.partial_images}" + ("" if p.get("stream", True) else " (no streaming)")))
+        rows.append(
+            (
+                ("partials   ", "$foreground-muted"),
+                f"{t.partial_images}" + ("" if p.get("stream", True) else " (no streaming)"),
+            )
+        )
         if t.parent_id:
             rows.append((("\nrefines    ", "$foreground-muted"), t.parent_id))
         if t.response_id:
@@ -270,9 +303,15 @@ class DetailScreen(ModalScreen["DetailResult | None"]):
         t = self.imgtask
         parts: list = [("created      ", "$foreground-muted"), _fmt_time(t.created_at)]
         if t.started_at and t.first_partial_at:
-            parts += [("\nfirst frame  ", "$foreground-muted"), f"{t.first_partial_at - t.started_at:.1f}s"]
+            parts += [
+                ("\nfirst frame  ", "$foreground-muted"),
+                f"{t.first_partial_at - t.started_at:.1f}s",
+            ]
         if t.finished_at and t.started_at:
-            parts += [("\ntotal        ", "$foreground-muted"), f"{t.finished_at - t.started_at:.1f}s"]
+            parts += [
+                ("\ntotal        ", "$foreground-muted"),
+                f"{t.finished_at - t.started_at:.1f}s",
+            ]
         return Content.assemble(*parts)
 
     def _update_pager(self) -> None:
@@ -280,9 +319,12 @@ class DetailScreen(ModalScreen["DetailResult | None"]):
         _, unfinished, partial_index = _slot_source(t, self.index)
         parts: list = []
         if t.n > 1:
-            parts += [("← ", "$foreground-muted" if self.index > 0 else "$foreground-disabled"),
-                      (f"{self.index + 1}/{t.n}", "bold"),
-                      (" →", "$foreground-muted" if self.index < t.n - 1 else "$foreground-disabled"), "   "]
+            parts += [
+                ("← ", "$foreground-muted" if self.index > 0 else "$foreground-disabled"),
+                (f"{self.index + 1}/{t.n}", "bold"),
+                (" →", "$foreground-muted" if self.index < t.n - 1 else "$foreground-disabled"),
+                "   ",
+            ]
         slot = t.slots[self.index] if 0 <= self.index < len(t.slots) else None
         if slot is not None and slot.status is SlotStatus.FAILED and slot.error:
             parts.append((f"failed: {slot.error.message}", "$error"))

@@ -70,15 +70,37 @@ class ParamsScreen(ModalScreen["Params | None"]):
             box.border_title = "Parameters for the next task"
             with Grid():
                 yield Label("Profile")
-                yield Select([(n, n) for n in names], value=p.profile.name, allow_blank=False, id="profile", compact=True)
+                yield Select(
+                    [(n, n) for n in names],
+                    value=p.profile.name,
+                    allow_blank=False,
+                    id="profile",
+                    compact=True,
+                )
                 yield Label("Model")
-                yield Input(p.profile.model, id="model", suggester=SuggestFromList(MODELS), compact=True)
+                yield Input(
+                    p.profile.model, id="model", suggester=SuggestFromList(MODELS), compact=True
+                )
                 yield Label("Size")
-                yield Input(p.size, id="size", placeholder="auto or WxH", suggester=SuggestFromList(SIZES), compact=True)
+                yield Input(
+                    p.size,
+                    id="size",
+                    placeholder="auto or WxH",
+                    suggester=SuggestFromList(SIZES),
+                    compact=True,
+                )
                 yield Label("Quality")
-                yield Input(p.quality, id="quality", suggester=SuggestFromList(QUALITIES), compact=True)
+                yield Input(
+                    p.quality, id="quality", suggester=SuggestFromList(QUALITIES), compact=True
+                )
                 yield Label("Images (n)")
-                yield Select([(str(i), i) for i in range(1, 11)], value=p.n, allow_blank=False, id="n", compact=True)
+                yield Select(
+                    [(str(i), i) for i in range(1, 11)],
+                    value=p.n,
+                    allow_blank=False,
+                    id="n",
+                    compact=True,
+                )
                 yield Label("Partial images")
                 partial = p.profile.partial_images if p.profile.stream else -1
                 yield Select(
@@ -89,10 +111,21 @@ class ParamsScreen(ModalScreen["Params | None"]):
                     compact=True,
                 )
                 yield Label("API mode")
-                yield Select([("Images API", "images"), ("Responses API", "responses")],
-                             value=p.profile.api_mode, allow_blank=False, id="api_mode", compact=True)
+                yield Select(
+                    [("Images API", "images"), ("Responses API", "responses")],
+                    value=p.profile.api_mode,
+                    allow_blank=False,
+                    id="api_mode",
+                    compact=True,
+                )
                 yield Label("Format")
-                yield Select([(f, f) for f in FORMATS], value=p.output_format, allow_blank=False, id="format", compact=True)
+                yield Select(
+                    [(f, f) for f in FORMATS],
+                    value=p.output_format,
+                    allow_blank=False,
+                    id="format",
+                    compact=True,
+                )
             yield Static("", id="error")
             with Horizontal(id="buttons"):
                 yield Button("Cancel", id="cancel", compact=True)
@@ -127,8 +160,13 @@ class ParamsScreen(ModalScreen["Params | None"]):
             stream=partials >= 0,
             partial_images=max(0, partials),
         )
-        return Params(profile, size, quality, int(self.query_one("#n", Select).value),  # type: ignore[arg-type]
-                      str(self.query_one("#format", Select).value))
+        return Params(
+            profile,
+            size,
+            quality,
+            int(self.query_one("#n", Select).value),  # type: ignore[arg-type]
+            str(self.query_one("#format", Select).value),
+        )
 
     def action_apply(self) -> None:
         try:

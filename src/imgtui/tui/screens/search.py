@@ -11,8 +11,14 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Label, RadioButton, RadioSet, Static
 
-STATUSES = (("all", "all"), ("done", "done"), ("failed", "failed"), ("cancelled", "cancelled"),
-            ("interrupted", "interrupted"), ("starred", "★ starred"))
+STATUSES = (
+    ("all", "all"),
+    ("done", "done"),
+    ("failed", "failed"),
+    ("cancelled", "cancelled"),
+    ("interrupted", "interrupted"),
+    ("starred", "★ starred"),
+)
 
 
 @dataclass(frozen=True)
@@ -78,7 +84,9 @@ class SearchScreen(ModalScreen[HistoryFilter | None]):
             with RadioSet(id="status"):
                 for value, label in STATUSES:
                     yield RadioButton(label, value=value == self.current.status, name=value)
-            yield Static("Enter: apply · Tab: status · Ctrl+X: show everything · Esc: cancel", id="hint")
+            yield Static(
+                "Enter: apply · Tab: status · Ctrl+X: show everything · Esc: cancel", id="hint"
+            )
 
     def on_mount(self) -> None:
         self.query_one("#text", Input).focus()

@@ -47,7 +47,7 @@ from imgtui.config import (
 )
 from imgtui.tui.screens.confirm import ConfirmScreen
 
-__all__ = ["ImportLinkScreen", "ProfilePicker", "SettingsScreen", "parse_pairs", "format_pairs"]
+__all__ = ["ImportLinkScreen", "ProfilePicker", "SettingsScreen", "format_pairs", "parse_pairs"]
 
 SaveFn = Callable[[Config], None]
 
@@ -84,7 +84,10 @@ FIELDS: dict[str, tuple[str, str]] = {
         "Mainline model",
         "Responses API only: the model that calls the image tool, e.g. gpt-5.",
     ),
-    "stream": ("Stream previews", "Show partial previews while the image forms (server-sent events)."),
+    "stream": (
+        "Stream previews",
+        "Show partial previews while the image forms (server-sent events).",
+    ),
     "partial_images": ("Partial images", "0 to 3 previews per image. " + PARTIALS_HELP),
     "timeout": ("Timeout (s)", "Seconds to wait for a whole image, at most 3600."),
     "headers": (
@@ -210,7 +213,9 @@ class ProfileList(OptionList):
         Binding("[", "screen.move(-1)", "Up", id="settings.move_up", group=_MOVE),
         Binding("]", "screen.move(1)", "Down", id="settings.move_down", group=_MOVE),
         Binding("ctrl+up", "screen.move(-1)", "Move up", id="settings.move_up_alt", show=False),
-        Binding("ctrl+down", "screen.move(1)", "Move down", id="settings.move_down_alt", show=False),
+        Binding(
+            "ctrl+down", "screen.move(1)", "Move down", id="settings.move_down_alt", show=False
+        ),
         Binding("m,space", "screen.make_active", "Activate", id="settings.activate"),
         Binding("i", "screen.import_link", "Import", id="settings.import"),
         Binding("c", "screen.copy_link", "Share", id="settings.copy_link"),
@@ -316,7 +321,9 @@ class SettingsScreen(Screen[str | None]):
         self.environ = environ
         self.demo_base_url = demo_base_url
         self.changed = False  # anything saved while the screen was open
-        self.editing: str | None = None  # the saved name of the profile in the form; None: a new one
+        self.editing: str | None = (
+            None  # the saved name of the profile in the form; None: a new one
+        )
         self._baseline: dict[str, object] = {}
         self._test_token = 0
         self._asking = False  # a discard question is open
@@ -325,7 +332,11 @@ class SettingsScreen(Screen[str | None]):
 
     def compose(self) -> ComposeResult:
         yield Static(
-            Content.assemble(("Settings", "bold"), " · provider profiles · ", (str(self.config.path), "$foreground-muted")),
+            Content.assemble(
+                ("Settings", "bold"),
+                " · provider profiles · ",
+                (str(self.config.path), "$foreground-muted"),
+            ),
             id="settings-title",
         )
         with Horizontal(id="settings-body"):
@@ -336,26 +347,64 @@ class SettingsScreen(Screen[str | None]):
             with VerticalScroll(id="form") as form:
                 form.can_focus = False
                 yield from self._row("name", Input(id="f-name", compact=True))
-                yield from self._row("base_url", Input(id="f-base_url", compact=True, placeholder="https://…/v1"))
-                yield from self._row("api_key", Input(id="f-api_key", compact=True, password=True,
-                                                      placeholder="sk-… or ${OPENAI_API_KEY}"))
+                yield from self._row(
+                    "base_url", Input(id="f-base_url", compact=True, placeholder="https://…/v1")
+                )
+                yield from self._row(
+                    "api_key",
+                    Input(
+                        id="f-api_key",
+                        compact=True,
+                        password=True,
+                        placeholder="sk-… or ${OPENAI_API_KEY}",
+                    ),
+                )
                 yield Static("", id="key-status", classes="note")
-                yield from self._row("api_mode", Select(API_MODE_CHOICES, id="f-api_mode", allow_blank=False,
-                                                        compact=True, value="images"), gap=True)
+                yield from self._row(
+                    "api_mode",
+                    Select(
+                        API_MODE_CHOICES,
+                        id="f-api_mode",
+                        allow_blank=False,
+                        compact=True,
+                        value="images",
+                    ),
+                    gap=True,
+                )
                 yield from self._row("model", Input(id="f-model", compact=True))
                 yield from self._row("mainline_model", Input(id="f-mainline_model", compact=True))
                 with Horizontal(classes="row gap"):
                     yield Static(FIELDS["stream"][0], classes="label")
                     yield Switch(id="f-stream")
                     yield Static("", id="stream-note", classes="after-switch")
-                yield from self._row("partial_images", Input(id="f-partial_images", compact=True, type="integer",
-                                                              max_length=3))
+                yield from self._row(
+                    "partial_images",
+                    Input(id="f-partial_images", compact=True, type="integer", max_length=3),
+                )
                 yield Static(PARTIALS_HELP, classes="note")
-                yield from self._row("timeout", Input(id="f-timeout", compact=True, type="number"), gap=True)
-                yield from self._row("headers", TextArea(id="f-headers", compact=True, show_line_numbers=False,
-                                                         soft_wrap=False, tab_behavior="focus"))
-                yield from self._row("query", TextArea(id="f-query", compact=True, show_line_numbers=False,
-                                                       soft_wrap=False, tab_behavior="focus"))
+                yield from self._row(
+                    "timeout", Input(id="f-timeout", compact=True, type="number"), gap=True
+                )
+                yield from self._row(
+                    "headers",
+                    TextArea(
+                        id="f-headers",
+                        compact=True,
+                        show_line_numbers=False,
+                        soft_wrap=False,
+                        tab_behavior="focus",
+                    ),
+                )
+                yield from self._row(
+                    "query",
+                    TextArea(
+                        id="f-query",
+                        compact=True,
+                        show_line_numbers=False,
+                        soft_wrap=False,
+                        tab_behavior="focus",
+                    ),
+                )
                 with Horizontal(id="buttons"):
                     yield Button("Save ^s", id="save", variant="primary", compact=True)
                     yield Button("Test connection ^t", id="test", compact=True)
@@ -464,7 +513,15 @@ class SettingsScreen(Screen[str | None]):
     def _load(self, profile: Profile, editing: str | None) -> None:
         """Show `profile` in the form; `editing` is its saved name (None: not saved yet)."""
         values = self._values_of(profile)
-        for field in ("name", "base_url", "api_key", "model", "mainline_model", "partial_images", "timeout"):
+        for field in (
+            "name",
+            "base_url",
+            "api_key",
+            "model",
+            "mainline_model",
+            "partial_images",
+            "timeout",
+        ):
             box = self._input(field)
             box.value = str(values[field])
             box.cursor_position = len(box.value)
@@ -522,7 +579,11 @@ class SettingsScreen(Screen[str | None]):
         )
         for field, message in profile.errors().items():
             problems.setdefault(field, message)
-        if "name" not in problems and profile.name != self.editing and self.config.get(profile.name) is not None:
+        if (
+            "name" not in problems
+            and profile.name != self.editing
+            and self.config.get(profile.name) is not None
+        ):
             problems["name"] = f"a profile named {profile.name!r} already exists"
         return profile, problems
 
@@ -538,7 +599,9 @@ class SettingsScreen(Screen[str | None]):
             label.set_class(bool(message), "-shown")
 
         key_box = self._input("api_key")
-        key_box.password = not _REFERENCE_TYPING.fullmatch(key_box.value)  # a ${VAR} reference is not secret
+        key_box.password = not _REFERENCE_TYPING.fullmatch(
+            key_box.value
+        )  # a ${VAR} reference is not secret
         status = self.query_one("#key-status", Static)
         missing = profile.missing_env(self.environ)
         note = f"key: {profile.key_status(self.environ)}"
@@ -556,7 +619,9 @@ class SettingsScreen(Screen[str | None]):
         )
 
         form = self.query_one("#form")
-        title = f"Edit · {self.editing}" if self.editing is not None else "New profile (not saved yet)"
+        title = (
+            f"Edit · {self.editing}" if self.editing is not None else "New profile (not saved yet)"
+        )
         form.border_title = title
         subtitle = []
         if self.editing is not None and self.editing == self._active_name():
@@ -615,7 +680,9 @@ class SettingsScreen(Screen[str | None]):
             self._load(profile, name)
             self._highlight(name)
 
-    def _ask_discard(self, discard: Callable[[], None], keep: Callable[[], None] | None = None) -> None:
+    def _ask_discard(
+        self, discard: Callable[[], None], keep: Callable[[], None] | None = None
+    ) -> None:
         what = f"your changes to {self.editing}" if self.editing is not None else "the new profile"
         self._asking = True
 
@@ -627,8 +694,12 @@ class SettingsScreen(Screen[str | None]):
                 keep()
 
         self.app.push_screen(
-            ConfirmScreen(f"Discard {what}? They are not saved.", yes="Discard", no="Keep editing",
-                          title="Unsaved changes"),
+            ConfirmScreen(
+                f"Discard {what}? They are not saved.",
+                yes="Discard",
+                no="Keep editing",
+                title="Unsaved changes",
+            ),
             answered,
         )
 
@@ -646,8 +717,12 @@ class SettingsScreen(Screen[str | None]):
             self._save(candidate)
         except OSError as exc:
             reason = exc.strerror or str(exc)
-            self.notify(f"{reason}: {candidate.path}\nYour edits are kept.", title="Settings not saved",
-                        severity="error", timeout=10)
+            self.notify(
+                f"{reason}: {candidate.path}\nYour edits are kept.",
+                title="Settings not saved",
+                severity="error",
+                timeout=10,
+            )
             return False
         self.config.profiles = candidate.profiles
         self.config.settings = candidate.settings
@@ -660,8 +735,11 @@ class SettingsScreen(Screen[str | None]):
         self._refresh_form()
         if problems:
             first = next(iter(problems))
-            self.notify(f"{FIELDS[first][0]}: {problems[first]}", title="Not saved: fix the marked fields",
-                        severity="warning")
+            self.notify(
+                f"{FIELDS[first][0]}: {problems[first]}",
+                title="Not saved: fix the marked fields",
+                severity="warning",
+            )
             return
         editing = self.editing
         if editing is None:
@@ -740,8 +818,12 @@ class SettingsScreen(Screen[str | None]):
 
         active = " It is the active profile." if name == self._active_name() else ""
         self.app.push_screen(
-            ConfirmScreen(f"Delete the profile {name}?{active} This cannot be undone.", yes="Delete", no="Cancel",
-                          title="Delete profile"),
+            ConfirmScreen(
+                f"Delete the profile {name}?{active} This cannot be undone.",
+                yes="Delete",
+                no="Cancel",
+                title="Delete profile",
+            ),
             answered,
         )
 
@@ -775,14 +857,19 @@ class SettingsScreen(Screen[str | None]):
         def imported(profile: Profile | None) -> None:
             if profile is None:
                 return
+
             def add_and_activate(c: Config) -> None:
                 c.add(profile)
-                c.set_active(profile.name)  # like the web app: a pasted link is the profile you want to use
+                c.set_active(
+                    profile.name
+                )  # like the web app: a pasted link is the profile you want to use
 
             if not self._commit(add_and_activate, "Import"):
                 return
-            self.notify(f"Imported {profile.name} ({profile.base_url}); it is now the active profile",
-                        title="Share link")
+            self.notify(
+                f"Imported {profile.name} ({profile.base_url}); it is now the active profile",
+                title="Share link",
+            )
             if self.dirty:
                 self._select_after_change(profile.name)
             else:
@@ -796,11 +883,16 @@ class SettingsScreen(Screen[str | None]):
         name = self.editing
         profile = self.config.get(name) if name is not None else None
         if profile is None:
-            self.notify("Save the profile before sharing it", severity="warning", title="Share link")
+            self.notify(
+                "Save the profile before sharing it", severity="warning", title="Share link"
+            )
             return None
         if self.dirty:
-            self.notify("The link is of the saved profile, without your unsaved changes", title="Share link",
-                        severity="warning")
+            self.notify(
+                "The link is of the saved profile, without your unsaved changes",
+                title="Share link",
+                severity="warning",
+            )
         return profile
 
     def action_copy_link(self, include_key: bool = False) -> None:
@@ -809,7 +901,9 @@ class SettingsScreen(Screen[str | None]):
             return
         if include_key:
             if not profile.api_key:
-                self.notify("This profile has no key to include", title="Share link", severity="warning")
+                self.notify(
+                    "This profile has no key to include", title="Share link", severity="warning"
+                )
                 return
 
             def answered(yes: bool | None) -> None:
@@ -820,7 +914,9 @@ class SettingsScreen(Screen[str | None]):
                 ConfirmScreen(
                     f"Copy a link to {profile.name} that CONTAINS THE API KEY in clear text? "
                     "Anyone who gets the link can spend on your account.",
-                    yes="Copy with key", no="Cancel", title="Share with key",
+                    yes="Copy with key",
+                    no="Cancel",
+                    title="Share with key",
                 ),
                 answered,
             )
@@ -832,8 +928,11 @@ class SettingsScreen(Screen[str | None]):
         if include_key and profile.key_reference:
             resolved = profile.resolve_key(self.environ)
             if resolved is None:
-                self.notify(f"{profile.api_key} is not set, so there is no key to include", title="Share link",
-                            severity="error")
+                self.notify(
+                    f"{profile.api_key} is not set, so there is no key to include",
+                    title="Share link",
+                    severity="error",
+                )
                 return
             source = replace(profile, api_key=resolved)
         try:
@@ -846,8 +945,12 @@ class SettingsScreen(Screen[str | None]):
         self.notify(f"Share link for {profile.name} copied ({what})", title="Share link")
         losses = share_url_losses(profile)
         if losses:
-            self.notify("The link does not carry " + ", ".join(losses) + ".", title="Share link",
-                        severity="warning", timeout=8)
+            self.notify(
+                "The link does not carry " + ", ".join(losses) + ".",
+                title="Share link",
+                severity="warning",
+                timeout=8,
+            )
 
     # -- connection test -------------------------------------------------------------
 
@@ -862,7 +965,9 @@ class SettingsScreen(Screen[str | None]):
         token = self._test_token
         where = "the demo server" if profile.is_demo else profile.base_url
         self._show_test_result(f"Testing {where} …", "")
-        self.run_worker(self._check(profile, token), group="settings-test", exclusive=True, exit_on_error=False)
+        self.run_worker(
+            self._check(profile, token), group="settings-test", exclusive=True, exit_on_error=False
+        )
 
     async def _check(self, profile: Profile, token: int) -> None:
         """The worker: resolves the connection, asks GET /models, posts the outcome."""
@@ -875,7 +980,7 @@ class SettingsScreen(Screen[str | None]):
             failure = await check_connection(conn)
         except asyncio.CancelledError:
             raise
-        except Exception as exc:  # noqa: BLE001  # shown to the user, never raised into the UI
+        except Exception as exc:  # shown to the user, never raised into the UI
             text = f"{type(exc).__name__}: {exc}"
             for secret in (profile.resolve_key(self.environ), *profile.headers.values()):
                 text = scrub(text, secret)
@@ -924,7 +1029,10 @@ class SettingsScreen(Screen[str | None]):
     @on(Button.Pressed, "#revert")
     def _revert_pressed(self) -> None:
         saved = self.config.get(self.editing) if self.editing is not None else None
-        self._load(saved if saved is not None else _new_profile(self.config.names()), self.editing if saved else None)
+        self._load(
+            saved if saved is not None else _new_profile(self.config.names()),
+            self.editing if saved else None,
+        )
 
 
 # --------------------------------------------------------------------------------------
@@ -962,7 +1070,9 @@ class ImportLinkScreen(ModalScreen[Profile | None]):
         Binding("escape", "cancel", "Cancel", id="import.cancel"),
     ]
 
-    def __init__(self, existing_names: Iterable[str], environ: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self, existing_names: Iterable[str], environ: Mapping[str, str] | None = None
+    ) -> None:
         super().__init__()
         self.existing_names = list(existing_names)
         self.environ = environ
@@ -1082,13 +1192,21 @@ class ProfilePicker(ModalScreen[str | None]):
                 number = f"{n} " if n <= 9 else "  "
                 options.append(
                     Option(
-                        Content.assemble(marker, (number, "$foreground-muted"), (p.name, "bold"), "\n    ",
-                                         (_describe(p, self.environ), "$foreground-muted")),
+                        Content.assemble(
+                            marker,
+                            (number, "$foreground-muted"),
+                            (p.name, "bold"),
+                            "\n    ",
+                            (_describe(p, self.environ), "$foreground-muted"),
+                        ),
                         id=p.name,
                     )
                 )
             yield OptionList(*options, id="picker-list")
-            yield Static("Enter or 1-9 to use · Esc to cancel · profiles are edited in settings", id="picker-hint")
+            yield Static(
+                "Enter or 1-9 to use · Esc to cancel · profiles are edited in settings",
+                id="picker-hint",
+            )
 
     def on_mount(self) -> None:
         option_list = self.query_one(OptionList)

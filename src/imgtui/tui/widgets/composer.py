@@ -199,7 +199,9 @@ class Composer(Vertical):
         self.attachments.mask = path
         self._render_chips()
 
-    def set_refine(self, parent_id: str, previous_response_id: str | None, images: list[Path]) -> None:
+    def set_refine(
+        self, parent_id: str, previous_response_id: str | None, images: list[Path]
+    ) -> None:
         self.attachments = Attachments(list(images), None, parent_id, previous_response_id)
         self._render_chips()
 

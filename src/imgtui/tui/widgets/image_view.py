@@ -38,7 +38,9 @@ class ImageView(Widget):
     }
     """
 
-    def __init__(self, kind: str, placeholder: str = "", *, id: str | None = None, classes: str | None = None) -> None:
+    def __init__(
+        self, kind: str, placeholder: str = "", *, id: str | None = None, classes: str | None = None
+    ) -> None:
         super().__init__(id=id, classes=classes)
         self.kind = kind
         self._placeholder_text = placeholder
@@ -70,7 +72,9 @@ class ImageView(Widget):
                 image.image = None  # type: ignore[attr-defined]
             if self._shown_placeholder != self._placeholder_text:
                 self._shown_placeholder = self._placeholder_text
-                holder.update(self._placeholder_text, layout=False)  # it fills the box: no layout pass
+                holder.update(
+                    self._placeholder_text, layout=False
+                )  # it fills the box: no layout pass
             holder.display = True
             return
         if holder.display:
@@ -85,4 +89,6 @@ class ImageView(Widget):
         if w and h:
             return w, h
         sw, sh = self.styles.width, self.styles.height
-        return (int(sw.value) if sw and sw.is_cells else 24), (int(sh.value) if sh and sh.is_cells else 8)
+        return (int(sw.value) if sw and sw.is_cells else 24), (
+            int(sh.value) if sh and sh.is_cells else 8
+        )

@@ -11,7 +11,9 @@ from textual.widgets import Static
 
 from imgtui.tui.session import Params
 
-DEMO_NOTICE = "Demo provider — no API key needed; add a profile in settings (or set OPENAI_API_KEY)."
+DEMO_NOTICE = (
+    "Demo provider — no API key needed; add a profile in settings (or set OPENAI_API_KEY)."
+)
 
 
 class ParamBar(Vertical):

@@ -124,17 +124,26 @@ class CardInfo(Widget):
         if len(wrapped) > 2:
             wrapped = [wrapped[0], Content(" ").join(wrapped[1:]).truncate(width, ellipsis=True)]
         lines += wrapped
-        lines.append(Content.styled(params_summary(t), "$foreground-muted").truncate(width, ellipsis=True))
+        lines.append(
+            Content.styled(params_summary(t), "$foreground-muted").truncate(width, ellipsis=True)
+        )
         lines.append(Content(""))
         lines.append(status_line(t, self.card.clock()).truncate(width, ellipsis=True))
         progress = 1.0 if t.status is Status.DONE else max(0.0, min(1.0, t.progress()))
         filled = round(progress * width)
-        lines.append(Content.assemble(("━" * filled, BAR_STYLE.get(t.status, "$accent")), ("─" * (width - filled), "dim")))
+        lines.append(
+            Content.assemble(
+                ("━" * filled, BAR_STYLE.get(t.status, "$accent")), ("─" * (width - filled), "dim")
+            )
+        )
         error = error_text(t)
         if error is not None:
             wrapped = error.wrap(width)
             if len(wrapped) > 2:
-                wrapped = [wrapped[0], Content(" ").join(wrapped[1:]).truncate(width, ellipsis=True)]
+                wrapped = [
+                    wrapped[0],
+                    Content(" ").join(wrapped[1:]).truncate(width, ellipsis=True),
+                ]
             lines += wrapped
         return Content("\n").join(lines)
 
@@ -241,4 +250,6 @@ class TaskCard(Widget):
                 label = f"1/{t.n if t.status is Status.RUNNING else max(finals, 1)}"
         if label != self._label:
             self._label = label
-            self.query_one("#pic-label", Static).update(label, layout=False)  # fixed size: no layout pass
+            self.query_one("#pic-label", Static).update(
+                label, layout=False
+            )  # fixed size: no layout pass

@@ -6,6 +6,8 @@ The list owns focus; cards are not focusable. Actions on the selected task are p
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from textual import events
 from textual.binding import Binding
 from textual.containers import VerticalScroll
@@ -13,15 +15,15 @@ from textual.message import Message
 from textual.reactive import reactive
 from textual.widgets import Static
 
-from collections.abc import Callable
-
 from imgtui.tasks import Status, Task
 from imgtui.tui.widgets.task_card import TaskCard
 
 _UNKNOWN = object()
 PAGE = 20  # cards mounted at a time from history; more as the user scrolls down
 
-EMPTY_TEXT = "No images yet.\nType a prompt below and press Enter: the picture sharpens here as it forms."
+EMPTY_TEXT = (
+    "No images yet.\nType a prompt below and press Enter: the picture sharpens here as it forms."
+)
 
 
 class TaskList(VerticalScroll, can_focus=True, can_focus_children=False):
