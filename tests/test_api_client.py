@@ -23,6 +23,8 @@ from imgtui.api import (
     check_connection,
     stream_images,
 )
+from imgtui.api.client import RetryPolicy
+from imgtui.api.pool import ClientPool
 from imgtui.demo import DemoServer
 
 
@@ -41,8 +43,18 @@ def conn_for(server, mode="images", **kw) -> Connection:
     return Connection(server.base_url, api_key="sk-test-key-0000", api_mode=mode, **kw)
 
 
-async def collect(conn, req):
-    async with contextlib.aclosing(stream_images(conn, req)) as events:
+class RecordedSleeps(list):
+    """A retry sleep that records the back-off instead of waiting."""
+
+    async def __call__(self, seconds: float) -> None:
+        self.append(seconds)
+
+
+NO_WAIT = RetryPolicy(sleep=RecordedSleeps())
+
+
+async def collect(conn, req, retry=NO_WAIT):
+    async with contextlib.aclosing(stream_images(conn, req, retry=retry)) as events:
         return [ev async for ev in events if not isinstance(ev, Progress)]
 
 
@@ -94,7 +106,7 @@ async def test_streaming_generation(server, mode, partials):
 async def test_multi_megabyte_frames_arrive_byte_exact(server, mode):
     """1536x1024 incompressible frames (~6 MB of base64 a line): partials and the final
     take the bytes path (no text decode, image strings cut out before JSON parsing)."""
-    from imgtui.api.client import BIG_LINE
+    from imgtui.api.sse import BIG_LINE
     from imgtui.demo.pictures import noise_frame
 
     req = ImageRequest(prompt="noise", model="bench-noise", size="1536x1024", partial_images=2)
@@ -203,8 +215,10 @@ FAULTS = [
 @pytest.mark.parametrize("mode, kind, words", FAULTS, ids=[f[0] for f in FAULTS])
 async def test_fault_modes_fail_with_kind_message_and_hint(server, mode, kind, words):
     conn = Connection(server.fault_url(mode), max_retries=1)
-    t0 = time.monotonic()
-    events = await collect(conn, ImageRequest(prompt="a fox", partial_images=2))
+    sleeps = RecordedSleeps()
+    events = await collect(
+        conn, ImageRequest(prompt="a fox", partial_images=2), RetryPolicy(sleep=sleeps)
+    )
     (failed,) = by_type(events, Failed)
     assert failed.kind is kind, failed
     assert words in failed.message and failed.hint
@@ -212,11 +226,13 @@ async def test_fault_modes_fail_with_kind_message_and_hint(server, mode, kind, w
     assert not by_type(events, Completed)
     if mode in ("drop", "error-flat", "error-nested", "malformed", "eof"):
         assert by_type(events, Partial), "partials before the fault still arrive"
-    if mode == "ratelimit":
-        assert (
-            len(server.requests) == 2 and time.monotonic() - t0 >= 1.0
-        )  # retried once, honouring Retry-After
+    if mode == "ratelimit":  # retried once, after the server's Retry-After
+        assert len(server.requests) == 2 and sleeps == [1.0]
         assert failed.retry_after == 1.0
+    elif mode == "html502":  # retried once, after the policy's first back-off
+        assert len(server.requests) == 2 and sleeps == [1.0]
+    else:
+        assert sleeps == []
 
 
 async def test_fault_chosen_by_model_name(server):
@@ -268,10 +284,41 @@ async def test_every_slot_fails_on_its_own(server):
 
 
 async def test_retries_connection_refused_then_fails(unused_tcp_port):
-    conn = Connection(f"http://127.0.0.1:{unused_tcp_port}/v1", max_retries=1)
-    events = await collect(conn, ImageRequest(prompt="x"))
+    conn = Connection(f"http://127.0.0.1:{unused_tcp_port}/v1", max_retries=2)
+    sleeps = RecordedSleeps()
+    events = await collect(conn, ImageRequest(prompt="x"), RetryPolicy(sleep=sleeps))
     (failed,) = by_type(events, Failed)
     assert failed.kind is FailureKind.CONNECTION and failed.message == "Connection refused"
+    assert sleeps == [1.0, 2.0]  # the policy's exponential back-off, not slept
+
+
+async def test_retry_policy_overrides_the_connection(server):
+    conn = Connection(server.fault_url("overloaded"), max_retries=5)
+    sleeps = RecordedSleeps()
+    policy = RetryPolicy(max_retries=1, max_backoff=0.25, sleep=sleeps)
+    (failed,) = by_type(await collect(conn, ImageRequest(prompt="x"), policy), Failed)
+    assert failed.status == 503 and len(server.requests) == 2 and sleeps == [0.25]
+
+
+async def test_client_pool_shares_until_full_then_lends_a_private_client(server):
+    pool = ClientPool(shared_slots=3)
+    conn = conn_for(server)
+    async with pool.lease(conn, 2) as first, pool.lease(conn, 1) as second:
+        assert first is second and pool.in_flight == 3
+        async with pool.lease(conn, 1) as third:  # would make 4 streams: a client of its own
+            assert third is not first and pool.in_flight == 3
+            events = await collect(conn, ImageRequest(prompt="x", partial_images=0))
+            assert by_type(events, Completed)
+            got = [
+                e
+                async for e in stream_images(conn, ImageRequest(prompt="y"), client=third)
+                if isinstance(e, Completed)
+            ]
+            assert len(got) == 1
+        assert third.is_closed and not first.is_closed
+    assert pool.in_flight == 0
+    await pool.aclose()
+    assert first.is_closed
 
 
 async def test_read_timeout(server):

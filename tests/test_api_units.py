@@ -18,8 +18,9 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from imgtui.api import errors
-from imgtui.api.client import StreamParser, build_calls, iter_sse_json
+from imgtui.api.calls import build_calls
 from imgtui.api.events import Completed, FailureKind, ImageMeta, Partial
+from imgtui.api.parse import StreamParser, iter_sse_json
 from imgtui.api.request import Connection, ImageRequest, InputImage, RequestError, parse_size
 
 
@@ -292,15 +293,15 @@ def _summary(events):
 @contextlib.contextmanager
 def _big_limits(on: bool):
     """With `on`, every data line but `[DONE]` and every JSON string counts as big."""
-    from imgtui.api import bigjson, client
+    from imgtui.api import bigjson, sse
 
-    saved = client.BIG_LINE, bigjson.LONG
+    saved = sse.BIG_LINE, bigjson.LONG
     if on:
-        client.BIG_LINE, bigjson.LONG = 16, 8
+        sse.BIG_LINE, bigjson.LONG = 16, 8
     try:
         yield
     finally:
-        client.BIG_LINE, bigjson.LONG = saved
+        sse.BIG_LINE, bigjson.LONG = saved
 
 
 @settings(max_examples=150, deadline=None)
@@ -398,7 +399,7 @@ def test_in_stream_errors(obj, kind):
     st.lists(st.integers(0, 200), max_size=10),
 )
 def test_byte_lines_match_splitlines_semantics(pieces, cuts):
-    from imgtui.api.client import ByteLines
+    from imgtui.api.sse import ByteLines
 
     text = "".join(pieces)
     raw = text.encode()
@@ -520,7 +521,7 @@ def test_a_big_line_among_other_data_lines():
         + '",\ndata: "partial_image_index": 0}\n\n'
     ).encode()
     with _big_limits(False):
-        from imgtui.api.client import BIG_LINE
+        from imgtui.api.sse import BIG_LINE
 
         assert len(image) > BIG_LINE
         objs = asyncio.run(_collect_objs(raw, [5, 70, 300, 90000]))
@@ -534,3 +535,15 @@ def test_a_partial_with_broken_base64_is_empty_not_an_error():
     assert Partial(0, 0, b64=good).image == PART
     assert Partial(0, 0, b64=good[:-3]).image == b""  # cut off: bad padding
     assert Partial(0, 0, b64="é").image == b""
+
+
+def test_httpx_sse_private_parser_is_the_tested_one():
+    """`imgtui.api.sse` relies on httpx-sse's private `_decoders.SSEDecoder`. When httpx-sse
+    moves past the tested range or the parser changes, this fails: re-check `sse.py`."""
+    from imgtui.api import sse
+
+    version = sse.check_httpx_sse()
+    low, high = sse.HTTPX_SSE_TESTED
+    assert low <= sse.version_tuple(version) < high, (
+        f"httpx-sse {version} is outside the tested range {low}..{high}: check imgtui/api/sse.py"
+    )

@@ -165,7 +165,7 @@ class ImgtuiApp(App[None]):
     async def _warm_up(self) -> None:
         """Build the shared TLS context now, in a thread: the first task would otherwise
         build it while frames stream (it holds the GIL for tens of ms)."""
-        from imgtui.api.client import ssl_context
+        from imgtui.api.pool import ssl_context
 
         await asyncio.to_thread(ssl_context)
 
@@ -388,7 +388,7 @@ class ImgtuiApp(App[None]):
         """An httpx client for a task: one shared per timeout (made once, in a thread: creating
         a client builds an SSL context, tens of ms the UI must not wait for); a task that would
         overflow its connection pool gets its own."""
-        from imgtui.api.client import make_client
+        from imgtui.api.pool import make_client
 
         if self._slots_in_flight + n > SHARED_POOL_SLOTS:
             return await asyncio.to_thread(make_client, conn), False

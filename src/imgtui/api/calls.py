@@ -1,0 +1,96 @@
+"""Request bodies: the HTTP calls that serve one `ImageRequest` (JSON, or multipart for edits).
+
+n > 1 with streaming (and every Responses call) becomes n parallel single-image calls, one
+per slot: stream events carry no image-slot index (PROTOCOL.md §4). Shapes follow the
+OpenAI SDKs: JSON for generations and the Responses tool; multipart for edits, one image
+as `image`, several as repeated `image[]`, scalar fields as form fields.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from imgtui.api.b64 import b64encode
+from imgtui.api.request import Connection, ImageRequest, InputImage, image_params
+
+#: Paths of the calls, relative to the base URL.
+GENERATIONS = "/images/generations"
+EDITS = "/images/edits"
+RESPONSES = "/responses"
+MODELS = "/models"
+
+
+@dataclass
+class HttpCall:
+    """One HTTP request, ready to send: a path, a JSON or multipart body, the slots it fills."""
+
+    path: str
+    json: dict | None = None
+    data: dict[str, str] | None = None
+    files: list[tuple[str, tuple[str, bytes, str]]] | None = None
+    responses: bool = False  # parse as a Responses API reply
+    slots: list[int] = field(default_factory=lambda: [0])
+
+
+def endpoint_url(conn: Connection, path: str) -> str:
+    """The URL of `path` under the connection's base URL (query parameters go separately)."""
+    return conn.base_url.rstrip("/") + path
+
+
+def request_headers(conn: Connection) -> dict[str, str]:
+    """Headers of every API request: the Bearer key (if any), then the configured headers."""
+    headers = {"User-Agent": "imgtui"}
+    if conn.api_key:
+        headers["Authorization"] = f"Bearer {conn.api_key}"
+    headers.update(conn.headers)
+    return headers
+
+
+def _data_url(img: InputImage) -> str:
+    return f"data:{img.mime};base64," + b64encode(img.data)
+
+
+def build_calls(conn: Connection, req: ImageRequest) -> list[HttpCall]:
+    """The HTTP requests that serve `req`, each with the slots it fills."""
+    parallel = req.stream or conn.api_mode == "responses"
+    per_call = 1 if parallel else req.n
+    slot_groups = [[i] for i in range(req.n)] if parallel else [list(range(req.n))]
+    return [_build_call(conn, req, per_call, slots) for slots in slot_groups]
+
+
+def _build_call(conn: Connection, req: ImageRequest, n: int, slots: list[int]) -> HttpCall:
+    params = image_params(req)
+    if conn.api_mode == "responses":
+        tool: dict = {"type": "image_generation", "model": req.model, **params}
+        if req.stream:
+            # The Responses tool has rejected stream=true with 0 partials.
+            tool["partial_images"] = max(1, req.partial_images)
+        if req.mask is not None:
+            tool["input_image_mask"] = {"image_url": _data_url(req.mask)}
+        content: list[dict] = [{"type": "input_text", "text": req.prompt}]
+        content += [{"type": "input_image", "image_url": _data_url(img)} for img in req.images]
+        body: dict = {
+            "model": conn.mainline_model,
+            "input": [{"role": "user", "content": content}],
+            "tools": [tool],
+            "tool_choice": {"type": "image_generation"},
+            "stream": req.stream,
+        }
+        if req.previous_response_id:
+            body["previous_response_id"] = req.previous_response_id
+        return HttpCall(RESPONSES, json=body, responses=True, slots=slots)
+
+    fields: dict = {"model": req.model, "prompt": req.prompt, "n": n, **params}
+    if req.stream:
+        fields["stream"] = True
+        fields["partial_images"] = req.partial_images
+    if not req.is_edit:
+        return HttpCall(GENERATIONS, json=fields, slots=slots)
+    data = {
+        k: ("true" if v is True else "false" if v is False else str(v)) for k, v in fields.items()
+    }
+    name = "image" if len(req.images) == 1 else "image[]"
+    files = [(name, (img.name, img.data, img.mime)) for img in req.images]
+    if req.mask is not None:
+        files.append(("mask", (req.mask.name, req.mask.data, req.mask.mime)))
+    return HttpCall(EDITS, data=data, files=files, slots=slots)

@@ -1,0 +1,263 @@
+"""Event parsing: decoded SSE data or JSON replies -> typed events of one slot.
+
+Dispatches on the JSON `type`, never on the `event:` line (relays drop it), and accepts
+every variant PROTOCOL.md §4-5 lists. Final images are base64-decoded as they arrive
+(pybase64: about a millisecond for a 6 MB frame); partial frames keep their base64 and
+decode lazily (`Partial.image`). A multi-MB event is never decoded as text or scanned by
+json (`bigjson`).
+"""
+
+from __future__ import annotations
+
+import binascii
+import json
+from collections.abc import AsyncIterator
+from dataclasses import replace
+
+from imgtui.api import bigjson
+from imgtui.api.b64 import b64decode
+from imgtui.api.errors import HINT_NO_FINAL, ApiFailure, error_object, from_error_object
+from imgtui.api.events import Completed, Event, FailureKind, ImageMeta, Partial
+from imgtui.api.sse import DONE, SSEData, Stray, Unframed, iter_sse
+
+#: Keys whose (long) values are base64 images: kept as bytes by `bigjson`.
+IMAGE_KEYS = ("b64_json", "partial_image_b64", "result")
+
+
+def b64_image(value: object) -> bytes | None:
+    """Decoded base64 image bytes, or None when `value` is empty or not base64."""
+    if not isinstance(value, (str, bytes)) or not value:
+        return None
+    try:
+        return b64decode(value)
+    except (binascii.Error, ValueError):
+        return None
+
+
+def decode_event(data: str | bytes, start: int = 0) -> dict:
+    """JSON-parse one event (`data[start:]`) and base64-decode the final images it carries.
+
+    A final image is stored decoded under `_image` (of the event, its `item`, or each
+    `response.output` item). A partial frame keeps its base64 text (str, or bytes when it
+    came from a big line) under `_b64`: `Partial` decodes it only when someone looks at it.
+    Raises ValueError on malformed JSON; a JSON value that is not an object gives `{}`.
+    """
+    obj = bigjson.loads(data, IMAGE_KEYS, start) if isinstance(data, bytes) else json.loads(data)
+    if not isinstance(obj, dict):
+        return {}
+    for key in IMAGE_KEYS:
+        if key in obj:
+            value = obj.pop(key)
+            if str(obj.get("type", "")).endswith("partial_image"):
+                obj["_b64"] = value if isinstance(value, (str, bytes)) and value else None
+            else:
+                obj["_image"] = b64_image(value)
+            break
+    item = obj.get("item")
+    if isinstance(item, dict) and "result" in item:
+        item["_image"] = b64_image(item.pop("result"))
+    response = obj.get("response")
+    if isinstance(response, dict):
+        decode_outputs(response)
+    return obj
+
+
+def decode_outputs(response: dict) -> None:
+    """Decode the image `result` of each `output[]` item of a Response object, in place."""
+    for item in response.get("output") or []:
+        if isinstance(item, dict) and "result" in item:
+            item["_image"] = b64_image(item.pop("result"))
+
+
+def usage_of(obj: object) -> dict | None:
+    """A `usage` value worth keeping: a non-empty dict, else None."""
+    return obj if isinstance(obj, dict) and obj else None
+
+
+def malformed(data: str | bytes, start: int = 0) -> ApiFailure:
+    """The failure for an event that is not JSON (its first 60 characters shown)."""
+    shown = data[start : start + 60] if isinstance(data, bytes) else data[:60]
+    return ApiFailure(
+        FailureKind.STREAM,
+        f"Malformed event from the server: {shown!r}",
+        "The server or a relay sent invalid JSON; retry.",
+    )
+
+
+async def iter_sse_json(
+    chunks: AsyncIterator[bytes], *, byte_counts: bool = False
+) -> AsyncIterator[dict | str | int]:
+    """Decode an SSE byte stream into decoded JSON objects (or the string "[DONE]").
+
+    With `byte_counts`, also yields the running byte count (an int) after each chunk.
+    Raises ApiFailure(STREAM) on malformed JSON. Unframed JSON objects come out like
+    events; stray text lines are skipped.
+    """
+    async for item in iter_sse(chunks, byte_counts=byte_counts):
+        if isinstance(item, SSEData):
+            try:
+                yield decode_event(item.data, item.start)
+            except ValueError:
+                raise malformed(item.data, item.start) from None
+        elif isinstance(item, Unframed):
+            try:
+                yield decode_event(item.data)
+            except ValueError:
+                raise malformed(item.data) from None
+        elif isinstance(item, Stray):
+            continue
+        else:
+            yield item  # DONE or a byte count
+
+
+class StreamParser:
+    """Turns the decoded SSE events of one call into typed events.
+
+    Dispatches on the JSON `type`, never on the `event:` line (relays drop it). Unknown
+    events are ignored. Raises ApiFailure for in-stream errors.
+    """
+
+    def __init__(self, slot: int, requested_meta: ImageMeta) -> None:
+        self.slot = slot
+        self.meta = requested_meta
+        self.response_id: str | None = None
+        self.final: Completed | None = None  # set once; from output_item.done or *.completed
+        self.done = False  # saw [DONE] or a terminal event
+        self._partials = 0
+
+    def feed(self, obj: dict, bytes_received: int) -> list[Event]:
+        err = error_object(obj)
+        if err is not None:
+            raise from_error_object(err)
+        etype = str(obj.get("type") or "")
+        meta = ImageMeta.from_json(obj)
+        if etype in ("response.created", "response.in_progress"):
+            self._note_response(obj.get("response"))
+            return []
+        if etype.endswith("partial_image"):
+            b64 = obj.get("_b64")
+            if not b64 or self.final is not None:
+                return []
+            index = obj.get("partial_image_index")
+            index = index if isinstance(index, int) else self._partials
+            self._partials += 1
+            return [
+                Partial(self.slot, index, None, self.meta.merged(meta), bytes_received, b64=b64)
+            ]
+        if etype == "response.output_item.done":
+            item = obj.get("item") or {}
+            if (
+                item.get("type") == "image_generation_call"
+                and item.get("_image")
+                and self.final is None
+            ):
+                self.final = self._completed(
+                    item["_image"],
+                    ImageMeta.from_json(item),
+                    item.get("revised_prompt"),
+                    None,
+                    bytes_received,
+                )
+            return []
+        if etype == "response.completed":
+            response = obj.get("response") or {}
+            self._note_response(response)
+            usage = usage_of(response.get("usage"))
+            if self.final is None:
+                for item in response.get("output") or []:
+                    if isinstance(item, dict) and item.get("_image"):
+                        self.final = self._completed(
+                            item["_image"],
+                            ImageMeta.from_json(item),
+                            item.get("revised_prompt"),
+                            usage,
+                            bytes_received,
+                        )
+                        break
+            elif usage:
+                self.final = replace(self.final, usage=usage, response_id=self.response_id)
+            self.done = True
+            return []
+        if etype == "response.failed":
+            response = obj.get("response") or {}
+            err = (
+                response.get("error")
+                if isinstance(response.get("error"), dict)
+                else {"message": "response failed"}
+            )
+            raise from_error_object(err)
+        if etype == "response.incomplete":
+            details = (obj.get("response") or {}).get("incomplete_details") or {}
+            reason = details.get("reason") if isinstance(details, dict) else None
+            raise ApiFailure(
+                FailureKind.STREAM,
+                f"The response ended incomplete: {reason or 'no reason given'}",
+                "Retry; a longer prompt or a content filter can cause this.",
+            )
+        if etype.endswith(".failed"):
+            message = (
+                obj.get("message")
+                or (obj.get("error") or {}).get("message")
+                or f"{etype} without a message"
+            )
+            raise from_error_object({"message": message, "code": obj.get("code")})
+        if etype.endswith(".completed") and obj.get("_image"):
+            # image_generation.completed, image_edit.completed
+            if self.final is None:
+                self.final = self._completed(
+                    obj["_image"],
+                    meta,
+                    obj.get("revised_prompt"),
+                    usage_of(obj.get("usage")),
+                    bytes_received,
+                )
+            self.done = True
+            return []
+        return []
+
+    def _note_response(self, response: object) -> None:
+        if isinstance(response, dict) and isinstance(response.get("id"), str):
+            self.response_id = response["id"]
+
+    def _completed(
+        self,
+        image: bytes,
+        meta: ImageMeta,
+        revised: object,
+        usage: dict | None,
+        bytes_received: int,
+    ) -> Completed:
+        return Completed(
+            self.slot,
+            image,
+            self.meta.merged(meta),
+            revised if isinstance(revised, str) else None,
+            usage,
+            self.response_id,
+            bytes_received,
+        )
+
+    def finish(self, bytes_received: int) -> Completed:
+        """The final event at end of stream, or ApiFailure when no final image arrived."""
+        if self.final is None:
+            raise ApiFailure(
+                FailureKind.STREAM, "The stream ended without a final image", HINT_NO_FINAL
+            )
+        return replace(
+            self.final,
+            response_id=self.final.response_id or self.response_id,
+            bytes_received=max(self.final.bytes_received, bytes_received),
+        )
+
+
+__all__ = [
+    "DONE",
+    "IMAGE_KEYS",
+    "StreamParser",
+    "b64_image",
+    "decode_event",
+    "decode_outputs",
+    "iter_sse_json",
+    "malformed",
+    "usage_of",
+]

@@ -1,0 +1,270 @@
+"""SSE framing: response bytes -> the data of each event (PROTOCOL.md §4).
+
+Accepts `event:` lines or data-only events, comments and pings, CRLF, LF or CR, any
+chunking, and `data: [DONE]`. Relays also write JSON without any framing (a quota error,
+or a whole non-streaming reply under `text/event-stream`): such a document comes out as
+`Unframed`, and any other line that is neither SSE nor JSON as `Stray`, so the parser can
+read each for what it is (issue 12).
+
+Multi-megabyte lines: bytes are split into lines with `bytes.find` (no text decoding); a
+`data:` line longer than `BIG_LINE` is never decoded as text: its bytes go to the parser
+as they are, and httpx-sse's field parser sees a short stand-in.
+
+This is the ONE module that touches httpx-sse's private `_decoders` (its field parser).
+`check_httpx_sse()` guards it: the version must be in the tested range and the parser must
+still behave as the SSE spec says; tests/unit fail loudly otherwise.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.metadata
+from collections.abc import AsyncIterator
+from typing import NamedTuple
+
+from imgtui.api.errors import ApiFailure
+from imgtui.api.events import FailureKind
+
+#: The httpx-sse versions this module was tested with: [low, high).
+HTTPX_SSE_TESTED = ((0, 4, 3), (0, 5, 0))
+
+# A `data:` line longer than this skips the text decoding and reaches the parser as bytes.
+BIG_LINE = 64 * 1024
+_BIG_MARK = "\x00imgtui-big-line"  # stands in for a big line inside the SSE field parser
+_FIELDS = (b"data", b"event", b"id", b"retry")
+STRAY_SHOWN = 300  # characters of a stray line kept
+
+
+class SSEData(NamedTuple):
+    """The data of one event: text, or the bytes of a big line whose value starts at `start`."""
+
+    data: str | bytes
+    start: int = 0
+
+
+class Unframed(NamedTuple):
+    """Lines that began with `{` or `[` outside any SSE field: a JSON document a relay wrote as is."""
+
+    data: bytes
+
+
+class Stray(NamedTuple):
+    """A line that is neither an SSE field nor JSON (plain text from a relay), cut to 300 chars."""
+
+    text: str
+
+
+DONE = "[DONE]"
+
+
+def version_tuple(text: str) -> tuple[int, ...]:
+    """`"0.4.3"` -> (0, 4, 3); non-digits in a part are dropped (`"1rc2"` -> 12)."""
+    parts = []
+    for piece in text.split(".")[:3]:
+        digits = "".join(ch for ch in piece if ch.isdigit())
+        parts.append(int(digits or 0))
+    return tuple(parts)
+
+
+@functools.cache
+def check_httpx_sse() -> str:
+    """The installed httpx-sse version, after checking the private parser still works as used.
+
+    Raises RuntimeError naming the version when `httpx_sse._decoders.SSEDecoder` is gone or
+    no longer parses fields as the SSE spec says (tests call this; so does the first stream).
+    """
+    version = importlib.metadata.version("httpx-sse")
+    try:
+        from httpx_sse._decoders import SSEDecoder
+    except ImportError as exc:  # pragma: no cover - only when httpx-sse changed
+        raise RuntimeError(f"httpx-sse {version} has no _decoders.SSEDecoder: {exc}") from None
+    decoder = SSEDecoder()
+    lines = ["event: e", ": ping", "data: a", "data:b", "id: 1", "retry: 5", ""]
+    results = [decoder.decode(line) for line in lines]
+    last = results[-1]
+    if (
+        any(r is not None for r in results[:-1])
+        or last is None
+        or (last.event, last.data, last.id, last.retry) != ("e", "a\nb", "1", 5)
+    ):
+        raise RuntimeError(f"httpx-sse {version}: _decoders.SSEDecoder changed behaviour")
+    return version
+
+
+def _new_decoder():
+    check_httpx_sse()
+    from httpx_sse._decoders import SSEDecoder
+
+    return SSEDecoder()
+
+
+class ByteLines:
+    """Splits a byte stream into lines (LF, CRLF or CR) without decoding it as text.
+
+    Each chunk is scanned once with `find`, and the pieces of a long line are kept in a
+    list and joined once (a growing bytearray would be copied at every reallocation).
+    A line growing past `max_line` bytes raises ApiFailure(STREAM) before it is joined.
+    """
+
+    def __init__(self, max_line: int | None = None) -> None:
+        self._parts: list[bytes] = []  # the unterminated line so far
+        self._pending = 0
+        self.max_line = max_line
+
+    def feed(self, chunk: bytes) -> list[bytes]:
+        nl = chunk.find(b"\n")
+        if nl < 0:
+            self._add(chunk)
+            return []
+        lines: list[bytes] = []
+        if self._parts:
+            self._add(chunk[:nl])
+            first = b"".join(self._parts)
+            self._parts, self._pending = [], 0
+        else:
+            first = chunk[:nl]
+            self._check(len(first))
+        self._split(first, lines)
+        start = nl + 1
+        nl = chunk.find(b"\n", start)
+        while nl >= 0:
+            self._check(nl - start)
+            self._split(chunk[start:nl], lines)
+            start = nl + 1
+            nl = chunk.find(b"\n", start)
+        if start < len(chunk):
+            self._add(chunk[start:])
+        return lines
+
+    def flush(self) -> list[bytes]:
+        lines: list[bytes] = []
+        rest = b"".join(self._parts)
+        if rest:
+            self._split(rest, lines)
+        self._parts, self._pending = [], 0
+        return lines
+
+    def _add(self, piece: bytes) -> None:
+        self._pending += len(piece)
+        self._check(self._pending)
+        self._parts.append(piece)
+
+    def _check(self, size: int) -> None:
+        if self.max_line is not None and size > self.max_line:
+            raise too_big("A line of the server's stream", size, self.max_line)
+
+    @staticmethod
+    def _split(line: bytes, out: list[bytes]) -> None:
+        if b"\r" in line:  # CRLF, or (rarely) lone CR line endings
+            parts = line.split(b"\r")
+            if parts[-1] == b"":
+                parts.pop()
+            out.extend(parts)
+        else:
+            out.append(line)
+
+
+def too_big(what: str, size: int, limit: int) -> ApiFailure:
+    """The failure for a stream piece over a size limit (sizes in bytes)."""
+    return ApiFailure(
+        FailureKind.STREAM,
+        f"{what} is over the {_mib(limit)} limit ({_mib(size)} so far): refused",
+        "The server sent more than any image needs; it may be broken or hostile.",
+    )
+
+
+def _mib(n: int) -> str:
+    return f"{n / 1048576:.1f} MiB" if n >= 1048576 else f"{n:,} bytes"
+
+
+def _data_start(line: bytes) -> int:
+    """Where the value of a `data:` line starts (one leading space is not part of it)."""
+    return 6 if line.startswith(b"data: ") else 5
+
+
+def _is_field(line: bytes) -> bool:
+    """An SSE line: blank, a comment, or one of the fields this client reads."""
+    if not line or line[:1] == b":":
+        return True
+    name = line.split(b":", 1)[0]
+    return name in _FIELDS
+
+
+async def iter_sse(
+    chunks: AsyncIterator[bytes], *, byte_counts: bool = False, max_event: int | None = None
+) -> AsyncIterator[SSEData | Unframed | Stray | str | int]:
+    """The events of an SSE byte stream: `SSEData` per event, `DONE` for `data: [DONE]`,
+    `Unframed` / `Stray` for what relays write without framing, and with `byte_counts` the
+    running byte count (an int) after each chunk, so progress shows during a multi-MB event.
+
+    Raises ApiFailure(STREAM) when a line or an event grows past `max_event` bytes.
+    """
+    lines = ByteLines(max_event)
+    decoder = _new_decoder()
+    big: list[bytes] = []  # the big data lines of the event being read
+    unframed: list[bytes] = []  # the lines of an unframed JSON document
+    event_size = 0
+    received = 0
+
+    def event_data(data: str) -> SSEData:
+        if data == _BIG_MARK:  # the usual case: the whole event is one big line
+            return SSEData(big[0], _data_start(big[0]))
+        # Rare: big lines mixed with others in one event. Put their text back in place.
+        parts = data.split(_BIG_MARK)
+        texts = [line[_data_start(line) :].decode("utf-8", "replace") for line in big]
+        return SSEData("".join(part + text for part, text in zip(parts, [*texts, ""], strict=True)))
+
+    def emit(line_list: list[bytes]) -> list[SSEData | Unframed | Stray | str]:
+        nonlocal event_size
+        out: list[SSEData | Unframed | Stray | str] = []
+        for raw in line_list:
+            field = _is_field(raw)
+            if not field and (unframed or raw.lstrip()[:1] in (b"{", b"[")):
+                unframed.append(raw)  # a JSON document's line: until a blank or SSE line
+                event_size += len(raw)
+                if max_event is not None and event_size > max_event:
+                    raise too_big("An unframed reply", event_size, max_event)
+                continue
+            if unframed:
+                out.append(Unframed(b"\n".join(unframed)))
+                unframed.clear()
+                event_size = 0
+            if not field:
+                if not raw.strip():
+                    continue
+                out.append(Stray(raw[: STRAY_SHOWN * 4].decode("utf-8", "replace")[:STRAY_SHOWN]))
+                continue
+            if raw.startswith(b"data:"):
+                event_size += len(raw)
+                if max_event is not None and event_size > max_event:
+                    raise too_big("An event of the server's stream", event_size, max_event)
+            if len(raw) > BIG_LINE and raw.startswith(b"data:"):
+                big.append(raw)
+                sse = decoder.decode("data:" + _BIG_MARK)
+            else:
+                sse = decoder.decode(raw.decode("utf-8", "replace"))
+            if sse is None:
+                continue
+            event_size = 0
+            if big:
+                out.append(event_data(sse.data))
+                big.clear()
+            elif not (data := sse.data.strip()):
+                continue
+            elif data == DONE:
+                out.append(DONE)
+            else:
+                out.append(SSEData(data))
+        return out
+
+    async for chunk in chunks:
+        received += len(chunk)
+        found = lines.feed(chunk)
+        if found:
+            for item in emit(found):
+                yield item
+        if byte_counts:
+            yield received
+    # a final blank line dispatches an unterminated event (or ends an unframed document)
+    for item in emit(lines.flush() + [b""]):
+        yield item
