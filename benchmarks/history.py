@@ -44,7 +44,40 @@ TARGET_RATIO = 1.2
 TARGET_RSS_MB = 150
 SETTLE_SECONDS = 3.0
 
-WORDS = ["lighthouse", "dusk", "ramen", "fox", "forest", "neon", "city", "rain", "harbour", "mountain", "desert", "glass", "copper", "paper-cut", "isometric", "watercolour", "portrait", "owl", "teapot", "robot", "garden", "bridge", "comet", "library", "cathedral", "tram", "lantern", "orchard", "glacier", "violin", "cactus", "nebula"]
+WORDS = [
+    "lighthouse",
+    "dusk",
+    "ramen",
+    "fox",
+    "forest",
+    "neon",
+    "city",
+    "rain",
+    "harbour",
+    "mountain",
+    "desert",
+    "glass",
+    "copper",
+    "paper-cut",
+    "isometric",
+    "watercolour",
+    "portrait",
+    "owl",
+    "teapot",
+    "robot",
+    "garden",
+    "bridge",
+    "comet",
+    "library",
+    "cathedral",
+    "tram",
+    "lantern",
+    "orchard",
+    "glacier",
+    "violin",
+    "cactus",
+    "nebula",
+]
 SIZES = ((96, 64), (128, 128), (160, 96), (96, 144), (192, 128), (256, 256), (224, 160))
 
 

@@ -1,16 +1,18 @@
-"""Event-loop lag while 8 tasks stream 1536x1024 frames.
+"""Event-loop lag while 8 tasks stream frames of each size.
 
-    PYTHONPATH=src python3 benchmarks/loop_lag.py [--tasks 8] [--rounds 2] [--delay 3 --delay 0.2]
+    python benchmarks/loop_lag.py [--size 3840x2160 ...] [--tasks 8] [--rounds 2] [--delay 3]
 
 A probe coroutine on the app's loop sleeps 5 ms in a loop and records how late it wakes.
-Runs in this process: the idle app; imgtui as built (frames decoded and shrunk on the
-picture threads); the same app with the decode moved onto the UI thread (what STYLE habit
-5 avoids); and the same streams read by the bare client with no app (the wire side's share
-of the lag). Each round submits all tasks in one go, so the app first mounts 8 cards at
-once; "while streaming" counts from the round's first partial frame. Two server paces:
-the demo's (3 s per image: the 8 tasks' frames still land together) and 0.2 s per image
-(~250 MB/s of base64 into a 2-core machine that also runs the server). The demo server
-runs in a child process. Prints numbers; no pass/fail.
+Runs in this process, for each frame size (default 1536x1024, 2048x2048 and 3840x2160):
+the idle app; imgtui as built (frames decoded and shrunk on the picture threads); the
+same streams read by the bare client with no app (the wire side's share of the lag); and
+with --inline, the app with the decode moved onto the UI thread (what STYLE habit 5
+avoids). Each round submits all tasks in one go, so the app first mounts 8 cards at
+once; "while streaming" counts from the round's first partial frame. The server pace
+defaults to the demo's (3 s per image, 4 frames: the 8 tasks' frames land together);
+`--delay 0.2` saturates a 2-core machine that also runs the server. Frames are
+incompressible (`bench-noise`): a 4K frame is ~24 MB of PNG, ~32 MB of base64. The demo
+server runs in a child process. Prints numbers; no pass/fail.
 """
 
 from __future__ import annotations
@@ -26,39 +28,85 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 
-import imgtui.tui.app as app_module  # noqa: E402
+import harness  # noqa: E402
 from imgtui.demo import server_process  # noqa: E402
-from imgtui.store import Store  # noqa: E402
-from imgtui.tui import testing  # noqa: E402
-from imgtui.tui.session import Params  # noqa: E402
 
 TICK = 0.005
 
 
-async def probe(lags: list[tuple[float, float]], stop: asyncio.Event) -> None:
+class StallTracer:
+    """A watchdog thread: when the loop has not ticked for `threshold` s, it samples the
+    loop thread's stack every 10 ms while the stall lasts; `report()` prints the innermost
+    imgtui/textual/PIL/httpx frames seen most often, i.e. where the stalls were spent."""
+
+    def __init__(self, threshold: float) -> None:
+        import collections
+        import threading
+
+        self.threshold = threshold
+        self.last_tick = time.perf_counter()
+        self.loop_thread = threading.get_ident()
+        self.counts: collections.Counter[str] = collections.Counter()
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self.run, daemon=True)
+        self.thread.start()
+
+    def run(self) -> None:
+        import traceback
+
+        while not self.stop.wait(0.01):
+            if time.perf_counter() - self.last_tick < self.threshold:
+                continue
+            frame = sys._current_frames().get(self.loop_thread)
+            if frame is None:
+                continue
+            stack = traceback.extract_stack(frame)
+            ours = [
+                f"{Path(f.filename).name}:{f.lineno} {f.name}"
+                for f in stack
+                if any(k in f.filename for k in ("imgtui", "textual", "PIL", "httpx", "rich"))
+            ]
+            self.counts[" <- ".join(reversed(ours[-3:])) or stack[-1].name] += 1
+
+    def report(self) -> None:
+        self.stop.set()
+        self.thread.join()
+        total = sum(self.counts.values())
+        if not total:
+            return
+        print(f"  stalls > {self.threshold * 1000:.0f} ms: {total * 10} ms sampled, top sites:")
+        for site, n in self.counts.most_common(6):
+            print(f"    {n * 10:6d} ms  {site}")
+
+
+async def probe(
+    lags: list[tuple[float, float]], stop: asyncio.Event, tracer: StallTracer | None = None
+) -> None:
     """Record (wake time, lag) every TICK."""
     while not stop.is_set():
         t0 = time.perf_counter()
         await asyncio.sleep(TICK)
         now = time.perf_counter()
         lags.append((now, max(0.0, now - t0 - TICK)))
+        if tracer is not None:
+            tracer.last_tick = now
 
 
 async def scenario(
-    base_url: str, tasks: int, rounds: int, model: str, inline_decode: bool
+    base_url: str,
+    tasks: int,
+    rounds: int,
+    model: str,
+    inline_decode: bool,
+    size: str,
+    trace: float = 0.0,
 ) -> tuple[list[float], list[float]]:
     """Lags over the whole run, and over the streaming windows only (from each round's
     first partial frame on; before it the app is mounting the round's new cards)."""
     samples: list[tuple[float, float]] = []
     windows: list[tuple[float, float]] = []
     with tempfile.TemporaryDirectory() as tmp:
-        root = Path(tmp)
-        app = app_module.ImgtuiApp(
-            config=testing.demo_config(root, model=model, partial_images=3),
-            store=Store(root / "data"),
-            demo_base_url=base_url,
-            renderer="halfcell",
-        )
+        app = harness.make_app(Path(tmp), base_url, model=model, partial_images=3)
         if inline_decode:
 
             async def inline(fn, *args):
@@ -66,10 +114,11 @@ async def scenario(
 
             app.in_picture_thread = inline  # type: ignore[method-assign]
         async with app.run_test(size=(140, 44)):
-            await app._history_loaded.wait()
-            app._set_params(Params(app.params.profile, size="1536x1024", quality="high", n=1))
+            await harness.ready(app)
+            harness.set_params(app, size)
             stop = asyncio.Event()
-            prober = asyncio.create_task(probe(samples, stop))
+            tracer = StallTracer(trace) if trace else None
+            prober = asyncio.create_task(probe(samples, stop, tracer))
             if tasks == 0:
                 await asyncio.sleep(3.0)
             for r in range(rounds if tasks else 0):
@@ -96,11 +145,13 @@ async def scenario(
                     )
             stop.set()
             await prober
+            if tracer is not None:
+                tracer.report()
     streaming = [lag for at, lag in samples if any(a <= at <= b for a, b in windows)]
     return [lag for _, lag in samples], streaming
 
 
-async def client_only(base_url: str, tasks: int, rounds: int, model: str) -> list[float]:
+async def client_only(base_url: str, tasks: int, rounds: int, model: str, size: str) -> list[float]:
     """The same streams with no app: the real client, frames touched in a thread (as the app
     does), to show how much of the lag is the wire side."""
     from imgtui.api import stream_images
@@ -113,9 +164,7 @@ async def client_only(base_url: str, tasks: int, rounds: int, model: str) -> lis
     prober = asyncio.create_task(probe(samples, stop))
 
     async def one(i: int) -> None:
-        req = ImageRequest(
-            prompt=f"client only {i}", model=model, size="1536x1024", partial_images=3
-        )
+        req = ImageRequest(prompt=f"client only {i}", model=model, size=size, partial_images=3)
         async for event in stream_images(conn, req):
             if isinstance(event, (Partial, Completed)):
                 await asyncio.to_thread(lambda e=event: e.image)
@@ -137,25 +186,30 @@ def summary(name: str, lags: list[float]) -> tuple[float, float]:
     return max(lags), p99
 
 
-def run_pace(delay: float, tasks: int, rounds: int, model: str) -> None:
+def run_pace(
+    delay: float, tasks: int, rounds: int, model: str, size: str, inline: bool, trace: float
+) -> None:
     print(
-        f"server pace {delay:g} s per image ({tasks} tasks x 4 frames of 1536x1024, {rounds} rounds):"
+        f"{harness.size_label(size)}, server pace {delay:g} s per image "
+        f"({tasks} tasks x 4 frames, {rounds} rounds):"
     )
     with server_process(delay) as base_url:
-        idle = summary("idle app", asyncio.run(scenario(base_url, 0, 0, model, False))[0])
-        whole, streaming = asyncio.run(scenario(base_url, tasks, rounds, model, False))
+        idle = summary("idle app", asyncio.run(scenario(base_url, 0, 0, model, False, size))[0])
+        whole, streaming = asyncio.run(scenario(base_url, tasks, rounds, model, False, size, trace))
         ours_all = summary("imgtui, whole run", whole)
         ours = summary("imgtui, while streaming", streaming)
-        whole, streaming = asyncio.run(scenario(base_url, tasks, rounds, model, True))
-        summary("decode on the UI thread, whole run", whole)
-        naive = summary("decode on the UI thread, while streaming", streaming)
+        if inline:
+            whole, streaming = asyncio.run(scenario(base_url, tasks, rounds, model, True, size))
+            summary("decode on the UI thread, whole run", whole)
+            naive = summary("decode on the UI thread, while streaming", streaming)
         wire = summary(
-            "client only, no app", asyncio.run(client_only(base_url, tasks, rounds, model))
+            "client only, no app", asyncio.run(client_only(base_url, tasks, rounds, model, size))
         )
     print(
         f"  max lag while streaming: imgtui / idle app = {ours[0] / max(idle[0], 1e-6):.1f}x;  "
-        f"UI-thread decode / imgtui = {naive[0] / max(ours[0], 1e-6):.1f}x;  "
         f"imgtui / client alone = {ours[0] / max(wire[0], 1e-6):.1f}x"
+        + (f";  UI-thread decode / imgtui = {naive[0] / max(ours[0], 1e-6):.1f}x" if inline else "")
+        + "  (target: max <= 30 ms)"
     )
     print(
         f"  p99 lag while streaming: imgtui / idle app = {ours[1] / max(idle[1], 1e-6):.1f}x;  "
@@ -165,6 +219,7 @@ def run_pace(delay: float, tasks: int, rounds: int, model: str) -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    harness.add_size_argument(parser)
     parser.add_argument("--tasks", type=int, default=8)
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--model", default="bench-noise")
@@ -172,12 +227,31 @@ def main() -> int:
         "--delay",
         type=float,
         action="append",
-        help="server seconds per image; repeatable (default: 3, the demo's pace, "
-        "and 0.2, which saturates a 2-core machine)",
+        help="server seconds per image; repeatable (default: 3, the demo's pace; "
+        "0.2 saturates a 2-core machine)",
+    )
+    parser.add_argument(
+        "--inline", action="store_true", help="also run with the decode on the UI thread"
+    )
+    parser.add_argument(
+        "--trace-stalls",
+        type=float,
+        default=0.0,
+        metavar="MS",
+        help="sample the loop's stack during stalls longer than MS and print where they were",
     )
     args = parser.parse_args()
-    for delay in args.delay or [3.0, 0.2]:
-        run_pace(delay, args.tasks, args.rounds, args.model)
+    for size in harness.sizes_from(args):
+        for delay in args.delay or [3.0]:
+            run_pace(
+                delay,
+                args.tasks,
+                args.rounds,
+                args.model,
+                size,
+                args.inline,
+                args.trace_stalls / 1000,
+            )
     return 0
 
 

@@ -1,19 +1,23 @@
 """Preview latency: a partial frame's arrival -> its thumbnail painted, vs a bare decode.
 
-    PYTHONPATH=src python3 benchmarks/preview_latency.py [--frames 24] [--model bench-noise]
+    python benchmarks/preview_latency.py [--size 3840x2160 ...] [--frames 24] [--format png]
 
-The app runs headless (halfcell) against the demo server (in a child process, as a real
-API would be), streaming 1536x1024 frames through the real client. "Arrival" is when
-`stream_images` yields the Partial (its base64 text not decoded yet); "painted" is when the
-card's picture finished rendering to segments. The latency is split into its stages: the
-worker's thread (base64 + PNG decode + shrink), the hop to the handler, the wait for the
-screen's next update, and the paint.
+For each frame size (default 1536x1024, 2048x2048 and 3840x2160), the app runs headless
+(halfcell) against the demo server (in a child process, as a real API would be), streaming
+incompressible frames (`bench-noise`) through the real client, one task at a time.
+"Arrival" is when the client has cut the frame's event out of the stream (its base64 not
+decoded yet); "painted" is when the card's picture finished rendering to segments. The
+latency is split into stages: waiting for a picture thread, base64 + image decode +
+shrink in that thread, the hop to the handler until the picture reaches the widget, the
+wait for the screen's next update, and the paint.
 
-The baseline is the bare work any viewer must do for that frame: base64-decode +
-PNG-decode the full 1536x1024 image, measured here on the same frames, twice: with the
-stdlib's base64 (what a plain viewer does) and with pybase64 (what the app itself uses,
-so its ratio is the app's own overhead). Prints numbers and ratios measured in this run;
-no pass/fail.
+The baseline is the bare work any viewer must do for the same frame: base64-decode +
+decode the full image with Pillow, with the stdlib's base64 (a plain viewer) and with
+pybase64 (the app's own decoder, so that ratio is the app's own overhead), timed in a
+thread between the app's tasks so that both see the same load from the rest of the
+machine. `--format jpeg` shows what
+decoding at reduced size buys where the format allows it (libjpeg's DCT scaling).
+Ratios are measured in one run, frame by frame against the same frames; no pass/fail.
 """
 
 from __future__ import annotations
@@ -22,188 +26,222 @@ import argparse
 import asyncio
 import base64
 import io
+import os
 import statistics
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "src"))
+from PIL import Image
 
-from PIL import Image  # noqa: E402
+import harness
+import imgtui.api.events as events_module
+from imgtui.api.b64 import b64decode
+from imgtui.demo import server_process
+from imgtui.tui import imaging
 
-import imgtui.api  # noqa: E402
-import imgtui.tui.app as app_module  # noqa: E402
-from imgtui.api.b64 import b64decode  # noqa: E402
-from imgtui.api.events import Partial  # noqa: E402
-from imgtui.demo import server_process  # noqa: E402
-from imgtui.store import Store  # noqa: E402
-from imgtui.tui import messages, testing  # noqa: E402
-from imgtui.tui.session import Params  # noqa: E402
+Stamps = dict[str, float]
 
 
-def bare_decode(png: bytes, b64decode) -> float:
-    text = base64.b64encode(png).decode()
+def bare_decode(data: bytes, decoder) -> float:
+    text = base64.b64encode(data)
     t0 = time.perf_counter()
-    data = b64decode(text)
-    with Image.open(io.BytesIO(data)) as im:
+    raw = decoder(text)
+    with Image.open(io.BytesIO(raw)) as im:
         im.load()
     return time.perf_counter() - t0
 
 
-async def run(frames: int, model: str) -> None:
-    from textual_image.renderable.halfcell import Image as HalfcellRenderable
-    from textual_image.widget import HalfcellImage
+class Probe:
+    """Timestamps per frame, carried from object to object: the Partial event, its decoded
+    bytes, the picture made from them, the renderable that paints it. Objects are looked up
+    by id() and dropped as soon as the next stage has them, so no frame is kept alive."""
 
-    # One dict of timestamps per frame, found by id(Partial) and then by id(picture).
-    by_event: dict[int, dict[str, float]] = {}
-    by_picture: dict[int, dict[str, float]] = {}
-    measured: list[dict[str, float]] = []
-    keep: list[object] = []  # keep objects alive so ids stay unique
-    pngs: list[bytes] = []
+    def __init__(self) -> None:
+        self.by_event: dict[int, Stamps] = {}
+        self.by_bytes: dict[int, Stamps] = {}
+        self.by_picture: dict[int, Stamps] = {}
+        self.measured: list[Stamps] = []
+        self.samples: dict[tuple[int, bytes], bytes] = {}  # distinct frames, for the baseline
+        self.bare: dict[str, list[float]] = {"stdlib": [], "pybase64": []}
+        self.installed: list[tuple[object, str, object]] = []
 
-    real_stream = imgtui.api.stream_images
+    def patch(self, owner: object, name: str, value: object) -> None:
+        self.installed.append((owner, name, getattr(owner, name)))
+        setattr(owner, name, value)
 
-    async def timed_stream(conn, req, **kwargs):
-        async for event in real_stream(conn, req, **kwargs):
-            if isinstance(event, Partial):
-                by_event[id(event)] = {
-                    "arrival": time.perf_counter()
-                }  # not .image: it decodes lazily
-                keep.append(event)
-            yield event
+    def uninstall(self) -> None:
+        for owner, name, value in reversed(self.installed):
+            setattr(owner, name, value)
+        self.installed.clear()
 
-    real_frame_picture = app_module._frame_picture
+    def install(self) -> None:
+        from textual_image.renderable.halfcell import Image as HalfcellRenderable
 
-    def frame_picture(event, box):
-        stamps = by_event.get(id(event))
-        if stamps is not None:
-            stamps["thread"] = time.perf_counter()
-        picture = real_frame_picture(event, box)
-        if stamps is not None:
-            stamps["thread_done"] = time.perf_counter()
-        return picture
+        probe = self
+        Partial = events_module.Partial
 
-    class TaskEvent(messages.TaskEvent):  # same name: the app's handler still matches
-        def __init__(self, task_id, event, picture=None):
-            super().__init__(task_id, event, picture)
-            stamps = by_event.get(id(event)) if isinstance(event, Partial) else None
-            if picture is not None and stamps is not None:
-                by_picture[id(picture)] = stamps
-                keep.append(picture)
-                pngs.append(event.image)  # already decoded by the worker's thread
+        real_init = Partial.__init__
 
-    real_handler = app_module.ImgtuiApp.on_task_event
+        def init(self, *args, **kwargs):
+            real_init(self, *args, **kwargs)
+            probe.by_event[id(self)] = {"arrival": time.perf_counter()}
 
-    def on_task_event(self, message):
-        real_handler(self, message)
-        stamps = by_event.get(id(message.event))
-        if stamps is not None:
-            stamps["handled"] = time.perf_counter()
+        real_image = Partial.image
 
-    real_render = HalfcellImage.render
+        def image(self):
+            stamps = probe.by_event.pop(id(self), None)
+            if stamps is not None:
+                stamps["thread"] = time.perf_counter()
+            data = real_image.fget(self)
+            if stamps is not None:
+                probe.by_bytes[id(data)] = stamps
+                key = (len(data), data[-64:])
+                if key not in probe.samples and len(probe.samples) < 4:
+                    probe.samples[key] = data
+            return data
 
-    def render(self):
-        renderable = real_render(self)
-        if not isinstance(renderable, str):
-            renderable._bench_source = id(self.image)
-        return renderable
+        real_thumbnail = imaging.thumbnail
 
-    real_console = HalfcellRenderable.__rich_console__
+        def thumbnail(source, box):
+            stamps = probe.by_bytes.pop(id(source), None)
+            picture = real_thumbnail(source, box)
+            if stamps is not None and picture is not None:
+                stamps["thread_done"] = time.perf_counter()
+                probe.by_picture[id(picture)] = stamps
+            return picture
 
-    def rich_console(self, console, options):
-        stamps = by_picture.pop(getattr(self, "_bench_source", None), None)
-        started = time.perf_counter()
-        segments = list(real_console(self, console, options))  # every cell of the picture
-        if stamps is not None and "handled" in stamps:
-            stamps["paint"], stamps["painted"] = started, time.perf_counter()
-            measured.append(stamps)
-        yield from segments
+        widget_class = imaging.image_widget_class("halfcell")
+        real_prop = widget_class.image
 
-    imgtui.api.stream_images = timed_stream
-    app_module._frame_picture = frame_picture
-    app_module.TaskEvent = TaskEvent
-    app_module.ImgtuiApp.on_task_event = on_task_event
-    HalfcellImage.render = render
-    HalfcellRenderable.__rich_console__ = rich_console
+        def set_image(self, value):
+            stamps = probe.by_picture.get(id(value))
+            if stamps is not None:
+                stamps["handled"] = time.perf_counter()
+            real_prop.fset(self, value)
 
-    with server_process(0.3) as base_url, tempfile.TemporaryDirectory() as tmp:
-        root = Path(tmp)
-        app = app_module.ImgtuiApp(
-            config=testing.demo_config(root, model=model, partial_images=3),
-            store=Store(root / "data"),
-            demo_base_url=base_url,
-            renderer="halfcell",
-        )
-        async with app.run_test(size=(120, 40)) as pilot:
-            await app._history_loaded.wait()
-            app._set_params(Params(app.params.profile, size="1536x1024", quality="high", n=1))
-            tries = 0
-            while len(measured) < frames:
-                tries += 1
-                if tries > 3 * frames:
-                    print(
-                        f"gave up: {len(by_event)} arrivals, {len(measured)} paints",
-                        file=sys.stderr,
-                    )
-                    break
-                task = app.submit(f"latency probe {len(measured)}")
-                # Plain sleeps: pilot.pause() walks every widget each time, a load no
-                # real session has, which would land on the frames being measured.
-                while not task.status.ended:
-                    await asyncio.sleep(0.02)
-                await asyncio.sleep(0.1)
-                if task.status.value != "done":
-                    print(
-                        f"task ended {task.status.value}: {task.error_message}", file=sys.stderr
-                    )
-                    break
+        real_render = widget_class.render
 
-    if not measured:
-        print("no frames measured", file=sys.stderr)
+        def render(self):
+            renderable = real_render(self)
+            if not isinstance(renderable, str):
+                renderable._bench_source = id(self.image)
+            return renderable
+
+        real_console = HalfcellRenderable.__rich_console__
+
+        def rich_console(self, console, options):
+            stamps = probe.by_picture.pop(getattr(self, "_bench_source", None), None)
+            started = time.perf_counter()
+            segments = list(real_console(self, console, options))  # every cell of the picture
+            if stamps is not None and "handled" in stamps:
+                stamps["paint"], stamps["painted"] = started, time.perf_counter()
+                probe.measured.append(stamps)
+            yield from segments
+
+        self.patch(Partial, "__init__", init)
+        self.patch(Partial, "image", property(image))
+        self.patch(imaging, "thumbnail", thumbnail)
+        self.patch(widget_class, "image", property(real_prop.fget, set_image))
+        self.patch(widget_class, "render", render)
+        self.patch(HalfcellRenderable, "__rich_console__", rich_console)
+
+
+async def measure_size(base_url: str, size: str, frames: int, model: str, fmt: str) -> Probe:
+    probe = Probe()
+    probe.install()
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            app = harness.make_app(Path(tmp), base_url, model=model, partial_images=3)
+            async with app.run_test(size=(120, 40)):
+                await harness.ready(app)
+                harness.set_params(app, size, output_format=fmt)
+                for _ in range(3 * frames):
+                    if len(probe.measured) >= frames:
+                        break
+                    task = app.submit(f"latency probe {len(probe.measured)}")
+                    await harness.wait_ended([task])
+                    await asyncio.sleep(0.1)
+                    # The baseline, interleaved with the app's frames so that both see the
+                    # same load from whatever else runs on the machine: the same frames,
+                    # decoded bare in a thread while the app idles.
+                    for sample in list(probe.samples.values()):
+                        for name, decoder in (
+                            ("stdlib", base64.b64decode),
+                            ("pybase64", b64decode),
+                        ):
+                            probe.bare[name].append(
+                                await asyncio.to_thread(bare_decode, sample, decoder)
+                            )
+                    if task.status.value != "done":
+                        print(
+                            f"task ended {task.status.value}: {task.error_message}", file=sys.stderr
+                        )
+                        break
+    finally:
+        probe.uninstall()
+    return probe
+
+
+def report(size: str, probe: Probe, model: str, fmt: str) -> None:
+    measured = probe.measured
+    print(f"{harness.size_label(size)}, {fmt}, model {model}:")
+    if not measured or not probe.samples:
+        print("  no frames measured")
         return
 
     def median_ms(a: str, b: str) -> float:
         return statistics.median(m[b] - m[a] for m in measured) * 1000
 
     latencies = sorted(m["painted"] - m["arrival"] for m in measured)
-    sample = pngs[: len(measured)]
-    stdlib = statistics.median(
-        min(bare_decode(p, base64.b64decode) for _ in range(3)) for p in sample
-    )
-    fast = statistics.median(min(bare_decode(p, b64decode) for _ in range(3)) for p in sample)
+    samples = list(probe.samples.values())
+    stdlib = statistics.median(probe.bare["stdlib"])
+    fast = statistics.median(probe.bare["pybase64"])
     med = statistics.median(latencies)
-    size = Image.open(io.BytesIO(pngs[0])).size
+    p90 = latencies[max(0, int(len(latencies) * 0.9) - 1)]
+    kib = statistics.median(len(s) for s in samples) // 1024
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     print(
-        f"frames measured            {len(measured)}  ({size[0]}x{size[1]}, ~{len(pngs[0]) // 1024} KiB PNG each, model {model})"
+        f"  frames measured               {len(measured)}  (~{kib} KiB each; load average {load})"
     )
     print(
-        f"arrival -> painted         median {med * 1000:7.1f} ms   p90 {latencies[int(len(latencies) * 0.9) - 1] * 1000:7.1f} ms   max {latencies[-1] * 1000:7.1f} ms"
+        f"  arrival -> painted            median {med * 1000:7.1f} ms   p90 {p90 * 1000:7.1f} ms"
+        f"   max {latencies[-1] * 1000:7.1f} ms"
     )
-    print(f"  to the worker's thread          {median_ms('arrival', 'thread'):7.1f} ms")
-    print(f"  decode + shrink in the thread   {median_ms('thread', 'thread_done'):7.1f} ms")
-    print(f"  to the handler, handled         {median_ms('thread_done', 'handled'):7.1f} ms")
-    print(f"  to the screen's next update     {median_ms('handled', 'paint'):7.1f} ms")
-    print(f"  painting the card picture       {median_ms('paint', 'painted'):7.1f} ms")
+    print(f"    waiting for a picture thread    {median_ms('arrival', 'thread'):7.1f} ms")
+    print(f"    decode + shrink in the thread   {median_ms('thread', 'thread_done'):7.1f} ms")
+    print(f"    to the widget                   {median_ms('thread_done', 'handled'):7.1f} ms")
+    print(f"    to the screen's next update     {median_ms('handled', 'paint'):7.1f} ms")
+    print(f"    painting the card picture       {median_ms('paint', 'painted'):7.1f} ms")
     print(
-        f"bare decode, stdlib base64 + PNG  median {stdlib * 1000:7.1f} ms   ratio {med / stdlib:5.2f}x"
+        f"  bare decode, stdlib base64      median {stdlib * 1000:7.1f} ms   ratio {med / stdlib:5.2f}x"
     )
     print(
-        f"bare decode, pybase64 + PNG       median {fast * 1000:7.1f} ms   ratio {med / fast:5.2f}x   (the app's own decoder)"
+        f"  bare decode, pybase64           median {fast * 1000:7.1f} ms   ratio {med / fast:5.2f}x"
+        "   (the app's own decoder; target <= 1.5x)"
     )
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--frames", type=int, default=24)
+    harness.add_size_argument(parser)
+    parser.add_argument("--frames", type=int, default=24, help="frames measured per size")
     parser.add_argument(
-        "--model",
-        default="bench-noise",
-        help="demo model: bench-noise (incompressible) or gpt-image-1",
+        "--model", default="bench-noise", help="demo model: bench-noise (incompressible) or another"
+    )
+    parser.add_argument("--format", default="png", choices=("png", "jpeg", "webp"))
+    parser.add_argument(
+        "--delay",
+        type=float,
+        default=3.0,
+        help="server seconds per image (default 3, the demo's pace: 4 frames 0.75 s apart)",
     )
     args = parser.parse_args()
-    asyncio.run(run(args.frames, args.model))
+    with server_process(args.delay) as base_url:
+        for size in harness.sizes_from(args):
+            probe = asyncio.run(measure_size(base_url, size, args.frames, args.model, args.format))
+            report(size, probe, args.model, args.format)
     return 0
 
 
