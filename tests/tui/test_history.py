@@ -6,7 +6,6 @@ import json
 import zipfile
 
 import pytest
-from tests.test_tui_app import SIZE, make_app, server, settled, submit, wait_for  # noqa: F401  (fixtures)
 
 from imgtui.config import load
 from imgtui.store import Store
@@ -15,6 +14,9 @@ from imgtui.tui import testing
 from imgtui.tui.screens.confirm import ConfirmScreen
 from imgtui.tui.screens.search import HistoryFilter, SearchScreen
 from imgtui.tui.screens.settings import ImportLinkScreen, SettingsScreen
+from tests.tui.pilot import SIZE, settled, submit, wait_for
+
+DEMO_DELAY = 0.05  # the shared demo server's pace in this module (conftest)
 
 
 @pytest.fixture

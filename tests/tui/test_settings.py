@@ -18,7 +18,6 @@ from textual.widgets import Input, Select, Static, TextArea
 
 from imgtui import config as cfg
 from imgtui.config import DEMO_URL, Config, Profile, Settings
-from imgtui.demo import DemoServer
 from imgtui.tui.screens.confirm import ConfirmScreen
 from imgtui.tui.screens.settings import (
     ImportLinkScreen,
@@ -470,12 +469,6 @@ async def test_key_is_never_rendered(config) -> None:
 
 
 # -- connection test ---------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def server():
-    with DemoServer(delay=0.0) as srv:
-        yield srv
 
 
 async def run_test_connection(pilot, screen: SettingsScreen) -> str:

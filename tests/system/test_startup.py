@@ -17,7 +17,7 @@ from imgtui.tui import in_multiplexer
 
 pty = pytest.importorskip("pty")
 
-SRC = str(Path(__file__).parents[1] / "src")
+SRC = str(Path(__file__).parents[2] / "src")
 HAS_NUMPY = importlib.util.find_spec("numpy") is not None
 # textual-image 0.12 asks one query after another; later versions send one batch (DA1 last,
 # so no timeout) and pass the Kitty query through tmux: nothing there to leave out.

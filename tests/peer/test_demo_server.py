@@ -76,12 +76,6 @@ EDITS = "/images/edits"
 RESP = "/responses"
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[DemoServer]:
-    with DemoServer(delay=0.0) as srv:
-        yield srv
-
-
 @pytest.fixture
 def srv(server: DemoServer) -> DemoServer:
     server.clear()
@@ -644,9 +638,10 @@ def test_client_leaving_mid_stream_is_a_disconnect(srv: DemoServer) -> None:
 
 async def test_async_disconnect_wait(srv: DemoServer) -> None:
     body = {"prompt": "x", "stream": True, "partial_images": 2, "size": "64x64"}
-    async with httpx.AsyncClient(timeout=5) as c, c.stream(
-        "POST", f"{srv.base_url}{GEN}", json=body, headers={"x-demo-delay": "0.9"}
-    ) as r:
+    async with (
+        httpx.AsyncClient(timeout=5) as c,
+        c.stream("POST", f"{srv.base_url}{GEN}", json=body, headers={"x-demo-delay": "0.9"}) as r,
+    ):
         async for line in r.aiter_lines():
             if line.startswith("data:"):
                 break

@@ -13,14 +13,6 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from imgtui.demo import DemoServer
-
-
-@pytest.fixture(scope="module")
-def server():
-    with DemoServer(delay=0.0) as srv:
-        yield srv
-
 
 @pytest.fixture
 def env(tmp_path, server):
@@ -29,7 +21,7 @@ def env(tmp_path, server):
     e["IMGTUI_CONFIG_FILE"] = str(tmp_path / "cfg" / "config.toml")
     e["IMGTUI_DATA_DIR"] = str(tmp_path / "data")
     e["IMGTUI_DEMO_DELAY"] = "0"
-    e["PYTHONPATH"] = str(Path(__file__).parents[1] / "src")
+    e["PYTHONPATH"] = str(Path(__file__).parents[2] / "src")
     server.clear()
     return e
 

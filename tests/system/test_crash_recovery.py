@@ -36,7 +36,6 @@ import pytest
 
 from imgtui import config as imgtui_config
 from imgtui.config import Config, Profile, Settings
-from imgtui.demo import DemoServer
 from imgtui.store import DB_NAME, Store
 from imgtui.tasks import SlotStatus, Status
 from imgtui.tui.app import ImgtuiApp
@@ -47,10 +46,11 @@ pytestmark = pytest.mark.skipif(
     reason="tmux is not installed: this test runs the real app on a tmux pty",
 )
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 PROFILE = "Crash"
 PARTIALS = 3
 FAST_DELAY = 0.1  # seconds per image for the task that finishes (and the retry)
+DEMO_DELAY = FAST_DELAY  # the shared demo server's pace in this module (conftest)
 SLOW_DELAY = 12.0  # the killed task: a partial every 3 s, the final image after 12 s
 READY_MARKER = "Describe an image"  # the composer's placeholder: the first frame is painted
 FIRST_PROMPT = "a lighthouse at dusk, finished before the crash"
@@ -153,12 +153,6 @@ class Crash:
     done_sha256: str
     killed_id: str
     partial_in_db_before_kill: bool
-
-
-@pytest.fixture(scope="module")
-def server():
-    with DemoServer(delay=FAST_DELAY) as s:
-        yield s
 
 
 @pytest.fixture(scope="module")

@@ -25,13 +25,6 @@ from imgtui.api import (
 )
 from imgtui.api.client import RetryPolicy
 from imgtui.api.pool import ClientPool
-from imgtui.demo import DemoServer
-
-
-@pytest.fixture(scope="module")
-def server():
-    with DemoServer(delay=0.0) as srv:
-        yield srv
 
 
 @pytest.fixture(autouse=True)
