@@ -325,10 +325,95 @@ def test_settings_values_are_checked(tmp_path: Path) -> None:
         assert (info.value.key, info.value.line) == (key, 2)
 
 
-def test_schema_covers_every_field() -> None:
-    # the reader's declaration of the file's shape must follow the dataclasses
-    assert set(cfg._PROFILE_SCHEMA) == {f.name for f in fields(Profile)}
-    assert set(cfg._SETTINGS_SCHEMA) == {f.name for f in fields(Settings)}
+# A value other than the default for every field of the table, as typed in the form or on
+# the command line; a field added to the table without one here fails the next test.
+NON_DEFAULT_TEXT = {
+    "name": "Relay",
+    "base_url": "https://relay.example/v1/",
+    "api_key": "${RELAY_KEY}",
+    "api_mode": "responses",
+    "model": "gpt-image-2",
+    "mainline_model": "gpt-5.5",
+    "reasoning_effort": "high",
+    "stream": "false",
+    "partial_images": "1",
+    "timeout": "120.5",
+    "deadline": "1800",
+    "max_concurrent": "2",
+    "daily_limit_usd": "7.5",
+    "transparent_method": "local",
+    "size_in_prompt": "true",
+    "omit_params": "size, quality",
+    "price_overrides": "gpt-image-2: image_output=32, text_input=5.5",
+    "headers": "api-key: ${AZURE_KEY}",
+    "query": "api-version: 2025-04-01-preview",
+    "profile_id": "shared-1",
+}
+
+
+def test_every_table_field_round_trips_through_text_and_toml(tmp_path: Path) -> None:
+    # the reader, the writer and the text forms are all derived from the one table
+    assert [f.name for f in cfg.PROFILE_FIELDS] == [f.name for f in fields(Profile)]
+    assert set(NON_DEFAULT_TEXT) == {f.name for f in cfg.PROFILE_FIELDS}
+    values = {f.name: f.kind.from_text(NON_DEFAULT_TEXT[f.name]) for f in cfg.PROFILE_FIELDS}
+    profile = Profile(**values)
+    assert profile.errors() == {}
+    for f in cfg.PROFILE_FIELDS:
+        assert getattr(profile, f.name) != f.default_value(), f.name
+        assert f.kind.from_text(f.kind.to_text(getattr(profile, f.name))) == getattr(
+            profile, f.name
+        )
+    path = tmp_path / "config.toml"
+    save(Config(path=path, profiles=[profile], settings=Settings(notify=False)))
+    loaded = load(path)
+    assert loaded.profiles == [profile]
+    assert loaded.settings.notify is False
+    assert [f.name for f in cfg.SETTINGS_FIELDS] == [f.name for f in fields(Settings)]
+
+
+@pytest.mark.parametrize(
+    ("text", "key", "message"),
+    [
+        ('omit_params = ["Size"]', "profiles[0].omit_params", "not a request parameter name"),
+        ("deadline = 0", "profiles[0].deadline", "must be more than 0"),
+        ("max_concurrent = 99", "profiles[0].max_concurrent", "must be 1 to 32"),
+        ("daily_limit_usd = -1", "profiles[0].daily_limit_usd", "must be more than 0"),
+        ('transparent_method = "api"', "profiles[0].transparent_method", "native, local"),
+        ('size_in_prompt = "yes"', "profiles[0].size_in_prompt", "true or false"),
+        (
+            "[profiles.price_overrides.gpt-image-2]\nimage_outptu = 30",
+            "profiles[0].price_overrides.gpt-image-2",
+            "unknown rate",
+        ),
+    ],
+)
+def test_new_fields_are_validated_with_file_line_and_key(
+    tmp_path: Path, text: str, key: str, message: str
+) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text(f'[[profiles]]\nname = "A"\nbase_url = "https://a.example/v1"\n{text}\n')
+    with pytest.raises(ConfigError) as info:
+        load(path)
+    assert info.value.key == key
+    assert info.value.line == 4
+    assert message in info.value.message
+
+
+def test_cli_flags_come_from_the_table() -> None:
+    flags = {f.flag: f for f in cfg.cli_flags()}
+    assert {"--deadline", "--max-concurrent", "--omit-params", "--size-in-prompt"} <= set(flags)
+    assert "--headers" not in flags and "--name" not in flags
+    assert flags["--deadline"].parse("120") == 120.0
+    assert flags["--omit-params"].parse("size,quality") == ["size", "quality"]
+    assert flags["--size-in-prompt"].is_switch
+    with pytest.raises(ValueError, match="must be more than 0"):
+        flags["--deadline"].parse("0")
+    with pytest.raises(ValueError, match="native, local"):
+        flags["--transparent-method"].parse("magic")
+    profile = cfg.apply_flags(
+        Profile("A", "https://a.example/v1"), {"deadline": 60.0, "model": None}
+    )
+    assert (profile.deadline, profile.model) == (60.0, Profile.model)
 
 
 # -- writing -------------------------------------------------------------------------------
@@ -360,7 +445,7 @@ def test_file_is_never_world_readable_even_briefly(
         seen.append(stat.S_IMODE(os.stat(src).st_mode))
         return real_replace(src, dst)
 
-    monkeypatch.setattr(cfg.os, "replace", spying_replace)
+    monkeypatch.setattr(os, "replace", spying_replace)
     save(full_config(tmp_path / "config.toml"))
     assert seen == [0o600]
 
@@ -376,7 +461,7 @@ def test_failed_write_keeps_the_original_and_leaves_no_temp_file(
     def boom(*args, **kwargs):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(cfg.os, failing, boom)
+    monkeypatch.setattr(os, failing, boom)
     changed = full_config(path)
     changed.profiles[0].model = "something-else"
     with pytest.raises(OSError):

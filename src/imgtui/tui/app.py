@@ -31,7 +31,7 @@ from textual.worker import Worker, WorkerState
 
 from imgtui.api.events import Completed, Failed, FailureKind, Partial, Progress, Started
 from imgtui.api.request import RequestError
-from imgtui.config import Config, ConfigError, Profile
+from imgtui.config import Config, ConfigError, Profile, default_output_dir
 from imgtui.tasks import SlotStatus, Status, Task, apply
 from imgtui.tui import imaging
 from imgtui.tui.messages import PictureReady, TaskEvent
@@ -57,14 +57,6 @@ def _start_demo_server() -> str:
     from imgtui.demo import embedded_server
 
     return embedded_server().base_url  # started on first use
-
-
-def default_output_dir(config: Config) -> Path:
-    configured = config.settings.output_path
-    if configured is not None:
-        return configured
-    pictures = Path.home() / "Pictures"
-    return pictures / "imgtui" if pictures.is_dir() else Path.cwd()
 
 
 class ImgtuiApp(App[None]):

@@ -427,7 +427,7 @@ class DetailScreen(ModalScreen["DetailResult | None"]):
 
     @work(group="detail-action", exit_on_error=False)
     async def action_save(self) -> None:
-        from imgtui.tui.app import default_output_dir
+        from imgtui.config import default_output_dir
 
         folder = default_output_dir(self.app.config)
         try:
