@@ -1,0 +1,236 @@
+"""A recipe inside every saved image: how it was made, readable back from the file alone.
+
+A recipe is a small JSON object: prompt, revised prompt, request parameters, model, API
+mode, profile *name* (never a key, header or query value), response id, parent task and
+task id. It travels inside the image file, so "reuse" works on an image that went through
+chat or e-mail:
+
+- PNG: an iTXt chunk with keyword `imgtui:recipe` (compressed UTF-8 JSON), written by
+  Pillow; the pixels are re-encoded losslessly (same mode, palette, transparency, ICC
+  profile and other text chunks).
+- JPEG and WebP: an XMP property `imgtui:recipe` (namespace `RECIPE_NS`) written by exiv2
+  (pyexiv2) into the file's metadata segment: the compressed image data is left as it is,
+  never re-encoded.
+
+`read()` accepts either place for any format (an image converted by another tool may have
+moved the XMP packet into a PNG).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from imgtui.tasks import Task
+
+RECIPE_KEY = "imgtui:recipe"
+RECIPE_NS = "https://imgtui.invalid/ns/recipe/1.0/"
+RECIPE_VERSION = 1
+_XMP_KEY = "Xmp.imgtui.recipe"
+_SECRET_RE = re.compile(
+    r"(?i)^(api[_-]?key|x-api-key|authorization|key|secret|password|token|access[_-]?token)$"
+)
+_MAX_JSON = 512 * 1024  # a recipe is a few KB; refuse anything absurd from a foreign file
+
+
+class RecipeError(ValueError):
+    """The image cannot carry a recipe (unknown format, unreadable file)."""
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """How one image was made. `params` are the request parameters as asked (JSON-safe)."""
+
+    prompt: str
+    params: dict[str, Any] = field(default_factory=dict)
+    revised_prompt: str | None = None
+    model: str = ""
+    api_mode: str = "images"
+    profile_name: str = ""
+    response_id: str | None = None
+    parent_id: str | None = None
+    task_id: str | None = None
+    slot: int = 0
+    created_at: float | None = None
+    version: int = RECIPE_VERSION
+
+    def __post_init__(self) -> None:
+        clean = {k: v for k, v in self.params.items() if not _SECRET_RE.match(str(k))}
+        object.__setattr__(self, "params", clean)
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {"generator": "imgtui", **asdict(self)}, ensure_ascii=False, sort_keys=True
+        )
+
+    @classmethod
+    def from_json(cls, text: str | bytes) -> Recipe:
+        """Parse a recipe; unknown keys are ignored (newer writers), wrong types rejected.
+
+        Raises RecipeError when the text is not a recipe object with a string prompt.
+        """
+        if len(text) > _MAX_JSON:
+            raise RecipeError("recipe too large")
+        try:
+            obj = json.loads(text)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise RecipeError(f"recipe is not JSON: {exc}") from None
+        if not isinstance(obj, dict) or not isinstance(obj.get("prompt"), str):
+            raise RecipeError("recipe has no prompt")
+        kwargs: dict[str, Any] = {}
+        for f in fields(cls):
+            if f.name not in obj or obj[f.name] is None:
+                continue
+            value = obj[f.name]
+            expected = {"params": dict, "slot": int, "version": int, "created_at": (int, float)}
+            want = expected.get(f.name, str)
+            if not isinstance(value, want) or isinstance(value, bool):
+                raise RecipeError(f"recipe field {f.name!r} has the wrong type")
+            kwargs[f.name] = value
+        return cls(**kwargs)
+
+    @classmethod
+    def from_task(cls, task: Task, slot: int = 0) -> Recipe:
+        """The recipe of slot `slot` of a task (its revised prompt and response id)."""
+        s = task.slots[slot] if 0 <= slot < len(task.slots) else None
+        return cls(
+            prompt=task.prompt,
+            params=dict(task.params),
+            revised_prompt=(s.revised_prompt if s else None) or task.revised_prompt,
+            model=task.model,
+            api_mode=task.api_mode,
+            profile_name=task.profile_name,
+            response_id=(s.response_id if s else None) or task.response_id,
+            parent_id=task.parent_id,
+            task_id=task.id,
+            slot=slot,
+            created_at=task.created_at,
+        )
+
+
+def embed(data: bytes, recipe: Recipe) -> bytes:
+    """`data` (PNG, JPEG or WebP bytes) with `recipe` written in; an older recipe is replaced.
+
+    Raises RecipeError for other formats or unreadable files.
+    """
+    kind = _kind(data)
+    if kind == "png":
+        return _embed_png(data, recipe.to_json())
+    if kind in ("jpeg", "webp"):
+        return _embed_xmp(data, recipe.to_json())
+    raise RecipeError("only PNG, JPEG and WebP images can carry a recipe")
+
+
+def read(data: bytes) -> Recipe | None:
+    """The recipe inside image bytes, or None when there is none (or it is malformed)."""
+    kind = _kind(data)
+    if kind is None:
+        return None
+    text = _png_text(data) if kind == "png" else None
+    if text is None:
+        text = _xmp_text(data)
+    if text is None:
+        return None
+    try:
+        return Recipe.from_json(text)
+    except RecipeError:
+        return None
+
+
+def read_file(path: str | Path) -> Recipe | None:
+    """The recipe inside an image file, or None. Raises OSError when the file is unreadable."""
+    return read(Path(path).expanduser().read_bytes())
+
+
+def write_file(path: str | Path, data: bytes, recipe: Recipe) -> None:
+    """Write `data` with `recipe` embedded to `path` (the caller chooses a free name)."""
+    Path(path).write_bytes(embed(data, recipe))
+
+
+# -- formats ------------------------------------------------------------------------------
+
+
+def _kind(data: bytes) -> str | None:
+    from imgtui.api.request import sniff_mime
+
+    mime = sniff_mime(data)
+    return {"image/png": "png", "image/jpeg": "jpeg", "image/webp": "webp"}.get(mime or "")
+
+
+def _embed_png(data: bytes, text: str) -> bytes:
+    from PIL import Image, PngImagePlugin, UnidentifiedImageError
+
+    try:
+        with Image.open(io.BytesIO(data)) as im:
+            im.load()
+            info = PngImagePlugin.PngInfo()
+            for k, v in getattr(im, "text", {}).items():
+                if k != RECIPE_KEY:
+                    info.add_itxt(k, v)
+            info.add_itxt(RECIPE_KEY, text, zip=True)
+            kwargs: dict[str, Any] = {"pnginfo": info}
+            for name in ("icc_profile", "transparency", "dpi", "gamma"):
+                if name in im.info:
+                    kwargs[name] = im.info[name]
+            if "exif" in im.info:
+                kwargs["exif"] = im.info["exif"]
+            out = io.BytesIO()
+            im.save(out, "PNG", **kwargs)
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
+        raise RecipeError(f"cannot read the PNG: {exc}") from None
+    return out.getvalue()
+
+
+def _png_text(data: bytes) -> str | None:
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(io.BytesIO(data)) as im:
+            im.load()  # text chunks after the image data are read only by load()
+            value = getattr(im, "text", {}).get(RECIPE_KEY)
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
+        return None
+    return str(value) if value is not None else None
+
+
+_ns_registered = False
+
+
+def _exiv2():
+    """pyexiv2 with our XMP namespace registered and its console logging off."""
+    global _ns_registered
+    import pyexiv2
+
+    if not _ns_registered:
+        pyexiv2.set_log_level(4)  # exiv2 would print warnings about foreign files to stderr
+        try:
+            pyexiv2.registerNs(RECIPE_NS, "imgtui")
+        except Exception:  # already registered by another copy of this module
+            pass
+        _ns_registered = True
+    return pyexiv2
+
+
+def _embed_xmp(data: bytes, text: str) -> bytes:
+    exiv2 = _exiv2()
+    try:
+        with exiv2.ImageData(data) as img:
+            img.modify_xmp({_XMP_KEY: text})
+            return bytes(img.get_bytes())
+    except (RuntimeError, ValueError) as exc:
+        raise RecipeError(f"cannot write XMP: {exc}") from None
+
+
+def _xmp_text(data: bytes) -> str | None:
+    exiv2 = _exiv2()
+    try:
+        with exiv2.ImageData(data) as img:
+            value = img.read_xmp().get(_XMP_KEY)
+    except (RuntimeError, ValueError, UnicodeDecodeError):
+        return None
+    return value if isinstance(value, str) else None
