@@ -18,6 +18,10 @@ CORE = [
     "imgtui.store",
     "imgtui.tasks",
     "imgtui.cli",
+    "imgtui.api.polled",
+    "imgtui.backup",
+    "imgtui.recipe",
+    "imgtui.transparency",
 ]
 
 

@@ -25,7 +25,7 @@ from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, R
 from starlette.routing import Route
 
 from imgtui.api.b64 import b64decode
-from imgtui.demo import faults
+from imgtui.demo import faults, jobs
 from imgtui.demo.faults import error_body
 from imgtui.demo.frames import Frames, Source, decode_source
 from imgtui.demo.params import (
@@ -707,7 +707,9 @@ def create_app(
             Route(f"{prefix}/models/{{model}}", models, methods=["GET"]),
         ]
     routes.append(Route("/files/{name}", _endpoint(_files_endpoint), methods=["GET"]))
+    routes += jobs.routes()  # async mode: sub2api, new-api style tasks, fal.ai queue
 
     app = Starlette(routes=routes, exception_handlers={404: _not_found, 405: _not_found})
     app.state.demo = state
+    app.state.jobs = jobs.JobTable()
     return app
