@@ -723,7 +723,7 @@ async def run_polled(
         yield Started(slot)
     own = client is None
     if client is None:
-        from imgtui.api.client import make_client
+        from imgtui.api.pool import make_client
 
         client = await asyncio.to_thread(make_client, conn)
     p = _Poller(conn, client, sleep, poll_interval)
