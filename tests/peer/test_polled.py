@@ -91,6 +91,7 @@ PLAYGROUND_ASYNC = {
 
 @pytest.fixture(scope="module")
 def server():
+    """A demo server of this module's own: it requires KEY (the shared one takes any key)."""
     with DemoServer(delay=0.0, api_key=KEY) as srv:
         yield srv
 
