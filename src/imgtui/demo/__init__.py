@@ -10,10 +10,10 @@ model) and the peer the real client is tested against, including every failure m
 
 Modules: `server` (running it), `endpoints` (routes and replies), `streaming` (SSE and
 connection control), `params` (request parsing), `frames` + `pictures` (images),
-`faults` (fault mode names and canned bodies), `state` (recording and statistics).
+`modes` (the fault-mode table), `faults` (their canned bodies), `state` (recording and statistics).
 """
 
-from imgtui.demo.faults import FAULT_MODES
+from imgtui.demo.modes import FAULT_MODES
 from imgtui.demo.server import DemoServer, create_app, embedded_server, serve, server_process
 from imgtui.demo.state import DemoState
 

@@ -5,8 +5,8 @@
 * `GET /v1/models` (cheap, for "test connection"), `GET /files/<name>` (`url` fault mode).
 * The same endpoints under `/fault/<mode>/v1/...`, where every request fails in that mode.
 
-Faults that happen before any image work are answered by `http_fault`; the ones that
-happen mid-stream (or change the reply's shape) are handled in the event generators.
+What a fault mode changes is looked up in the table of `modes.py` (its `early` reply
+before any image work, its stream ending, its non-streaming reply): no mode names here.
 """
 
 from __future__ import annotations
@@ -21,13 +21,14 @@ from typing import Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
+from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from imgtui.api.b64 import b64decode
-from imgtui.demo import faults, jobs
+from imgtui.demo import jobs
 from imgtui.demo.faults import error_body
 from imgtui.demo.frames import Frames, Source, decode_source
+from imgtui.demo.modes import Fault, StreamEnd, fault
 from imgtui.demo.params import (
     ImageParams,
     Upload,
@@ -39,49 +40,15 @@ from imgtui.demo.params import (
     read_json,
 )
 from imgtui.demo.state import DEFAULT_DELAY, ApiError, DemoState, bad_request, new_id, to_b64
-from imgtui.demo.streaming import ABORT, EventStream, SSEWriter, abandon, pace, pace_watching, stall
+from imgtui.demo.streaming import ABORT, EventStream, SSEWriter, abandon, pace, pace_watching
 
 #: Model names listed by GET /v1/models (fault-<mode> names work too but are not listed).
 KNOWN_MODELS = ("gpt-image-1", "gpt-image-1-mini", "gpt-image-1.5", "gpt-5", "bench-noise")
 
 
-async def _http_fault(
-    request: Request, state: DemoState, mode: str | None, stream: bool
-) -> Response | None:
-    """The reply for faults that happen before any image work, or None to go on."""
-    if mode == "auth":
-        return JSONResponse(faults.AUTH_ERROR, status_code=401)
-    if mode == "ratelimit":
-        return JSONResponse(faults.RATE_LIMIT_ERROR, status_code=429, headers={"retry-after": "1"})
-    if mode == "server":
-        return JSONResponse(faults.SERVER_ERROR, status_code=500)
-    if mode == "flaky":
-        with state._cond:
-            state.flaky_count += 1
-            fail = state.flaky_count % 2 == 0
-        if fail:
-            return JSONResponse(faults.SERVER_ERROR, status_code=500)
-    if mode == "overloaded":
-        return JSONResponse(faults.OVERLOADED_ERROR, status_code=503)
-    if mode == "badgateway":
-        return PlainTextResponse("Bad Gateway", status_code=502)
-    if mode == "moderation":
-        return JSONResponse(faults.MODERATION_ERROR, status_code=400)
-    if mode == "stream400" and stream:
-        return JSONResponse(faults.STREAM_UNSUPPORTED_ERROR, status_code=400)
-    if mode == "cf524":
-        return HTMLResponse(
-            faults.CLOUDFLARE_524_HTML,
-            status_code=524,
-            headers={"server": "cloudflare", "cf-ray": "8f00000000000000-FRA"},
-        )
-    if mode == "html502":
-        return HTMLResponse(faults.NGINX_502_HTML, status_code=502, headers={"server": "nginx"})
-    if mode == "stall":
-        return await stall(request, state)
-    if mode == "drop" and not stream:
-        return await abandon(request)
-    return None
+async def _early(request: Request, state: DemoState, mode: Fault, stream: bool) -> Response | None:
+    """The fault's reply before any image work, or None to go on."""
+    return await mode.early(request, state, stream) if mode.early is not None else None
 
 
 def _images_usage(params: ImageParams, images: int, input_images: int = 0) -> dict:
@@ -98,31 +65,9 @@ def _images_usage(params: ImageParams, images: int, input_images: int = 0) -> di
 
 _CONTENT_TYPES = {"png": "image/png", "jpeg": "image/jpeg", "webp": "image/webp"}
 
-# Messages of the in-stream failures.
-_FLAT_ERROR_MESSAGE = "The image could not be generated"
-_NESTED_ERROR_MESSAGE = "Upstream failed"
-_FAILED_EVENT_MESSAGE = "Image generation failed: the worker crashed"
-_RESPONSE_FAILED_MESSAGE = "The image generation call failed on the server."
 
-
-def _nested_error() -> dict:
-    return {
-        "type": "error",
-        "error": {
-            "type": "server_error",
-            "code": "server_error",
-            "message": _NESTED_ERROR_MESSAGE,
-            "param": None,
-        },
-    }
-
-
-def _flat_error() -> dict:
-    return {"type": "error", "code": "server_error", "message": _FLAT_ERROR_MESSAGE, "param": None}
-
-
-def _partials_to_send(params: ImageParams, fault: str | None) -> int:
-    return 1 if fault in faults.ONE_PARTIAL_FAULTS else params.partial_images
+def _partials_to_send(params: ImageParams, mode: Fault) -> int:
+    return 1 if mode.one_partial else params.partial_images
 
 
 # --------------------------------------------------------------------------- Images API
@@ -139,8 +84,8 @@ async def _images_endpoint(request: Request, state: DemoState, edit: bool) -> Re
         state.record(request, json_body=fields)
     check_auth(request, state)
 
-    fault = fault_for(request, fields.get("model"))
-    early = await _http_fault(request, state, fault, bool_field(fields, "stream"))
+    mode = fault(fault_for(request, fields.get("model")))
+    early = await _early(request, state, mode, bool_field(fields, "stream"))
     if early is not None:
         return early
 
@@ -158,14 +103,13 @@ async def _images_endpoint(request: Request, state: DemoState, edit: bool) -> Re
         source = await decode_source(images[0].data, mask, "image")
 
     prefix = "image_edit" if edit else "image_generation"
-    # `json` ignores stream=true; `url` answers like relays that do not stream.
-    if params.stream and fault not in ("json", "url"):
+    if params.stream and mode.streams:
         variant = state.claim_variant(params.prompt)
         events = _images_events(
-            state, params, Frames(params, source, variant=variant), fault, prefix
+            request, state, params, Frames(params, source, variant=variant), mode, prefix
         )
         return EventStream(state, _releasing(events, state, params.prompt))
-    return await _images_json(request, state, params, source, fault)
+    return await _images_json(request, state, params, source, mode)
 
 
 async def _releasing(
@@ -184,31 +128,20 @@ async def _images_json(
     state: DemoState,
     params: ImageParams,
     source: Source | None,
-    fault: str | None,
+    mode: Fault,
 ) -> Response:
     """The non-streaming Images reply: n images in `data[]` (or a failure by fault mode)."""
     if not await pace_watching(request, state, params.delay):
         return await abandon(request)
-    if fault in ("error-flat", "failed-event"):
-        return JSONResponse(
-            error_body(_FLAT_ERROR_MESSAGE, type="server_error", code="server_error"),
-            status_code=500,
-        )
-    if fault in ("error-nested", "response-failed"):
-        return JSONResponse(
-            error_body(_NESTED_ERROR_MESSAGE, type="server_error", code="server_error"),
-            status_code=500,
-        )
-    if fault == "malformed":
-        return Response(
-            '{"created": 1700000000, "data": [{"b64_json": ', media_type="application/json"
-        )
+    instead = mode.images_json(params) if mode.images_json is not None else None
+    if instead is not None:
+        return instead
 
     data: list[dict[str, str]] = []
-    if fault not in ("eof", "incomplete"):  # those reply without any image
+    if not mode.no_images:
         for index in range(params.n):
             image = await Frames(params, source, variant=index).final()
-            if fault == "url":
+            if mode.image_urls:
                 name = state.store_file(
                     image, params.output_format, _CONTENT_TYPES[params.output_format]
                 )
@@ -230,13 +163,18 @@ async def _images_json(
 
 
 async def _images_events(
-    state: DemoState, params: ImageParams, frames: Frames, fault: str | None, prefix: str
+    request: Request,
+    state: DemoState,
+    params: ImageParams,
+    frames: Frames,
+    mode: Fault,
+    prefix: str,
 ) -> AsyncIterator[Any]:
     """The SSE events of one streamed image (n is always 1 here: clients send n requests)."""
-    sse = SSEWriter("dataonly" if fault in ("dataonly", "relay") else "standard")
+    sse = SSEWriter(mode.images_style)
     created = int(time.time())
     meta = params.meta()
-    partials = _partials_to_send(params, fault)
+    partials = _partials_to_send(params, mode)
     interval = params.delay / (partials + 1)  # the image's time, spread over its frames
 
     for index in range(partials):
@@ -253,38 +191,30 @@ async def _images_events(
                 **meta,
             }
         )
-    if fault == "drop" or not await pace(state, interval):
+    if not await pace(state, interval):
         yield ABORT
         return
-
-    if fault == "error-flat":
-        yield sse.event(_flat_error())
-    elif fault in ("error-nested", "response-failed"):
-        yield sse.event(_nested_error())
-    elif fault == "failed-event":
-        yield sse.event(
-            {"type": f"{prefix}.failed", "message": _FAILED_EVENT_MESSAGE, "code": "server_error"}
-        )
-    elif fault == "malformed":
-        yield sse.raw(
-            f"{prefix}.partial_image", '{"type": "' + prefix + '.partial_image", "b64_json": '
-        )
-    elif fault in ("eof", "incomplete"):
-        pass  # all partials sent; end without a completed event
-    else:
-        final = await frames.final()
-        yield sse.event(
-            {
-                "type": f"{prefix}.completed",
-                "b64_json": to_b64(final),
-                "created_at": created,
-                **meta,
-                "usage": _images_usage(params, 1, 1 if frames.source else 0),
-            }
-        )
-        end = sse.end()
-        if end:
-            yield end
+    if mode.images_end is not None:
+        for chunk in mode.images_end(StreamEnd(sse.event, sse.raw, prefix)):
+            yield chunk
+        return
+    final = await frames.final()
+    image: dict[str, Any] = {"b64_json": to_b64(final)}
+    if mode.completed_url:
+        name = state.store_file(final, params.output_format, _CONTENT_TYPES[params.output_format])
+        image = {"url": f"{request.base_url}files/{name}"}
+    yield sse.event(
+        {
+            "type": f"{prefix}.completed",
+            **image,
+            "created_at": created,
+            **meta,
+            "usage": _images_usage(params, 1, 1 if frames.source else 0),
+        }
+    )
+    end = sse.end()
+    if end:
+        yield end
 
 
 # --------------------------------------------------------------------------- Responses API
@@ -427,9 +357,9 @@ async def _responses_endpoint(request: Request, state: DemoState) -> Response:
         ),
         (0, None),
     )
-    fault = fault_for(request, tool.get("model") if tool else None, body.get("model"))
+    mode = fault(fault_for(request, tool.get("model") if tool else None, body.get("model")))
     stream = bool_field(body, "stream")
-    early = await _http_fault(request, state, fault, stream)
+    early = await _early(request, state, mode, stream)
     if early is not None:
         return early
 
@@ -483,48 +413,25 @@ async def _responses_endpoint(request: Request, state: DemoState) -> Response:
     )
     variant = state.claim_variant(params.prompt)  # parallel requests for n images differ
     frames = Frames(params, source, variant=variant)
-    if stream and fault != "json":
+    if stream and mode.responses_streams:
         return EventStream(
-            state, _releasing(_responses_events(state, ctx, frames, fault), state, params.prompt)
+            state, _releasing(_responses_events(state, ctx, frames, mode), state, params.prompt)
         )
     try:
-        return await _responses_json(request, state, ctx, frames, fault)
+        return await _responses_json(request, state, ctx, frames, mode)
     finally:
         state.release_variant(params.prompt)
 
 
 async def _responses_json(
-    request: Request, state: DemoState, ctx: _ResponseContext, frames: Frames, fault: str | None
+    request: Request, state: DemoState, ctx: _ResponseContext, frames: Frames, mode: Fault
 ) -> Response:
     """The non-streaming Responses reply: a Response object (or a failure by fault mode)."""
     if not await pace_watching(request, state, ctx.params.delay):
         return await abandon(request)
-    if fault in ("error-flat", "failed-event"):
-        return JSONResponse(
-            error_body(_FLAT_ERROR_MESSAGE, type="server_error", code="server_error"),
-            status_code=500,
-        )
-    if fault == "error-nested":
-        return JSONResponse(
-            error_body(_NESTED_ERROR_MESSAGE, type="server_error", code="server_error"),
-            status_code=500,
-        )
-    if fault == "response-failed":
-        error = {"code": "server_error", "message": _RESPONSE_FAILED_MESSAGE}
-        return JSONResponse(ctx.response("failed", [ctx.item("failed")], error=error))
-    if fault == "incomplete":
-        return JSONResponse(
-            ctx.response("incomplete", [], incomplete_details={"reason": "max_output_tokens"})
-        )
-    if fault == "malformed":
-        return Response(
-            '{"id": "'
-            + ctx.response_id
-            + '", "output": [{"type": "image_generation_call", "result": ',
-            media_type="application/json",
-        )
-    if fault == "eof":
-        return JSONResponse(ctx.response("completed", [], usage=ctx.usage()))
+    instead = mode.responses_json(ctx) if mode.responses_json is not None else None
+    if instead is not None:
+        return instead
 
     final = await frames.final()
     state.store_response_image(ctx.response_id, final)
@@ -535,11 +442,11 @@ async def _responses_json(
 
 
 async def _responses_events(
-    state: DemoState, ctx: _ResponseContext, frames: Frames, fault: str | None
+    state: DemoState, ctx: _ResponseContext, frames: Frames, mode: Fault
 ) -> AsyncIterator[Any]:
     """The Responses SSE sequence (PROTOCOL.md §4, steps 1-7) or a faulty variant of it."""
-    relay = fault == "relay"  # relays skip steps 1-3, 5 and 6 and drop `event:` lines
-    sse = SSEWriter("bare" if relay else "dataonly" if fault == "dataonly" else "standard")
+    relay = mode.relay_steps  # relays skip steps 1-3, 5 and 6
+    sse = SSEWriter(mode.responses_style)
     sequence = itertools.count()
 
     def event(payload: dict) -> bytes:
@@ -559,7 +466,7 @@ async def _responses_events(
         yield event({"type": "response.image_generation_call.in_progress", **call})
         yield event({"type": "response.image_generation_call.generating", **call})
 
-    partials = _partials_to_send(ctx.params, fault)
+    partials = _partials_to_send(ctx.params, mode)
     interval = ctx.params.delay / (partials + 1)
     for index in range(partials):
         if not await pace(state, interval):
@@ -574,55 +481,33 @@ async def _responses_events(
                 "partial_image_b64": b64,
             }
         )
-    if fault == "drop" or not await pace(state, interval):
+    if not await pace(state, interval):
         yield ABORT
         return
+    if mode.responses_end is not None:
+        end = StreamEnd(
+            event,
+            sse.raw,
+            "response.image_generation_call",
+            response=ctx.response,
+            item=ctx.item,
+            call=call,
+        )
+        for chunk in mode.responses_end(end):
+            yield chunk
+        return
 
-    if fault == "error-flat":
-        yield event(_flat_error())
-    elif fault == "error-nested":
-        yield event(_nested_error())
-    elif fault == "failed-event":
-        yield event(
-            {
-                "type": "response.image_generation_call.failed",
-                **call,
-                "message": _FAILED_EVENT_MESSAGE,
-            }
-        )
-    elif fault == "response-failed":
-        error = {"code": "server_error", "message": _RESPONSE_FAILED_MESSAGE}
-        yield event(
-            {
-                "type": "response.failed",
-                "response": ctx.response("failed", [ctx.item("failed")], error=error),
-            }
-        )
-    elif fault == "incomplete":
-        details = {"reason": "max_output_tokens"}
-        yield event(
-            {
-                "type": "response.incomplete",
-                "response": ctx.response("incomplete", [], incomplete_details=details),
-            }
-        )
-    elif fault == "malformed":
-        name = "response.image_generation_call.partial_image"
-        yield sse.raw(name, '{"type": "' + name + '", "partial_image_b64": ')
-    elif fault == "eof":
-        pass  # partials only, then a clean end without any result
-    else:
-        final = await frames.final()
-        state.store_response_image(ctx.response_id, final)
-        item = ctx.item("completed", to_b64(final))
-        if not relay:
-            yield event({"type": "response.image_generation_call.completed", **call})
-            yield event({"type": "response.output_item.done", "output_index": 0, "item": item})
-        done = ctx.response("completed", [item], usage=ctx.usage(), tool_usage=ctx.tool_usage())
-        yield event({"type": "response.completed", "response": done})
-        end = sse.end()
-        if end:
-            yield end
+    final = await frames.final()
+    state.store_response_image(ctx.response_id, final)
+    item = ctx.item("completed", to_b64(final))
+    if not relay:
+        yield event({"type": "response.image_generation_call.completed", **call})
+        yield event({"type": "response.output_item.done", "output_index": 0, "item": item})
+    done = ctx.response("completed", [item], usage=ctx.usage(), tool_usage=ctx.tool_usage())
+    yield event({"type": "response.completed", "response": done})
+    end_chunk = sse.end()
+    if end_chunk:
+        yield end_chunk
 
 
 # --------------------------------------------------------------------------- other routes, the app
@@ -633,9 +518,9 @@ async def _models_endpoint(request: Request, state: DemoState) -> Response:
     state.record(request)
     check_auth(request, state)
     # Only faults of the HTTP/connection kind make sense here; the others list normally.
-    fault = fault_for(request)
-    if fault in faults.HTTP_FAULTS or fault in ("stall", "drop"):
-        reply = await _http_fault(request, state, fault, stream=False)
+    mode = fault(fault_for(request))
+    if mode.on_models:
+        reply = await _early(request, state, mode, False)
         if reply is not None:
             return reply
     created = 1700000000

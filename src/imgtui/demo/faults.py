@@ -1,55 +1,13 @@
-"""Fault modes of the demo server: names and the canned bodies they reply with.
+"""Canned bodies of the demo server's fault modes (what each mode does is `modes.py`).
 
 A request picks a fault mode by model name (`fault-<mode>`) or by path prefix
-(`/fault/<mode>/v1/...`). The behaviour of each mode is implemented in `server.py`; this
-module only holds data, so importing it is cheap.
+(`/fault/<mode>/v1/...`).
 """
 
 from __future__ import annotations
 
-#: Every fault mode, in the order they are documented.
-FAULT_MODES: tuple[str, ...] = (
-    # HTTP-level failures (before any streaming starts)
-    "auth",
-    "ratelimit",
-    "server",
-    "overloaded",
-    "badgateway",
-    "moderation",
-    "stream400",
-    "cf524",
-    "html502",
-    "flaky",  # every second request fails with HTTP 500 (for partial failures of n > 1)
-    # connection-level failures
-    "drop",
-    "stall",
-    # in-stream failures
-    "error-flat",
-    "error-nested",
-    "failed-event",
-    "response-failed",
-    "incomplete",
-    "malformed",
-    "eof",
-    # odd but successful replies
-    "json",
-    "dataonly",
-    "url",
-    "relay",
-)
-
 #: Prefix of model names that select a fault mode.
 FAULT_MODEL_PREFIX = "fault-"
-
-#: Modes that fail with an HTTP status before any body is produced.
-HTTP_FAULTS = frozenset(
-    {"auth", "ratelimit", "server", "overloaded", "badgateway", "moderation", "cf524", "html502"}
-)
-
-#: Modes that stream exactly one partial image before failing.
-ONE_PARTIAL_FAULTS = frozenset(
-    {"drop", "error-flat", "error-nested", "failed-event", "response-failed", "malformed"}
-)
 
 
 def error_body(
@@ -139,10 +97,10 @@ CLOUDFLARE_524_HTML = """<!DOCTYPE html>
 """
 
 
-def unknown_mode_error(mode: str) -> dict:
+def unknown_mode_error(mode: str, known: tuple[str, ...]) -> dict:
     """Body of the 400 reply for a `fault-<mode>` that does not exist."""
     return error_body(
-        f"Unknown demo fault mode {mode!r}. Known modes: {', '.join(FAULT_MODES)}.",
+        f"Unknown demo fault mode {mode!r}. Known modes: {', '.join(known)}.",
         param="model",
         code="unknown_fault_mode",
     )

@@ -17,7 +17,8 @@ from starlette.datastructures import UploadFile
 from starlette.requests import Request
 
 from imgtui.demo import faults
-from imgtui.demo.faults import FAULT_MODES, error_body
+from imgtui.demo.faults import error_body
+from imgtui.demo.modes import FAULT_MODES
 from imgtui.demo.state import ApiError, DemoState, bad_request
 
 # Size limits (newer models accept any WxH up to 3840x2160); absurd sizes are clamped.
@@ -298,5 +299,5 @@ def fault_for(request: Request, *models: Any) -> str | None:
     if mode is None:
         return None
     if mode not in FAULT_MODES:
-        raise ApiError(400, faults.unknown_mode_error(mode))
+        raise ApiError(400, faults.unknown_mode_error(mode, FAULT_MODES))
     return mode

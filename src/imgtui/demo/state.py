@@ -51,6 +51,12 @@ class DemoState:
 
     # -- statistics
 
+    def next_flaky_fails(self) -> bool:
+        """Count a request of the `flaky` mode; True for every second one."""
+        with self._cond:
+            self.flaky_count += 1
+            return self.flaky_count % 2 == 0
+
     def bump(self, counter: str) -> None:
         """Add one to a stream counter and wake anyone waiting on the counters."""
         with self._cond:
