@@ -331,6 +331,7 @@ NON_DEFAULT_TEXT = {
     "name": "Relay",
     "base_url": "https://relay.example/v1/",
     "api_key": "${RELAY_KEY}",
+    "provider": "sub2api-async",
     "api_mode": "responses",
     "model": "gpt-image-2",
     "mainline_model": "gpt-5.5",

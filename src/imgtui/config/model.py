@@ -467,6 +467,14 @@ def _name_problem(value: str) -> str | None:
     return None
 
 
+def _provider_problem(value: str) -> str | None:
+    if not value.strip():
+        return "is empty (use openai)"
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}", value):
+        return "must be a provider id: letters, digits, '.', '_' or '-'"
+    return None
+
+
 def _not_empty(value: str) -> str | None:
     return "is empty" if not value.strip() else None
 
@@ -596,6 +604,7 @@ class Profile:
     name: str = spec("", "Name", "A name of your choice, shown in the profile picker and in the history.", kind=STR, check=_name_problem, required=True, group="connection", cli=False)
     base_url: str = spec("", "Base URL", f"The API root, usually ending in /v1 (https://api.openai.com/v1); used as written. {DEMO_URL} is the built-in demo server.", kind=STR, check=base_url_problem, required=True, group="connection")
     api_key: str = spec("", "API key", "Paste a key (kept in config.toml, readable only by you), or write ${VAR} to read it from an environment variable when a request is made. Empty: no Authorization header.", kind=STR, check=_api_key_problem, secret=True, group="connection")
+    provider: str = spec("openai", "Provider", "openai: the OpenAI-compatible Images/Responses API (streaming). sub2api-async: submit to images/*/async and poll images/tasks/{id}. fal: the fal.ai queue (base URL https://queue.fal.run, model e.g. openai/gpt-image-2). Any other value: the id of a custom provider imported with `imgtui providers import FILE` (a gpt_image_playground manifest).", kind=STR, check=_provider_problem, group="connection")
     api_mode: str = spec("images", "API mode", "Images API: POST /images/generations and /images/edits. Responses API: POST /responses with the image_generation tool, called by a mainline model.", kind=STR, choices=API_MODES, group="models")
     model: str = spec("gpt-image-1", "Image model", "The image model, e.g. gpt-image-2.", kind=STR, check=_not_empty, group="models")
     mainline_model: str = spec("gpt-5", "Mainline model", "Responses API only: the model that calls the image tool, e.g. gpt-5.", kind=STR, check=_not_empty, group="models", applies=_responses)
