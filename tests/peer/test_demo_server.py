@@ -828,6 +828,7 @@ def test_every_fault_mode_is_covered_here() -> None:
     covered = set(HTTP_FAULTS) | {
         "drop", "stall", "error-flat", "error-nested", "failed-event", "response-failed",
         "incomplete", "malformed", "eof", "json", "dataonly", "url", "relay", "flaky",
+        "async-fail", "async-lost",  # async mode: tests/peer/test_polled.py
     }  # fmt: skip
     assert covered == set(FAULT_MODES)
 

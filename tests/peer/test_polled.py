@@ -257,6 +257,16 @@ async def test_failed_and_lost_tasks_fail_every_slot(server, mode, provider, wor
     assert KEY not in failed[0].message
 
 
+@pytest.mark.parametrize(
+    ("mode", "kind"), [("moderation", FailureKind.MODERATION), ("auth", FailureKind.AUTH)]
+)
+async def test_http_fault_modes_answer_the_submission(server, mode, kind):
+    conn = Connection(base_url=f"{server.origin}/fault/{mode}/v1", api_key=KEY)
+    events = await collect(conn, ImageRequest(prompt="x"), SUB2API)
+    assert events[-1].kind is kind
+    assert server.app.state.jobs.submitted == 0
+
+
 async def test_a_wrong_key_is_an_auth_failure(server):
     conn = Connection(base_url=server.base_url, api_key="sk-wrong")
     events = await collect(conn, ImageRequest(prompt="x"), SUB2API)

@@ -15,8 +15,10 @@ Three dialects, the ones `imgtui.api.polled` speaks:
   | COMPLETED; `GET /fal/{owner}/{app}/requests/{id}` -> `{"images": [{"url": ...}]}`.
 
 A task finishes on its `polls_to_finish`-th status poll (`JobTable.polls_to_finish`,
-default 2), so a test sees it pending first, deterministically. Fault modes under
-`/fault/<mode>/...`: `async-fail` (the task fails), `async-lost` (polls answer 404).
+default 2), so a test sees it pending first, deterministically. Fault modes (the table in
+`modes.py`, under `/fault/<mode>/...` or as a `fault-<mode>` model): a mode's `early` reply
+answers the submission (auth401, rate429, ...); its `async_task` column makes the task
+fail (`async-fail`) or vanish (`async-lost`, polls answer 404) once polled.
 Jobs live in `app.state.jobs`, so a client that restarts finds its task still there.
 """
 
@@ -31,12 +33,19 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from imgtui.demo import modes
 from imgtui.demo.faults import error_body
 from imgtui.demo.frames import Frames, decode_source
-from imgtui.demo.params import ImageParams, check_auth, image_params, read_form, read_json
+from imgtui.demo.params import (
+    ImageParams,
+    check_auth,
+    fault_for,
+    image_params,
+    read_form,
+    read_json,
+)
 from imgtui.demo.state import ApiError, DemoState, bad_request, to_b64
 
-ASYNC_FAULTS = ("async-fail", "async-lost")
 FAILURE_MESSAGE = "Upstream request failed (demo async-fail)"
 
 
@@ -71,12 +80,13 @@ class JobTable:
         """Count one status poll: the job and its state, "pending" | "done" | "failed"."""
         self.polled += 1
         job = self.jobs.get(job_id)
-        if job is None or job.fault == "async-lost":
+        outcome = modes.fault(job.fault).async_task if job is not None else "lost"
+        if job is None or outcome == "lost":
             return None, "lost"
         job.polls += 1
         if job.polls < self.polls_to_finish:
             return job, "pending"
-        if job.fault == "async-fail":
+        if outcome == "fail":
             return job, "failed"
         if job.images is None:
             job.images = [
@@ -93,9 +103,14 @@ def _state(request: Request) -> DemoState:
     return request.app.state.demo
 
 
-def _fault(request: Request) -> str | None:
-    fault = request.path_params.get("fault")
-    return fault if fault in ASYNC_FAULTS else None
+def _fault(request: Request, model: Any) -> str | None:
+    return fault_for(request, model)
+
+
+async def _early(request: Request, fault: str | None) -> Response | None:
+    """A fault mode's reply to the submission itself (auth401, rate429, ...), if it has one."""
+    early = modes.fault(fault).early
+    return await early(request, _state(request), False) if early is not None else None
 
 
 def _images_body(job: Job) -> dict[str, Any]:
@@ -147,8 +162,12 @@ def _guard(handler):
 async def _sub2api_submit(request: Request) -> Response:
     edit = request.url.path.endswith("/edits/async")
     fields, source = await _read_images_request(request, edit)
+    fault = _fault(request, fields.get("model"))
+    early = await _early(request, fault)
+    if early is not None:
+        return early
     params = image_params(fields, request, _state(request))
-    job = _jobs(request).add("imgtask_", params, source, _fault(request))
+    job = _jobs(request).add("imgtask_", params, source, fault)
     prefix = request.url.path.rsplit("/images/", 1)[0]
     body = {
         "id": job.id,
@@ -190,8 +209,12 @@ async def _tasks_submit(request: Request) -> Response:
     fields, source = await _read_images_request(request, edit)
     if request.query_params.get("async") != "true":
         raise bad_request("this demo endpoint only accepts async=true", param="async")
+    fault = _fault(request, fields.get("model"))
+    early = await _early(request, fault)
+    if early is not None:
+        return early
     params = image_params(fields, request, _state(request))
-    job = _jobs(request).add("task_", params, source, _fault(request))
+    job = _jobs(request).add("task_", params, source, fault)
     return JSONResponse({"code": "success", "message": "", "data": job.id})
 
 
@@ -247,8 +270,12 @@ async def _fal_submit(request: Request) -> Response:
         if not isinstance(first, str) or "," not in first:
             return JSONResponse({"detail": "image_urls must be data URLs here"}, 422)
         source = await decode_source(base64.b64decode(first.split(",", 1)[1]), None, "image")
+    fault = _fault(request, None)
+    early = await _early(request, fault)
+    if early is not None:
+        return early
     params = image_params(converted, request, _state(request))
-    job = _jobs(request).add("fal-", params, source, _fault(request))
+    job = _jobs(request).add("fal-", params, source, fault)
     owner, app = request.path_params["owner"], request.path_params["app"]
     root = f"{request.base_url}".rstrip("/") + request.url.path.split(f"/{owner}/{app}")[0]
     base = f"{root}/{owner}/{app}/requests/{job.id}"

@@ -65,6 +65,7 @@ class Fault:
     no_images: bool = False  # the Images JSON reply holds no image
     image_urls: bool = False  # the Images JSON reply has `url`s instead of base64
     completed_url: bool = False  # the streamed completed event has `url` instead of base64
+    async_task: str | None = None  # async mode (`jobs.py`): "fail" or "lost" when polled
 
 
 # -- early replies ---------------------------------------------------------------------
@@ -316,6 +317,9 @@ FAULTS: dict[str, Fault] = {
         responses_style="bare",
         relay_steps=True,
     ),
+    # async mode (jobs.py): the task is accepted, then goes wrong while it is polled
+    "async-fail": Fault("async tasks end as failed (with an error message)", async_task="fail"),
+    "async-lost": Fault("async task polls answer 404: the task is gone", async_task="lost"),
 }
 
 
