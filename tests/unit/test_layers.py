@@ -22,6 +22,9 @@ CORE = [
     "imgtui.backup",
     "imgtui.recipe",
     "imgtui.transparency",
+    "imgtui.importing",
+    "imgtui.batch",
+    "imgtui.config.providers",
 ]
 
 

@@ -127,7 +127,7 @@ def test_recipe_from_a_finished_task(tmp_path):
     assert recipe.revised_prompt == "A castle at dusk"
     assert recipe.response_id == "r9"
     assert recipe.model == "gpt-image-1.5"
-    assert recipe.params == task.params
+    assert recipe.params == dict(task.params)
     assert recipe.parent_id == "parent1" and recipe.task_id == task.id and recipe.slot == 1
     path = tmp_path / "castle.png"
     write_file(path, png, recipe)
