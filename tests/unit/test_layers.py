@@ -25,6 +25,8 @@ CORE = [
     "imgtui.importing",
     "imgtui.batch",
     "imgtui.config.providers",
+    "imgtui.models",
+    "imgtui.models.listing",
 ]
 
 

@@ -338,3 +338,32 @@ async def check_connection(conn: Connection) -> Failed | None:
             failure = from_response(resp.status_code, resp.headers, resp.content[:65536])
     failure.message = scrub(failure.message, conn.api_key)
     return failure.event(0)
+
+
+async def get_json(conn: Connection, path: str) -> object:
+    """`GET {base_url}{path}` with the profile's key, headers and query; the decoded JSON.
+
+    Raises ApiFailure (the key scrubbed from its message) for an HTTP or connection failure
+    or a reply that is not JSON. Used for `GET /models` (imgtui.models.listing)."""
+    async with await asyncio.to_thread(make_client, conn) as http:
+        try:
+            resp = await http.get(
+                _url(conn, path),
+                headers=_headers(conn),
+                params=conn.query or None,
+                timeout=min(30.0, conn.timeout),
+            )
+            if resp.status_code >= 400:
+                failure = from_response(resp.status_code, resp.headers, resp.content[:65536])
+            else:
+                return json.loads(resp.content)
+        except httpx.HTTPError as exc:
+            failure = from_exception(exc, timeout=min(30.0, conn.timeout))
+        except ValueError:
+            failure = ApiFailure(
+                FailureKind.BAD_REQUEST,
+                f"{path} did not answer JSON",
+                "Check the base URL: it should end in /v1 for OpenAI-compatible APIs.",
+            )
+    failure.message = scrub(failure.message, conn.api_key)
+    raise failure
