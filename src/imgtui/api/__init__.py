@@ -23,12 +23,13 @@ from imgtui.api.events import (
 from imgtui.api.request import Connection, ImageRequest, InputImage, RequestError, parse_size
 
 if TYPE_CHECKING:
-    from imgtui.api.client import check_connection, stream_images
+    from imgtui.api.client import check_connection, get_json, stream_images
     from imgtui.api.errors import ApiFailure
 
 _LAZY = {
     "stream_images": "imgtui.api.client",
     "check_connection": "imgtui.api.client",
+    "get_json": "imgtui.api.client",
     "ApiFailure": "imgtui.api.errors",
 }
 
@@ -56,6 +57,7 @@ __all__ = [
     "RequestError",
     "Started",
     "check_connection",
+    "get_json",
     "parse_size",
     "stream_images",
 ]

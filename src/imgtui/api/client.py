@@ -16,6 +16,7 @@ it opened, so the server sees the disconnect at once.
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
@@ -348,8 +349,8 @@ async def get_json(conn: Connection, path: str) -> object:
     async with await asyncio.to_thread(make_client, conn) as http:
         try:
             resp = await http.get(
-                _url(conn, path),
-                headers=_headers(conn),
+                endpoint_url(conn, path),
+                headers=request_headers(conn),
                 params=conn.query or None,
                 timeout=min(30.0, conn.timeout),
             )

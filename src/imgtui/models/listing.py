@@ -173,14 +173,13 @@ class ModelCache:
 async def fetch_models(conn: Connection) -> ModelList:
     """`GET {base_url}/models` now. Raises `imgtui.api.ApiFailure` (key scrubbed from the
     message) when the provider fails or answers something that is not a model list."""
-    from imgtui.api.client import get_json
+    from imgtui.api import get_json
 
     body = await get_json(conn, "/models")
     try:
         models = parse_models(body)
     except ValueError as exc:
-        from imgtui.api.errors import ApiFailure
-        from imgtui.api.events import FailureKind
+        from imgtui.api import ApiFailure, FailureKind
 
         raise ApiFailure(
             FailureKind.BAD_REQUEST,
