@@ -8,7 +8,6 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from imgtui.api import ApiFailure, Connection, FailureKind
-from imgtui.demo import DemoServer
 from imgtui.models.listing import ModelCache, ModelList, ProviderModel, models_for, parse_models
 from imgtui.models.prices import Rates, cost_usd, rates_for
 
@@ -127,12 +126,6 @@ def test_parse_models_with_shutdown_dates_and_hostile_ids():
     assert listing.shutdown_date("gpt-image-2.6-flare") is None
     with pytest.raises(ValueError, match="no 'data' list"):
         parse_models({"models": []})
-
-
-@pytest.fixture(scope="module")
-def server():
-    with DemoServer(delay=0.0) as srv:
-        yield srv
 
 
 async def test_models_for_fetches_caches_and_refreshes(server, tmp_path):
