@@ -5,15 +5,13 @@ mode, profile *name* (never a key, header or query value), response id, parent t
 task id. It travels inside the image file, so "reuse" works on an image that went through
 chat or e-mail:
 
-- PNG: an iTXt chunk with keyword `imgtui:recipe` (compressed UTF-8 JSON), written by
-  Pillow; the pixels are re-encoded losslessly (same mode, palette, transparency, ICC
-  profile and other text chunks).
-- JPEG and WebP: an XMP property `imgtui:recipe` (namespace `RECIPE_NS`) written by exiv2
-  (pyexiv2) into the file's metadata segment: the compressed image data is left as it is,
-  never re-encoded.
+- every format carries it as the XMP property `imgtui:recipe` (namespace `RECIPE_NS`),
+  written by exiv2 (pyexiv2): in a PNG that is an iTXt text chunk (`XML:com.adobe.xmp`),
+  in a JPEG an APP1 segment, in a WebP an XMP chunk. Only metadata is added: the image
+  data (PNG IDAT, JPEG scan, WebP VP8) stays byte for byte as the server sent it.
 
-`read()` accepts either place for any format (an image converted by another tool may have
-moved the XMP packet into a PNG).
+`read()` also accepts a PNG iTXt chunk with the keyword `imgtui:recipe` holding the JSON
+(what another tool can write most easily).
 """
 
 from __future__ import annotations
@@ -118,12 +116,9 @@ def embed(data: bytes, recipe: Recipe) -> bytes:
 
     Raises RecipeError for other formats or unreadable files.
     """
-    kind = _kind(data)
-    if kind == "png":
-        return _embed_png(data, recipe.to_json())
-    if kind in ("jpeg", "webp"):
-        return _embed_xmp(data, recipe.to_json())
-    raise RecipeError("only PNG, JPEG and WebP images can carry a recipe")
+    if _kind(data) is None:
+        raise RecipeError("only PNG, JPEG and WebP images can carry a recipe")
+    return _embed_xmp(data, recipe.to_json())
 
 
 def read(data: bytes) -> Recipe | None:
@@ -131,9 +126,9 @@ def read(data: bytes) -> Recipe | None:
     kind = _kind(data)
     if kind is None:
         return None
-    text = _png_text(data) if kind == "png" else None
-    if text is None:
-        text = _xmp_text(data)
+    text = _xmp_text(data)
+    if text is None and kind == "png":
+        text = _png_text(data)
     if text is None:
         return None
     try:
@@ -160,30 +155,6 @@ def _kind(data: bytes) -> str | None:
 
     mime = sniff_mime(data)
     return {"image/png": "png", "image/jpeg": "jpeg", "image/webp": "webp"}.get(mime or "")
-
-
-def _embed_png(data: bytes, text: str) -> bytes:
-    from PIL import Image, PngImagePlugin, UnidentifiedImageError
-
-    try:
-        with Image.open(io.BytesIO(data)) as im:
-            im.load()
-            info = PngImagePlugin.PngInfo()
-            for k, v in getattr(im, "text", {}).items():
-                if k != RECIPE_KEY:
-                    info.add_itxt(k, v)
-            info.add_itxt(RECIPE_KEY, text, zip=True)
-            kwargs: dict[str, Any] = {"pnginfo": info}
-            for name in ("icc_profile", "transparency", "dpi", "gamma"):
-                if name in im.info:
-                    kwargs[name] = im.info[name]
-            if "exif" in im.info:
-                kwargs["exif"] = im.info["exif"]
-            out = io.BytesIO()
-            im.save(out, "PNG", **kwargs)
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
-        raise RecipeError(f"cannot read the PNG: {exc}") from None
-    return out.getvalue()
 
 
 def _png_text(data: bytes) -> str | None:
