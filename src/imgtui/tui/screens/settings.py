@@ -1,4 +1,4 @@
-"""Settings: the provider profiles (list on the left, form on the right) and a quick picker.
+"""Settings: the provider profiles, a list on the left and the form on the right.
 
 `SettingsScreen(config, save=..., environ=...)` edits `config` in place, but only through
 a saved copy: every change is applied to a copy of the config, the copy is saved, and only
@@ -6,8 +6,9 @@ then does it replace the live profiles and settings. A failed save leaves both t
 and the form's edits as they were. The screen dismisses with the active profile's name when
 anything was saved, else None.
 
-`ProfilePicker(profiles, active)` is a small modal to switch the active profile: Enter
-picks, Escape cancels; dismisses with the name or None.
+The form is `ProfileForm`, built from the config's field table; the list is `ProfileList`;
+share links are pasted in `ImportLinkScreen`; the quick switcher is `ProfilePicker` (each in
+its own module, re-exported here).
 
 Secrets: the key input is a password input (a `${VAR}` reference is shown as typed, since
 it is not secret), the key is otherwise only ever shown through `Profile.key_status()`,
@@ -19,125 +20,46 @@ from __future__ import annotations
 
 import asyncio
 import copy
-import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
 
 from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.message import Message
-from textual.screen import ModalScreen, Screen
-from textual.widget import Widget
+from textual.screen import Screen
 from textual.widgets import Button, Footer, Input, OptionList, Select, Static, Switch, TextArea
 from textual.widgets.option_list import Option
 
 from imgtui import config as config_module
 from imgtui.api.events import Failed
 from imgtui.config import (
-    DEMO_URL,
     Config,
     Profile,
     ShareUrlError,
-    profile_from_share_url,
+    format_pairs,
+    parse_pairs,
+    profile_field,
     profile_to_share_url,
     share_url_losses,
 )
 from imgtui.tui.screens.confirm import ConfirmScreen
+from imgtui.tui.screens.import_link import ImportLinkScreen
+from imgtui.tui.screens.profile_picker import ProfilePicker
+from imgtui.tui.widgets.profile_form import ProfileForm
+from imgtui.tui.widgets.profile_list import ProfileList, profile_details
 
 __all__ = ["ImportLinkScreen", "ProfilePicker", "SettingsScreen", "format_pairs", "parse_pairs"]
 
 SaveFn = Callable[[Config], None]
-
-# A `${VAR}` reference, whole or being typed: shown in clear. Anything else in the key field
-# (say a "$" typed in front of a literal key) stays masked.
-_REFERENCE_TYPING = re.compile(r"\$(\{([A-Za-z_][A-Za-z0-9_]*\}?)?)?")
-
-API_MODE_CHOICES = [("Images API", "images"), ("Responses API", "responses")]
-
-PARTIALS_HELP = (
-    "Each partial preview costs about 100 extra output tokens. Partials also keep proxies "
-    "from cutting long requests: the stream keeps sending data while the image forms."
-)
-
-# Field -> (label, help shown below the form while the field has focus).
-FIELDS: dict[str, tuple[str, str]] = {
-    "name": ("Name", "A name of your choice, shown in the profile picker and in the history."),
-    "base_url": (
-        "Base URL",
-        f"The API root, usually ending in /v1 (https://api.openai.com/v1). {DEMO_URL} is the built-in demo server.",
-    ),
-    "api_key": (
-        "API key",
-        "Paste a key (kept in config.toml, readable only by you), or write ${VAR} to read it from an "
-        "environment variable when a request is made. Empty: no Authorization header.",
-    ),
-    "api_mode": (
-        "API mode",
-        "Images API: POST /images/generations and /images/edits. Responses API: POST /responses with "
-        "the image_generation tool, called by a mainline model.",
-    ),
-    "model": ("Image model", "The image model, e.g. gpt-image-1."),
-    "mainline_model": (
-        "Mainline model",
-        "Responses API only: the model that calls the image tool, e.g. gpt-5.",
-    ),
-    "stream": (
-        "Stream previews",
-        "Show partial previews while the image forms (server-sent events).",
-    ),
-    "partial_images": ("Partial images", "0 to 3 previews per image. " + PARTIALS_HELP),
-    "timeout": ("Timeout (s)", "Seconds to wait for a whole image, at most 3600."),
-    "headers": (
-        "Extra headers",
-        "One `Name: value` per line, sent with every request. Values may use ${VAR}: keep secrets "
-        "in environment variables, not here.",
-    ),
-    "query": (
-        "Query params",
-        "One `name: value` per line, added to every URL, e.g. `api-version: 2025-04-01-preview` for Azure.",
-    ),
-}
 
 GENERAL_HELP = (
     "The form is written only when you save it (Ctrl+S) and it is valid; the list's actions (move, "
     "activate, duplicate, delete, import) save at once. Tab moves between the list and the form; "
     "the focused field's help shows here."
 )
-
-
-# --------------------------------------------------------------------------------------
-# Small pure helpers
-# --------------------------------------------------------------------------------------
-
-
-def format_pairs(pairs: Mapping[str, str]) -> str:
-    """{"a": "1"} -> "a: 1" lines, as edited in the headers and query boxes."""
-    return "\n".join(f"{name}: {value}" for name, value in pairs.items())
-
-
-def parse_pairs(text: str) -> tuple[dict[str, str], str | None]:
-    """`name: value` lines -> (dict, None), or ({}, message) for the first bad line.
-    Blank lines and lines starting with # are skipped."""
-    out: dict[str, str] = {}
-    for lineno, raw in enumerate(text.splitlines(), 1):
-        line = raw.strip()
-        if not line or line.startswith("#"):
-            continue
-        name, colon, value = line.partition(":")
-        name = name.strip()
-        if not colon or not name:
-            return {}, f"line {lineno}: expected `name: value`"
-        if name in out:
-            return {}, f"line {lineno}: {name} is given twice"
-        out[name] = value.strip()
-    return out, None
-
-
-def _format_timeout(value: float) -> str:
-    return f"{value:g}"
 
 
 def _unique_copy_name(name: str, taken: Iterable[str]) -> str:
@@ -148,35 +70,6 @@ def _unique_copy_name(name: str, taken: Iterable[str]) -> str:
         candidate = f"{name} (copy {n})"
         n += 1
     return candidate
-
-
-def _describe(profile: Profile, environ: Mapping[str, str] | None) -> str:
-    """A one-line summary for the lists: never the key itself."""
-    if profile.is_demo:
-        return "built-in demo server"
-    return f"{_models(profile)} · key {profile.key_status(environ)}"
-
-
-def _key_line(profile: Profile, environ: Mapping[str, str] | None) -> str:
-    status = profile.key_status(environ)
-    return status if profile.key_reference else f"key {status}"  # "${VAR} → set" says it already
-
-
-def _models(profile: Profile) -> str:
-    if profile.api_mode == "responses":
-        return f"responses · {profile.mainline_model} + {profile.model}"
-    return f"images · {profile.model}"
-
-
-def _details(profile: Profile, environ: Mapping[str, str] | None) -> Content:
-    """Two muted lines under a name in the settings list: what and how, then the key."""
-    if profile.is_demo:
-        return Content.assemble(("  built-in demo server\n  no key needed", "$foreground-muted"))
-    missing = bool(profile.missing_env(environ))
-    return Content.assemble(
-        (f"  {_models(profile)}\n", "$foreground-muted"),
-        (f"  {_key_line(profile, environ)}", "$warning" if missing else "$foreground-muted"),
-    )
 
 
 def _new_profile(taken: Iterable[str]) -> Profile:
@@ -192,36 +85,6 @@ def _start_demo_server() -> str:
     from imgtui.demo import embedded_server
 
     return embedded_server().base_url
-
-
-# --------------------------------------------------------------------------------------
-# The profile list
-# --------------------------------------------------------------------------------------
-
-
-class ProfileList(OptionList):
-    """The settings screen's list: the list actions are bound here, so they show in the
-    footer (and act) only while the list has focus, never while typing in the form."""
-
-    _MOVE = Binding.Group("Move", compact=True)
-
-    BINDINGS = [
-        Binding("a", "screen.add_profile", "Add", id="settings.add"),
-        Binding("e", "screen.edit_profile", "Edit", id="settings.edit"),
-        Binding("d", "screen.duplicate_profile", "Duplicate", id="settings.duplicate"),
-        Binding("delete", "screen.delete_profile", "Delete", id="settings.delete"),
-        Binding("[", "screen.move(-1)", "Up", id="settings.move_up", group=_MOVE),
-        Binding("]", "screen.move(1)", "Down", id="settings.move_down", group=_MOVE),
-        Binding("ctrl+up", "screen.move(-1)", "Move up", id="settings.move_up_alt", show=False),
-        Binding(
-            "ctrl+down", "screen.move(1)", "Move down", id="settings.move_down_alt", show=False
-        ),
-        Binding("m,space", "screen.make_active", "Activate", id="settings.activate"),
-        Binding("i", "screen.import_link", "Import", id="settings.import"),
-        Binding("c", "screen.copy_link", "Share", id="settings.copy_link"),
-        Binding("C", "screen.copy_link(True)", "Share+key", id="settings.copy_link_key"),
-        Binding("t", "screen.test_connection", "Test", id="settings.test_list"),
-    ]
 
 
 # --------------------------------------------------------------------------------------
@@ -263,18 +126,6 @@ class SettingsScreen(Screen[str | None]):
             padding: 0 1;
             &:focus-within { border: round $primary; }
         }
-        .row { height: auto; }
-        .row.gap { margin-top: 1; }
-        .row > .label { width: 17; height: 1; color: $text-muted; }
-        .row > Input { width: 1fr; }
-        .row > Select { width: 1fr; }
-        .row > TextArea { width: 1fr; height: 3; }
-        .row > Switch { border: none; padding: 0; height: 1; width: auto; &:focus { border: none; background-tint: $foreground 15%; } }
-        .row > .after-switch { width: 1fr; color: $text-muted; padding-left: 2; }
-        .note { margin-left: 17; color: $text-muted; height: auto; }
-        .note.-warning { color: $warning; }
-        .error { margin-left: 17; color: $error; height: auto; display: none; }
-        .error.-shown { display: block; }
         #buttons { height: auto; margin-top: 1; }
         #buttons > Button { margin-right: 2; }
         #test-result { height: auto; margin-top: 1; color: $text-muted; }
@@ -344,67 +195,9 @@ class SettingsScreen(Screen[str | None]):
                 pane.border_title = "Profiles"
                 yield ProfileList(id="profile-list")
                 yield Static("● active profile", id="profiles-hint")
-            with VerticalScroll(id="form") as form:
+            with ProfileForm(id="form", environ=self.environ) as form:
                 form.can_focus = False
-                yield from self._row("name", Input(id="f-name", compact=True))
-                yield from self._row(
-                    "base_url", Input(id="f-base_url", compact=True, placeholder="https://…/v1")
-                )
-                yield from self._row(
-                    "api_key",
-                    Input(
-                        id="f-api_key",
-                        compact=True,
-                        password=True,
-                        placeholder="sk-… or ${OPENAI_API_KEY}",
-                    ),
-                )
-                yield Static("", id="key-status", classes="note")
-                yield from self._row(
-                    "api_mode",
-                    Select(
-                        API_MODE_CHOICES,
-                        id="f-api_mode",
-                        allow_blank=False,
-                        compact=True,
-                        value="images",
-                    ),
-                    gap=True,
-                )
-                yield from self._row("model", Input(id="f-model", compact=True))
-                yield from self._row("mainline_model", Input(id="f-mainline_model", compact=True))
-                with Horizontal(classes="row gap"):
-                    yield Static(FIELDS["stream"][0], classes="label")
-                    yield Switch(id="f-stream")
-                    yield Static("", id="stream-note", classes="after-switch")
-                yield from self._row(
-                    "partial_images",
-                    Input(id="f-partial_images", compact=True, type="integer", max_length=3),
-                )
-                yield Static(PARTIALS_HELP, classes="note")
-                yield from self._row(
-                    "timeout", Input(id="f-timeout", compact=True, type="number"), gap=True
-                )
-                yield from self._row(
-                    "headers",
-                    TextArea(
-                        id="f-headers",
-                        compact=True,
-                        show_line_numbers=False,
-                        soft_wrap=False,
-                        tab_behavior="focus",
-                    ),
-                )
-                yield from self._row(
-                    "query",
-                    TextArea(
-                        id="f-query",
-                        compact=True,
-                        show_line_numbers=False,
-                        soft_wrap=False,
-                        tab_behavior="focus",
-                    ),
-                )
+                yield from form.compose_rows()
                 with Horizontal(id="buttons"):
                     yield Button("Save ^s", id="save", variant="primary", compact=True)
                     yield Button("Test connection ^t", id="test", compact=True)
@@ -413,17 +206,7 @@ class SettingsScreen(Screen[str | None]):
                 yield Static(GENERAL_HELP, id="help")
         yield Footer(show_command_palette=False)
 
-    def _row(self, field: str, widget: Widget, gap: bool = False) -> ComposeResult:
-        with Horizontal(classes="row gap" if gap else "row"):
-            yield Static(FIELDS[field][0], classes="label")
-            yield widget
-        yield Static("", id=f"err-{field}", classes="error")
-
     def on_mount(self) -> None:
-        for area in self.query(TextArea):
-            area.cursor_blink = False  # quiet screenshots; the cursor still shows where it is
-        for box in self.query(Input):
-            box.cursor_blink = False
         self._rebuild_list()
         name = self._active_name()
         profile = self.config.get(name) if name is not None else None
@@ -443,8 +226,9 @@ class SettingsScreen(Screen[str | None]):
     def _input(self, field: str) -> Input:
         return self.query_one(f"#f-{field}", Input)
 
-    def _area(self, field: str) -> TextArea:
-        return self.query_one(f"#f-{field}", TextArea)
+    @property
+    def form(self) -> ProfileForm:
+        return self.query_one("#form", ProfileForm)
 
     def _active_name(self) -> str | None:
         active = self.config.settings.active_profile
@@ -459,7 +243,9 @@ class SettingsScreen(Screen[str | None]):
             marker = ("● ", "$success bold") if p.name == active else ("  ", "")
             options.append(
                 Option(
-                    Content.assemble(marker, (p.name, "bold"), "\n", _details(p, self.environ)),
+                    Content.assemble(
+                        marker, (p.name, "bold"), "\n", profile_details(p, self.environ)
+                    ),
                     id=p.name,
                 )
             )
@@ -478,107 +264,21 @@ class SettingsScreen(Screen[str | None]):
 
     # -- the form --------------------------------------------------------------------
 
-    @staticmethod
-    def _values_of(profile: Profile) -> dict[str, object]:
-        """The form's widget values that show `profile`."""
-        return {
-            "name": profile.name,
-            "base_url": profile.base_url,
-            "api_key": profile.api_key,
-            "api_mode": profile.api_mode,
-            "model": profile.model,
-            "mainline_model": profile.mainline_model,
-            "stream": profile.stream,
-            "partial_images": str(profile.partial_images),
-            "timeout": _format_timeout(profile.timeout),
-            "headers": format_pairs(profile.headers),
-            "query": format_pairs(profile.query),
-        }
-
-    def _form_values(self) -> dict[str, object]:
-        return {
-            "name": self._input("name").value,
-            "base_url": self._input("base_url").value,
-            "api_key": self._input("api_key").value,
-            "api_mode": self.query_one("#f-api_mode", Select).value,
-            "model": self._input("model").value,
-            "mainline_model": self._input("mainline_model").value,
-            "stream": self.query_one("#f-stream", Switch).value,
-            "partial_images": self._input("partial_images").value,
-            "timeout": self._input("timeout").value,
-            "headers": self._area("headers").text,
-            "query": self._area("query").text,
-        }
-
     def _load(self, profile: Profile, editing: str | None) -> None:
         """Show `profile` in the form; `editing` is its saved name (None: not saved yet)."""
-        values = self._values_of(profile)
-        for field in (
-            "name",
-            "base_url",
-            "api_key",
-            "model",
-            "mainline_model",
-            "partial_images",
-            "timeout",
-        ):
-            box = self._input(field)
-            box.value = str(values[field])
-            box.cursor_position = len(box.value)
-        self.query_one("#f-api_mode", Select).value = values["api_mode"]
-        self.query_one("#f-stream", Switch).value = bool(values["stream"])
-        self._area("headers").text = str(values["headers"])
-        self._area("query").text = str(values["query"])
+        self._baseline = self.form.show(profile)
         self.editing = editing
-        self._baseline = values
         self._test_token += 1  # a test still running is about another profile
         self._show_test_result("", "")
         self._refresh_form()
 
     @property
     def dirty(self) -> bool:
-        return bool(self._baseline) and self._form_values() != self._baseline
+        return bool(self._baseline) and self.form.widget_values() != self._baseline
 
     def _read_form(self) -> tuple[Profile, dict[str, str]]:
-        """The form as a profile, and field -> problem (parse problems, then Profile.errors())."""
-        v = self._form_values()
-        problems: dict[str, str] = {}
-        partial_text = str(v["partial_images"]).strip()
-        try:
-            partial_images = int(partial_text)
-        except ValueError:
-            partial_images = 2
-            problems["partial_images"] = "must be a whole number from 0 to 3"
-        timeout_text = str(v["timeout"]).strip()
-        try:
-            timeout = float(timeout_text)
-            if timeout != timeout:  # NaN
-                raise ValueError
-        except ValueError:
-            timeout = 600.0
-            problems["timeout"] = "must be a number of seconds"
-        headers, header_problem = parse_pairs(str(v["headers"]))
-        if header_problem:
-            problems["headers"] = header_problem
-        query, query_problem = parse_pairs(str(v["query"]))
-        if query_problem:
-            problems["query"] = query_problem
-        mode = v["api_mode"] if isinstance(v["api_mode"], str) else "images"
-        profile = Profile(
-            name=str(v["name"]).strip(),
-            base_url=str(v["base_url"]).strip(),
-            api_key=str(v["api_key"]).strip(),
-            api_mode=mode,
-            model=str(v["model"]).strip(),
-            mainline_model=str(v["mainline_model"]).strip(),
-            stream=bool(v["stream"]),
-            partial_images=partial_images,
-            timeout=timeout,
-            headers=headers,
-            query=query,
-        )
-        for field, message in profile.errors().items():
-            problems.setdefault(field, message)
+        """The form as a profile, and field -> problem (the form's, then a taken name)."""
+        profile, problems = self.form.read()
         if (
             "name" not in problems
             and profile.name != self.editing
@@ -590,35 +290,8 @@ class SettingsScreen(Screen[str | None]):
     def _refresh_form(self) -> None:
         """Validation messages, the key status and the enabled fields, from the widgets."""
         profile, problems = self._read_form()
-        for field in FIELDS:
-            if field == "stream":
-                continue  # a switch cannot be wrong
-            label = self.query_one(f"#err-{field}", Static)
-            message = problems.get(field, "")
-            label.update(f"⚠ {message}" if message else "")
-            label.set_class(bool(message), "-shown")
-
-        key_box = self._input("api_key")
-        key_box.password = not _REFERENCE_TYPING.fullmatch(
-            key_box.value
-        )  # a ${VAR} reference is not secret
-        status = self.query_one("#key-status", Static)
-        missing = profile.missing_env(self.environ)
-        note = f"key: {profile.key_status(self.environ)}"
-        header_missing = [n for n in missing if n != profile.key_reference]
-        if header_missing:
-            note += " · headers refer to unset " + ", ".join(f"${{{n}}}" for n in header_missing)
-        status.update(note)
-        status.set_class(bool(missing), "-warning")
-
-        responses = profile.api_mode == "responses"
-        self._input("mainline_model").disabled = not responses
-        self._input("partial_images").disabled = not profile.stream
-        self.query_one("#stream-note", Static).update(
-            "on: partial previews stream in" if profile.stream else "off: one response at the end"
-        )
-
-        form = self.query_one("#form")
+        form = self.form
+        form.show_problems(profile, problems)
         title = (
             f"Edit · {self.editing}" if self.editing is not None else "New profile (not saved yet)"
         )
@@ -650,9 +323,12 @@ class SettingsScreen(Screen[str | None]):
         widget = event.widget
         help_text = GENERAL_HELP
         if widget.id and widget.id.startswith("f-"):
-            field = widget.id[2:]
-            label, text = FIELDS.get(field, ("", GENERAL_HELP))
-            help_text = f"{label}: {text}" if label else text
+            try:
+                spec = profile_field(widget.id[2:])
+            except KeyError:
+                pass
+            else:
+                help_text = f"{spec.label}: {spec.help}"
         self.query_one("#help", Static).update(help_text)
 
     # -- list events -----------------------------------------------------------------
@@ -736,7 +412,7 @@ class SettingsScreen(Screen[str | None]):
         if problems:
             first = next(iter(problems))
             self.notify(
-                f"{FIELDS[first][0]}: {problems[first]}",
+                f"{profile_field(first).label}: {problems[first]}",
                 title="Not saved: fix the marked fields",
                 severity="warning",
             )
@@ -750,7 +426,7 @@ class SettingsScreen(Screen[str | None]):
             self._highlight(self.editing)
             return
         self.editing = profile.name
-        self._baseline = self._form_values()  # what was typed is what is saved (modulo spaces)
+        self._baseline = self.form.widget_values()  # what was typed is what is saved
         self._highlight(profile.name)
         self._refresh_form()
         self.notify(f"Saved {profile.name}", title="Settings")
@@ -1033,195 +709,3 @@ class SettingsScreen(Screen[str | None]):
             saved if saved is not None else _new_profile(self.config.names()),
             self.editing if saved else None,
         )
-
-
-# --------------------------------------------------------------------------------------
-# Import a share link
-# --------------------------------------------------------------------------------------
-
-
-class ImportLinkScreen(ModalScreen[Profile | None]):
-    """Paste a gpt_image_playground share link; dismisses with the new (unsaved) profile.
-
-    The field is masked (a link may carry a key); a preview line shows what the link holds,
-    with the key masked. An invalid link keeps the modal open with the reason."""
-
-    DEFAULT_CSS = """
-    ImportLinkScreen {
-        align: center middle;
-        & > Vertical {
-            width: 90;
-            max-width: 95%;
-            height: auto;
-            border: thick $primary 80%;
-            background: $surface;
-            padding: 1 2;
-        }
-        #import-intro { color: $text-muted; margin-bottom: 1; }
-        #import-preview { margin-top: 1; color: $text-muted; height: auto; }
-        #import-preview.-error { color: $error; }
-        #import-preview.-ok { color: $success; }
-        #import-buttons { height: auto; margin-top: 1; align-horizontal: right; }
-        #import-buttons > Button { margin-left: 2; }
-    }
-    """
-
-    BINDINGS = [
-        Binding("escape", "cancel", "Cancel", id="import.cancel"),
-    ]
-
-    def __init__(
-        self, existing_names: Iterable[str], environ: Mapping[str, str] | None = None
-    ) -> None:
-        super().__init__()
-        self.existing_names = list(existing_names)
-        self.environ = environ
-
-    def compose(self) -> ComposeResult:
-        with Vertical() as box:
-            box.border_title = "Import share link"
-            yield Static(
-                "Paste a gpt_image_playground share link (…?apiUrl=…&apiMode=…). "
-                "The field is hidden because a link may carry an API key.",
-                id="import-intro",
-            )
-            yield Input(id="import-url", password=True, placeholder="https://…?apiUrl=…")
-            yield Static("", id="import-preview")
-            with Horizontal(id="import-buttons"):
-                yield Button("Cancel", id="import-cancel")
-                yield Button("Import", id="import-ok", variant="primary")
-
-    def on_mount(self) -> None:
-        self.query_one("#import-url", Input).cursor_blink = False
-        self.query_one("#import-url", Input).focus()
-
-    def _parse(self) -> tuple[Profile | None, str]:
-        text = self.query_one("#import-url", Input).value
-        if not text.strip():
-            return None, ""
-        try:
-            profile = profile_from_share_url(text, self.existing_names)
-        except ShareUrlError as exc:
-            return None, str(exc)
-        return profile, ""
-
-    @on(Input.Changed, "#import-url")
-    def _changed(self) -> None:
-        profile, error = self._parse()
-        preview = self.query_one("#import-preview", Static)
-        if profile is not None:
-            model = profile.mainline_model if profile.api_mode == "responses" else profile.model
-            stream = f"stream, {profile.partial_images} partials" if profile.stream else "no stream"
-            preview.update(
-                f"→ {profile.name} · {profile.base_url} · {profile.api_mode} · {model} · {stream} · "
-                f"key {profile.key_status(self.environ)}"
-            )
-        else:
-            preview.update(error)
-        preview.set_class(profile is not None, "-ok")
-        preview.set_class(bool(error), "-error")
-
-    @on(Input.Submitted, "#import-url")
-    @on(Button.Pressed, "#import-ok")
-    def _import(self) -> None:
-        profile, error = self._parse()
-        preview = self.query_one("#import-preview", Static)
-        if profile is None:
-            preview.update(error or "Paste a link first.")
-            preview.set_class(True, "-error")
-            preview.set_class(False, "-ok")
-            return
-        self.dismiss(profile)
-
-    @on(Button.Pressed, "#import-cancel")
-    def action_cancel(self) -> None:
-        self.dismiss(None)
-
-
-# --------------------------------------------------------------------------------------
-# The quick picker
-# --------------------------------------------------------------------------------------
-
-
-class ProfilePicker(ModalScreen[str | None]):
-    """Switch the active profile: Enter picks (or 1-9), Escape cancels. Dismisses with the name."""
-
-    DEFAULT_CSS = """
-    ProfilePicker {
-        align: center middle;
-        & > Vertical {
-            width: 80;
-            max-width: 95%;
-            height: auto;
-            max-height: 80%;
-            border: thick $primary 80%;
-            background: $surface;
-            padding: 1 2;
-        }
-        OptionList, OptionList:focus { height: auto; max-height: 20; border: none; background: transparent; }
-        #picker-hint { color: $text-muted; margin-top: 1; }
-    }
-    """
-
-    BINDINGS = [
-        Binding("escape", "cancel", "Cancel", id="picker.cancel"),
-        *[Binding(str(n), f"pick_number({n})", show=False) for n in range(1, 10)],
-    ]
-
-    def __init__(
-        self,
-        profiles: Iterable[Profile] | Config,
-        active: str | None = None,
-        environ: Mapping[str, str] | None = None,
-    ) -> None:
-        super().__init__()
-        if isinstance(profiles, Config):
-            if active is None and profiles.profiles:
-                active = profiles.active().name
-            profiles = profiles.profiles
-        self.profiles = list(profiles)
-        self.active = active
-        self.environ = environ
-
-    def compose(self) -> ComposeResult:
-        with Vertical() as box:
-            box.border_title = "Switch profile"
-            options = []
-            for n, p in enumerate(self.profiles, 1):
-                marker = ("● ", "$success bold") if p.name == self.active else ("  ", "")
-                number = f"{n} " if n <= 9 else "  "
-                options.append(
-                    Option(
-                        Content.assemble(
-                            marker,
-                            (number, "$foreground-muted"),
-                            (p.name, "bold"),
-                            "\n    ",
-                            (_describe(p, self.environ), "$foreground-muted"),
-                        ),
-                        id=p.name,
-                    )
-                )
-            yield OptionList(*options, id="picker-list")
-            yield Static(
-                "Enter or 1-9 to use · Esc to cancel · profiles are edited in settings",
-                id="picker-hint",
-            )
-
-    def on_mount(self) -> None:
-        option_list = self.query_one(OptionList)
-        names = [p.name for p in self.profiles]
-        if names:
-            option_list.highlighted = names.index(self.active) if self.active in names else 0
-        option_list.focus()
-
-    @on(OptionList.OptionSelected, "#picker-list")
-    def _chosen(self, event: OptionList.OptionSelected) -> None:
-        self.dismiss(event.option.id)
-
-    def action_pick_number(self, n: int) -> None:
-        if 1 <= n <= len(self.profiles):
-            self.dismiss(self.profiles[n - 1].name)
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)

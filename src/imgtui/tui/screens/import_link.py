@@ -1,0 +1,115 @@
+"""Paste a gpt_image_playground share link: a masked field, a preview of what the link holds
+(key masked, warnings named), and Import; dismisses with the parsed link or None."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, Input, Static
+
+from imgtui.config import Profile, ShareUrlError, profile_from_share_url
+
+__all__ = ["ImportLinkScreen"]
+
+
+class ImportLinkScreen(ModalScreen[Profile | None]):
+    """Paste a gpt_image_playground share link; dismisses with the new (unsaved) profile.
+
+    The field is masked (a link may carry a key); a preview line shows what the link holds,
+    with the key masked. An invalid link keeps the modal open with the reason."""
+
+    DEFAULT_CSS = """
+    ImportLinkScreen {
+        align: center middle;
+        & > Vertical {
+            width: 90;
+            max-width: 95%;
+            height: auto;
+            border: thick $primary 80%;
+            background: $surface;
+            padding: 1 2;
+        }
+        #import-intro { color: $text-muted; margin-bottom: 1; }
+        #import-preview { margin-top: 1; color: $text-muted; height: auto; }
+        #import-preview.-error { color: $error; }
+        #import-preview.-ok { color: $success; }
+        #import-buttons { height: auto; margin-top: 1; align-horizontal: right; }
+        #import-buttons > Button { margin-left: 2; }
+    }
+    """
+
+    BINDINGS = [
+        Binding("escape", "cancel", "Cancel", id="import.cancel"),
+    ]
+
+    def __init__(
+        self, existing_names: Iterable[str], environ: Mapping[str, str] | None = None
+    ) -> None:
+        super().__init__()
+        self.existing_names = list(existing_names)
+        self.environ = environ
+
+    def compose(self) -> ComposeResult:
+        with Vertical() as box:
+            box.border_title = "Import share link"
+            yield Static(
+                "Paste a gpt_image_playground share link (…?apiUrl=…&apiMode=…). "
+                "The field is hidden because a link may carry an API key.",
+                id="import-intro",
+            )
+            yield Input(id="import-url", password=True, placeholder="https://…?apiUrl=…")
+            yield Static("", id="import-preview")
+            with Horizontal(id="import-buttons"):
+                yield Button("Cancel", id="import-cancel")
+                yield Button("Import", id="import-ok", variant="primary")
+
+    def on_mount(self) -> None:
+        self.query_one("#import-url", Input).cursor_blink = False
+        self.query_one("#import-url", Input).focus()
+
+    def _parse(self) -> tuple[Profile | None, str]:
+        text = self.query_one("#import-url", Input).value
+        if not text.strip():
+            return None, ""
+        try:
+            profile = profile_from_share_url(text, self.existing_names)
+        except ShareUrlError as exc:
+            return None, str(exc)
+        return profile, ""
+
+    @on(Input.Changed, "#import-url")
+    def _changed(self) -> None:
+        profile, error = self._parse()
+        preview = self.query_one("#import-preview", Static)
+        if profile is not None:
+            model = profile.mainline_model if profile.api_mode == "responses" else profile.model
+            stream = f"stream, {profile.partial_images} partials" if profile.stream else "no stream"
+            preview.update(
+                f"→ {profile.name} · {profile.base_url} · {profile.api_mode} · {model} · {stream} · "
+                f"key {profile.key_status(self.environ)}"
+            )
+        else:
+            preview.update(error)
+        preview.set_class(profile is not None, "-ok")
+        preview.set_class(bool(error), "-error")
+
+    @on(Input.Submitted, "#import-url")
+    @on(Button.Pressed, "#import-ok")
+    def _import(self) -> None:
+        profile, error = self._parse()
+        preview = self.query_one("#import-preview", Static)
+        if profile is None:
+            preview.update(error or "Paste a link first.")
+            preview.set_class(True, "-error")
+            preview.set_class(False, "-ok")
+            return
+        self.dismiss(profile)
+
+    @on(Button.Pressed, "#import-cancel")
+    def action_cancel(self) -> None:
+        self.dismiss(None)

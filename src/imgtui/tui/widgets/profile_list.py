@@ -1,0 +1,66 @@
+"""The settings screen's profile list, and the one-line summaries of a profile it and the
+profile picker show (never the key itself: only `Profile.key_status()`)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from textual.binding import Binding
+from textual.content import Content
+from textual.widgets import OptionList
+
+from imgtui.config import Profile
+
+__all__ = ["ProfileList", "describe_profile", "profile_details"]
+
+
+def _models(profile: Profile) -> str:
+    if profile.api_mode == "responses":
+        return f"responses · {profile.mainline_model} + {profile.model}"
+    return f"images · {profile.model}"
+
+
+def describe_profile(profile: Profile, environ: Mapping[str, str] | None) -> str:
+    """A one-line summary: mode, models and the key's status."""
+    if profile.is_demo:
+        return "built-in demo server"
+    return f"{_models(profile)} · key {profile.key_status(environ)}"
+
+
+def profile_details(profile: Profile, environ: Mapping[str, str] | None) -> Content:
+    """Two muted lines under a name in the settings list: what and how, then the key
+    (in the warning colour when a `${VAR}` it needs is unset)."""
+    if profile.is_demo:
+        return Content.assemble(("  built-in demo server\n  no key needed", "$foreground-muted"))
+    missing = bool(profile.missing_env(environ))
+    status = profile.key_status(environ)
+    key_line = status if profile.key_reference else f"key {status}"
+    return Content.assemble(
+        (f"  {_models(profile)}\n", "$foreground-muted"),
+        (f"  {key_line}", "$warning" if missing else "$foreground-muted"),
+    )
+
+
+class ProfileList(OptionList):
+    """The list actions are bound here, so they show in the footer (and act) only while
+    the list has focus, never while typing in the form."""
+
+    _MOVE = Binding.Group("Move", compact=True)
+
+    BINDINGS = [
+        Binding("a", "screen.add_profile", "Add", id="settings.add"),
+        Binding("e", "screen.edit_profile", "Edit", id="settings.edit"),
+        Binding("d", "screen.duplicate_profile", "Duplicate", id="settings.duplicate"),
+        Binding("delete", "screen.delete_profile", "Delete", id="settings.delete"),
+        Binding("[", "screen.move(-1)", "Up", id="settings.move_up", group=_MOVE),
+        Binding("]", "screen.move(1)", "Down", id="settings.move_down", group=_MOVE),
+        Binding("ctrl+up", "screen.move(-1)", "Move up", id="settings.move_up_alt", show=False),
+        Binding(
+            "ctrl+down", "screen.move(1)", "Move down", id="settings.move_down_alt", show=False
+        ),
+        Binding("m,space", "screen.make_active", "Activate", id="settings.activate"),
+        Binding("i", "screen.import_link", "Import", id="settings.import"),
+        Binding("c", "screen.copy_link", "Share", id="settings.copy_link"),
+        Binding("C", "screen.copy_link(True)", "Share+key", id="settings.copy_link_key"),
+        Binding("t", "screen.test_connection", "Test", id="settings.test_list"),
+    ]
