@@ -110,7 +110,6 @@ def import_manifests(text: str | bytes, save: bool = True) -> ImportedProviders:
     """Read a playground provider export; save its manifests (unless `save` is False) and
     return imgtui profiles for its profiles. Raises ManifestError for a bad file."""
     from imgtui.api.polled import parse_manifests
-    from imgtui.config.model import Profile
 
     providers, raw_profiles = parse_manifests(text)
     result = ImportedProviders()
@@ -118,19 +117,36 @@ def import_manifests(text: str | bytes, save: bool = True) -> ImportedProviders:
         if save:
             save_custom(manifest)
         result.providers.append(manifest.id)
-    known = {m.id for m in providers} | set(BUILTIN)
+    profiles, notes = profiles_from_playground(raw_profiles, {m.id for m in providers})
+    result.profiles += profiles
+    result.notes += notes
+    return result
+
+
+def profiles_from_playground(
+    raw_profiles: list[dict], custom_ids: set[str] | frozenset[str] = frozenset()
+) -> tuple[list[Profile], list[str]]:
+    """imgtui profiles for playground profiles (`ApiProfile`: name, provider, baseUrl,
+    model, apiMode, transparentBackgroundMethod, id) and notes about the ones skipped or
+    incomplete. A playground provider is kept when it is built in here (openai, fal) or
+    among `custom_ids`. No key is copied: the caller decides about keys."""
+    from imgtui.config.model import Profile
+
+    known = set(custom_ids) | set(BUILTIN)
+    profiles: list[Profile] = []
+    notes: list[str] = []
     for raw in raw_profiles:
         name = str(raw.get("name") or "").strip() or str(raw.get("id") or "imported")
         provider = str(raw.get("provider") or OPENAI)
         if provider not in known:
-            result.notes.append(f"profile {name!r}: provider {provider!r} is not in the file")
+            notes.append(f"profile {name!r}: provider {provider!r} is not in the file")
             continue
         base_url = str(raw.get("baseUrl") or "").strip()
         if not base_url:
-            result.notes.append(f"profile {name!r} has no base URL: set it in the settings")
+            notes.append(f"profile {name!r} has no base URL: set it in the settings")
         method = raw.get("transparentBackgroundMethod")
         api_mode = raw.get("apiMode") if raw.get("apiMode") in ("images", "responses") else "images"
-        result.profiles.append(
+        profiles.append(
             Profile(
                 name=name,
                 base_url=base_url,
@@ -141,4 +157,4 @@ def import_manifests(text: str | bytes, save: bool = True) -> ImportedProviders:
                 profile_id=str(raw.get("id") or ""),
             )
         )
-    return result
+    return profiles, notes
