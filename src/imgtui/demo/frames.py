@@ -16,6 +16,15 @@ from imgtui.demo.state import bad_request, to_b64
 
 #: Model that produces incompressible random pixels (throughput benchmark).
 NOISE_MODEL = "bench-noise"
+#: A prompt asking for a flat key colour (imgtui's local transparency) gets one: the
+#: picture comes as a round sticker on pure green, as a model that follows it would.
+KEY_COLOUR = (0, 255, 0)
+
+
+def _asks_for_key_colour(prompt: str) -> bool:
+    from imgtui.transparency import PROMPT_INSTRUCTION
+
+    return PROMPT_INSTRUCTION in prompt
 
 
 def _pictures():
@@ -76,6 +85,9 @@ class Frames:
                     mask=self.source.mask,
                     variant=self.variant,
                 )
+            elif _asks_for_key_colour(p.prompt):
+                picture = pics.render_picture(p.prompt, p.width, p.height, variant=self.variant)
+                self._final = pics.sticker_on(picture, KEY_COLOUR)
             else:
                 transparent = p.background == "transparent"
                 self._final = pics.render_picture(

@@ -196,6 +196,19 @@ def render_picture(
     return picture if transparent else picture.convert("RGB")
 
 
+def sticker_on(picture: Image.Image, colour: RGB) -> Image.Image:
+    """The picture cut to a round sticker (anti-aliased edge) on one flat colour: what a
+    model asked for a subject on a key colour returns (RGB)."""
+    w, h = picture.size
+    scale = 4
+    big = Image.new("L", (w * scale, h * scale), 0)
+    r = 0.38 * min(w, h) * scale
+    cx, cy = w * scale / 2, h * scale / 2
+    ImageDraw.Draw(big).ellipse((cx - r, cy - r, cx + r, cy + r), fill=255)
+    mask = big.resize((w, h), Image.Resampling.LANCZOS)
+    return Image.composite(picture.convert("RGB"), Image.new("RGB", (w, h), colour), mask)
+
+
 def edit_picture(
     prompt: str,
     source: Image.Image,
