@@ -10,7 +10,12 @@ it opened, so the server sees the disconnect at once.
 - Retries happen only before a response body started: connection failures and
   429/502/503, with the back-off of a `RetryPolicy` (injectable: tests pass one that does
   not sleep). A stream that started is never retried (it would bill twice).
-- Framing is `sse`, event parsing `parse`, failure mapping `errors`, clients `pool`.
+- Whatever the reply's shape (SSE, JSON, JSON written into an SSE response without
+  framing, a task to poll, a link instead of base64), it is read for what it is.
+- Every final image passes `imagecheck` (in a thread) before it is handed over; sizes are
+  capped by `Limits`; the whole call is bounded by the connection's deadline.
+- Framing is `sse`, event parsing `parse`, sending and redirects `transport`, failure
+  mapping `errors`, clients `pool`.
 """
 
 from __future__ import annotations
@@ -19,32 +24,40 @@ import asyncio
 import json
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
-from urllib.parse import urlsplit
+from dataclasses import dataclass, replace
 
 import httpx
 
 from imgtui.api import bigjson
 from imgtui.api.calls import MODELS, HttpCall, build_calls, endpoint_url, request_headers
 from imgtui.api.errors import (
+    HINT_ASYNC_TASK,
+    HINT_STREAM_OFF,
     ApiFailure,
     error_object,
     from_error_object,
     from_exception,
     from_response,
+    is_stream_refusal,
     scrub,
 )
 from imgtui.api.events import Completed, Event, Failed, FailureKind, ImageMeta, Progress, Started
+from imgtui.api.imagecheck import BrokenImage, check_image
+from imgtui.api.limits import DEFAULT_LIMITS, Limits
 from imgtui.api.parse import (
     IMAGE_KEYS,
     StreamParser,
+    async_task,
     b64_image,
+    decode_event,
     decode_outputs,
-    iter_sse_json,
+    malformed,
     usage_of,
 )
 from imgtui.api.pool import make_client
 from imgtui.api.request import Connection, ImageRequest
+from imgtui.api.sse import DONE, SSEData, Stray, Unframed, iter_sse
+from imgtui.api.transport import Deadline, download, open_api, origin, read_body, read_chunks
 
 PROGRESS_EVERY = 0.25  # seconds between Progress events of one slot
 
@@ -78,7 +91,7 @@ class _Retry(Exception):
 
 
 class CallRunner:
-    """Sends one HttpCall (with retries) and yields the events of its slots."""
+    """Sends one HttpCall (with retries, under one deadline) and yields its slots' events."""
 
     def __init__(
         self,
@@ -87,22 +100,33 @@ class CallRunner:
         req: ImageRequest,
         call: HttpCall,
         retry: RetryPolicy = DEFAULT_RETRY,
+        limits: Limits = DEFAULT_LIMITS,
+        deadline: float | None = None,
     ) -> None:
-        self.client, self.conn, self.req, self.call, self.retry = client, conn, req, call, retry
+        self.client, self.conn, self.req, self.call = client, conn, req, call
+        self.retry, self.limits = retry, limits
+        self.deadline = Deadline(deadline)
         self.requested = ImageMeta(req.size, req.quality, req.background, req.output_format)
         self.started_at = time.monotonic()
         self.streaming = False
         self._ended: set[int] = set()
 
     async def run(self) -> AsyncIterator[Event]:
-        """Started for each slot, then its events; every expected failure as `Failed`."""
+        """Started for each slot, then its events; every expected failure as `Failed`.
+
+        Every configured secret (key, header and query values) is scrubbed from messages.
+        """
         for slot in self.call.slots:
             yield Started(slot)
+        secrets = self.conn.secrets()
         try:
             async for event in self._attempts():
-                yield event
+                if isinstance(event, Failed):
+                    yield replace(event, message=scrub(event.message, secrets))
+                else:
+                    yield event
         except ApiFailure as failure:
-            failure.message = scrub(failure.message, self.conn.api_key)
+            failure.message = scrub(failure.message, secrets)
             for slot in self.call.slots:
                 if slot not in self._ended:
                     yield failure.event(slot)
@@ -122,26 +146,40 @@ class CallRunner:
                 attempt += 1
                 if attempt > max_retries:
                     raise retry.failure from None
-                await self.retry.sleep(self.retry.backoff(attempt, retry.failure.retry_after))
+                await self.deadline.run(
+                    self.retry.sleep(self.retry.backoff(attempt, retry.failure.retry_after))
+                )
 
     async def _send(self) -> AsyncIterator[Event]:
         call = self.call
-        url = endpoint_url(self.conn, call.path)
         self.started_at = time.monotonic()
+        headers = request_headers(self.conn)
+        if self.req.stream:
+            headers["Accept"] = "text/event-stream"
+        request = self.client.build_request(
+            "POST",
+            endpoint_url(self.conn, call.path),
+            json=call.json,
+            data=call.data,
+            files=call.files,
+            headers=headers,
+            params=self.conn.query or None,
+        )
         try:
-            async with self.client.stream(
-                "POST",
-                url,
-                json=call.json,
-                data=call.data,
-                files=call.files,
-                headers=request_headers(self.conn)
-                | ({"Accept": "text/event-stream"} if self.req.stream else {}),
-                params=self.conn.query or None,
-            ) as resp:
+            async with open_api(self.client, request, self.deadline) as resp:
                 if resp.status_code >= 400:
-                    body = await self._read_capped(resp)
-                    failure = from_response(resp.status_code, resp.headers, body)
+                    body = b""
+                    async for chunk in read_chunks(resp, self.deadline):
+                        body += chunk
+                        if len(body) >= self.limits.max_error_body:
+                            break
+                    failure = from_response(
+                        resp.status_code,
+                        resp.headers,
+                        body[: self.limits.max_error_body],
+                        streamed=self.req.stream,
+                        base_url=self.conn.base_url,
+                    )
                     if resp.status_code in self.retry.statuses:
                         raise _Retry(failure)
                     raise failure
@@ -163,82 +201,128 @@ class CallRunner:
                 streaming=self.streaming,
             ) from None
 
-    @staticmethod
-    async def _read_capped(resp: httpx.Response, cap: int = 256 * 1024) -> bytes:
-        out = bytearray()
-        async for chunk in resp.aiter_bytes():
-            out += chunk
-            if len(out) >= cap:
-                break
-        return bytes(out)
+    # -- streams -----------------------------------------------------------------------
 
     async def _read_stream(self, resp: httpx.Response) -> AsyncIterator[Event]:
         slot = self.call.slots[0]
-        parser = StreamParser(slot, self.requested)
+        parser = StreamParser(slot, self.requested, max_partials=self.limits.max_partials)
         last_progress = time.monotonic()
-        async for obj in iter_sse_json(resp.aiter_bytes(), byte_counts=True):
-            if isinstance(obj, int):
+        stray: list[str] = []
+        chunks = read_chunks(resp, self.deadline)
+        async for item in iter_sse(chunks, byte_counts=True, max_event=self.limits.max_event):
+            if isinstance(item, int):
                 now = time.monotonic()
                 if now - last_progress >= PROGRESS_EVERY:
                     last_progress = now
-                    yield Progress(slot, obj)
+                    yield Progress(slot, item)
                 continue
-            if obj == "[DONE]":
+            if item == DONE:
                 break
-            assert isinstance(obj, dict)
+            if isinstance(item, Stray):
+                if len(stray) < 3:
+                    stray.append(item.text)
+                continue
+            if isinstance(item, Unframed):
+                # JSON a relay wrote without SSE framing: an error, or a whole reply.
+                try:
+                    obj = bigjson.loads(item.data, IMAGE_KEYS)
+                except (ValueError, RecursionError):
+                    stray.append(item.data[:300].decode("utf-8", "replace"))
+                    continue
+                async for event in self._reply(obj, resp.num_bytes_downloaded):
+                    yield event
+                return
+            assert isinstance(item, SSEData)
+            try:
+                obj = decode_event(item.data, item.start)
+            except (ValueError, RecursionError):
+                raise malformed(item.data, item.start) from None
             for event in parser.feed(obj, resp.num_bytes_downloaded):
                 yield event
             if parser.done:
                 break
-        yield parser.finish(resp.num_bytes_downloaded)
+        if parser.final is None and parser.final_url is not None:
+            parser.complete_with(await self._download(parser.final_url))
+        if parser.final is None and stray:
+            words = " ".join(" ".join(stray).split())[:300]
+            raise ApiFailure(
+                FailureKind.STREAM,
+                f"The server sent text instead of image events: {words}",
+                HINT_STREAM_OFF
+                if is_stream_refusal(words)
+                else "A relay answered in plain text; retry, or turn streaming off for the "
+                "profile (--no-stream) if it persists.",
+            )
+        yield await self._checked(parser.finish(resp.num_bytes_downloaded))
+
+    # -- whole replies -----------------------------------------------------------------
 
     async def _read_json(self, resp: httpx.Response) -> AsyncIterator[Event]:
         """A non-streaming reply (also what a provider that ignores stream=true sends)."""
-        body = await resp.aread()
+        cap = self.limits.max_event * len(self.call.slots)
+        body = await read_body(resp, self.deadline, cap)
         try:
             obj = bigjson.loads(body, IMAGE_KEYS)
-        except ValueError:
+        except (ValueError, RecursionError):
             raise ApiFailure(
                 FailureKind.STREAM,
                 f"The server's reply is not JSON: {body[:60]!r}",
                 "Check the base URL: it should point at an OpenAI-compatible API (usually …/v1).",
             ) from None
+        async for event in self._reply(obj, resp.num_bytes_downloaded):
+            yield event
+
+    async def _reply(self, obj: object, nbytes: int) -> AsyncIterator[Event]:
+        """Events of a whole JSON reply: an error, an async task, a Response or an Images reply."""
+        err = error_object(obj)
+        if err is not None:
+            raise from_error_object(err, streamed=self.req.stream)
         if not isinstance(obj, dict):
             raise ApiFailure(
                 FailureKind.STREAM, "The server's reply is not a JSON object", "Check the base URL."
             )
-        err = error_object(obj)
-        if err is not None:
-            raise from_error_object(err)
-        nbytes = resp.num_bytes_downloaded
-        if self.call.responses:
+        task = async_task(obj)
+        if task is not None:
+            task_id, status = task
+            raise ApiFailure(
+                FailureKind.BAD_REQUEST,
+                f"The provider answered with an asynchronous task ({task_id}, status "
+                f"{status}) instead of an image",
+                HINT_ASYNC_TASK,
+            )
+        if self.call.responses or obj.get("object") == "response" or "output" in obj:
             parser = StreamParser(self.call.slots[0], self.requested)
             decode_outputs(obj)
             parser.feed({"type": "response.completed", "response": obj}, nbytes)
-            yield parser.finish(nbytes)
+            yield await self._checked(parser.finish(nbytes))
             return
         usage = usage_of(obj.get("usage"))
         meta = self.requested.merged(ImageMeta.from_json(obj))
         items = [d for d in obj.get("data") or [] if isinstance(d, dict)]
         for slot, item in zip(self.call.slots, items, strict=False):
-            image = await self._image_of(item)
+            try:
+                image = await self._image_of(item)
+            except ApiFailure as failure:
+                yield failure.event(slot)
+                continue
             if image is None:
                 yield ApiFailure(
                     FailureKind.STREAM,
                     "The reply held no image data",
                     "The provider answered without b64_json or url.",
                 ).event(slot)
-            else:
-                revised = item.get("revised_prompt")
-                yield Completed(
-                    slot,
-                    image,
-                    meta,
-                    revised if isinstance(revised, str) else None,
-                    usage if slot == self.call.slots[0] else None,
-                    None,
-                    nbytes,
-                )
+                continue
+            revised = item.get("revised_prompt")
+            done = Completed(
+                slot,
+                image,
+                meta,
+                revised if isinstance(revised, str) else None,
+                usage if slot == self.call.slots[0] else None,
+                None,
+                nbytes,
+            )
+            yield await self._checked(done)
         for slot in self.call.slots[len(items) :]:
             yield ApiFailure(
                 FailureKind.STREAM,
@@ -247,21 +331,67 @@ class CallRunner:
             ).event(slot)
 
     async def _image_of(self, item: dict) -> bytes | None:
-        if isinstance(item.get("b64_json"), (str, bytes)):
-            return b64_image(item["b64_json"])
+        value = item.get("b64_json")
+        if isinstance(value, (str, bytes)) and value:
+            return b64_image(value)
         url = item.get("url")
         if not isinstance(url, str) or not url:
             return None
         if url.startswith("data:"):
             return b64_image(url.partition(",")[2])
-        # Only send our credentials to the API's own host; a CDN link gets none.
-        same_host = urlsplit(url).netloc == urlsplit(self.conn.base_url).netloc
-        resp = await self.client.get(
-            url, headers=request_headers(self.conn) if same_host else {"User-Agent": "imgtui"}
+        return await self._download(url)
+
+    async def _download(self, url: str) -> bytes:
+        """An image URL's bytes; credentials only to the API's own origin (`transport`)."""
+        if url.startswith("data:"):
+            image = b64_image(url.partition(",")[2])
+            if image is None:
+                raise ApiFailure(FailureKind.STREAM, "The image's data: URL is not base64", "")
+            return image
+        if not url.lower().startswith(("http://", "https://")):
+            raise ApiFailure(
+                FailureKind.STREAM,
+                f"The image URL is not http(s): {url[:80]}",
+                "The provider sent a link imgtui cannot fetch.",
+            )
+        credentials = request_headers(self.conn)
+        credentials.pop("User-Agent", None)
+        status, headers, body = await download(
+            self.client,
+            url,
+            api_origin=origin(self.conn.base_url),
+            credentials=credentials,
+            params=self.conn.query or None,
+            deadline=self.deadline,
+            cap=self.limits.max_download,
         )
-        if resp.status_code >= 400:
-            raise from_response(resp.status_code, resp.headers, resp.content[:65536])
-        return resp.content
+        if status >= 400:
+            failure = from_response(status, headers, body)
+            failure.message = f"Downloading the image failed: {failure.message}"
+            raise failure
+        return body
+
+    async def _checked(self, done: Completed) -> Completed | Failed:
+        """The final image, if it is one (else Failed with the bytes kept); text capped."""
+        try:
+            await asyncio.to_thread(check_image, done.image, self.limits)
+        except BrokenImage as exc:
+            return ApiFailure(
+                FailureKind.STREAM,
+                f"The final image is not usable: {exc}",
+                "The server sent broken image data; the raw bytes are kept for inspection.",
+                raw=done.image,
+            ).event(done.slot)
+        revised = done.revised_prompt
+        limit = self.limits.max_revised_prompt
+        if revised is not None and len(revised) > limit:
+            revised = revised[:limit] + f" … (cut: {len(revised):,} characters)"
+        response_id = done.response_id
+        if response_id is not None and len(response_id) > self.limits.max_id:
+            response_id = None  # not an id any server would accept back
+        if revised is not None:
+            revised = scrub(revised, self.conn.secrets())
+        return replace(done, revised_prompt=revised, response_id=response_id)
 
 
 # -- the public iterator ---------------------------------------------------------------
@@ -275,28 +405,38 @@ async def stream_images(
     *,
     client: httpx.AsyncClient | None = None,
     retry: RetryPolicy = DEFAULT_RETRY,
+    limits: Limits = DEFAULT_LIMITS,
+    deadline: float | None = -1.0,
 ) -> AsyncIterator[Event]:
     """Yield the events of every slot of `req` until each slot completed or failed.
 
-    `client` is a client lent by a `ClientPool` (else one is made and closed here);
-    `retry` the back-off policy. Raises RequestError (before sending anything) when the
-    request is invalid. Expected failures never raise: they arrive as `Failed` events.
+    `client`: one lent by a `ClientPool` (else one is made and closed here). `retry`: the
+    back-off policy. `limits`: size caps. `deadline`: seconds each call (retries included)
+    may take in all, besides the read timeout; default the connection's `deadline`,
+    None for no bound. Raises RequestError (before sending anything) when the request is
+    invalid. Expected failures never raise: they arrive as `Failed` events.
     """
     req.validate()
+    if deadline is not None and deadline < 0:
+        deadline = conn.deadline
     own_client = client is None
     # A new client builds an SSL context (tens of ms): not on the event loop.
     http = client or await asyncio.to_thread(make_client, conn)
     calls = build_calls(conn, req)
+
+    def runner(call: HttpCall) -> CallRunner:
+        return CallRunner(http, conn, req, call, retry, limits, deadline)
+
     try:
         if len(calls) == 1:
-            async for event in CallRunner(http, conn, req, calls[0], retry).run():
+            async for event in runner(calls[0]).run():
                 yield event
             return
         queue: asyncio.Queue = asyncio.Queue()
 
         async def pump(call: HttpCall) -> None:
             try:
-                async for event in CallRunner(http, conn, req, call, retry).run():
+                async for event in runner(call).run():
                     await queue.put(event)
             finally:
                 await queue.put(_END)
@@ -323,21 +463,28 @@ async def stream_images(
 
 async def check_connection(conn: Connection) -> Failed | None:
     """A cheap request (GET /models) to test a profile: None when it answers, else the failure."""
+    timeout = min(30.0, conn.timeout)
     async with await asyncio.to_thread(make_client, conn) as http:
+        request = http.build_request(
+            "GET",
+            endpoint_url(conn, MODELS),
+            headers=request_headers(conn),
+            params=conn.query or None,
+            timeout=timeout,
+        )
         try:
-            resp = await http.get(
-                endpoint_url(conn, MODELS),
-                headers=request_headers(conn),
-                params=conn.query or None,
-                timeout=min(30.0, conn.timeout),
-            )
+            async with open_api(http, request, Deadline(timeout)) as resp:
+                if resp.status_code < 400:
+                    return None
+                body = b"".join([c async for c in read_chunks(resp, Deadline(timeout))])[:65536]
+                failure = from_response(
+                    resp.status_code, resp.headers, body, base_url=conn.base_url
+                )
+        except ApiFailure as exc:
+            failure = exc
         except httpx.HTTPError as exc:
-            failure = from_exception(exc, timeout=min(30.0, conn.timeout))
-        else:
-            if resp.status_code < 400:
-                return None
-            failure = from_response(resp.status_code, resp.headers, resp.content[:65536])
-    failure.message = scrub(failure.message, conn.api_key)
+            failure = from_exception(exc, timeout=timeout)
+    failure.message = scrub(failure.message, conn.secrets())
     return failure.event(0)
 
 

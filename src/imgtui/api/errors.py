@@ -8,13 +8,55 @@ import json
 import re
 import socket
 import ssl
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from urllib.parse import quote, quote_plus
 
 import httpx
 
 from imgtui.api.events import Failed, FailureKind
 
 HINT_STREAM_OFF = "This provider does not accept streaming: turn streaming off for the profile (settings, or --no-stream)."
+HINT_MAYBE_STREAM = (
+    "If this provider cannot stream images, turn streaming off for the profile (settings, or "
+    "--no-stream); otherwise check the parameters this model accepts."
+)
+HINT_KEY = "Check the profile's API key (and that it may use this model)."
+HINT_TRANSPARENT = (
+    "This model cannot make a transparent background: set background to auto or opaque, "
+    "or remove the background locally afterwards."
+)
+HINT_BASE_URL = "Check the base URL: it usually ends in /v1."
+HINT_ASYNC_TASK = (
+    "The provider queues images as asynchronous tasks: use a polled provider for it "
+    "(sub2api async, fal.ai queue or a custom provider manifest) instead of the Images API."
+)
+#: Endpoint paths a user may paste into a base URL by mistake (longest first).
+ENDPOINT_PATHS = (
+    "/images/generations",
+    "/images/variations",
+    "/chat/completions",
+    "/images/edits",
+    "/completions",
+    "/responses",
+    "/models",
+)
+#: Statuses after which a streamed request's 4xx says nothing about streaming.
+_NOT_ABOUT_STREAMING = (401, 403, 404, 408, 429)
+# How relays say they cannot stream (lower case). The Go JSON decoder message is what a
+# relay says when it parses the SSE stream of its upstream as one JSON document.
+_STREAM_REFUSALS = (
+    "stream not supported",
+    "streaming not supported",
+    "streaming is not supported",
+    "does not support stream",
+    "doesn't support stream",
+    "not support streaming",
+    "streaming must have non-zero partial images",
+    "looking for beginning of value",
+    "stream is not supported",
+    "unsupported stream",
+)
 HINT_PROXY = (
     "A proxy in front of the API ({who}) ends requests that send nothing for too long "
     "(Cloudflare: 100 s; many gateways: 60 s). Streaming partial images keeps bytes flowing; "
@@ -35,12 +77,15 @@ class ApiFailure(Exception):
     hint: str = ""
     status: int | None = None
     retry_after: float | None = None
+    raw: bytes | None = field(default=None, repr=False)  # image bytes that failed the check
 
     def __str__(self) -> str:
         return self.message
 
     def event(self, slot: int) -> Failed:
-        return Failed(slot, self.kind, self.message, self.hint, self.status, self.retry_after)
+        return Failed(
+            slot, self.kind, self.message, self.hint, self.status, self.retry_after, self.raw
+        )
 
 
 # -- HTTP error responses --------------------------------------------------------------
@@ -80,7 +125,11 @@ def _parse_retry_after(value: str | None) -> float | None:
 
 
 def error_object(obj: object) -> dict | None:
-    """The error dict of a JSON body or event: nested `{"error": {...}}` or flat `{"type": "error", ...}`."""
+    """The error dict of a JSON body or event: nested `{"error": {...}}` or flat
+    `{"type": "error", ...}`, also inside a one-element list (Google's endpoints wrap
+    their error body so: `[{"error": {...}}]`)."""
+    if isinstance(obj, list) and obj and all(isinstance(x, dict) for x in obj):
+        obj = obj[0]
     if not isinstance(obj, dict):
         return None
     err = obj.get("error")
@@ -93,11 +142,49 @@ def error_object(obj: object) -> dict | None:
     return None
 
 
-def from_error_object(err: dict, status: int | None = None) -> ApiFailure:
-    """Map an API error object (from a body or an in-stream event) to a failure."""
-    message = str(err.get("message") or err.get("code") or "unknown error").strip()
+def _said(err: dict) -> str:
+    """What an error object says: its message, else what it does give (type, code, status)."""
+    message = err.get("message")
+    if isinstance(message, str) and message.strip():
+        return message.strip()
+    if message not in (None, "") and not isinstance(message, (dict, list)):
+        return str(message)
+    parts = [
+        f"{key}: {err[key]}"
+        for key in ("type", "code", "status", "param")
+        if isinstance(err.get(key), (str, int)) and str(err[key]).strip()
+    ]
+    return "no message (" + ", ".join(parts) + ")" if parts else "no message"
+
+
+def _google_reasons(err: dict) -> set[str]:
+    details = err.get("details")
+    if not isinstance(details, list):
+        return set()
+    return {str(d.get("reason")) for d in details if isinstance(d, dict) and d.get("reason")}
+
+
+def is_stream_refusal(text: str) -> bool:
+    """Whether a server's words say it cannot stream (see `_STREAM_REFUSALS`)."""
+    low = " ".join(text.lower().split())
+    if any(phrase in low for phrase in _STREAM_REFUSALS):
+        return True
+    return "stream" in low and ("not support" in low or "unsupported" in low)
+
+
+def from_error_object(
+    err: dict, status: int | None = None, *, streamed: bool = False
+) -> ApiFailure:
+    """Map an API error object (from a body or an in-stream event) to a failure.
+
+    `streamed`: the request asked for a stream (a 4xx may then be a refusal to stream).
+    Accepts OpenAI's shape, Google's (`code` int, `status`, `details[].reason`) and
+    `message: null` (the message then shows the type/code the server gave).
+    """
+    message = _said(err)
     code = str(err.get("code") or "")
     etype = str(err.get("type") or "")
+    gstatus = str(err.get("status") or "")
     param = err.get("param")
     low = message.lower()
     if code == "moderation_blocked" or "safety system" in low:
@@ -116,15 +203,18 @@ def from_error_object(err: dict, status: int | None = None) -> ApiFailure:
             "Rephrase the prompt or change the input images; 'moderation = low' is less strict.",
             status,
         )
+    reasons = _google_reasons(err)
     if (
         status in (401, 403)
         or code in ("invalid_api_key", "unauthorized")
         or etype == "authentication_error"
+        or gstatus in ("UNAUTHENTICATED", "PERMISSION_DENIED")
+        or any(r.startswith("API_KEY_") for r in reasons)
     ):
         return ApiFailure(
             FailureKind.AUTH,
-            f"Authentication failed ({status or code}): {_one_line(message)}",
-            "Check the profile's API key (and that it may use this model).",
+            f"Authentication failed ({status or code or gstatus}): {_one_line(message)}",
+            HINT_KEY,
             status,
         )
     if status == 429 or code in ("rate_limit_exceeded", "insufficient_quota"):
@@ -136,11 +226,20 @@ def from_error_object(err: dict, status: int | None = None) -> ApiFailure:
         return ApiFailure(
             FailureKind.RATE_LIMIT, f"Rate limited: {_one_line(message)}", hint, status
         )
-    if "stream" in low and ("not support" in low or "unsupported" in low or param == "stream"):
+    about_streaming = status is None or status not in _NOT_ABOUT_STREAMING
+    if (is_stream_refusal(message) or param == "stream") and about_streaming:
+        where = f" ({status})" if status else ""
         return ApiFailure(
             FailureKind.BAD_REQUEST,
-            f"Streaming refused: {_one_line(message)}",
+            f"Streaming refused{where}: {_one_line(message)}",
             HINT_STREAM_OFF,
+            status,
+        )
+    if "transparent" in low and ("not support" in low or "unsupported" in low):
+        return ApiFailure(
+            FailureKind.BAD_REQUEST,
+            f"Request rejected ({status or code or 'in stream'}): {_one_line(message)}",
+            HINT_TRANSPARENT,
             status,
         )
     if (status is not None and status >= 500) or etype == "server_error" or code == "server_error":
@@ -151,30 +250,64 @@ def from_error_object(err: dict, status: int | None = None) -> ApiFailure:
             status,
         )
     where = f" [{param}]" if param else ""
+    if status == 404:
+        return ApiFailure(
+            FailureKind.BAD_REQUEST, f"Not found (404): {_one_line(message)}", HINT_BASE_URL, status
+        )
     if status is None:  # an in-stream error without a recognisable class
         return ApiFailure(
             FailureKind.STREAM,
             f"The server reported an error{where}: {_one_line(message)}",
             "Retry; if it persists, try another model or fewer partial images.",
         )
+    hint = (
+        HINT_MAYBE_STREAM
+        if streamed and 400 <= status < 500
+        else "Check the parameters this model accepts."
+    )
     return ApiFailure(
         FailureKind.BAD_REQUEST,
         f"Request rejected ({status}){where}: {_one_line(message)}",
-        "Check the parameters this model accepts.",
+        hint,
         status,
     )
 
 
-def from_response(status: int, headers: httpx.Headers, body: bytes) -> ApiFailure:
-    """Map an HTTP error status and body (JSON, plain text or an HTML page) to a failure."""
+def suggested_base_url(base_url: str) -> str | None:
+    """The base URL without an endpoint path pasted onto it, or None when it has none.
+
+    `https://api.openai.com/v1/images/generations` -> `https://api.openai.com/v1`.
+    """
+    trimmed = base_url.rstrip("/")
+    for path in ENDPOINT_PATHS:
+        if trimmed.lower().endswith(path):
+            return trimmed[: -len(path)]
+    return None
+
+
+def from_response(
+    status: int,
+    headers: httpx.Headers,
+    body: bytes,
+    *,
+    streamed: bool = False,
+    base_url: str | None = None,
+) -> ApiFailure:
+    """Map an HTTP error status and body (JSON, plain text or an HTML page) to a failure.
+
+    `streamed`: the request asked for a stream, so a 4xx other than 401, 403, 404, 408 or
+    429 gets the hint to turn streaming off (relays refuse streams in many words).
+    `base_url`: the connection's, to name the right one when a 404 follows a base URL
+    that already holds the endpoint path.
+    """
     retry_after = _parse_retry_after(headers.get("retry-after"))
     try:
         obj = json.loads(body) if body.strip()[:1] in (b"{", b"[") else None
-    except ValueError:
+    except (ValueError, RecursionError):
         obj = None
     err = error_object(obj)
     if err is not None:
-        failure = from_error_object(err, status)
+        failure = from_error_object(err, status, streamed=streamed)
     else:
         summary = summarize_body(body) or httpx.codes.get_reason_phrase(status) or "no details"
         is_html = b"<html" in body[:2000].lower() or b"<!doctype" in body[:200].lower()
@@ -206,10 +339,7 @@ def from_response(status: int, headers: httpx.Headers, body: bytes) -> ApiFailur
             )
         elif status == 404:
             failure = ApiFailure(
-                FailureKind.BAD_REQUEST,
-                f"Not found (404): {summary}",
-                "Check the base URL: it usually ends in /v1.",
-                status,
+                FailureKind.BAD_REQUEST, f"Not found (404): {summary}", HINT_BASE_URL, status
             )
         elif status >= 500:
             failure = ApiFailure(
@@ -218,7 +348,9 @@ def from_response(status: int, headers: httpx.Headers, body: bytes) -> ApiFailur
                 "The provider or a proxy in front of it failed; retry in a moment.",
                 status,
             )
-        elif "stream" in summary.lower():
+        elif is_stream_refusal(summary) or (
+            streamed and 400 <= status < 500 and status not in _NOT_ABOUT_STREAMING
+        ):
             failure = ApiFailure(
                 FailureKind.BAD_REQUEST,
                 f"Streaming refused ({status}): {summary}",
@@ -232,6 +364,11 @@ def from_response(status: int, headers: httpx.Headers, body: bytes) -> ApiFailur
                 "Check the parameters this model accepts.",
                 status,
             )
+    if status == 404 and base_url and (fixed := suggested_base_url(base_url)):
+        failure.hint = (
+            f"The base URL ends in the endpoint path: use {fixed} as the base URL "
+            "(imgtui adds the endpoint itself)."
+        )
     failure.status = status
     failure.retry_after = retry_after
     return failure
@@ -345,8 +482,20 @@ def from_exception(
     )
 
 
-def scrub(text: str, secret: str | None) -> str:
-    """Remove a secret from text that is about to be shown."""
-    if secret and len(secret) >= 4 and secret in text:
-        text = text.replace(secret, "sk-…" + secret[-4:])
+def scrub(text: str, secrets: str | Iterable[str | None] | None) -> str:
+    """`text` with every secret (the key, configured header and query values) masked.
+
+    Each value becomes `***`, as it is and URL-encoded (a relay echoing the query), the
+    longest first. Values shorter than 4 characters are left alone (they would mask
+    ordinary words). Issue 10: every configured header and query value is a secret.
+    """
+    if secrets is None:
+        return text
+    values = [secrets] if isinstance(secrets, str) else [v for v in secrets if v]
+    for secret in sorted(values, key=len, reverse=True):
+        if len(secret) < 4:
+            continue
+        for form in {secret, quote(secret, safe=""), quote_plus(secret)}:
+            if form in text:
+                text = text.replace(form, "***")
     return text

@@ -130,12 +130,16 @@ class Completed:
 
 @dataclass(frozen=True)
 class Failed:
+    """A slot's end without an image. `raw`: bytes that arrived but are not a usable image
+    (truncated, not an image, a bomb), kept so the caller can save them for inspection."""
+
     slot: int
     kind: FailureKind
     message: str
     hint: str = ""
     status: int | None = None
     retry_after: float | None = None
+    raw: bytes | None = field(default=None, repr=False, compare=False)
 
 
 Event = Started | Progress | Partial | Completed | Failed

@@ -110,6 +110,42 @@ async def iter_sse_json(
             yield item  # DONE or a byte count
 
 
+#: `status` values of an asynchronous task that is not done (sub2api, new-api, fal...).
+_TASK_STATES = {
+    "queued",
+    "pending",
+    "processing",
+    "in_progress",
+    "submitted",
+    "running",
+    "in_queue",
+    "not_start",
+    "started",
+}
+
+
+def async_task(obj: dict) -> tuple[str, str] | None:
+    """(task id, status) when a reply is an asynchronous task instead of an image, else None.
+
+    Recognised: `task_id` (or `request_id`, or `id` with a pending `status`) and no
+    `data`/`output` holding images (sub2api, new-api and fal.ai queue replies).
+    """
+    data = obj.get("data")
+    if (isinstance(data, list) and data) or obj.get("output"):
+        return None
+    status = str(obj.get("status") or "").strip()
+    for key in ("task_id", "request_id"):
+        value = obj.get(key)
+        if isinstance(value, (str, int)) and str(value):
+            return str(value), status or "unknown"
+    value = obj.get("id")
+    if isinstance(value, (str, int)) and status.lower() in _TASK_STATES:
+        return str(value), status
+    if isinstance(data, dict):  # new-api style: {"code": "success", "data": {"task_id": ...}}
+        return async_task(data)
+    return None
+
+
 class StreamParser:
     """Turns the decoded SSE events of one call into typed events.
 
@@ -117,12 +153,15 @@ class StreamParser:
     events are ignored. Raises ApiFailure for in-stream errors.
     """
 
-    def __init__(self, slot: int, requested_meta: ImageMeta) -> None:
+    def __init__(self, slot: int, requested_meta: ImageMeta, max_partials: int = 8) -> None:
         self.slot = slot
+        self.max_partials = max_partials  # frames past this many are dropped
         self.meta = requested_meta
         self.response_id: str | None = None
         self.final: Completed | None = None  # set once; from output_item.done or *.completed
         self.done = False  # saw [DONE] or a terminal event
+        self.final_url: str | None = None  # a completed event that gave a URL, not base64
+        self._url_fields: tuple[ImageMeta, object, dict | None, int] | None = None
         self._partials = 0
 
     def feed(self, obj: dict, bytes_received: int) -> list[Event]:
@@ -136,7 +175,7 @@ class StreamParser:
             return []
         if etype.endswith("partial_image"):
             b64 = obj.get("_b64")
-            if not b64 or self.final is not None:
+            if not b64 or self.final is not None or self._partials >= self.max_partials:
                 return []
             index = obj.get("partial_image_index")
             index = index if isinstance(index, int) else self._partials
@@ -213,7 +252,21 @@ class StreamParser:
                 )
             self.done = True
             return []
+        if etype.endswith(".completed") and isinstance(obj.get("url"), str) and obj["url"]:
+            # A relay that hands the final image over as a link: the runner downloads it.
+            if self.final is None and self.final_url is None:
+                self.final_url = obj["url"]
+                usage = usage_of(obj.get("usage"))
+                self._url_fields = (meta, obj.get("revised_prompt"), usage, bytes_received)
+            self.done = True
+            return []
         return []
+
+    def complete_with(self, image: bytes) -> None:
+        """Fill in the final image downloaded from `final_url`."""
+        assert self._url_fields is not None
+        meta, revised, usage, received = self._url_fields
+        self.final = self._completed(image, meta, revised, usage, received)
 
     def _note_response(self, response: object) -> None:
         if isinstance(response, dict) and isinstance(response.get("id"), str):

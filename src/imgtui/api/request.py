@@ -211,6 +211,12 @@ class Connection:
     headers: dict[str, str] = field(default_factory=dict)
     query: dict[str, str] = field(default_factory=dict)
     max_retries: int = 2
+    deadline: float | None = 900.0  # seconds a whole request may take (None: no bound)
+
+    def secrets(self) -> list[str]:
+        """Every value that must never be shown: the key, each header and query value."""
+        values = [self.api_key or "", *self.headers.values(), *self.query.values()]
+        return [v for v in values if v]
 
     def __repr__(self) -> str:  # never leak the key through a repr in a log or traceback
         key = "set" if self.api_key else "none"

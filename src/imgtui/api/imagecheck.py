@@ -1,0 +1,81 @@
+"""Final images must be images: format and dimensions read from the header, never a full
+decode, so truncated files, non-image bytes and decompression bombs are refused (issue 10).
+
+Pillow opens lazily (`Image.open` reads the header only); the pixel count is checked
+before anything else touches the data. Then a cheap structural check per format: PNG
+chunk CRCs through IEND (`verify()`, no inflate), JPEG's end-of-image marker, WebP's RIFF
+length, GIF's trailer byte.
+"""
+
+from __future__ import annotations
+
+import io
+import warnings
+from dataclasses import dataclass
+
+from imgtui.api.limits import DEFAULT_LIMITS, Limits
+
+FORMATS = ("PNG", "JPEG", "WEBP", "GIF")
+
+
+class BrokenImage(ValueError):
+    """The bytes are not a usable image; the message says why (for the user)."""
+
+
+@dataclass(frozen=True)
+class ImageInfo:
+    format: str  # Pillow's name: PNG, JPEG, WEBP, GIF
+    width: int
+    height: int
+
+
+def check_image(data: bytes, limits: Limits = DEFAULT_LIMITS) -> ImageInfo:
+    """Format and size of image bytes; raises BrokenImage when they are not a whole image
+    of an accepted format within the limits. Costs a header parse and a CRC pass."""
+    from PIL import Image
+
+    if not data:
+        raise BrokenImage("The image is empty (0 bytes)")
+    if len(data) > limits.max_image:
+        raise BrokenImage(f"The image is {len(data):,} bytes; at most {limits.max_image:,}")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        try:
+            image = Image.open(io.BytesIO(data), formats=FORMATS)
+        except Image.DecompressionBombError as exc:
+            raise BrokenImage(f"Refused a decompression bomb: {exc}") from None
+        except (OSError, ValueError, SyntaxError) as exc:
+            why = "unknown format" if "cannot identify" in str(exc) else str(exc)
+            raise BrokenImage(
+                f"Not an image ({len(data):,} bytes starting {data[:12]!r}): {why}"
+            ) from None
+        with image:
+            fmt, (width, height) = image.format or "?", image.size
+            if width <= 0 or height <= 0:
+                raise BrokenImage(f"The {fmt} image has no pixels ({width}x{height})")
+            if width * height > limits.max_pixels:
+                raise BrokenImage(
+                    f"Refused a {width}x{height} {fmt} ({width * height:,} pixels; at most "
+                    f"{limits.max_pixels:,}): a decompression bomb or not an image for a screen"
+                )
+            try:
+                if fmt == "PNG":
+                    image.verify()  # every chunk's CRC up to IEND; no pixel data inflated
+            except Exception as exc:  # Pillow raises several types here
+                raise BrokenImage(f"The {fmt} image is damaged or cut off: {exc}") from None
+    _check_end(fmt, data)
+    return ImageInfo(fmt, width, height)
+
+
+def _check_end(fmt: str, data: bytes) -> None:
+    cut = False
+    if fmt == "PNG":
+        cut = b"IEND\xaeB`\x82" not in data[-64:]
+    elif fmt == "JPEG":
+        cut = b"\xff\xd9" not in data[-4096:]
+    elif fmt == "WEBP":
+        cut = int.from_bytes(data[4:8], "little") + 8 > len(data)
+    elif fmt == "GIF":
+        cut = not data.rstrip(b"\x00").endswith(b"\x3b")
+    if cut:
+        raise BrokenImage(f"The {fmt} image is cut off ({len(data):,} bytes)")
