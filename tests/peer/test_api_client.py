@@ -378,3 +378,82 @@ async def test_demo_gives_parallel_slots_different_pictures_and_stays_determinis
         conn_for(server), ImageRequest(prompt="three cats", n=1, partial_images=0)
     )
     assert by_type(once_more, Completed)[0].image == by_type(again, Completed)[0].image
+
+
+# -- replies of relays and other providers (issue 12) ------------------------------------
+
+RELAY_FAILURES = [
+    # mode, stream, kind, the server's words in the message, words of the hint
+    ("unframed-error", True, FailureKind.RATE_LIMIT, "exceeded your current quota", "quota is used up"),
+    ("google-key", True, FailureKind.AUTH, "API key not valid", "API key"),
+    ("google-key-list", True, FailureKind.AUTH, "API key not valid", "API key"),
+    ("null-message", False, FailureKind.BAD_REQUEST, "type: invalid_request_error, code: invalid_size", "parameters"),
+    ("async-task", False, FailureKind.BAD_REQUEST, "task_demo_0001, status queued", "polled provider"),
+    ("transparent", False, FailureKind.BAD_REQUEST, "Transparent background is not supported", "background to auto or opaque"),
+    ("stream400", True, FailureKind.BAD_REQUEST, "'stream' is not supported", "--no-stream"),
+    ("stream-go", True, FailureKind.BAD_REQUEST, "invalid character ':' looking for beginning of value", "--no-stream"),
+    ("stream-partials", True, FailureKind.BAD_REQUEST, "Streaming must have non-zero partial images", "--no-stream"),
+    ("stream-text", True, FailureKind.BAD_REQUEST, "stream not supported", "--no-stream"),
+    ("stream-vague", True, FailureKind.BAD_REQUEST, "Bad request", "--no-stream"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "mode, stream, kind, said, hint", RELAY_FAILURES, ids=[f[0] for f in RELAY_FAILURES]
+)
+async def test_relay_failures_show_the_servers_words_and_the_right_hint(
+    server, mode, stream, kind, said, hint
+):
+    conn = Connection(server.fault_url(mode), max_retries=0)
+    req = ImageRequest(prompt="a fox", partial_images=1, stream=stream)
+    (failed,) = by_type(await collect(conn, req), Failed)
+    assert failed.kind is kind, failed
+    assert said in failed.message and "\n" not in failed.message
+    assert hint in failed.hint
+    assert "partial images" not in failed.hint  # streaming more would only cost more
+
+
+@pytest.mark.parametrize("mode", ["stream-go", "stream-text", "stream-vague"])
+async def test_turning_streaming_off_as_the_hint_says_works(server, mode):
+    conn = Connection(server.fault_url(mode), max_retries=0)
+    events = await collect(conn, ImageRequest(prompt="a fox", stream=False))
+    (done,) = by_type(events, Completed)
+    assert Image.open(io.BytesIO(done.image)).format == "PNG"
+
+
+@pytest.mark.parametrize("api", ["images", "responses"])
+async def test_an_unframed_json_reply_in_an_event_stream_is_read(server, api):
+    conn = Connection(server.fault_url("unframed-image"), api_mode=api)
+    events = await collect(conn, ImageRequest(prompt="a fox", size="64x64", partial_images=1))
+    (done,) = by_type(events, Completed)
+    assert Image.open(io.BytesIO(done.image)).size == (64, 64)
+    assert done.revised_prompt == "A detailed rendering of: a fox"
+
+
+async def test_a_streamed_completed_event_with_a_url_downloads_the_image(server):
+    conn = Connection(server.fault_url("stream-url"), api_key="sk-test-key-0000")
+    events = await collect(conn, ImageRequest(prompt="a fox", size="64x64", partial_images=1))
+    (done,) = by_type(events, Completed)
+    assert Image.open(io.BytesIO(done.image)).size == (64, 64)
+    assert len(by_type(events, Partial)) == 1
+    (fetch,) = [r for r in server.requests if r["path"].startswith("/files/")]
+    # the demo server's own origin is the API's: the key goes along there
+    assert fetch["headers"]["authorization"] == "Bearer sk-test-key-0000"
+
+
+@pytest.mark.parametrize("endpoint", ["/images/generations", "/images/generations/"])
+async def test_a_base_url_holding_the_endpoint_gets_the_base_url_to_use(server, endpoint):
+    conn = Connection(server.base_url + endpoint, max_retries=0)
+    (failed,) = by_type(await collect(conn, ImageRequest(prompt="a fox")), Failed)
+    assert failed.status == 404
+    assert "Invalid URL (POST /v1/images/generations/images/generations)" in failed.message
+    assert f"use {server.base_url} as the base URL" in failed.hint
+
+
+async def test_a_base_url_with_a_query_string_keeps_it_after_the_path(server):
+    conn = Connection(server.base_url + "?api-version=2025-04-01", query={"extra": "1"})
+    events = await collect(conn, ImageRequest(prompt="a fox", partial_images=0))
+    assert by_type(events, Completed)
+    (request,) = server.requests
+    assert request["path"] == "/v1/images/generations"
+    assert request["query"] == "api-version=2025-04-01&extra=1"

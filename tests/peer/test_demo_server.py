@@ -824,11 +824,56 @@ def test_url_mode_serves_the_image(srv: DemoServer, client: httpx.Client) -> Non
     assert client.get(f"http://127.0.0.1:{srv.port}/files/missing.png").status_code == 404
 
 
+# mode -> (status, content type, a check of the body) for stream=true requests
+RELAY_REPLIES = {
+    "unframed-error": (200, "text/event-stream", lambda r: json.loads(r.text)["error"]["code"] == "insufficient_quota"),
+    "unframed-image": (200, "text/event-stream", lambda r: json.loads(r.text)["data"][0]["b64_json"]),
+    "google-key": (400, "application/json", lambda r: r.json()["error"]["details"][0]["reason"] == "API_KEY_INVALID"),
+    "google-key-list": (400, "application/json", lambda r: r.json()[0]["error"]["status"] == "INVALID_ARGUMENT"),
+    "null-message": (400, "application/json", lambda r: r.json()["error"]["message"] is None),
+    "async-task": (200, "application/json", lambda r: r.json() == {"task_id": "task_demo_0001", "status": "queued", "created": 1700000000}),
+    "transparent": (400, "application/json", lambda r: "Transparent background" in r.json()["error"]["message"]),
+    "stream-go": (400, "application/json", lambda r: "looking for beginning of value" in r.json()["error"]["message"]),
+    "stream-partials": (400, "application/json", lambda r: "non-zero partial images" in r.json()["error"]["message"]),
+    "stream-text": (400, "text/plain", lambda r: r.text == "stream not supported"),
+    "stream-vague": (400, "application/json", lambda r: r.json()["error"]["message"] == "Bad request"),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("mode", list(RELAY_REPLIES))
+def test_relay_replies(srv: DemoServer, client: httpx.Client, mode: str) -> None:
+    status, ctype, check = RELAY_REPLIES[mode]
+    body = {"prompt": "x", "stream": True, "partial_images": 1, "size": "64x64"}
+    r = client.post(f"{srv.fault_url(mode)}{GEN}", json=body)
+    assert r.status_code == status and r.headers["content-type"].startswith(ctype)
+    assert check(r)
+    if mode.startswith("stream-"):  # only streaming is refused
+        r = client.post(f"{srv.fault_url(mode)}{GEN}", json=body | {"stream": False})
+        assert r.status_code == 200 and r.json()["data"][0]["b64_json"]
+
+
+def test_stream_url_completes_with_a_link_to_the_image(
+    srv: DemoServer, client: httpx.Client
+) -> None:
+    body = {"prompt": "x", "stream": True, "partial_images": 1, "size": "64x64"}
+    r = client.post(f"{srv.fault_url('stream-url')}{GEN}", json=body)
+    events = sse_json(r.text)
+    assert [e["type"] for e in events] == [
+        "image_generation.partial_image",
+        "image_generation.completed",
+    ]
+    done = events[-1]
+    assert "b64_json" not in done and done["url"].startswith(srv.origin)
+    image = client.get(done["url"])
+    assert Image.open(io.BytesIO(image.content)).size == (64, 64)
+
+
 def test_every_fault_mode_is_covered_here() -> None:
-    covered = set(HTTP_FAULTS) | {
+    covered = set(HTTP_FAULTS) | set(RELAY_REPLIES) | {
         "drop", "stall", "error-flat", "error-nested", "failed-event", "response-failed",
         "incomplete", "malformed", "eof", "json", "dataonly", "url", "relay", "flaky",
         "async-fail", "async-lost",  # async mode: tests/peer/test_polled.py
+        "stream-url",
     }  # fmt: skip
     assert covered == set(FAULT_MODES)
 

@@ -9,6 +9,7 @@ as `image`, several as repeated `image[]`, scalar fields as form fields.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from urllib.parse import parse_qsl, urlsplit
 
 from imgtui.api.b64 import b64encode
 from imgtui.api.request import Connection, ImageRequest, InputImage, image_params
@@ -33,8 +34,17 @@ class HttpCall:
 
 
 def endpoint_url(conn: Connection, path: str) -> str:
-    """The URL of `path` under the connection's base URL (query parameters go separately)."""
-    return conn.base_url.rstrip("/") + path
+    """The URL of `path` under the connection's base URL, without a query: the query goes
+    in `request_params` (a base URL pasted with `?api-version=...` must not end up as
+    `...?api-version=.../images/generations`)."""
+    return conn.base_url.partition("?")[0].rstrip("/") + path
+
+
+def request_params(conn: Connection) -> dict[str, str] | None:
+    """Query parameters of every request: the base URL's own query, then the configured ones."""
+    params = dict(parse_qsl(urlsplit(conn.base_url).query, keep_blank_values=True))
+    params.update(conn.query)
+    return params or None
 
 
 def request_headers(conn: Connection) -> dict[str, str]:

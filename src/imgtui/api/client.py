@@ -29,7 +29,14 @@ from dataclasses import dataclass, replace
 import httpx
 
 from imgtui.api import bigjson
-from imgtui.api.calls import MODELS, HttpCall, build_calls, endpoint_url, request_headers
+from imgtui.api.calls import (
+    MODELS,
+    HttpCall,
+    build_calls,
+    endpoint_url,
+    request_headers,
+    request_params,
+)
 from imgtui.api.errors import (
     HINT_ASYNC_TASK,
     HINT_STREAM_OFF,
@@ -163,7 +170,7 @@ class CallRunner:
             data=call.data,
             files=call.files,
             headers=headers,
-            params=self.conn.query or None,
+            params=request_params(self.conn),
         )
         try:
             async with open_api(self.client, request, self.deadline) as resp:
@@ -361,7 +368,7 @@ class CallRunner:
             url,
             api_origin=origin(self.conn.base_url),
             credentials=credentials,
-            params=self.conn.query or None,
+            params=request_params(self.conn),
             deadline=self.deadline,
             cap=self.limits.max_download,
         )
@@ -469,7 +476,7 @@ async def check_connection(conn: Connection) -> Failed | None:
             "GET",
             endpoint_url(conn, MODELS),
             headers=request_headers(conn),
-            params=conn.query or None,
+            params=request_params(conn),
             timeout=timeout,
         )
         try:

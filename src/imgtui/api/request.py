@@ -215,7 +215,10 @@ class Connection:
 
     def secrets(self) -> list[str]:
         """Every value that must never be shown: the key, each header and query value."""
-        values = [self.api_key or "", *self.headers.values(), *self.query.values()]
+        from urllib.parse import parse_qsl, urlsplit
+
+        in_url = [v for _, v in parse_qsl(urlsplit(self.base_url).query)]
+        values = [self.api_key or "", *self.headers.values(), *self.query.values(), *in_url]
         return [v for v in values if v]
 
     def __repr__(self) -> str:  # never leak the key through a repr in a log or traceback

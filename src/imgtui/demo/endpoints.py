@@ -103,6 +103,9 @@ async def _images_endpoint(request: Request, state: DemoState, edit: bool) -> Re
         source = await decode_source(images[0].data, mask, "image")
 
     prefix = "image_edit" if edit else "image_generation"
+    if params.stream and mode.unframed:  # the JSON reply, labelled as a stream
+        reply = await _images_json(request, state, params, source, mode)
+        return Response(reply.body, status_code=reply.status_code, media_type="text/event-stream")
     if params.stream and mode.streams:
         variant = state.claim_variant(params.prompt)
         events = _images_events(
@@ -413,6 +416,12 @@ async def _responses_endpoint(request: Request, state: DemoState) -> Response:
     )
     variant = state.claim_variant(params.prompt)  # parallel requests for n images differ
     frames = Frames(params, source, variant=variant)
+    if stream and mode.unframed:  # the JSON reply, labelled as a stream
+        try:
+            reply = await _responses_json(request, state, ctx, frames, mode)
+        finally:
+            state.release_variant(params.prompt)
+        return Response(reply.body, status_code=reply.status_code, media_type="text/event-stream")
     if stream and mode.responses_streams:
         return EventStream(
             state, _releasing(_responses_events(state, ctx, frames, mode), state, params.prompt)

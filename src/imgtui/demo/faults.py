@@ -104,3 +104,63 @@ def unknown_mode_error(mode: str, known: tuple[str, ...]) -> dict:
         param="model",
         code="unknown_fault_mode",
     )
+
+
+# -- replies of relays and other providers (issue 12) -----------------------------------
+
+#: Google's OpenAI-compatible endpoint, invalid key (its own error shape).
+GOOGLE_KEY_ERROR = {
+    "error": {
+        "code": 400,
+        "message": "API key not valid. Please pass a valid API key.",
+        "status": "INVALID_ARGUMENT",
+        "details": [
+            {
+                "@type": "type.googleapis.com/google.rpc.ErrorInfo",
+                "reason": "API_KEY_INVALID",
+                "domain": "googleapis.com",
+                "metadata": {"service": "generativelanguage.googleapis.com"},
+            }
+        ],
+    }
+}
+
+#: An error whose message is null: only the type and code say anything.
+NULL_MESSAGE_ERROR = {
+    "error": {
+        "message": None,
+        "type": "invalid_request_error",
+        "param": None,
+        "code": "invalid_size",
+    }
+}
+
+#: An upstream quota error a relay writes into a 200 event stream without framing.
+QUOTA_ERROR = error_body(
+    "You exceeded your current quota, please check your plan and billing details.",
+    type="insufficient_quota",
+    code="insufficient_quota",
+)
+
+#: An asynchronous task instead of an image (sub2api / new-api style).
+ASYNC_TASK_REPLY = {"task_id": "task_demo_0001", "status": "queued", "created": 1700000000}
+
+TRANSPARENT_ERROR = error_body(
+    "Transparent background is not supported for this model.",
+    param="background",
+    code="invalid_value",
+)
+
+#: What a relay says when it parses its upstream's SSE stream as one JSON document.
+GO_DECODER_ERROR = error_body(
+    "invalid character ':' looking for beginning of value",
+    type="new_api_error",
+    code="bad_response_body",
+)
+
+ZERO_PARTIALS_ERROR = error_body(
+    "Streaming must have non-zero partial images", param="partial_images"
+)
+
+#: A 400 on a streamed request that does not say why.
+VAGUE_ERROR = error_body("Bad request", type="upstream_error", code="bad_request")

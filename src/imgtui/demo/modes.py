@@ -8,6 +8,7 @@ body in `faults.py`). `test_demo_server.py` checks every mode is documented and 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -66,6 +67,7 @@ class Fault:
     image_urls: bool = False  # the Images JSON reply has `url`s instead of base64
     completed_url: bool = False  # the streamed completed event has `url` instead of base64
     async_task: str | None = None  # async mode (`jobs.py`): "fail" or "lost" when polled
+    unframed: bool = False  # a streamed reply is the JSON reply, no SSE framing
 
 
 # -- early replies ---------------------------------------------------------------------
@@ -210,6 +212,12 @@ _RESPONSES_CUT = _json_cut(
 )
 
 
+def _unframed_json(body: object) -> Early:
+    """A 200 `text/event-stream` reply holding bare JSON (no `data:` framing)."""
+    text = json.dumps(body) + "\n"
+    return _raw(text, 200, "text/event-stream")
+
+
 #: Every fault mode: name -> what it does. The order is the documented one.
 FAULTS: dict[str, Fault] = {
     # HTTP-level failures (before any streaming starts)
@@ -320,6 +328,55 @@ FAULTS: dict[str, Fault] = {
     # async mode (jobs.py): the task is accepted, then goes wrong while it is polled
     "async-fail": Fault("async tasks end as failed (with an error message)", async_task="fail"),
     "async-lost": Fault("async task polls answer 404: the task is gone", async_task="lost"),
+    # what relays and other providers reply (issue 12)
+    "unframed-error": Fault(
+        "HTTP 200 text/event-stream whose body is a bare JSON quota error",
+        _unframed_json(faults.QUOTA_ERROR),
+    ),
+    "unframed-image": Fault(
+        "stream=true answered with the JSON reply, sent as text/event-stream without framing",
+        unframed=True,
+    ),
+    "stream-url": Fault(
+        "Images: the streamed completed event has url, no b64_json", completed_url=True
+    ),
+    "google-key": Fault(
+        "Google-style 400 with details[].reason API_KEY_INVALID",
+        _json(faults.GOOGLE_KEY_ERROR, 400),
+        on_models=True,
+    ),
+    "google-key-list": Fault(
+        "the Google-style error wrapped in a JSON list",
+        _json([faults.GOOGLE_KEY_ERROR], 400),
+        on_models=True,
+    ),
+    "null-message": Fault(
+        "HTTP 400 with message null (type and code only)", _json(faults.NULL_MESSAGE_ERROR, 400)
+    ),
+    "async-task": Fault(
+        "HTTP 200 with an async task (task_id, status queued), no data",
+        _json(faults.ASYNC_TASK_REPLY),
+    ),
+    "transparent": Fault(
+        "HTTP 400: Transparent background is not supported for this model",
+        _json(faults.TRANSPARENT_ERROR, 400),
+    ),
+    "stream-go": Fault(
+        "stream=true: HTTP 400 with a Go JSON decoder message; fine without streaming",
+        _when_streaming(_json(faults.GO_DECODER_ERROR, 400)),
+    ),
+    "stream-partials": Fault(
+        "stream=true: HTTP 400 'Streaming must have non-zero partial images'",
+        _when_streaming(_json(faults.ZERO_PARTIALS_ERROR, 400)),
+    ),
+    "stream-text": Fault(
+        "stream=true: HTTP 400, plain text 'stream not supported'",
+        _when_streaming(_raw("stream not supported", 400, "text/plain")),
+    ),
+    "stream-vague": Fault(
+        "stream=true: HTTP 400 'Bad request' (no reason given)",
+        _when_streaming(_json(faults.VAGUE_ERROR, 400)),
+    ),
 }
 
 
