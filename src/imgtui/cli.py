@@ -70,6 +70,13 @@ def _build_parser() -> argparse.ArgumentParser:
         metavar="'NAME: VALUE'",
         help="extra HTTP header, e.g. 'api-key: ...' for Azure-style endpoints (repeatable)",
     )
+    conn.add_argument(
+        "--query",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="extra query parameter on every request, e.g. api-version=2024-10-21 (repeatable)",
+    )
     conn.add_argument("--timeout", type=float, metavar="SECONDS", help="read timeout (default 600)")
     conn.add_argument(
         "--demo", action="store_true", help="use the embedded demo server (no key needed)"
@@ -148,12 +155,16 @@ def resolve_connection(args: argparse.Namespace, environ: dict[str, str] | None 
         profile = cfg.demo_profile()
         conn = profile.connection(demo_base_url=server.base_url)
     elif args.base_url:
+        base_url, url_query = _split_base_url(args.base_url)
+        problem = cfg.base_url_problem(base_url)
+        if problem:
+            raise UsageError(f"--base-url {problem}")
         key = args.api_key
-        if key is None and args.base_url.rstrip("/") == env.get(
+        if key is None and base_url.rstrip("/") == env.get(
             "OPENAI_BASE_URL", OPENAI_DEFAULT_URL
         ).rstrip("/"):
             key = env.get("OPENAI_API_KEY")
-        conn = Connection(base_url=args.base_url, api_key=key)
+        conn = Connection(base_url=base_url.rstrip("/"), api_key=key, query=url_query)
     else:
         try:
             config = cfg.load()
@@ -193,9 +204,39 @@ def resolve_connection(args: argparse.Namespace, environ: dict[str, str] | None 
         changes["timeout"] = args.timeout
     if args.header:
         changes["headers"] = {**conn.headers, **_parse_headers(args.header)}
+    if args.query:
+        changes["query"] = {**conn.query, **_parse_query(args.query)}
     if changes:
         conn = replace(conn, **changes)
     return conn, name, profile
+
+
+def _split_base_url(url: str) -> tuple[str, dict[str, str]]:
+    """`--base-url` without its query string, and that query as parameters (Azure's
+    `...?api-version=...` pasted whole). A fragment is refused."""
+    from urllib.parse import parse_qsl, urlsplit, urlunsplit
+
+    parts = urlsplit(url.strip())
+    if parts.fragment:
+        raise UsageError("--base-url must not contain a #fragment")
+    try:
+        query = dict(parse_qsl(parts.query, keep_blank_values=True, strict_parsing=True))
+    except ValueError:
+        raise UsageError(
+            f"--base-url has a query string that is not NAME=VALUE pairs: {parts.query!r}; "
+            "pass parameters with --query NAME=VALUE instead"
+        ) from None
+    return urlunsplit(parts._replace(query="", fragment="")), query
+
+
+def _parse_query(values: list[str]) -> dict[str, str]:
+    query = {}
+    for value in values:
+        name, sep, val = value.partition("=")
+        if not sep or not name.strip():
+            raise UsageError(f"--query takes NAME=VALUE, got {value!r}")
+        query[name.strip()] = val
+    return query
 
 
 def _parse_headers(values: list[str]) -> dict[str, str]:
@@ -339,6 +380,11 @@ async def run_generate(
                 elif isinstance(ev, Failed):
                     report.failures += 1
                     view.state, view.error = "failed", ev.message
+                    kept = None
+                    if ev.raw:  # bytes that arrived but are no image: kept for inspection
+                        suffix = f"-{ev.slot + 1}" if req.n > 1 else ""
+                        kept = unique_path(outdir, stem + suffix, "broken")
+                        kept.write_bytes(ev.raw)
                     emit(
                         {
                             "event": "failed",
@@ -347,6 +393,7 @@ async def run_generate(
                             "message": ev.message,
                             "hint": ev.hint,
                             "status": ev.status,
+                            "raw_path": str(kept) if kept else None,
                         }
                     )
                     if not as_json:
@@ -356,6 +403,8 @@ async def run_generate(
                         err.write(f"imgtui: {label}{ev.message}\n")
                         if ev.hint:
                             err.write(f"  hint: {ev.hint}\n")
+                        if kept:
+                            err.write(f"  raw bytes kept in {kept}\n")
                         err.flush()
                 if display:
                     display.draw()

@@ -280,3 +280,93 @@ def test_malformed_config_is_reported_not_overwritten(env):
     r = run(["generate", "x"], env)
     assert r.returncode == 2 and "timout" in r.stderr and "line 4" in r.stderr
     assert "timout" in cfg.read_text()
+
+
+# -- replies of relays and other providers (issue 12): one line in the server's words + hint
+
+RELAY_FAULTS = [
+    # mode, extra flags, the server's words, words of the hint
+    ("unframed-error", [], "exceeded your current quota", "quota is used up"),
+    ("google-key", [], "API key not valid", "API key"),
+    ("google-key-list", [], "API key not valid", "API key"),
+    ("null-message", [], "type: invalid_request_error, code: invalid_size", "parameters"),
+    ("async-task", [], "task_demo_0001, status queued", "polled provider"),
+    ("transparent", ["--background", "transparent"], "Transparent background is not supported", "background to auto or opaque"),
+    ("stream-go", [], "invalid character ':' looking for beginning of value", "--no-stream"),
+    ("stream-partials", [], "Streaming must have non-zero partial images", "--no-stream"),
+    ("stream-text", [], "stream not supported", "--no-stream"),
+    ("stream-vague", [], "Bad request", "--no-stream"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("mode, flags, said, hint", RELAY_FAULTS, ids=[f[0] for f in RELAY_FAULTS])
+def test_relay_failures_end_in_the_servers_words_and_a_hint(
+    tmp_path, env, server, mode, flags, said, hint
+):
+    r = run(
+        ["generate", "a fox", "--base-url", server.fault_url(mode), "-o", str(tmp_path), *flags],
+        env,
+    )
+    assert r.returncode == 1, (r.stdout, r.stderr)
+    message, hint_line = r.stderr.strip().splitlines()
+    assert message.startswith("imgtui: ") and said in message
+    assert hint_line.startswith("  hint: ") and hint in hint_line
+    assert not list(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("mode", ["unframed-image", "stream-url"])
+def test_relay_replies_that_hold_an_image_save_it(tmp_path, env, server, mode):
+    r = run(
+        ["generate", "a fox", "--base-url", server.fault_url(mode), "-o", str(tmp_path),
+         "-s", "64x64"],
+        env,
+    )  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    (path,) = tmp_path.iterdir()
+    assert Image.open(path).size == (64, 64) and r.stdout.strip() == str(path)
+
+
+def test_no_stream_gets_past_a_streaming_refusal(tmp_path, env, server):
+    args = ["generate", "a fox", "--base-url", server.fault_url("stream-go"), "-o", str(tmp_path)]
+    assert run(args, env).returncode == 1
+    r = run([*args, "--no-stream"], env)
+    assert r.returncode == 0, r.stderr
+    assert len(list(tmp_path.glob("*.png"))) == 1
+
+
+def test_a_base_url_holding_the_endpoint_names_the_one_to_use(env, server):
+    r = run(["generate", "x", "--base-url", server.base_url + "/images/generations"], env)
+    assert r.returncode == 1
+    message, hint = r.stderr.strip().splitlines()
+    assert (
+        "Not found (404): Invalid URL (POST /v1/images/generations/images/generations)" in message
+    )
+    assert f"use {server.base_url} as the base URL" in hint
+
+
+def test_a_base_url_query_string_becomes_query_parameters(tmp_path, env, server):
+    r = run(
+        ["generate", "x", "--base-url", server.base_url + "?api-version=2025-04-01",
+         "--query", "deployment=d1", "--query", "x=a=b", "-o", str(tmp_path),
+         "--partial-images", "0"],
+        env,
+    )  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    (request,) = server.requests
+    assert request["path"] == "/v1/images/generations"
+    assert request["query"] == "api-version=2025-04-01&deployment=d1&x=a%3Db"
+
+
+@pytest.mark.parametrize(
+    "args, words",
+    [
+        (["--base-url", "ftp://h/v1"], "--base-url 'ftp://h/v1': must start with http:// or https://"),
+        (["--base-url", "https://u:p@h/v1"], "--base-url must not contain user:password@"),
+        (["--base-url", "https://h/v1#frag"], "--base-url must not contain a #fragment"),
+        (["--base-url", "https://h/v1?novalue"], "pass parameters with --query NAME=VALUE"),
+        (["--base-url", "https://h/v1", "--query", "novalue"], "--query takes NAME=VALUE"),
+    ],
+)  # fmt: skip
+def test_base_url_and_query_flags_are_validated(env, args, words):
+    r = run(["generate", "x", *args], env)
+    assert r.returncode == 2 and words in r.stderr and "Traceback" not in r.stderr

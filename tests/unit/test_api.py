@@ -547,3 +547,25 @@ def test_httpx_sse_private_parser_is_the_tested_one():
     assert low <= sse.version_tuple(version) < high, (
         f"httpx-sse {version} is outside the tested range {low}..{high}: check imgtui/api/sse.py"
     )
+
+
+def test_scrub_masks_every_configured_value_even_cut_short():
+    secrets = ["sk-live-abcdef123", "hdr-secret-value", "q/s+cret"]
+    text = "key sk-live-abcdef123, header hdr-secret-value, query q%2Fs%2Bcret or q/s+cret"
+    assert errors.scrub(text, secrets) == "key ***, header ***, query *** or ***"
+    cut = "x" * 150 + " hdr-sec…"  # a message cut to one line inside a secret
+    assert errors.scrub(cut, secrets) == "x" * 150 + " ***…"
+    assert errors.scrub("the word test stays", ["abc"]) == "the word test stays"  # < 4 chars
+
+
+@pytest.mark.parametrize(
+    "body, shown",
+    [
+        (b'{"error": {"message": "quota"}}', [{"error": {"message": "quota"}}]),
+        (b'{\n  "error": {\n    "message": "quota"\n  }\n}\n', [{"error": {"message": "quota"}}]),
+        (b'data: {"type": "a"}\n\n{"error": "late"}\n\n', [{"type": "a"}, {"error": "late"}]),
+        (b"stream not supported\n", []),
+    ],
+)
+def test_unframed_json_in_an_event_stream_is_read_as_json(body, shown):
+    assert asyncio.run(_collect_objs(body, [1, 7, 30])) == shown

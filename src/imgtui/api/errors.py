@@ -492,10 +492,18 @@ def scrub(text: str, secrets: str | Iterable[str | None] | None) -> str:
     if secrets is None:
         return text
     values = [secrets] if isinstance(secrets, str) else [v for v in secrets if v]
-    for secret in sorted(values, key=len, reverse=True):
-        if len(secret) < 4:
-            continue
-        for form in {secret, quote(secret, safe=""), quote_plus(secret)}:
-            if form in text:
-                text = text.replace(form, "***")
+    forms = sorted(
+        {f for s in values if len(s) >= 4 for f in (s, quote(s, safe=""), quote_plus(s))},
+        key=len,
+        reverse=True,
+    )
+    for form in forms:
+        if form in text:
+            text = text.replace(form, "***")
+    if text.endswith("…"):  # a message cut short may end in the start of a secret
+        head = text[:-1]
+        for form in forms:
+            for size in range(len(form) - 1, 3, -1):
+                if head.endswith(form[:size]):
+                    return head[:-size] + "***…"
     return text

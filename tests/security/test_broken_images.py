@@ -1,0 +1,69 @@
+"""A final image must be an image (issue 10, item 6): truncated files, non-image bytes and
+decompression bombs fail the slot with a clear message, the raw bytes kept for
+inspection, and the bomb is never decoded (its header alone is read)."""
+
+from __future__ import annotations
+
+import contextlib
+import subprocess
+import sys
+
+import pytest
+
+from imgtui.api import Completed, Connection, Failed, FailureKind, ImageRequest, stream_images
+from imgtui.api.imagecheck import BrokenImage, check_image
+from tests.security.hostile import BOMB, GOOD, NOT_AN_IMAGE, TRUNCATED, bomb_png
+
+CASES = [
+    # mode, raw bytes served, words of the message
+    ("truncated", TRUNCATED, "damaged or cut off"),
+    ("not-image", NOT_AN_IMAGE, "Not an image"),
+    ("bomb", BOMB, "decompression bomb"),
+]
+
+
+@pytest.mark.parametrize("stream", [True, False], ids=["stream", "json"])
+@pytest.mark.parametrize("mode, raw, words", CASES, ids=[c[0] for c in CASES])
+async def test_a_broken_final_image_fails_the_slot_and_keeps_the_bytes(
+    hostile, mode, raw, words, stream
+):
+    conn = Connection(hostile.url(mode), max_retries=0)
+    req = ImageRequest(prompt="x", stream=stream, partial_images=0)
+    async with contextlib.aclosing(stream_images(conn, req)) as s:
+        events = [e async for e in s]
+    assert not [e for e in events if isinstance(e, Completed)]
+    (failed,) = [e for e in events if isinstance(e, Failed)]
+    assert failed.kind is FailureKind.STREAM
+    assert failed.message.startswith("The final image is not usable: ")
+    assert words in failed.message
+    assert failed.raw == raw
+    assert "raw bytes are kept" in failed.hint
+
+
+def test_the_check_reads_headers_only():
+    """A 10-gigapixel header is refused in far less memory than decoding it would need."""
+    import tracemalloc
+
+    tracemalloc.start()
+    with pytest.raises(BrokenImage, match="decompression bomb"):
+        check_image(BOMB)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert peak < 5 * 1024 * 1024
+    with pytest.raises(BrokenImage, match=r"Refused a 10000x6000 PNG \(60,000,000 pixels"):
+        check_image(bomb_png(10_000, 6_000))  # under Pillow's own bomb bound, over ours
+    assert check_image(GOOD).format == "PNG"
+
+
+def test_cli_saves_the_raw_bytes_and_exits_non_zero(hostile, tmp_path):
+    r = subprocess.run(
+        [sys.executable, "-m", "imgtui", "generate", "a fox", "--no-stream", "-o", str(tmp_path),
+         "--base-url", hostile.url("truncated")],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert r.returncode != 0
+    assert "The final image is not usable" in r.stderr
+    (kept,) = tmp_path.glob("*.broken")
+    assert kept.read_bytes() == TRUNCATED
+    assert str(kept) in r.stderr
+    assert not list(tmp_path.glob("*.png"))
