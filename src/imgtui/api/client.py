@@ -64,7 +64,15 @@ from imgtui.api.parse import (
 from imgtui.api.pool import make_client
 from imgtui.api.request import Connection, ImageRequest
 from imgtui.api.sse import DONE, SSEData, Stray, Unframed, iter_sse
-from imgtui.api.transport import Deadline, download, open_api, origin, read_body, read_chunks
+from imgtui.api.transport import (
+    Deadline,
+    download,
+    open_api,
+    origin,
+    read_body,
+    read_chunks,
+    read_prefix,
+)
 
 PROGRESS_EVERY = 0.25  # seconds between Progress events of one slot
 
@@ -428,7 +436,7 @@ async def stream_images(
         deadline = conn.deadline
     own_client = client is None
     # A new client builds an SSL context (tens of ms): not on the event loop.
-    http = client or await asyncio.to_thread(make_client, conn)
+    http = client if client is not None else await asyncio.to_thread(make_client, conn)
     calls = build_calls(conn, req)
 
     def runner(call: HttpCall) -> CallRunner:
@@ -495,30 +503,41 @@ async def check_connection(conn: Connection) -> Failed | None:
     return failure.event(0)
 
 
-async def get_json(conn: Connection, path: str) -> object:
+async def get_json(conn: Connection, path: str, *, cap: int = 8 * 1024 * 1024) -> object:
     """`GET {base_url}{path}` with the profile's key, headers and query; the decoded JSON.
 
-    Raises ApiFailure (the key scrubbed from its message) for an HTTP or connection failure
-    or a reply that is not JSON. Used for `GET /models` (imgtui.models.listing)."""
+    Same rules as every API call: redirects only within the origin, the reply capped at
+    `cap` bytes, every secret scrubbed from messages. Raises ApiFailure for an HTTP or
+    connection failure or a reply that is not JSON. Used for `GET /models`
+    (imgtui.models.listing)."""
+    timeout = min(30.0, conn.timeout)
+    deadline = Deadline(timeout)
     async with await asyncio.to_thread(make_client, conn) as http:
+        request = http.build_request(
+            "GET",
+            endpoint_url(conn, path),
+            headers=request_headers(conn),
+            params=request_params(conn),
+            timeout=timeout,
+        )
         try:
-            resp = await http.get(
-                endpoint_url(conn, path),
-                headers=request_headers(conn),
-                params=conn.query or None,
-                timeout=min(30.0, conn.timeout),
-            )
-            if resp.status_code >= 400:
-                failure = from_response(resp.status_code, resp.headers, resp.content[:65536])
-            else:
-                return json.loads(resp.content)
+            async with open_api(http, request, deadline) as resp:
+                if resp.status_code >= 400:
+                    body = await read_prefix(resp, deadline, 65536)
+                    failure = from_response(
+                        resp.status_code, resp.headers, body, base_url=conn.base_url
+                    )
+                else:
+                    return json.loads(await read_body(resp, deadline, cap))
+        except ApiFailure as exc:
+            failure = exc
         except httpx.HTTPError as exc:
-            failure = from_exception(exc, timeout=min(30.0, conn.timeout))
-        except ValueError:
+            failure = from_exception(exc, timeout=timeout)
+        except (ValueError, RecursionError):
             failure = ApiFailure(
                 FailureKind.BAD_REQUEST,
                 f"{path} did not answer JSON",
                 "Check the base URL: it should end in /v1 for OpenAI-compatible APIs.",
             )
-    failure.message = scrub(failure.message, conn.api_key)
+    failure.message = scrub(failure.message, conn.secrets())
     raise failure

@@ -219,12 +219,10 @@ class StreamParser:
             return []
         if etype == "response.failed":
             response = obj.get("response") or {}
-            err = (
-                response.get("error")
-                if isinstance(response.get("error"), dict)
-                else {"message": "response failed"}
+            found = response.get("error")
+            raise from_error_object(
+                found if isinstance(found, dict) else {"message": "response failed"}
             )
-            raise from_error_object(err)
         if etype == "response.incomplete":
             details = (obj.get("response") or {}).get("incomplete_details") or {}
             reason = details.get("reason") if isinstance(details, dict) else None
