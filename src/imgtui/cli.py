@@ -523,14 +523,20 @@ def cmd_profiles(args: argparse.Namespace) -> int:
         return EXIT_OK
     if args.profiles_command == "import":
         try:
-            profile = cfg.profile_from_share_url(args.url, [p.name for p in config.profiles])
+            plan = cfg.read_share_link(args.url, config.profiles)
+            plan.apply(config)
         except ValueError as exc:
             raise UsageError(f"cannot import: {exc}") from None
-        config.add(profile)
         cfg.save(config)
-        print(
-            f"imported profile {profile.name!r} ({profile.base_url}, {profile.api_mode}, {profile.model})"
-        )
+        for warning in plan.warnings:
+            print(f"imgtui: warning: {warning}", file=sys.stderr)
+        for profile, old in zip(plan.profiles, plan.replaces, strict=True):
+            verb = "updated" if old is not None else "imported"
+            print(
+                f"{verb} profile {profile.name!r} ({profile.base_url}, {profile.api_mode}, {profile.model})"
+            )
+        if config.settings.active_profile not in [p.name for p in plan.profiles]:
+            print("the active profile is unchanged; use --profile NAME to use an imported one")
         return EXIT_OK
     profile = config.get(args.name)
     if profile is None:

@@ -128,6 +128,9 @@ async def test_settings_import_link_drives_the_next_task(make_app, server, tmp_p
         app.screen.query_one("Input").value = link
         await pilot.press("enter")
         await wait_for(pilot, lambda: isinstance(app.screen, SettingsScreen), what="the import")
+        await pilot.pause()
+        assert app.screen.config.settings.active_profile != "Linked"  # never made active unsaid
+        await pilot.press("m")  # the imported profile is highlighted in the list: use it
         await pilot.press("escape")
         await wait_for(
             pilot, lambda: not isinstance(app.screen, SettingsScreen), what="leaving settings"

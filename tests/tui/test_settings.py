@@ -411,7 +411,7 @@ async def test_copy_link_leaves_key_out_unless_asked(config) -> None:
         assert cfg.profile_from_share_url(app.copied[0]).base_url == "https://example.com/v1"
         warnings = [n.message for n in app._notifications if n.severity == "warning"]
         assert any(
-            "extra headers" in w and "the timeout" in w for w in warnings
+            "extra headers" in w and "timeout (s)" in w for w in warnings
         )  # share_url_losses
         assert all(SECRET not in n.message for n in app._notifications)
 

@@ -652,8 +652,8 @@ def test_import_the_readme_link() -> None:
         "",
         "images",
     )
-    # what the link leaves out takes imgtui's defaults
-    assert (p.model, p.stream, p.partial_images) == ("gpt-image-1", True, 2)
+    # what the link leaves out means the playground's defaults: images mode streams nothing
+    assert (p.model, p.stream, p.partial_images) == ("gpt-image-1", False, 1)
 
 
 def test_import_a_full_link_with_key_and_stream_settings() -> None:
@@ -670,6 +670,7 @@ def test_import_a_full_link_with_key_and_stream_settings() -> None:
         model="gpt-image-2",
         stream=False,
         partial_images=0,
+        size_in_prompt=True,
     )
 
 
@@ -691,7 +692,8 @@ def test_responses_mode_model_is_the_mainline_model() -> None:
     ("link", "base_url"),
     [
         ("?apiUrl=https://relay.example", "https://relay.example/v1"),  # the playground adds /v1
-        ("apiUrl=https://relay.example/v1/", "https://relay.example/v1"),
+        ("apiUrl=https://relay.example/v1/", "https://relay.example/v1/"),  # kept as written
+        ("apiUrl=https://relay.example/openai/", "https://relay.example/openai/"),
         ("apiUrl=https://relay.example/api/v1/images/generations", "https://relay.example/api/v1"),
         ("apiUrl=https://relay.example/openai", "https://relay.example/openai/v1"),
         ("apiUrl=relay.example:8443/v1", "https://relay.example:8443/v1"),  # no scheme: https
@@ -727,7 +729,8 @@ def test_imported_name_is_made_unique_and_defaults_to_the_host() -> None:
         ("https://gpt-image-playground.cooksleep.dev/", "no apiUrl"),
         ("apiMode=images", "no apiUrl"),
         ("apiUrl=", "no apiUrl"),
-        ("settings=%7B%22profiles%22%3A%5B%5D%7D", "custom-provider"),
+        ("settings=%7B%22profiles%22%3A%5B%5D%7D", "no OpenAI-compatible profile"),
+        ("settings=%7Bnot+json", "not valid JSON"),
         ("apiUrl=ftp://relay.example/v1", "http:// or https://"),
         ("apiUrl=javascript:alert(1)//x", "not a valid address"),
         ("apiUrl=https://relay.example/v1&apiMode=chat", "apiMode"),
@@ -739,7 +742,7 @@ def test_imported_name_is_made_unique_and_defaults_to_the_host() -> None:
         ("apiUrl=https://relay.example/v1&streamImages=1", "streamImages"),
         ("apiUrl={address}&apiKey={key}&model={model}", "template"),
         ("ftp://files.example/?apiUrl=https://relay.example/v1", "not a web link"),
-        ("apiUrl=https://relay.example/v1&apiKey=has%20space", "api_key"),
+        ("apiUrl=https://relay.example/v1&apiKey=has%20space", "apiKey: contains whitespace"),
     ],
 )
 def test_bad_links_raise_share_url_error(link: str, words: str) -> None:
@@ -758,9 +761,9 @@ def test_export_format_and_round_trip() -> None:
     )
     url = profile_to_share_url(p)
     assert url == (
-        "https://gpt-image-playground.cooksleep.dev/?apiUrl=https%3A%2F%2Frelay.example%2Fv1&apiMode=images"
-        "&model=gpt-image-2&profileName=My+Relay&streamImages=false&streamPartialImages=1"
-    )
+        "https://gpt-image-playground.cooksleep.dev/?apiUrl=https%3A%2F%2Frelay.example%2Fv1"
+        "&model=gpt-image-2&profileName=My+Relay"
+    )  # apiMode=images, no streaming and 1 partial are the playground's defaults: left out
     assert "relay-key" not in url
     back = profile_from_share_url(url)
     assert back == Profile(
@@ -793,7 +796,7 @@ def test_demo_cannot_be_shared_and_losses_are_listed() -> None:
     p = Profile(
         "A", "https://a.example/v1", headers={"api-key": "${K}"}, query={"v": "1"}, timeout=30
     )
-    assert cfg.share_url_losses(p) == ["extra headers", "extra query parameters", "the timeout"]
+    assert cfg.share_url_losses(p) == ["timeout (s)", "extra headers", "query params"]
     assert cfg.share_url_losses(Profile("B", "https://b.example/v1")) == []
 
 

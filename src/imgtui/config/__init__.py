@@ -42,9 +42,11 @@ from imgtui.config.model import (
 from imgtui.config.paths import APP_NAME, config_path, data_dir, default_output_dir
 from imgtui.config.share import (
     SHARE_URL_BASE,
+    ShareImport,
     ShareUrlError,
     profile_from_share_url,
     profile_to_share_url,
+    read_share_link,
     share_url_losses,
 )
 from imgtui.config.toml_file import ConfigError, ensure_env_profile, load, save, to_toml
@@ -69,6 +71,7 @@ __all__ = [
     "Kind",
     "Profile",
     "Settings",
+    "ShareImport",
     "ShareUrlError",
     "apply_flags",
     "base_url_problem",
@@ -85,6 +88,7 @@ __all__ = [
     "profile_field",
     "profile_from_share_url",
     "profile_to_share_url",
+    "read_share_link",
     "save",
     "share_url_losses",
     "to_toml",

@@ -20,6 +20,7 @@ from __future__ import annotations
 import math
 import os
 import re
+import unicodedata
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
@@ -79,10 +80,10 @@ REASONING_EFFORTS: tuple[str, ...] = (
 # table in OPENAI-IMAGES.md section 7).
 PRICE_RATES: tuple[str, ...] = (
     "text_input",
-    "text_cached_input",
+    "cached_text_input",
     "text_output",
     "image_input",
-    "image_cached_input",
+    "cached_image_input",
     "image_output",
 )
 
@@ -382,7 +383,9 @@ class FieldSpec:
     message) to point into a table. `choices`: the only values allowed (a select in the
     form). `applies(profile)`: whether the field matters for the profile as it stands
     (the form disables it otherwise). `group`: the form section it belongs to. `cli`:
-    whether `cli_flags()` offers it.
+    whether `cli_flags()` offers it. `share`: the gpt_image_playground share-link
+    parameter that carries it ("" when links cannot; `model` carries the image model in
+    images mode and the mainline model in responses mode).
     """
 
     name: str
@@ -397,6 +400,7 @@ class FieldSpec:
     group: str = ""
     applies: Callable[[Any], bool] | None = None
     cli: bool = True
+    share: str = ""
 
     def default_value(self) -> Any:
         """A fresh default (lists and tables are copied)."""
@@ -429,6 +433,7 @@ def spec(
     group: str = "",
     applies: Callable[[Any], bool] | None = None,
     cli: bool = True,
+    share: str = "",
 ) -> Any:
     """A dataclass field carrying its FieldSpec (without its name, filled in from the class)."""
     meta = {
@@ -444,6 +449,7 @@ def spec(
             group=group,
             applies=applies,
             cli=cli,
+            share=share,
         )
     }
     if isinstance(default, (dict, list)):
@@ -459,9 +465,17 @@ def _specs(cls: type) -> tuple[FieldSpec, ...]:
 # -- checks ------------------------------------------------------------------------------
 
 
+def _has_controls(value: str) -> bool:
+    """C0/C1 control characters (escape sequences, bells): never in a name, model or URL,
+    which are shown on terminals and may come from a share link."""
+    return any(unicodedata.category(c) == "Cc" for c in value)
+
+
 def _name_problem(value: str) -> str | None:
     if not value.strip():
         return "is empty"
+    if _has_controls(value.replace("\t", "")):
+        return "must not contain control characters"
     if len(value) > MAX_NAME or any(c in value for c in "\r\n\t"):
         return f"must be one line of at most {MAX_NAME} characters"
     return None
@@ -476,7 +490,13 @@ def _provider_problem(value: str) -> str | None:
 
 
 def _not_empty(value: str) -> str | None:
-    return "is empty" if not value.strip() else None
+    if not value.strip():
+        return "is empty"
+    return "must not contain control characters" if _has_controls(value) else None
+
+
+def _plain_text(value: str) -> str | None:
+    return "must not contain control characters" if _has_controls(value) else None
 
 
 def base_url_problem(url: object) -> str | None:
@@ -486,8 +506,8 @@ def base_url_problem(url: object) -> str | None:
         return None
     if not isinstance(url, str) or not url.strip():
         return "is empty"
-    if any(c.isspace() for c in url):
-        return "contains whitespace"
+    if any(c.isspace() for c in url) or _has_controls(url):
+        return "contains whitespace or control characters"
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https"):
         return (
@@ -601,27 +621,27 @@ class Profile:
     table: `PROFILE_FIELDS` is read from here."""
 
     # fmt: off
-    name: str = spec("", "Name", "A name of your choice, shown in the profile picker and in the history.", kind=STR, check=_name_problem, required=True, group="connection", cli=False)
-    base_url: str = spec("", "Base URL", f"The API root, usually ending in /v1 (https://api.openai.com/v1); used as written. {DEMO_URL} is the built-in demo server.", kind=STR, check=base_url_problem, required=True, group="connection")
-    api_key: str = spec("", "API key", "Paste a key (kept in config.toml, readable only by you), or write ${VAR} to read it from an environment variable when a request is made. Empty: no Authorization header.", kind=STR, check=_api_key_problem, secret=True, group="connection")
+    name: str = spec("", "Name", "A name of your choice, shown in the profile picker and in the history.", kind=STR, check=_name_problem, required=True, group="connection", cli=False, share="profileName")
+    base_url: str = spec("", "Base URL", f"The API root, usually ending in /v1 (https://api.openai.com/v1); used as written. {DEMO_URL} is the built-in demo server.", kind=STR, check=base_url_problem, required=True, group="connection", share="apiUrl")
+    api_key: str = spec("", "API key", "Paste a key (kept in config.toml, readable only by you), or write ${VAR} to read it from an environment variable when a request is made. Empty: no Authorization header.", kind=STR, check=_api_key_problem, secret=True, group="connection", share="apiKey")
     provider: str = spec("openai", "Provider", "openai: the OpenAI-compatible Images/Responses API (streaming). sub2api-async: submit to images/*/async and poll images/tasks/{id}. fal: the fal.ai queue (base URL https://queue.fal.run, model e.g. openai/gpt-image-2). Any other value: the id of a custom provider imported with `imgtui providers import FILE` (a gpt_image_playground manifest).", kind=STR, check=_provider_problem, group="connection")
-    api_mode: str = spec("images", "API mode", "Images API: POST /images/generations and /images/edits. Responses API: POST /responses with the image_generation tool, called by a mainline model.", kind=STR, choices=API_MODES, group="models")
-    model: str = spec("gpt-image-1", "Image model", "The image model, e.g. gpt-image-2.", kind=STR, check=_not_empty, group="models")
-    mainline_model: str = spec("gpt-5", "Mainline model", "Responses API only: the model that calls the image tool, e.g. gpt-5.", kind=STR, check=_not_empty, group="models", applies=_responses)
-    reasoning_effort: str = spec("", "Reasoning effort", "Responses API only: the mainline model's reasoning effort (none, minimal, low, medium, high, xhigh, max); empty leaves it to the model.", kind=STR, choices=REASONING_EFFORTS, group="models", applies=_responses)
-    stream: bool = spec(True, "Stream previews", "Show partial previews while the image forms (server-sent events).", kind=BOOL, group="streaming")
-    partial_images: int = spec(2, "Partial images", "0 to 3 previews per image. " + PARTIALS_HELP, kind=INT, check=_partials_problem, group="streaming", applies=_streams)
+    api_mode: str = spec("images", "API mode", "Images API: POST /images/generations and /images/edits. Responses API: POST /responses with the image_generation tool, called by a mainline model.", kind=STR, choices=API_MODES, group="models", share="apiMode")
+    model: str = spec("gpt-image-1", "Image model", "The image model, e.g. gpt-image-2.", kind=STR, check=_not_empty, group="models", share="model")
+    mainline_model: str = spec("gpt-5", "Mainline model", "Responses API only: the model that calls the image tool, e.g. gpt-5.", kind=STR, check=_not_empty, group="models", applies=_responses, share="model")
+    reasoning_effort: str = spec("", "Reasoning effort", "Responses API only: the mainline model's reasoning effort (none, minimal, low, medium, high, xhigh, max); empty leaves it to the model.", kind=STR, choices=REASONING_EFFORTS, group="models", applies=_responses, share="reasoningEffort")
+    stream: bool = spec(True, "Stream previews", "Show partial previews while the image forms (server-sent events).", kind=BOOL, group="streaming", share="streamImages")
+    partial_images: int = spec(2, "Partial images", "0 to 3 previews per image. " + PARTIALS_HELP, kind=INT, check=_partials_problem, group="streaming", applies=_streams, share="streamPartialImages")
     timeout: float = spec(600.0, "Timeout (s)", f"Read timeout: seconds to wait for the next bytes of a reply, at most {MAX_TIMEOUT:g}.", kind=NUMBER, check=_timeout_problem, group="limits")
     deadline: float = spec(900.0, "Deadline (s)", "Overall limit per request in seconds, however steadily bytes arrive; a request still running then is stopped.", kind=NUMBER, check=_deadline_problem, group="limits")
     max_concurrent: int = spec(4, "Max concurrent", f"Generations this profile runs at once (1 to {MAX_CONCURRENT}); further ones wait as queued.", kind=INT, check=_concurrency_problem, group="limits")
     daily_limit_usd: float | None = spec(None, "Daily limit ($)", "Optional: refuse new tasks on this profile once today's spending reaches this many US dollars (a running stream is never stopped). Empty: no limit.", kind=OPT_NUMBER, check=_limit_problem, group="limits")
-    transparent_method: str = spec("native", "Transparency", "How a transparent background is made: native sends background=transparent; local asks for a flat key colour and removes it here, for models and relays that refuse transparency.", kind=STR, choices=TRANSPARENT_METHODS, group="policy")
-    size_in_prompt: bool = spec(False, "Size in prompt", "Write the chosen size into the prompt instead of sending size (the playground's Codex-CLI compatibility), for relays that refuse the size parameter.", kind=BOOL, group="policy")
+    transparent_method: str = spec("native", "Transparency", "How a transparent background is made: native sends background=transparent; local asks for a flat key colour and removes it here, for models and relays that refuse transparency.", kind=STR, choices=TRANSPARENT_METHODS, group="policy", share="transparentBackgroundMethod")
+    size_in_prompt: bool = spec(False, "Size in prompt", "Write the chosen size into the prompt instead of sending size (the playground's Codex-CLI compatibility), for relays that refuse the size parameter.", kind=BOOL, group="policy", share="codexCli")
     omit_params: list[str] = spec([], "Never send", "Request parameters never to send to this endpoint, comma-separated (e.g. size, quality, background), for relays that refuse them.", kind=STR_LIST, check=_omit_problem, group="policy")
     price_overrides: dict[str, dict[str, float]] = spec({}, "Prices", "Optional, per model: `model: image_output=30, text_input=5` (USD per 1M tokens; rates " + ", ".join(PRICE_RATES) + "), where this endpoint prices differently from the built-in table.", kind=PRICE_TABLE, check=_prices_problem, group="policy", cli=False)
     headers: dict[str, str] = spec({}, "Extra headers", "One `Name: value` per line, sent with every request. Values may use ${VAR}: keep secrets in environment variables, not here.", kind=STR_TABLE, check=first_bad_header, group="advanced", cli=False)
     query: dict[str, str] = spec({}, "Query params", "One `name: value` per line, added to every URL, e.g. `api-version: 2025-04-01-preview` for Azure.", kind=STR_TABLE, check=_query_problem, group="advanced", cli=False)
-    profile_id: str = spec("", "Playground id", "The gpt_image_playground profile id: a share link carrying the same id updates this profile instead of adding another.", kind=STR, group="advanced", cli=False)
+    profile_id: str = spec("", "Playground id", "The gpt_image_playground profile id: a share link carrying the same id updates this profile instead of adding another.", kind=STR, check=_plain_text, group="advanced", cli=False, share="profileId")
     # fmt: on
 
     # -- validation --------------------------------------------------------------------

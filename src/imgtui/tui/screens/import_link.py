@@ -1,5 +1,9 @@
 """Paste a gpt_image_playground share link: a masked field, a preview of what the link holds
-(key masked, warnings named), and Import; dismisses with the parsed link or None."""
+(new or updated profiles, key masked, warnings), and Import; dismisses with the planned
+import (`imgtui.config.ShareImport`, not applied) or None.
+
+Everything shown comes from the link, so it is passed as `Content` (never parsed as
+markup)."""
 
 from __future__ import annotations
 
@@ -9,16 +13,17 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Static
 
-from imgtui.config import Profile, ShareUrlError, profile_from_share_url
+from imgtui.config import Profile, ShareImport, ShareUrlError, read_share_link
 
 __all__ = ["ImportLinkScreen"]
 
 
-class ImportLinkScreen(ModalScreen[Profile | None]):
-    """Paste a gpt_image_playground share link; dismisses with the new (unsaved) profile.
+class ImportLinkScreen(ModalScreen[ShareImport | None]):
+    """Paste a gpt_image_playground share link; dismisses with the planned import.
 
     The field is masked (a link may carry a key); a preview line shows what the link holds,
     with the key masked. An invalid link keeps the modal open with the reason."""
@@ -47,11 +52,9 @@ class ImportLinkScreen(ModalScreen[Profile | None]):
         Binding("escape", "cancel", "Cancel", id="import.cancel"),
     ]
 
-    def __init__(
-        self, existing_names: Iterable[str], environ: Mapping[str, str] | None = None
-    ) -> None:
+    def __init__(self, saved: Iterable[Profile], environ: Mapping[str, str] | None = None) -> None:
         super().__init__()
-        self.existing_names = list(existing_names)
+        self.saved = list(saved)
         self.environ = environ
 
     def compose(self) -> ComposeResult:
@@ -72,43 +75,49 @@ class ImportLinkScreen(ModalScreen[Profile | None]):
         self.query_one("#import-url", Input).cursor_blink = False
         self.query_one("#import-url", Input).focus()
 
-    def _parse(self) -> tuple[Profile | None, str]:
+    def _parse(self) -> tuple[ShareImport | None, str]:
         text = self.query_one("#import-url", Input).value
         if not text.strip():
             return None, ""
         try:
-            profile = profile_from_share_url(text, self.existing_names)
+            plan = read_share_link(text, self.saved)
         except ShareUrlError as exc:
             return None, str(exc)
-        return profile, ""
+        return plan, ""
+
+    def _preview(self, plan: ShareImport) -> Content:
+        lines = []
+        for profile, old in zip(plan.profiles, plan.replaces, strict=True):
+            model = profile.mainline_model if profile.api_mode == "responses" else profile.model
+            stream = f"stream, {profile.partial_images} partials" if profile.stream else "no stream"
+            verb = f"update {old}" if old is not None else "new"
+            lines.append(
+                f"→ {verb}: {profile.name} · {profile.base_url} · {profile.api_mode} · {model} · "
+                f"{stream} · key {profile.key_status(self.environ)}"
+            )
+        parts: list[str | tuple[str, str]] = ["\n".join(lines)]
+        parts.extend(("\n⚠ " + warning, "$warning") for warning in plan.warnings)
+        return Content.assemble(*parts)
 
     @on(Input.Changed, "#import-url")
     def _changed(self) -> None:
-        profile, error = self._parse()
+        plan, error = self._parse()
         preview = self.query_one("#import-preview", Static)
-        if profile is not None:
-            model = profile.mainline_model if profile.api_mode == "responses" else profile.model
-            stream = f"stream, {profile.partial_images} partials" if profile.stream else "no stream"
-            preview.update(
-                f"→ {profile.name} · {profile.base_url} · {profile.api_mode} · {model} · {stream} · "
-                f"key {profile.key_status(self.environ)}"
-            )
-        else:
-            preview.update(error)
-        preview.set_class(profile is not None, "-ok")
+        preview.update(self._preview(plan) if plan is not None else Content(error))
+        preview.set_class(plan is not None, "-ok")
         preview.set_class(bool(error), "-error")
 
     @on(Input.Submitted, "#import-url")
     @on(Button.Pressed, "#import-ok")
     def _import(self) -> None:
-        profile, error = self._parse()
+        plan, error = self._parse()
         preview = self.query_one("#import-preview", Static)
-        if profile is None:
-            preview.update(error or "Paste a link first.")
+        if plan is None:
+            preview.update(Content(error or "Paste a link first."))
             preview.set_class(True, "-error")
             preview.set_class(False, "-ok")
             return
-        self.dismiss(profile)
+        self.dismiss(plan)
 
     @on(Button.Pressed, "#import-cancel")
     def action_cancel(self) -> None:

@@ -38,6 +38,7 @@ from imgtui.api.events import Failed
 from imgtui.config import (
     Config,
     Profile,
+    ShareImport,
     ShareUrlError,
     format_pairs,
     parse_pairs,
@@ -530,30 +531,32 @@ class SettingsScreen(Screen[str | None]):
     # -- share links -----------------------------------------------------------------
 
     def action_import_link(self) -> None:
-        def imported(profile: Profile | None) -> None:
-            if profile is None:
+        def imported(plan: ShareImport | None) -> None:
+            if plan is None:
                 return
-
-            def add_and_activate(c: Config) -> None:
-                c.add(profile)
-                c.set_active(
-                    profile.name
-                )  # like the web app: a pasted link is the profile you want to use
-
-            if not self._commit(add_and_activate, "Import"):
+            if not self._commit(plan.apply, "Import"):
                 return
+            names = ", ".join(p.name for p in plan.profiles)
+            verb = "Updated" if all(plan.replaces) else "Imported"
+            # never made active behind the user's back: a link comes from someone else
             self.notify(
-                f"Imported {profile.name} ({profile.base_url}); it is now the active profile",
+                f"{verb} {names}. The active profile is unchanged: press m on a profile to use it.",
                 title="Share link",
+                markup=False,
             )
+            for warning in plan.warnings:
+                self.notify(
+                    warning, title="Share link", severity="warning", timeout=10, markup=False
+                )
+            first = plan.profiles[0]
             if self.dirty:
-                self._select_after_change(profile.name)
+                self._select_after_change(first.name)
             else:
-                self._load(profile, profile.name)
-                self._highlight(profile.name)
+                self._load(first, first.name)
+                self._highlight(first.name)
                 self.profile_list.focus()
 
-        self.app.push_screen(ImportLinkScreen(self.config.names(), self.environ), imported)
+        self.app.push_screen(ImportLinkScreen(self.config.profiles, self.environ), imported)
 
     def _shared_profile(self) -> Profile | None:
         name = self.editing
