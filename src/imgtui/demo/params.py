@@ -9,8 +9,8 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from starlette.datastructures import UploadFile
@@ -205,6 +205,72 @@ class ImageParams:
         return max(1, round(per_megapixel * self.width * self.height / (1024 * 1024)))
 
 
+@dataclass(frozen=True)
+class Param:
+    """One request parameter the demo server reads: how to read it and what it accepts.
+
+    `kind` is "str", "int" (within `low`..`high`) or "bool". `choices`, when set, are the
+    accepted values (after `lower` and `aliases`); `resolve` maps a value to what the
+    server reports having used (`auto` -> `high`); `optional` parameters are None when
+    missing. A new parameter is one row here and one field of `ImageParams`.
+    """
+
+    name: str
+    kind: str = "str"
+    default: Any = None
+    low: int = 0
+    high: int = 0
+    choices: tuple[str, ...] = ()
+    aliases: Mapping[str, str] = field(default_factory=dict)
+    resolve: Mapping[str, str] = field(default_factory=dict)
+    lower: bool = False
+    optional: bool = False
+
+    def read(self, fields: Mapping[str, Any], default: Any = None) -> Any:
+        """The normalized value in `fields` (JSON or multipart strings); raises ApiError."""
+        if self.optional and fields.get(self.name) in (None, ""):
+            return None
+        fallback = self.default if default is None else default
+        if self.kind == "int":
+            return _int_field(fields, self.name, fallback, self.low, self.high)
+        if self.kind == "bool":
+            return bool_field(fields, self.name)
+        value = _str_field(fields, self.name, fallback)
+        if self.lower:
+            value = value.lower()
+        value = self.aliases.get(value, value)
+        if self.choices and value not in self.choices:
+            listed = ", ".join(f"'{c}'" for c in self.choices[:-1]) + f", and '{self.choices[-1]}'"
+            raise bad_request(
+                f"Invalid value: '{value}'. Supported values are: {listed}.",
+                param=self.name,
+                code="invalid_value",
+            )
+        return self.resolve.get(value, value)
+
+
+#: The parameters of both APIs besides `prompt` and `size`, in the order they are checked.
+PARAMS: tuple[Param, ...] = (
+    Param("output_format", default="png", choices=("png", "jpeg", "webp"), aliases={"jpg": "jpeg"}, lower=True),
+    Param("background", default="auto", resolve={"auto": "opaque"}),
+    Param("quality", default="auto", resolve={"auto": "high"}),
+    Param("output_compression", "int", 100, 0, 100, optional=True),
+    Param("model", default="gpt-image-1"),
+    Param("n", "int", 1, 1, 10),
+    Param("partial_images", "int", 0, 0, 3),
+    Param("stream", "bool", False),
+)  # fmt: skip
+
+#: Rules across parameters: (when the values break it, message, the parameter named).
+RULES: tuple[tuple[Callable[[Mapping[str, Any]], bool], str, str], ...] = (
+    (
+        lambda v: v["background"] == "transparent" and v["output_format"] == "jpeg",
+        "Transparent background is not supported for jpeg output; use png or webp.",
+        "background",
+    ),
+)
+
+
 def image_params(
     fields: Mapping[str, Any],
     request: Request,
@@ -213,7 +279,8 @@ def image_params(
     prompt_param: str = "prompt",
     default_partials: int = 0,
 ) -> ImageParams:
-    """Validate and normalize request fields (JSON values or multipart strings)."""
+    """Validate and normalize request fields (JSON values or multipart strings) by `PARAMS`
+    and `RULES`; errors are ApiErrors worded like the real API's."""
     prompt = fields.get("prompt")
     if not isinstance(prompt, str) or not prompt.strip():
         raise bad_request(
@@ -228,45 +295,19 @@ def image_params(
             code="string_above_max_length",
         )
     width, height = parse_size(fields.get("size"))
-    output_format = _str_field(fields, "output_format", "png").lower()
-    if output_format == "jpg":
-        output_format = "jpeg"
-    if output_format not in ("png", "jpeg", "webp"):
-        raise bad_request(
-            f"Invalid value: '{output_format}'. Supported values are: 'png', 'jpeg', and 'webp'.",
-            param="output_format",
-            code="invalid_value",
-        )
-    background = _str_field(fields, "background", "auto")
-    if background == "auto":
-        background = "opaque"
-    if background == "transparent" and output_format == "jpeg":
-        raise bad_request(
-            "Transparent background is not supported for jpeg output; use png or webp.",
-            param="background",
-            code="invalid_value",
-        )
-    quality = _str_field(fields, "quality", "auto")
-    if quality == "auto":
-        quality = "high"
-    compression = None
-    if fields.get("output_compression") not in (None, ""):
-        compression = _int_field(fields, "output_compression", 100, 0, 100)
+    defaults = {"partial_images": default_partials}
+    values = {p.name: p.read(fields, defaults.get(p.name)) for p in PARAMS}
+    for broken, message, param in RULES:
+        if broken(values):
+            raise bad_request(message, param=param, code="invalid_value")
     variant_header = request.headers.get("x-demo-variant", "0")
     return ImageParams(
         prompt=prompt,
-        model=_str_field(fields, "model", "gpt-image-1"),
-        n=_int_field(fields, "n", 1, 1, 10),
         width=width,
         height=height,
-        quality=quality,
-        background=background,
-        output_format=output_format,
-        output_compression=compression,
-        partial_images=_int_field(fields, "partial_images", default_partials, 0, 3),
-        stream=bool_field(fields, "stream"),
         delay=_request_delay(request, state),
         variant=int(variant_header) if variant_header.lstrip("-").isdigit() else 0,
+        **values,
     )
 
 
