@@ -177,6 +177,22 @@ def _app(h: Hostile) -> Starlette:
             return JSONResponse(images_reply(image))
         return JSONResponse({"error": {"message": f"unknown mode {mode}"}}, 404)
 
+    async def submit(request: Request) -> Response:  # sub2api-style async task
+        await record(request)
+        return JSONResponse({"task_id": "t1", "status": "processing"}, 202)
+
+    async def task(request: Request) -> Response:
+        mode = request.path_params["mode"]
+        seen = await record(request)
+        if mode == "task-echo":
+            headers = seen["headers"]
+            message = f"Rejected api-key={headers.get('api-key')} query={seen['query']}"
+            return JSONResponse({"error": {"message": message}}, 400)
+        if mode == "task-redirect":
+            return RedirectResponse(away("/landing/v1/images/tasks/t1"), status_code=307)
+        done = {"status": "completed", "result": {"data": [{"url": away("/img/task.png")}]}}
+        return JSONResponse(done)
+
     async def models(request: Request) -> Response:
         seen = await record(request)
         if request.path_params["mode"] == "echo":
@@ -212,6 +228,8 @@ def _app(h: Hostile) -> Starlette:
             Route("/{mode}/v1/images/generations", generations, methods=["POST"]),
             Route("/{mode}/v1/responses", generations, methods=["POST"]),
             Route("/{mode}/v1/models", models, methods=["GET"]),
+            Route("/{mode}/v1/images/generations/async", submit, methods=["POST"]),
+            Route("/{mode}/v1/images/tasks/{task_id}", task, methods=["GET"]),
             Route("/img/{name}", image, methods=["GET"]),
             Route("/bounce/{name}", bounce, methods=["GET"]),
             Route("/huge/{name}", huge, methods=["GET"]),

@@ -135,3 +135,36 @@ async def test_an_http_link_on_an_https_apis_host_gets_no_credentials():
     assert "authorization" not in plain.headers and "api-key" not in plain.headers
     assert "sig" not in plain.url.params
     assert tls.headers["authorization"] == f"Bearer {KEY}" and tls.url.params["sig"] == QUERY_SECRET
+
+
+# -- polled providers (sub2api-style async tasks) follow the same rules ----------------
+
+
+async def polled(c: Connection) -> list:
+    from imgtui.api.polled import SUB2API, run_polled
+
+    req = ImageRequest(prompt="x", stream=False)
+    return [e async for e in run_polled(c, req, SUB2API, poll_interval=0)]
+
+
+async def test_a_polled_task_error_echoing_secrets_is_masked(hostile):
+    (failed,) = [e for e in await polled(conn(hostile.url("task-echo"))) if isinstance(e, Failed)]
+    assert "Rejected api-key=***" in failed.message and leaked(failed.message) == []
+
+
+async def test_a_polled_task_redirect_elsewhere_is_not_followed(hostile):
+    (failed,) = [
+        e for e in await polled(conn(hostile.url("task-redirect"))) if isinstance(e, Failed)
+    ]
+    assert "redirected the request to http://localhost" in failed.message
+    assert hostile.seen("/landing/") == []
+
+
+async def test_a_polled_result_link_elsewhere_gets_no_credentials(hostile):
+    got = await polled(conn(hostile.url("task-away")))
+    assert [type(e).__name__ for e in got] == ["Started", "Completed"]
+    (fetch,) = hostile.seen("/img/task.png")
+    assert "authorization" not in fetch["headers"] and "api-key" not in fetch["headers"]
+    assert fetch["query"] == ""
+    (poll,) = hostile.seen("/task-away/v1/images/tasks/")
+    assert poll["headers"]["api-key"] == HEADER_SECRET  # the API's own origin: credentials

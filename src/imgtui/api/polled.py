@@ -40,7 +40,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote, urljoin, urlsplit
+from urllib.parse import quote, urljoin
 
 from imgtui.api.events import Completed, Event, Failed, FailureKind, ImageMeta, Started
 from imgtui.api.request import Connection, ImageRequest, sniff_mime
@@ -418,7 +418,11 @@ class _Poller:
             base = urljoin(self.conn.base_url, path)
         else:
             base = self.conn.base_url.rstrip("/") + "/" + path
-        params = {**self.conn.query, **(query or {})}
+        from imgtui.api.transport import origin
+
+        own = origin(base) == origin(self.conn.base_url)
+        # The configured query may hold secrets: only the API's own origin gets it.
+        params = {**(self.conn.query if own else {}), **(query or {})}
         if params:
             from urllib.parse import urlencode
 
@@ -433,24 +437,39 @@ class _Poller:
         return h
 
     async def request(self, method: str, url: str, scheme: str = "Bearer", **kw: Any) -> Any:
-        """Send one request; the JSON reply, or _Fail (HTTP errors mapped like streams)."""
+        """Send one request; the JSON reply, or _Fail (HTTP errors mapped like streams).
+
+        Credentials go only to the base URL's origin (a task URL elsewhere gets a bare
+        request) and redirects are followed only within the origin (`transport.open_api`);
+        the reply is capped; every configured secret is scrubbed from messages."""
         import httpx
 
-        from imgtui.api.errors import from_exception, from_response, scrub
+        from imgtui.api.errors import ApiFailure, from_exception, from_response, scrub
+        from imgtui.api.limits import DEFAULT_LIMITS
+        from imgtui.api.transport import Deadline, open_api, origin, read_body, read_prefix
 
+        own = origin(url) == origin(self.conn.base_url)
+        headers = self.headers(scheme) if own else {"User-Agent": "imgtui"}
+        deadline = Deadline(self.conn.deadline)
         try:
-            resp = await self.http.request(method, url, headers=self.headers(scheme), **kw)
+            request = self.http.build_request(method, url, headers=headers, **kw)
+            async with open_api(self.http, request, deadline) as resp:
+                status = resp.status_code
+                if status >= 400:
+                    body = await read_prefix(resp, deadline, 65536)
+                    f = from_response(status, resp.headers, body, base_url=self.conn.base_url)
+                    raise _Fail(f.kind, scrub(f.message, self.conn.secrets()), f.hint, status)
+                body = await read_body(resp, deadline, DEFAULT_LIMITS.max_event)
+        except ApiFailure as f:
+            raise _Fail(f.kind, scrub(f.message, self.conn.secrets()), f.hint, f.status) from None
         except httpx.HTTPError as exc:
             f = from_exception(exc, timeout=self.conn.timeout)
-            raise _Fail(f.kind, scrub(f.message, self.conn.api_key), f.hint) from None
-        if resp.status_code >= 400:
-            f = from_response(resp.status_code, resp.headers, resp.content[:65536])
-            raise _Fail(f.kind, scrub(f.message, self.conn.api_key), f.hint, resp.status_code)
+            raise _Fail(f.kind, scrub(f.message, self.conn.secrets()), f.hint) from None
         try:
-            return resp.json()
-        except ValueError:
+            return json.loads(body)
+        except (ValueError, RecursionError):
             raise _Fail(
-                FailureKind.SERVER, "the provider's reply is not JSON", status=resp.status_code
+                FailureKind.SERVER, "the provider's reply is not JSON", status=status
             ) from None
 
     async def poll(
@@ -508,24 +527,38 @@ class _Poller:
         return out
 
     async def download(self, url: str) -> bytes:
+        """An image URL's bytes: credentials only on the API's exact origin (also across
+        redirects), the size capped while it streams (`transport.download`)."""
         import httpx
 
-        from imgtui.api.errors import from_exception, from_response
+        from imgtui.api.errors import ApiFailure, from_exception, from_response
+        from imgtui.api.limits import DEFAULT_LIMITS
+        from imgtui.api.transport import Deadline, download, origin
 
         full = self.url(url) if not url.startswith(("http://", "https://")) else url
-        same_origin = urlsplit(full)[:2] == urlsplit(self.conn.base_url)[:2]
-        headers = self.headers() if same_origin else {"User-Agent": "imgtui"}  # no key to S3
+        credentials = self.headers()
+        credentials.pop("User-Agent", None)
         try:
-            resp = await self.http.get(full, headers=headers)
+            status, headers, body = await download(
+                self.http,
+                full,
+                api_origin=origin(self.conn.base_url),
+                credentials=credentials,
+                params=None,
+                deadline=Deadline(self.conn.deadline),
+                cap=DEFAULT_LIMITS.max_download,
+            )
+        except ApiFailure as f:
+            raise _Fail(f.kind, f"downloading the image failed: {f.message}", f.hint) from None
         except httpx.HTTPError as exc:
             f = from_exception(exc, timeout=self.conn.timeout)
             raise _Fail(f.kind, f"downloading the image failed: {f.message}", f.hint) from None
-        if resp.status_code >= 400:
-            f = from_response(resp.status_code, resp.headers, resp.content[:4096])
+        if status >= 400:
+            f = from_response(status, headers, body[:4096])
             raise _Fail(f.kind, f"downloading the image failed: {f.message}", f.hint)
-        if sniff_mime(resp.content) is None:
+        if sniff_mime(body) is None:
             raise _Fail(FailureKind.SERVER, "the image URL did not return an image")
-        return resp.content
+        return body
 
 
 def _decode_b64(value: str) -> bytes:
