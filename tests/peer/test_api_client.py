@@ -457,3 +457,14 @@ async def test_a_base_url_with_a_query_string_keeps_it_after_the_path(server):
     (request,) = server.requests
     assert request["path"] == "/v1/images/generations"
     assert request["query"] == "api-version=2025-04-01&extra=1"
+
+
+async def test_a_final_image_that_arrived_survives_the_stream_breaking_after_it(server):
+    """Responses: the image came in output_item.done, then the connection was cut before
+    response.completed: the image is the result, not a failure."""
+    conn = Connection(server.fault_url("drop-after-final"), api_mode="responses")
+    events = await collect(conn, ImageRequest(prompt="a fox", size="64x64", partial_images=1))
+    assert not by_type(events, Failed)
+    (done,) = by_type(events, Completed)
+    assert Image.open(io.BytesIO(done.image)).size == (64, 64)
+    assert done.response_id is not None  # from response.created

@@ -868,12 +868,24 @@ def test_stream_url_completes_with_a_link_to_the_image(
     assert Image.open(io.BytesIO(image.content)).size == (64, 64)
 
 
+def test_drop_after_final_sends_the_image_then_cuts(srv: DemoServer) -> None:
+    received: list[str] = []
+    with httpx.Client(timeout=5) as c, pytest.raises(httpx.RemoteProtocolError):  # noqa: SIM117
+        with c.stream(
+            "POST", f"{srv.fault_url('drop-after-final')}{RESP}", json=responses_body()
+        ) as r:
+            received.extend(r.iter_lines())
+    events = [json.loads(line[5:]) for line in received if line.startswith("data:")]
+    assert events[-1]["type"] == "response.output_item.done" and events[-1]["item"]["result"]
+    assert "response.completed" not in [e["type"] for e in events]
+
+
 def test_every_fault_mode_is_covered_here() -> None:
     covered = set(HTTP_FAULTS) | set(RELAY_REPLIES) | {
         "drop", "stall", "error-flat", "error-nested", "failed-event", "response-failed",
         "incomplete", "malformed", "eof", "json", "dataonly", "url", "relay", "flaky",
         "async-fail", "async-lost",  # async mode: tests/peer/test_polled.py
-        "stream-url",
+        "stream-url", "drop-after-final",
     }  # fmt: skip
     assert covered == set(FAULT_MODES)
 

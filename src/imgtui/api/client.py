@@ -75,6 +75,7 @@ from imgtui.api.transport import (
 )
 
 PROGRESS_EVERY = 0.25  # seconds between Progress events of one slot
+FINAL_GRACE = 15.0  # seconds a stream may run on once its final image arrived
 
 
 @dataclass(frozen=True)
@@ -224,38 +225,48 @@ class CallRunner:
         last_progress = time.monotonic()
         stray: list[str] = []
         chunks = read_chunks(resp, self.deadline)
-        async for item in iter_sse(chunks, byte_counts=True, max_event=self.limits.max_event):
-            if isinstance(item, int):
-                now = time.monotonic()
-                if now - last_progress >= PROGRESS_EVERY:
-                    last_progress = now
-                    yield Progress(slot, item)
-                continue
-            if item == DONE:
-                break
-            if isinstance(item, Stray):
-                if len(stray) < 3:
-                    stray.append(item.text)
-                continue
-            if isinstance(item, Unframed):
-                # JSON a relay wrote without SSE framing: an error, or a whole reply.
-                try:
-                    obj = bigjson.loads(item.data, IMAGE_KEYS)
-                except (ValueError, RecursionError):
-                    stray.append(item.data[:300].decode("utf-8", "replace"))
+        try:
+            async for item in iter_sse(chunks, byte_counts=True, max_event=self.limits.max_event):
+                if isinstance(item, int):
+                    now = time.monotonic()
+                    if now - last_progress >= PROGRESS_EVERY:
+                        last_progress = now
+                        yield Progress(slot, item)
                     continue
-                async for event in self._reply(obj, resp.num_bytes_downloaded):
+                if item == DONE:
+                    break
+                if isinstance(item, Stray):
+                    if len(stray) < 3:
+                        stray.append(item.text)
+                    continue
+                if isinstance(item, Unframed):
+                    # JSON a relay wrote without SSE framing: an error, or a whole reply.
+                    try:
+                        obj = bigjson.loads(item.data, IMAGE_KEYS)
+                    except (ValueError, RecursionError):
+                        stray.append(item.data[:300].decode("utf-8", "replace"))
+                        continue
+                    async for event in self._reply(obj, resp.num_bytes_downloaded):
+                        yield event
+                    return
+                assert isinstance(item, SSEData)
+                try:
+                    obj = decode_event(item.data, item.start)
+                except (ValueError, RecursionError):
+                    raise malformed(item.data, item.start) from None
+                had_final = parser.final is not None
+                for event in parser.feed(obj, resp.num_bytes_downloaded):
                     yield event
-                return
-            assert isinstance(item, SSEData)
-            try:
-                obj = decode_event(item.data, item.start)
-            except (ValueError, RecursionError):
-                raise malformed(item.data, item.start) from None
-            for event in parser.feed(obj, resp.num_bytes_downloaded):
-                yield event
-            if parser.done:
-                break
+                if parser.done:
+                    break
+                if parser.final is not None and not had_final:
+                    # Only usage and the response id may follow: wait for them briefly.
+                    self.deadline.shorten(FINAL_GRACE)
+        except (httpx.HTTPError, ApiFailure):
+            if parser.final is None:
+                raise
+            # The final image arrived (Responses: output_item.done), then the stream
+            # broke or stalled: the image is kept, never lost to what came after it.
         if parser.final is None and parser.final_url is not None:
             parser.complete_with(await self._download(parser.final_url))
         if parser.final is None and stray:

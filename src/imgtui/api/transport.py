@@ -43,6 +43,12 @@ class Deadline:
         self.seconds = seconds
         self.at = None if seconds is None else time.monotonic() + seconds
 
+    def shorten(self, seconds: float) -> None:
+        """End at most `seconds` from now (a grace period once the result is in hand)."""
+        at = time.monotonic() + seconds
+        if self.at is None or at < self.at:
+            self.at = at
+
     def left(self) -> float | None:
         return None if self.at is None else self.at - time.monotonic()
 

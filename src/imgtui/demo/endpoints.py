@@ -494,6 +494,11 @@ async def _responses_events(
         yield ABORT
         return
     if mode.responses_end is not None:
+        final_item = None
+        if mode.end_with_final:
+            final = await frames.final()
+            state.store_response_image(ctx.response_id, final)
+            final_item = ctx.item("completed", to_b64(final))
         end = StreamEnd(
             event,
             sse.raw,
@@ -501,6 +506,7 @@ async def _responses_events(
             response=ctx.response,
             item=ctx.item,
             call=call,
+            final_item=final_item,
         )
         for chunk in mode.responses_end(end):
             yield chunk

@@ -39,6 +39,7 @@ class StreamEnd:
     response: Callable[..., dict] | None = None
     item: Callable[..., dict] | None = None
     call: dict | None = None
+    final_item: dict | None = None  # Responses: the finished image item (`end_with_final`)
 
 
 Early = Callable[[Request, DemoState, bool], Awaitable[Response | None]]
@@ -68,6 +69,7 @@ class Fault:
     completed_url: bool = False  # the streamed completed event has `url` instead of base64
     async_task: str | None = None  # async mode (`jobs.py`): "fail" or "lost" when polled
     unframed: bool = False  # a streamed reply is the JSON reply, no SSE framing
+    end_with_final: bool = False  # Responses: the ending gets the finished image item
 
 
 # -- early replies ---------------------------------------------------------------------
@@ -166,6 +168,12 @@ def _end_malformed(s: StreamEnd) -> list[Any]:
     name = f"{s.prefix}.partial_image"
     key = "partial_image_b64" if s.call is not None else "b64_json"
     return [s.raw(name, '{"type": "' + name + '", "' + key + '": ')]
+
+
+def _end_final_then_drop(s: StreamEnd) -> list[Any]:
+    assert s.final_item is not None
+    done = {"type": "response.output_item.done", "output_index": 0, "item": s.final_item}
+    return [s.event(done), ABORT]  # the image arrived; the connection then dies
 
 
 def _end_nothing(s: StreamEnd) -> list[Any]:
@@ -328,6 +336,11 @@ FAULTS: dict[str, Fault] = {
     # async mode (jobs.py): the task is accepted, then goes wrong while it is polled
     "async-fail": Fault("async tasks end as failed (with an error message)", async_task="fail"),
     "async-lost": Fault("async task polls answer 404: the task is gone", async_task="lost"),
+    "drop-after-final": Fault(
+        "Responses: output_item.done with the image, then the connection is cut",
+        responses_end=_end_final_then_drop,
+        end_with_final=True,
+    ),
     # what relays and other providers reply (issue 12)
     "unframed-error": Fault(
         "HTTP 200 text/event-stream whose body is a bare JSON quota error",
