@@ -880,6 +880,28 @@ def test_drop_after_final_sends_the_image_then_cuts(srv: DemoServer) -> None:
     assert "response.completed" not in [e["type"] for e in events]
 
 
+def test_cutting_a_connection_reaches_uvicorns_transport(srv: DemoServer) -> None:
+    """`streaming.close_transport` uses uvicorn internals: fail loudly when they change."""
+    import importlib.metadata
+
+    from imgtui.demo.streaming import UVICORN_TESTED
+
+    with httpx.Client(timeout=5) as c:
+        for body in (
+            {"prompt": "x", "size": "64x64"},
+            {"prompt": "x", "stream": True, "partial_images": 1, "size": "64x64"},
+        ):
+            with pytest.raises(httpx.RemoteProtocolError):
+                c.post(f"{srv.fault_url('drop')}{GEN}", json=body).read()
+    assert srv.state.transport_fallbacks == 0, "uvicorn changed: see demo/streaming.py"
+    version = importlib.metadata.version("uvicorn")
+    parts = tuple(int(p) for p in version.split(".")[:2])
+    low, high = UVICORN_TESTED
+    assert low <= parts < high, (
+        f"uvicorn {version} is outside the tested range: check close_transport"
+    )
+
+
 def test_every_fault_mode_is_covered_here() -> None:
     covered = set(HTTP_FAULTS) | set(RELAY_REPLIES) | {
         "drop", "stall", "error-flat", "error-nested", "failed-event", "response-failed",

@@ -42,6 +42,8 @@ class DemoState:
         self.streams_dropped = 0  # cut on purpose (`drop` fault, shutdown)
         self.disconnects = 0  # the client went away before the reply was finished
         self.flaky_count = 0  # requests seen by the `flaky` fault mode
+        #: Cuts that could not reach uvicorn's transport (see `streaming.close_transport`).
+        self.transport_fallbacks = 0
         self._in_flight: dict[str, int] = {}  # prompt -> requests being answered (picture variants)
         #: Set while the server shuts down: sleeping handlers and streams stop early.
         self.stopping = threading.Event()
@@ -96,7 +98,7 @@ class DemoState:
             self.streams_started = self.streams_completed = self.streams_dropped = (
                 self.disconnects
             ) = 0
-            self.flaky_count = 0
+            self.flaky_count = self.transport_fallbacks = 0
             self._cond.notify_all()
 
     # -- recording

@@ -34,13 +34,20 @@ class _ConnectionDropped(Exception):
     """Raised (as a fallback) to make the ASGI server cut the connection."""
 
 
-def _close_transport(receive: Receive) -> bool:
+#: uvicorn versions whose request cycle was checked to expose `.transport`: [low, high).
+UVICORN_TESTED = ((0, 29), (1, 0))
+
+
+def close_transport(receive: Receive) -> bool:
     """Close the TCP connection under this request now; False if that is not possible.
 
     ASGI has no "abort" message, so this reaches for the transport of uvicorn's request
-    cycle (the object its `receive` is bound to). Closing it flushes what was already
-    written (so a partial frame sent before still arrives), then ends the connection: the
-    client sees an incomplete response.
+    cycle (the object its `receive` is bound to): the demo server's one use of a
+    dependency's internals. Closing it flushes what was already written (so a partial
+    frame sent before still arrives), then ends the connection: the client sees an
+    incomplete response. When uvicorn changes, callers fall back to raising (uvicorn then
+    cuts the connection and logs it) and count `transport_fallbacks`, which the demo
+    tests check stays 0 (with `UVICORN_TESTED`).
     """
     transport = getattr(getattr(receive, "__self__", None), "transport", None)
     if transport is None or not hasattr(transport, "close"):
@@ -49,14 +56,16 @@ def _close_transport(receive: Receive) -> bool:
     return True
 
 
-async def _drop_connection(receive: Receive) -> None:
+async def _drop_connection(receive: Receive, state: DemoState | None = None) -> None:
     """Cut the connection without finishing the reply, and wait until uvicorn noticed.
 
     Waiting matters: once uvicorn has seen the connection go, whatever is sent later is
     discarded instead of completing the reply. Without a reachable transport, raise
     instead: uvicorn then closes the connection itself (and logs the exception).
     """
-    if not _close_transport(receive):
+    if not close_transport(receive):
+        if state is not None:
+            state.bump("transport_fallbacks")
         raise _ConnectionDropped()
     with anyio.move_on_after(2.0):
         while (await receive())["type"] != "http.disconnect":
@@ -95,7 +104,7 @@ async def pace_watching(request: Request, state: DemoState, seconds: float) -> b
 async def abandon(request: Request) -> Response:
     """End a request without a reply: cut the connection (if the client is still there)."""
     if not await request.is_disconnected():
-        await _drop_connection(request.receive)
+        await _drop_connection(request.receive, request.app.state.demo)
     # This goes to a closed connection: uvicorn discards it.
     return Response(status_code=204)
 
@@ -199,7 +208,8 @@ class EventStream(Response):
                     if chunk is ABORT:
                         aborted = True
                         state.bump("streams_dropped")
-                        if not _close_transport(receive):
+                        if not close_transport(receive):
+                            state.bump("transport_fallbacks")
                             raise _ConnectionDropped()
                         # The watcher sees the disconnect and cancels us; until then
                         # nothing more may be sent (it would end the reply cleanly).
