@@ -10,6 +10,7 @@ from urllib.parse import parse_qs, quote, urlsplit
 
 import pytest
 from textual.app import App
+from textual.content import Content
 from textual.widgets import Input
 
 from imgtui import config as cfg
@@ -206,3 +207,29 @@ def test_exports_never_carry_a_reference_or_the_key_unasked(
     assert "apiKey" not in parse_qs(urlsplit(plain).query)
     with_key = parse_qs(urlsplit(cfg.profile_to_share_url(profile, include_key=True)).query)
     assert with_key["apiKey"] == ["sk-resolved-0123456789"]
+
+
+async def test_markup_in_a_linked_name_is_shown_as_text_not_run(tmp_path: Path) -> None:
+    config = Config(path=tmp_path / "config.toml", profiles=[], settings=Settings())
+    cfg.save(config)
+    hostile = "[@click=app.quit]Free[/] [b]x"
+    app = Host(SettingsScreen(config))
+    async with app.run_test(size=(120, 40), notifications=True) as pilot:
+        await pilot.press("ctrl+l")
+        await pilot.pause()
+        modal = app.screen
+        assert isinstance(modal, ImportLinkScreen)
+        modal.query_one("#import-url", Input).value = (
+            "apiUrl=https%3A%2F%2Frelay.example%2Fv1&profileName=" + quote(hostile)
+        )
+        await pilot.pause()
+        await pilot.press("enter")
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, SettingsScreen)
+        assert screen.editing == hostile
+        # the title holds the name as escaped text: shown as typed, never run as markup
+        assert screen.form.border_title == Content(f"Edit · {hostile}").markup
+        assert any(hostile in n.message for n in app._notifications)
+        assert app.is_running
+    assert cfg.load(config.path).get(hostile) is not None

@@ -557,3 +557,44 @@ def test_settings_snapshot(snap_compare) -> None:
     )
     app = Host(lambda: SettingsScreen(config, environ={}))
     assert snap_compare(app, terminal_size=SIZE)
+
+
+# -- the form is the field table ------------------------------------------------------------
+
+
+async def test_every_table_field_has_a_control_and_the_new_fields_save(config) -> None:
+    app = Host(lambda: SettingsScreen(config))
+    async with app.run_test(size=SIZE) as pilot:
+        screen = screen_of(app)
+        for f in cfg.PROFILE_FIELDS:
+            assert screen.query_one(f"#f-{f.name}") is not None, f.name
+        await highlight(pilot, "Literal")
+        set_value(screen, "deadline", "1200")
+        set_value(screen, "max_concurrent", "2")
+        set_value(screen, "daily_limit_usd", "3.5")
+        set_value(screen, "transparent_method", "local")
+        set_value(screen, "size_in_prompt", True)
+        set_value(screen, "omit_params", "size, quality")
+        set_value(screen, "price_overrides", "gpt-image-2: image_output=28")
+        await pilot.pause()
+        set_value(screen, "max_concurrent", "0")
+        await pilot.pause()
+        assert "must be 1 to 32" in error_text(screen, "max_concurrent")
+        set_value(screen, "max_concurrent", "2")
+        set_value(screen, "price_overrides", "gpt-image-2: image_outptu=28")
+        await pilot.pause()
+        assert "unknown rate" in error_text(screen, "price_overrides")
+        set_value(screen, "price_overrides", "gpt-image-2: image_output=28")
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert not screen.dirty
+    saved = on_disk(config).get("Literal")
+    assert (
+        saved.deadline,
+        saved.max_concurrent,
+        saved.daily_limit_usd,
+        saved.transparent_method,
+        saved.size_in_prompt,
+        saved.omit_params,
+        saved.price_overrides,
+    ) == (1200, 2, 3.5, "local", True, ["size", "quality"], {"gpt-image-2": {"image_output": 28}})

@@ -29,6 +29,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.message import Message
+from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.widgets import Button, Footer, Input, OptionList, Select, Static, Switch, TextArea
 from textual.widgets.option_list import Option
@@ -180,6 +181,18 @@ class SettingsScreen(Screen[str | None]):
         self._test_token = 0
         self._asking = False  # a discard question is open
 
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = False,
+    ) -> None:
+        """Toasts here carry profile names, links and server words: plain text by default."""
+        super().notify(message, title=title, severity=severity, timeout=timeout, markup=markup)
+
     # -- layout ----------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
@@ -296,7 +309,7 @@ class SettingsScreen(Screen[str | None]):
         title = (
             f"Edit · {self.editing}" if self.editing is not None else "New profile (not saved yet)"
         )
-        form.border_title = title
+        form.border_title = Content(title)  # a name may come from a share link: never markup
         subtitle = []
         if self.editing is not None and self.editing == self._active_name():
             subtitle.append("active")
@@ -330,7 +343,7 @@ class SettingsScreen(Screen[str | None]):
                 pass
             else:
                 help_text = f"{spec.label}: {spec.help}"
-        self.query_one("#help", Static).update(help_text)
+        self.query_one("#help", Static).update(Content(help_text))
 
     # -- list events -----------------------------------------------------------------
 
@@ -542,12 +555,9 @@ class SettingsScreen(Screen[str | None]):
             self.notify(
                 f"{verb} {names}. The active profile is unchanged: press m on a profile to use it.",
                 title="Share link",
-                markup=False,
             )
             for warning in plan.warnings:
-                self.notify(
-                    warning, title="Share link", severity="warning", timeout=10, markup=False
-                )
+                self.notify(warning, title="Share link", severity="warning", timeout=10)
             first = plan.profiles[0]
             if self.dirty:
                 self._select_after_change(first.name)
@@ -691,7 +701,7 @@ class SettingsScreen(Screen[str | None]):
 
     def _show_test_result(self, text: str, cls: str) -> None:
         result = self.query_one("#test-result", Static)
-        result.update(text)
+        result.update(Content(text))  # server words: never parsed as markup
         result.set_class(cls == "-ok", "-ok")
         result.set_class(cls == "-failed", "-failed")
 

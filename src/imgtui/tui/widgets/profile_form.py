@@ -17,6 +17,7 @@ from collections.abc import Mapping
 
 from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
+from textual.content import Content
 from textual.widget import Widget
 from textual.widgets import Input, Select, Static, Switch, TextArea
 
@@ -173,7 +174,7 @@ class ProfileForm(VerticalScroll):
         for spec in self.fields:
             label = self.query_one(f"#err-{spec.name}", Static)
             message = problems.get(spec.name, "")
-            label.update(f"⚠ {message}" if message else "")
+            label.update(Content(f"⚠ {message}" if message else ""))  # may quote a link
             label.set_class(bool(message), "-shown")
             if spec.applies is not None:
                 self.query_one(f"#f-{spec.name}").disabled = not spec.applies(profile)
@@ -189,5 +190,5 @@ class ProfileForm(VerticalScroll):
         header_missing = [n for n in missing if n != profile.key_reference]
         if header_missing:
             note += " · headers refer to unset " + ", ".join(f"${{{n}}}" for n in header_missing)
-        status.update(note)
+        status.update(Content(note))
         status.set_class(bool(missing), "-warning")
