@@ -598,3 +598,35 @@ async def test_every_table_field_has_a_control_and_the_new_fields_save(config) -
         saved.omit_params,
         saved.price_overrides,
     ) == (1200, 2, 3.5, "local", True, ["size", "quality"], {"gpt-image-2": {"image_output": 28}})
+
+
+async def test_app_settings_are_edited_from_settings_and_saved(config) -> None:
+    from imgtui.tui.screens.app_settings import AppSettingsScreen
+
+    app = Host(lambda: SettingsScreen(config))
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("ctrl+g")
+        await pilot.pause()
+        modal = app.screen
+        assert isinstance(modal, AppSettingsScreen)
+        assert modal.query_one("#f-notify").value is True
+        modal.query_one("#f-notify").value = False
+        modal.query_one("#f-renderer", Select).value = "halfcell"
+        modal.query_one("#f-n", Input).value = "11"
+        await pilot.pause()
+        assert "must be 1 to 10" in str(modal.query_one("#err-n", Static).render())
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert app.screen is modal  # not applied while a field is wrong
+        modal.query_one("#f-n", Input).value = "2"
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert isinstance(app.screen, SettingsScreen)
+    saved = on_disk(config).settings
+    assert (saved.notify, saved.renderer, saved.n, saved.active_profile) == (
+        False,
+        "halfcell",
+        2,
+        "OpenAI",
+    )
+    assert config.settings.notify is False  # the live config follows

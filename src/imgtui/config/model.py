@@ -104,6 +104,8 @@ class Kind:
     """
 
     words = "a value"
+    input_type = "text"  # how a form types it: text | integer | number
+    multiline = False  # typed in a multi-line box
 
     def accepts(self, value: object) -> bool:
         raise NotImplementedError
@@ -173,6 +175,7 @@ def _is_number(value: object) -> bool:
 
 class _Int(Kind):
     words = "a whole number"
+    input_type = "integer"
 
     def accepts(self, value: object) -> bool:
         return _is_int(value)
@@ -188,6 +191,7 @@ class _Number(Kind):
     """Seconds, dollars: stored as float; written as an integer when it is one."""
 
     words = "a number"
+    input_type = "number"
 
     def accepts(self, value: object) -> bool:
         return _is_number(value)

@@ -39,6 +39,7 @@ from imgtui.api.events import Failed
 from imgtui.config import (
     Config,
     Profile,
+    Settings,
     ShareImport,
     ShareUrlError,
     format_pairs,
@@ -47,13 +48,21 @@ from imgtui.config import (
     profile_to_share_url,
     share_url_losses,
 )
+from imgtui.tui.screens.app_settings import AppSettingsScreen
 from imgtui.tui.screens.confirm import ConfirmScreen
 from imgtui.tui.screens.import_link import ImportLinkScreen
 from imgtui.tui.screens.profile_picker import ProfilePicker
 from imgtui.tui.widgets.profile_form import ProfileForm
 from imgtui.tui.widgets.profile_list import ProfileList, profile_details
 
-__all__ = ["ImportLinkScreen", "ProfilePicker", "SettingsScreen", "format_pairs", "parse_pairs"]
+__all__ = [
+    "AppSettingsScreen",
+    "ImportLinkScreen",
+    "ProfilePicker",
+    "SettingsScreen",
+    "format_pairs",
+    "parse_pairs",
+]
 
 SaveFn = Callable[[Config], None]
 
@@ -150,6 +159,7 @@ class SettingsScreen(Screen[str | None]):
         # Reachable wherever focus is (the list cannot take focus while it is empty).
         Binding("ctrl+n", "add_profile", "New", id="settings.new"),
         Binding("ctrl+l", "import_link", "Import link", id="settings.import_any"),
+        Binding("ctrl+g", "app_settings", "App settings", id="settings.app"),
     ]
 
     class ConnectionTested(Message):
@@ -542,6 +552,21 @@ class SettingsScreen(Screen[str | None]):
         self.profile_list.focus()
 
     # -- share links -----------------------------------------------------------------
+
+    def action_app_settings(self) -> None:
+        """The app-wide settings (renderer, output folder, defaults, notifications)."""
+
+        def edited(settings: Settings | None) -> None:
+            if settings is None:
+                return
+
+            def put(c: Config) -> None:
+                c.settings = settings
+
+            if self._commit(put, "App settings"):
+                self.notify("App settings saved", title="Settings")
+
+        self.app.push_screen(AppSettingsScreen(self.config.settings), edited)
 
     def action_import_link(self) -> None:
         def imported(plan: ShareImport | None) -> None:
