@@ -8,9 +8,11 @@ model) and the peer the real client is tested against, including every failure m
     with DemoServer(delay=0) as srv:
         ...  # talk to srv.base_url, or srv.fault_url("drop")
 
-Modules: `server` (running it), `endpoints` (routes and replies), `streaming` (SSE and
-connection control), `params` (request parsing), `frames` + `pictures` (images),
-`modes` (the fault-mode table), `faults` (their canned bodies), `state` (recording and statistics).
+Modules, one job each: `server` (running it), `endpoints` (the app and its routes),
+`images_api` and `responses_api` (the two image APIs), `jobs` (async-task dialects),
+`streaming` (SSE and connection control), `params` (the request-parameter table),
+`frames` + `pictures` (images), `modes` (the fault-mode table), `faults` (their canned
+bodies), `state` (recording and statistics).
 """
 
 from imgtui.demo.modes import FAULT_MODES

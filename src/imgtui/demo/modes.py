@@ -71,6 +71,16 @@ class Fault:
     unframed: bool = False  # a streamed reply is the JSON reply, no SSE framing
     end_with_final: bool = False  # Responses: the ending gets the finished image item
 
+    async def early_reply(
+        self, request: Request, state: DemoState, stream: bool
+    ) -> Response | None:
+        """The reply before any image work, or None to go on."""
+        return await self.early(request, state, stream) if self.early is not None else None
+
+    def partials(self, params: Any) -> int:
+        """Partial frames a stream sends: one before a fault that needs it, else as asked."""
+        return 1 if self.one_partial else params.partial_images
+
 
 # -- early replies ---------------------------------------------------------------------
 

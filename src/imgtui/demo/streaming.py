@@ -231,3 +231,14 @@ class EventStream(Response):
 
         if not (aborted or finished or state.stopping.is_set()):
             state.bump("disconnects")
+
+
+async def releasing(
+    events: AsyncIterator[Any], state: DemoState, prompt: str
+) -> AsyncIterator[Any]:
+    """Pass a stream through; when it ends (or is cancelled), its picture variant is free."""
+    try:
+        async for item in events:
+            yield item
+    finally:
+        state.release_variant(prompt)
