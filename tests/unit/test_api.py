@@ -569,3 +569,23 @@ def test_scrub_masks_every_configured_value_even_cut_short():
 )
 def test_unframed_json_in_an_event_stream_is_read_as_json(body, shown):
     assert asyncio.run(_collect_objs(body, [1, 7, 30])) == shown
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    data=st.data(),
+    stray=st.lists(st.sampled_from(["hello relay", "<html>", "  ", "x: y", "200 OK"]), max_size=4),
+    big=st.booleans(),
+)
+def test_stray_text_between_events_changes_nothing(data, stray, big):
+    """Lines that are neither SSE fields nor JSON (relay noise) are skipped wherever they
+    fall between events, under any chunking, on the small-line and the big-line path."""
+    blocks = _stream_bytes().split(b"\n\n")
+    for line in stray:
+        at = data.draw(st.integers(0, len(blocks) - 1))
+        blocks.insert(at, line.encode())
+    raw = b"\n\n".join(blocks)
+    cuts = data.draw(st.lists(st.integers(0, len(raw)), max_size=20))
+    with _big_limits(big):
+        got = asyncio.run(_parse(raw, cuts))
+    assert _summary(got) == _summary(asyncio.run(_parse(_stream_bytes(), [])))
