@@ -7,12 +7,12 @@ A task has n slots (one per requested image). Each slot sees `Started`, then any
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 
 from imgtui.api.b64 import b64decode
 
 
-class FailureKind(str, Enum):
+class FailureKind(StrEnum):
     AUTH = "auth"
     RATE_LIMIT = "rate_limit"
     BAD_REQUEST = "bad_request"
