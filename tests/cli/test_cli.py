@@ -7,7 +7,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -75,8 +74,8 @@ def test_generate_with_openai_env_vars_only(tmp_path, env, server):
         if o["event"] == "completed":
             assert Path(o["path"]).is_file() and o["usage"]["total_tokens"] > 0
             assert "revised_prompt" in o
-        if o["event"] == "partial":
-            assert o["index"] in (0, 1)
+    frames = sorted((o["slot"], o["index"]) for o in lines if o["event"] == "partial")
+    assert frames == [(0, 0), (0, 1), (1, 0), (1, 1)]  # each image's two frames
     assert server.requests[-1]["headers"]["authorization"] == "Bearer sk-env-key-4242"
     assert "sk-env-key-4242" not in r.stdout + r.stderr
 
@@ -157,7 +156,7 @@ def test_every_fault_mode_exits_1_with_cause_and_hint(tmp_path, env, server, mod
 def test_fault_json_output(tmp_path, env, server):
     r = run(["generate", "x", "--base-url", server.fault_url("moderation"), "--json"], env)
     assert r.returncode == 1
-    failed = [json.loads(x) for x in r.stdout.splitlines() if '"failed"' in x][0]
+    failed = next(json.loads(x) for x in r.stdout.splitlines() if '"failed"' in x)
     assert failed["kind"] == "moderation" and failed["message"] and failed["hint"]
 
 
@@ -228,12 +227,9 @@ def test_ctrl_c_closes_streams_and_exits_130(tmp_path, env, server):
         text=True,
     )
     # wait until both requests are in flight on the server
-    deadline = time.monotonic() + 20
-    while server.streams_started < 2 and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert server.streams_started >= 2
+    assert server.state.wait_for(lambda: server.streams_started >= 2, 20.0)
     proc.send_signal(signal.SIGINT)
-    out, err = proc.communicate(timeout=10)
+    _, err = proc.communicate(timeout=10)
     assert proc.returncode == 130, err
     assert "Traceback" not in err
     assert server.wait_for_disconnects(2, 3.0)

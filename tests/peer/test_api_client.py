@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import io
-import time
 
 import pytest
 from PIL import Image
@@ -49,6 +48,13 @@ NO_WAIT = RetryPolicy(sleep=RecordedSleeps())
 async def collect(conn, req, retry=NO_WAIT):
     async with contextlib.aclosing(stream_images(conn, req, retry=retry)) as events:
         return [ev async for ev in events if not isinstance(ev, Progress)]
+
+
+async def streams_started(server, count: int) -> bool:
+    """Wait (at most 10 s) until the server has started `count` streams."""
+    return await asyncio.to_thread(
+        server.state.wait_for, lambda: server.streams_started >= count, 10.0
+    )
 
 
 def png_bytes(w=64, h=64, color=(30, 90, 200, 255)) -> bytes:
@@ -233,21 +239,24 @@ async def test_fault_chosen_by_model_name(server):
     assert by_type(events, Failed)[0].kind is FailureKind.MODERATION
 
 
-@pytest.mark.parametrize("mode", ["response-failed", "incomplete", "relay"])
-async def test_responses_fault_modes(server, mode):
+@pytest.mark.parametrize(
+    "mode, kind",
+    [
+        ("response-failed", FailureKind.SERVER),  # a `response.failed` event
+        ("incomplete", FailureKind.STREAM),  # `response.incomplete`: ended without an image
+        ("relay", None),  # only partials + response.completed: still a success
+    ],
+)
+async def test_responses_fault_modes(server, mode, kind):
     conn = Connection(server.fault_url(mode), api_mode="responses")
     events = await collect(conn, ImageRequest(prompt="a fox", partial_images=2))
-    if mode == "relay":  # only partials + response.completed: still a success
+    if kind is None:
         (done,) = by_type(events, Completed)
         assert Image.open(io.BytesIO(done.image)).size
         assert len(by_type(events, Partial)) == 2
     else:
         (failed,) = by_type(events, Failed)
-        assert (
-            failed.kind in (FailureKind.SERVER, FailureKind.STREAM)
-            and failed.message
-            and failed.hint
-        )
+        assert failed.kind is kind and failed.message and failed.hint
 
 
 @pytest.mark.parametrize("mode", ["json", "dataonly", "url"])
@@ -337,23 +346,24 @@ async def test_cancel_closes_the_connection_promptly(server):
 
     task = asyncio.create_task(consume())
     await asyncio.wait_for(got_started.wait(), 5)
-    await asyncio.sleep(0.3)  # the request is in flight on the server
-    t0 = time.monotonic()
+    assert await streams_started(server, 1)  # the request is in flight on the server
     task.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await task
-    assert await asyncio.to_thread(server.wait_for_disconnects, 1, 2.0)
-    assert time.monotonic() - t0 < 1.5
+    # the image takes 30 s: a disconnect seen by the server means the client closed it
+    assert await asyncio.to_thread(server.wait_for_disconnects, 1, 10.0)
+    assert server.streams_completed == 0
 
 
 async def test_cancel_parallel_slots_closes_every_stream(server):
     conn = conn_for(server, headers={"x-demo-delay": "30"})
     task = asyncio.create_task(collect(conn, ImageRequest(prompt="slow", n=3, partial_images=3)))
-    await asyncio.sleep(0.6)
+    assert await streams_started(server, 3)
     task.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await task
-    assert await asyncio.to_thread(server.wait_for_disconnects, 3, 3.0)
+    assert await asyncio.to_thread(server.wait_for_disconnects, 3, 10.0)
+    assert server.streams_completed == 0
 
 
 async def test_check_connection(server):

@@ -30,7 +30,8 @@ class RecordingApp(ImgtuiApp):
                 words.append(task.status_word())
 
 
-async def wait_for(pilot, predicate, timeout: float = 8.0, what: str = "condition") -> None:
+async def wait_for(pilot, predicate, timeout: float = 20.0, what: str = "condition") -> None:
+    """Pause until `predicate()` holds; fail after `timeout` seconds (a bound, not a measure)."""
     deadline = time.monotonic() + timeout
     while not predicate():
         if time.monotonic() > deadline:

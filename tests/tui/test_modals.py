@@ -140,7 +140,8 @@ async def test_attach_add_complete_remove(tmp_path):
     async with app.run_test(size=(110, 40)) as pilot:
         image = app.modal.query_one("#image", Input)
         image.value = str(tmp_path) + "/sun"
-        await pilot.pause(0.2)
+        await image.workers.wait_for_complete()  # the suggester runs in the input's worker
+        await pilot.pause()  # its SuggestionReady message
         await pilot.press("tab")  # accepts the completion
         assert image.value == str(tmp_path / "sunset.png")
         await pilot.press("enter")

@@ -260,7 +260,7 @@ async def test_delete_asks_first(config) -> None:
         await pilot.press("y")
         await pilot.pause()
         assert app.screen is screen
-        assert screen.editing in ("OpenAI", "Demo")
+        assert screen.editing == "OpenAI"  # the row above the deleted last one
     assert on_disk(config).names() == ["Demo", "OpenAI"]
 
 
