@@ -220,7 +220,7 @@ def test_malformed_toml_names_the_line(tmp_path: Path) -> None:
         """
         [settings]
         renderer = "auto"
-        n = 
+        n =
         """,
     )
     with pytest.raises(ConfigError) as info:

@@ -142,7 +142,7 @@ def assert_same_task(a: Task, b: Task) -> None:
     ):
         assert getattr(a, name) == getattr(b, name), name
     assert len(a.slots) == len(b.slots)
-    for sa, sb in zip(a.slots, b.slots):
+    for sa, sb in zip(a.slots, b.slots, strict=True):
         for name in (
             "status",
             "partial_index",
