@@ -242,6 +242,11 @@ def _num(value: Any) -> float | None:
     return float(value)
 
 
+def _dict(value: Any) -> dict[str, Any]:
+    """`value` when it is a JSON object, else an empty one."""
+    return value if isinstance(value, dict) else {}
+
+
 def _dicts(value: Any) -> list[dict[str, Any]]:
     return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
 
@@ -260,10 +265,10 @@ def _read_imgtui(manifest: dict[str, Any], zf: zipfile.ZipFile) -> Backup:
             warnings.append("skipped a task without an id or prompt")
             continue
         status = _str(entry.get("status"), "done")
-        error = entry.get("error") if isinstance(entry.get("error"), dict) else {}
+        error = _dict(entry.get("error"))
         slots = []
         for s in _dicts(entry.get("slots")):
-            meta = s.get("meta") if isinstance(s.get("meta"), dict) else {}
+            meta = _dict(s.get("meta"))
             slots.append(
                 ImportedSlot(
                     status=_str(s.get("status"), "done"),
@@ -285,7 +290,7 @@ def _read_imgtui(manifest: dict[str, Any], zf: zipfile.ZipFile) -> Backup:
                 slots[slot].original = ref
             else:
                 slots[slot].image = ref
-        params = entry.get("params") if isinstance(entry.get("params"), dict) else {}
+        params = _dict(entry.get("params"))
         tasks.append(
             ImportedTask(
                 id=task_id,
@@ -336,7 +341,7 @@ def _read_playground(
     images: dict[str, ImageRef] = {}
     for index, (manifest, zf) in enumerate(zip(manifests, zips, strict=True)):
         names = set(zf.namelist())
-        files = manifest.get("imageFiles") if isinstance(manifest.get("imageFiles"), dict) else {}
+        files = _dict(manifest.get("imageFiles"))
         for image_id, info in files.items():
             member = info.get("path") if isinstance(info, dict) else None
             if isinstance(member, str) and member in names:
@@ -353,7 +358,9 @@ def _read_playground(
             task = _playground_task(record, images, collection_names, warnings)
             if task is not None:
                 tasks.append(task)
-    settings = next((m["settings"] for m in manifests if isinstance(m.get("settings"), dict)), {})
+    settings: dict[str, Any] = next(
+        (m["settings"] for m in manifests if isinstance(m.get("settings"), dict)), {}
+    )
     profiles = [_playground_profile(p, include_keys) for p in _dicts(settings.get("profiles"))]
     return Backup(
         kind="playground",
@@ -377,7 +384,7 @@ def _playground_task(
     if not isinstance(source_id, str) or not isinstance(prompt, str):
         warnings.append("skipped a playground task without an id or prompt")
         return None
-    p = record.get("params") if isinstance(record.get("params"), dict) else {}
+    p = _dict(record.get("params"))
     params: dict[str, Any] = {"model": _str(record.get("apiModel"))}
     for name in ("size", "quality", "output_format", "moderation"):
         if isinstance(p.get(name), str):
@@ -387,7 +394,7 @@ def _playground_task(
     ):
         params["output_compression"] = p["output_compression"]
     outputs = [i for i in record.get("outputImages") or [] if isinstance(i, str)]
-    n = p.get("n") if isinstance(p.get("n"), int) and not isinstance(p.get("n"), bool) else 1
+    n = p["n"] if isinstance(p.get("n"), int) and not isinstance(p.get("n"), bool) else 1
     params["n"] = max(1, n, len(outputs))
     transparent = record.get("transparentOutput") is True or p.get("transparent_output") is True
     if transparent:
@@ -412,7 +419,7 @@ def _playground_task(
         if ref is None:
             missing += 1
         original_id = originals[index] if index < len(originals) else None
-        meta_src = actual.get(image_id) if isinstance(actual.get(image_id), dict) else {}
+        meta_src = _dict(actual.get(image_id))
         slots.append(
             ImportedSlot(
                 image=ref,

@@ -85,7 +85,12 @@ class Recipe:
             if f.name not in obj or obj[f.name] is None:
                 continue
             value = obj[f.name]
-            expected = {"params": dict, "slot": int, "version": int, "created_at": (int, float)}
+            expected: dict[str, type | tuple[type, ...]] = {
+                "params": dict,
+                "slot": int,
+                "version": int,
+                "created_at": (int, float),
+            }
             want = expected.get(f.name, str)
             if not isinstance(value, want) or isinstance(value, bool):
                 raise RecipeError(f"recipe field {f.name!r} has the wrong type")

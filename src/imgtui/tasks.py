@@ -13,7 +13,7 @@ from __future__ import annotations
 import time
 import uuid
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 
 from imgtui.api.events import (
@@ -28,7 +28,7 @@ from imgtui.api.events import (
 )
 
 
-class Status(str, Enum):
+class Status(StrEnum):
     QUEUED = "queued"
     RUNNING = "running"
     DONE = "done"
@@ -41,7 +41,7 @@ class Status(str, Enum):
         return self not in (Status.QUEUED, Status.RUNNING)
 
 
-class SlotStatus(str, Enum):
+class SlotStatus(StrEnum):
     RUNNING = "running"
     DONE = "done"
     FAILED = "failed"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
 from imgtui.api.b64 import b64decode
 
@@ -35,7 +36,7 @@ class ImageMeta:
     output_format: str | None = None
 
     @classmethod
-    def from_json(cls, obj: dict) -> ImageMeta:
+    def from_json(cls, obj: dict[str, Any]) -> ImageMeta:
         def s(key: str) -> str | None:
             v = obj.get(key)
             return v if isinstance(v, str) else None
@@ -123,7 +124,7 @@ class Completed:
     image: bytes = field(repr=False)
     meta: ImageMeta = ImageMeta()
     revised_prompt: str | None = None
-    usage: dict | None = None
+    usage: dict[str, Any] | None = None
     response_id: str | None = None
     bytes_received: int = 0
 

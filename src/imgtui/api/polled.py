@@ -205,7 +205,7 @@ def _submit(obj: dict[str, Any], where: str, path: str, multipart: bool) -> Subm
         raw = obj.get("files")
         files = (
             tuple(
-                FileMapping(_text(f.get("field")), f.get("source"), bool(f.get("array")))
+                FileMapping(_text(f.get("field")), f["source"], bool(f.get("array")))
                 for f in raw
                 if isinstance(f, dict)
                 and _text(f.get("field"))
@@ -231,13 +231,15 @@ def _poll(obj: dict[str, Any]) -> PollMapping:
     if not status_path:
         raise ManifestError("poll.statusPath is required")
     interval = obj.get("intervalSeconds")
-    ok = isinstance(interval, (int, float)) and not isinstance(interval, bool)
+    seconds = DEFAULT_INTERVAL
+    if isinstance(interval, (int, float)) and not isinstance(interval, bool):
+        seconds = max(1.0, float(interval))
     return PollMapping(
         path=_text(obj.get("path")).lstrip("/") or "images/tasks/{task_id}",
         status_path=status_path,
         method=_method(obj.get("method"), "GET", "poll"),
         query=_query(obj.get("query"), "poll"),
-        interval=max(1.0, float(interval)) if ok else DEFAULT_INTERVAL,
+        interval=seconds,
         success_values=_strings(obj.get("successValues"), PollMapping.success_values),
         failure_values=_strings(obj.get("failureValues"), PollMapping.failure_values),
         error_path=_text(obj.get("errorPath")) or None,
@@ -572,13 +574,17 @@ def _decode_b64(value: str) -> bytes:
     return data
 
 
-def _multipart(mapping: SubmitMapping, body: dict[str, Any], req: ImageRequest):
+def _multipart(
+    mapping: SubmitMapping, body: dict[str, Any], req: ImageRequest
+) -> tuple[dict[str, str | list[str]], list[tuple[str, tuple[str, bytes, str]]]]:
     """Form fields (a list value repeats its field) and file parts of a multipart submit."""
 
     def text(v: Any) -> str:
         return v if isinstance(v, str) else json.dumps(v)
 
-    data = {k: [text(x) for x in v] if isinstance(v, list) else text(v) for k, v in body.items()}
+    data: dict[str, str | list[str]] = {
+        k: [text(x) for x in v] if isinstance(v, list) else text(v) for k, v in body.items()
+    }
     files: list[tuple[str, tuple[str, bytes, str]]] = []
     for f in mapping.files:
         if f.source == "inputImages":

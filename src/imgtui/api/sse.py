@@ -20,10 +20,13 @@ from __future__ import annotations
 import functools
 import importlib.metadata
 from collections.abc import AsyncIterator
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from imgtui.api.errors import ApiFailure
 from imgtui.api.events import FailureKind
+
+if TYPE_CHECKING:
+    from httpx_sse._decoders import SSEDecoder  # the private parser this module guards
 
 #: The httpx-sse versions this module was tested with: [low, high).
 HTTPX_SSE_TESTED = ((0, 4, 3), (0, 5, 0))
@@ -91,7 +94,7 @@ def check_httpx_sse() -> str:
     return version
 
 
-def _new_decoder():
+def _new_decoder() -> SSEDecoder:
     check_httpx_sse()
     from httpx_sse._decoders import SSEDecoder
 

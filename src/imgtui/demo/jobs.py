@@ -177,7 +177,7 @@ async def _sub2api_submit(request: Request) -> Response:
         "created_at": int(job.created),
         "poll_url": f"{prefix}/images/tasks/{job.id}",
     }
-    headers = {"Location": body["poll_url"], "Retry-After": "3", "Cache-Control": "no-store"}
+    headers = {"Location": str(body["poll_url"]), "Retry-After": "3", "Cache-Control": "no-store"}
     return JSONResponse(body, status_code=202, headers=headers)
 
 
