@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -51,3 +52,25 @@ def test_core_does_not_import_textual(module, tmp_path):
     assert r.returncode == 0, r.stderr
     assert r.stdout.strip() == "", f"{module} imports {r.stdout.strip()}"
     assert sorted(p.name for p in tmp_path.iterdir()) == [], "importing wrote files"
+
+
+def test_every_module_is_placed_in_the_import_contracts():
+    """A new top-level module must be put in a layer of pyproject.toml's import contracts
+    (`lint-imports` only checks the modules named there), and the core's ones also in the
+    no-Textual contract."""
+    root = Path(SRC) / "imgtui"
+    modules = {
+        f"imgtui.{p.stem}" if p.is_file() else f"imgtui.{p.name}"
+        for p in root.iterdir()
+        if (p.suffix == ".py" and p.stem != "__init__") or (p / "__init__.py").is_file()
+    }
+    config = tomllib.loads((Path(SRC).parent / "pyproject.toml").read_text("utf-8"))
+    layers_contract, textual_contract = config["tool"]["importlinter"]["contracts"]
+    in_layers = {
+        name.strip()
+        for layer in layers_contract["layers"]
+        for name in layer.replace("|", ":").split(":")
+    }
+    assert modules == in_layers
+    skins = {"imgtui.__main__", "imgtui.cli", "imgtui.tui"}
+    assert set(textual_contract["source_modules"]) == modules - skins
