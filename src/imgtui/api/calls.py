@@ -9,6 +9,7 @@ as `image`, several as repeated `image[]`, scalar fields as form fields.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from imgtui.api.b64 import b64encode
@@ -26,7 +27,7 @@ class HttpCall:
     """One HTTP request, ready to send: a path, a JSON or multipart body, the slots it fills."""
 
     path: str
-    json: dict | None = None
+    json: dict[str, Any] | None = None
     data: dict[str, str] | None = None
     files: list[tuple[str, tuple[str, bytes, str]]] | None = None
     responses: bool = False  # parse as a Responses API reply
@@ -71,15 +72,15 @@ def build_calls(conn: Connection, req: ImageRequest) -> list[HttpCall]:
 def _build_call(conn: Connection, req: ImageRequest, n: int, slots: list[int]) -> HttpCall:
     params = image_params(req)
     if conn.api_mode == "responses":
-        tool: dict = {"type": "image_generation", "model": req.model, **params}
+        tool: dict[str, Any] = {"type": "image_generation", "model": req.model, **params}
         if req.stream:
             # The Responses tool has rejected stream=true with 0 partials.
             tool["partial_images"] = max(1, req.partial_images)
         if req.mask is not None:
             tool["input_image_mask"] = {"image_url": _data_url(req.mask)}
-        content: list[dict] = [{"type": "input_text", "text": req.prompt}]
+        content: list[dict[str, Any]] = [{"type": "input_text", "text": req.prompt}]
         content += [{"type": "input_image", "image_url": _data_url(img)} for img in req.images]
-        body: dict = {
+        body: dict[str, Any] = {
             "model": conn.mainline_model,
             "input": [{"role": "user", "content": content}],
             "tools": [tool],
@@ -90,7 +91,7 @@ def _build_call(conn: Connection, req: ImageRequest, n: int, slots: list[int]) -
             body["previous_response_id"] = req.previous_response_id
         return HttpCall(RESPONSES, json=body, responses=True, slots=slots)
 
-    fields: dict = {"model": req.model, "prompt": req.prompt, "n": n, **params}
+    fields: dict[str, Any] = {"model": req.model, "prompt": req.prompt, "n": n, **params}
     if req.stream:
         fields["stream"] = True
         fields["partial_images"] = req.partial_images

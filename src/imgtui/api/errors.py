@@ -10,6 +10,7 @@ import socket
 import ssl
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import quote, quote_plus
 
 import httpx
@@ -124,7 +125,7 @@ def _parse_retry_after(value: str | None) -> float | None:
         return None  # an HTTP date: rare for APIs; fall back to our own backoff
 
 
-def error_object(obj: object) -> dict | None:
+def error_object(obj: object) -> dict[str, Any] | None:
     """The error dict of a JSON body or event: nested `{"error": {...}}` or flat
     `{"type": "error", ...}`, also inside a one-element list (Google's endpoints wrap
     their error body so: `[{"error": {...}}]`)."""
@@ -142,7 +143,7 @@ def error_object(obj: object) -> dict | None:
     return None
 
 
-def _said(err: dict) -> str:
+def _said(err: dict[str, Any]) -> str:
     """What an error object says: its message, else what it does give (type, code, status)."""
     message = err.get("message")
     if isinstance(message, str) and message.strip():
@@ -157,7 +158,7 @@ def _said(err: dict) -> str:
     return "no message (" + ", ".join(parts) + ")" if parts else "no message"
 
 
-def _google_reasons(err: dict) -> set[str]:
+def _google_reasons(err: dict[str, Any]) -> set[str]:
     details = err.get("details")
     if not isinstance(details, list):
         return set()
@@ -173,7 +174,7 @@ def is_stream_refusal(text: str) -> bool:
 
 
 def from_error_object(
-    err: dict, status: int | None = None, *, streamed: bool = False
+    err: dict[str, Any], status: int | None = None, *, streamed: bool = False
 ) -> ApiFailure:
     """Map an API error object (from a body or an in-stream event) to a failure.
 

@@ -18,7 +18,7 @@ import re
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from imgtui.config.paths import config_path
 
@@ -124,7 +124,7 @@ def import_manifests(text: str | bytes, save: bool = True) -> ImportedProviders:
 
 
 def profiles_from_playground(
-    raw_profiles: list[dict], custom_ids: set[str] | frozenset[str] = frozenset()
+    raw_profiles: list[dict[str, Any]], custom_ids: set[str] | frozenset[str] = frozenset()
 ) -> tuple[list[Profile], list[str]]:
     """imgtui profiles for playground profiles (`ApiProfile`: name, provider, baseUrl,
     model, apiMode, transparentBackgroundMethod, id) and notes about the ones skipped or
