@@ -462,8 +462,13 @@ class _Poller:
                     f = from_response(status, resp.headers, body, base_url=self.conn.base_url)
                     raise _Fail(f.kind, scrub(f.message, self.conn.secrets()), f.hint, status)
                 body = await read_body(resp, deadline, DEFAULT_LIMITS.max_event)
-        except ApiFailure as f:
-            raise _Fail(f.kind, scrub(f.message, self.conn.secrets()), f.hint, f.status) from None
+        except ApiFailure as failure:
+            raise _Fail(
+                failure.kind,
+                scrub(failure.message, self.conn.secrets()),
+                failure.hint,
+                failure.status,
+            ) from None
         except httpx.HTTPError as exc:
             f = from_exception(exc, timeout=self.conn.timeout)
             raise _Fail(f.kind, scrub(f.message, self.conn.secrets()), f.hint) from None
@@ -550,8 +555,10 @@ class _Poller:
                 deadline=Deadline(self.conn.deadline),
                 cap=DEFAULT_LIMITS.max_download,
             )
-        except ApiFailure as f:
-            raise _Fail(f.kind, f"downloading the image failed: {f.message}", f.hint) from None
+        except ApiFailure as failure:
+            raise _Fail(
+                failure.kind, f"downloading the image failed: {failure.message}", failure.hint
+            ) from None
         except httpx.HTTPError as exc:
             f = from_exception(exc, timeout=self.conn.timeout)
             raise _Fail(f.kind, f"downloading the image failed: {f.message}", f.hint) from None
