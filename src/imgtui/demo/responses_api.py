@@ -166,7 +166,7 @@ async def responses_endpoint(request: Request, state: DemoState) -> Response:
     state.record(request, json_body=body)
     check_auth(request, state)
 
-    tools = body.get("tools") if isinstance(body.get("tools"), list) else []
+    tools = body["tools"] if isinstance(body.get("tools"), list) else []
     tool_index, tool = next(
         (
             (i, t)
