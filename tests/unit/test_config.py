@@ -885,3 +885,16 @@ def test_no_signature_default_can_print_the_environment(monkeypatch: pytest.Monk
                     assert SECRET not in str(inspect.signature(member)), f"{name}: {member}"
                 except ValueError:
                     pass  # builtins without a signature
+
+
+def test_the_profile_deadline_reaches_the_connection() -> None:
+    conn = Profile("P", "https://x.example/v1", deadline=42.5).connection()
+    assert conn.deadline == 42.5
+    assert Profile("P", "https://x.example/v1").connection().deadline == 900.0
+
+
+def test_a_deeply_nested_config_is_a_clear_error(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text("x = " + "[" * 5000 + "]" * 5000 + "\n")
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        load(path)

@@ -720,6 +720,7 @@ class Profile:
             timeout=float(self.timeout),
             headers=headers,
             query=dict(self.query),
+            deadline=float(self.deadline),
         )
 
     def __repr__(self) -> str:  # never leak the key through a repr in a log or traceback
