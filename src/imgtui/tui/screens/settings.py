@@ -381,7 +381,7 @@ class SettingsScreen(Screen[str | None]):
             self._highlight(name)
 
     def _ask_discard(
-        self, discard: Callable[[], None], keep: Callable[[], None] | None = None
+        self, discard: Callable[[], object], keep: Callable[[], object] | None = None
     ) -> None:
         what = f"your changes to {self.editing}" if self.editing is not None else "the new profile"
         self._asking = True
@@ -405,7 +405,7 @@ class SettingsScreen(Screen[str | None]):
 
     # -- saving ----------------------------------------------------------------------
 
-    def _commit(self, change: Callable[[Config], None], what: str) -> bool:
+    def _commit(self, change: Callable[[Config], object], what: str) -> bool:
         """Apply `change` to a copy, save the copy, then adopt it. False (and a toast) on failure."""
         candidate = copy.deepcopy(self.config)
         try:
@@ -479,7 +479,12 @@ class SettingsScreen(Screen[str | None]):
         name = self._highlighted_name()
         if name is not None and name != self.editing:
             if self.dirty:
-                self._ask_discard(lambda: (self._load_saved(name), self._input("name").focus()))
+
+                def discard() -> None:
+                    self._load_saved(name)
+                    self._input("name").focus()
+
+                self._ask_discard(discard)
                 return
             self._load_saved(name)
         self._input("name").focus()
