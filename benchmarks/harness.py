@@ -64,14 +64,14 @@ def make_app(root: Path, base_url: str, *, model: str = "bench-noise", partial_i
 
 async def ready(app) -> None:
     """Wait until the app's history has loaded (the app is idle and ready for tasks)."""
-    await app._history_loaded.wait()
+    await app.history_loaded.wait()
 
 
 def set_params(app, size: str, *, quality: str = "high", n: int = 1, output_format: str = "png"):
     """Size, quality, n and format for the next tasks, as the parameter bar would set them."""
-    from imgtui.tui.session import Params
+    from imgtui.draft import Params
 
-    app._set_params(
+    app.set_params(
         Params(app.params.profile, size=size, quality=quality, n=n, output_format=output_format)
     )
 

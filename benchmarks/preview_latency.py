@@ -37,6 +37,7 @@ from PIL import Image
 
 import harness
 import imgtui.api.events as events_module
+from imgtui import images
 from imgtui.api.b64 import b64decode
 from imgtui.demo import server_process
 from imgtui.tui import imaging
@@ -102,7 +103,7 @@ class Probe:
                     probe.samples[key] = data
             return data
 
-        real_thumbnail = imaging.thumbnail
+        real_thumbnail = images.thumbnail
 
         def thumbnail(source, box):
             stamps = probe.by_bytes.pop(id(source), None)
@@ -142,7 +143,7 @@ class Probe:
 
         self.patch(Partial, "__init__", init)
         self.patch(Partial, "image", property(image))
-        self.patch(imaging, "thumbnail", thumbnail)
+        self.patch(images, "thumbnail", thumbnail)  # the app decodes through imgtui.images
         self.patch(widget_class, "image", property(real_prop.fget, set_image))
         self.patch(widget_class, "render", render)
         self.patch(HalfcellRenderable, "__rich_console__", rich_console)

@@ -25,7 +25,7 @@ from imgtui.tasks import Status  # noqa: E402
 from imgtui.tui import testing  # noqa: E402
 from imgtui.tui.app import ImgtuiApp  # noqa: E402
 from imgtui.tui.screens.detail import DetailScreen  # noqa: E402
-from imgtui.tui.session import Params  # noqa: E402
+from imgtui.draft import Params  # noqa: E402
 
 
 async def wait_for(pilot, predicate, timeout: float = 30.0) -> None:
@@ -51,7 +51,7 @@ async def scene(out: Path, size: tuple[int, int]) -> list[Path]:
                 renderer="halfcell",
             )
             async with app.run_test(size=size) as pilot:
-                await app._history_loaded.wait()
+                await app.history_loaded.wait()
                 for area in app.query("TextArea"):
                     area.cursor_blink = False
 
@@ -64,7 +64,7 @@ async def scene(out: Path, size: tuple[int, int]) -> list[Path]:
                     wait: bool = True,
                 ):
                     testing.with_model(app, model, headers=headers or {})
-                    app._set_params(Params(app.params.profile, size=size_, quality="high", n=n))
+                    app.set_params(Params(app.params.profile, size=size_, quality="high", n=n))
                     task = app.submit(prompt)
                     if wait:
                         await wait_for(pilot, lambda: task.status.ended)
@@ -84,7 +84,7 @@ async def scene(out: Path, size: tuple[int, int]) -> list[Path]:
                 await wait_for(pilot, lambda: live.first_partial_at is not None)
                 await pilot.pause(0.5)
                 testing.with_model(app, "gpt-image-1", headers={})
-                app._set_params(Params(app.params.profile, size="1536x1024", quality="high", n=1))
+                app.set_params(Params(app.params.profile, size="1536x1024", quality="high", n=1))
                 app.composer.set_text("a koi pond seen from above, ink and watercolour")
                 await pilot.pause(0.3)
                 written.append(Path(app.save_screenshot("main.svg", str(out))))

@@ -504,7 +504,7 @@ def to_task(imported: ImportedTask):
     """An imgtui `Task` for an imported record (slots with metadata, no image paths yet)."""
     from imgtui.api.events import FailureKind
     from imgtui.api.events import ImageMeta as Meta
-    from imgtui.tasks import Slot, SlotStatus, Status, Task
+    from imgtui.tasks import ImageParams, Slot, SlotStatus, Status, Task
 
     def status_of(cls, value: str, default):
         try:
@@ -514,7 +514,7 @@ def to_task(imported: ImportedTask):
 
     task = Task(
         prompt=imported.prompt,
-        params=dict(imported.params),
+        params=ImageParams.from_json(imported.params),
         profile_name=imported.profile_name,
         api_mode=imported.api_mode if imported.api_mode in ("images", "responses") else "images",
         id=imported.id,

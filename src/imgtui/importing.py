@@ -99,7 +99,7 @@ def task_from_recipe(recipes: Recipe | list[Recipe], task_id: str | None = None)
     """A finished `Task` as the recipe(s) describe it (images of one task): one done slot
     per recipe, any other slot of the asked `n` failed (its image was not imported)."""
     from imgtui.api.events import ImageMeta
-    from imgtui.tasks import Slot, SlotStatus, Status, Task
+    from imgtui.tasks import ImageParams, Slot, SlotStatus, Status, Task
 
     members = recipes if isinstance(recipes, list) else [recipes]
     recipe = members[0]
@@ -116,7 +116,7 @@ def task_from_recipe(recipes: Recipe | list[Recipe], task_id: str | None = None)
         kwargs["id"] = task_id
     task = Task(
         prompt=recipe.prompt,
-        params=params,
+        params=ImageParams.from_json(params),
         profile_name=recipe.profile_name,
         api_mode=recipe.api_mode if recipe.api_mode in ("images", "responses") else "images",
         parent_id=recipe.parent_id,

@@ -10,11 +10,14 @@ partial frame, and a frame that arrives after a newer one, or after the slot end
 
 from __future__ import annotations
 
+import math
 import time
 import uuid
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Mapping
+from dataclasses import asdict, dataclass, field, fields
 from enum import StrEnum
 from pathlib import Path
+from typing import Any
 
 from imgtui.api.events import (
     Completed,
@@ -60,9 +63,9 @@ class Slot:
     partial_path: Path | None = None  # where the store saved the last partial of an unfinished slot
     image: bytes | None = field(default=None, repr=False)  # final image bytes, as received
     image_path: Path | None = None
-    meta: ImageMeta = ImageMeta()
+    meta: ImageMeta = field(default_factory=ImageMeta)
     revised_prompt: str | None = None
-    usage: dict | None = None
+    usage: dict[str, Any] | None = None
     response_id: str | None = None
     error: Failed | None = None
     bytes_received: int = 0
@@ -72,10 +75,84 @@ class Slot:
         return self.status is not SlotStatus.RUNNING
 
 
+@dataclass(frozen=True)
+class ImageParams(Mapping[str, Any]):
+    """The image parameters a task is asked with; names and values as in the API
+    (PROTOCOL.md §2, OPENAI-IMAGES.md). Checked when the request is built
+    (`imgtui.draft`), not here: history may hold values an older imgtui accepted.
+
+    `partial_images` counts partial frames per image (0-3) and only applies with `stream`;
+    `previous_response_id` continues a Responses conversation (refine); `transparent`
+    is "local" when the background is keyed out on this machine (issue 15).
+
+    Code reads the typed attributes. The object is also a read-only mapping of its set
+    fields (`to_json()`), so `dict(params)` and `params["size"]` serialise it.
+    """
+
+    model: str = "gpt-image-1"
+    size: str = "auto"
+    quality: str = "auto"
+    n: int = 1
+    output_format: str = "png"
+    background: str = "auto"
+    output_compression: int | None = None
+    moderation: str | None = None
+    input_fidelity: str | None = None
+    partial_images: int = 0
+    stream: bool = True
+    previous_response_id: str | None = None
+    transparent: str | None = None
+
+    @property
+    def frames(self) -> int:
+        """Partial frames to expect per image: `partial_images` when streaming, else 0."""
+        return self.partial_images if self.stream else 0
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-safe dict (unset optional fields left out): what history stores."""
+        return {k: v for k, v in asdict(self).items() if v is not None}
+
+    def __getitem__(self, key: str) -> Any:
+        return self.to_json()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.to_json())
+
+    def __len__(self) -> int:
+        return len(self.to_json())
+
+    @classmethod
+    def from_json(cls, obj: Mapping[str, Any]) -> ImageParams:
+        """Read `to_json()` output (or an older history row). Unknown keys are ignored and
+        a value of the wrong type falls back to the default, so old rows always load."""
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            if f.name not in obj:
+                continue
+            value = obj[f.name]
+            default = getattr(cls, f.name)
+            if f.name in ("n", "partial_images", "output_compression"):
+                ok = isinstance(value, int) and not isinstance(value, bool)
+                if not ok and isinstance(value, float) and math.isfinite(value):
+                    ok = value.is_integer()
+                    value = int(value)
+                if not ok:
+                    continue
+            elif f.name == "stream":
+                if not isinstance(value, bool):
+                    continue
+            elif not isinstance(value, str) or (default is not None and not value):
+                continue
+            values[f.name] = value
+        return cls(**values)
+
+
 @dataclass
 class Task:
     prompt: str
-    params: dict  # the request parameters as asked (model, size, quality, n, ...), JSON-safe
+    params: ImageParams = field(
+        default_factory=ImageParams
+    )  # what was asked (a Mapping is read with ImageParams.from_json)
     profile_name: str = ""
     api_mode: str = "images"
     id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
@@ -93,24 +170,36 @@ class Task:
     error_message: str | None = None
     error_hint: str | None = None
 
+    def __post_init__(self) -> None:
+        if not isinstance(self.params, ImageParams):
+            self.params = ImageParams.from_json(self.params)
+
     # -- derived views -------------------------------------------------------------------
 
     @property
     def n(self) -> int:
-        return int(self.params.get("n", 1))
+        return self.params.n
 
     @property
     def model(self) -> str:
-        return str(self.params.get("model", ""))
+        return self.params.model
 
     @property
     def partial_images(self) -> int:
-        return int(self.params.get("partial_images", 0)) if self.params.get("stream", True) else 0
+        """Partial frames per image this task streams (0 without streaming)."""
+        return self.params.frames
 
     @property
     def images(self) -> list[Path]:
         """Final image files, slot order."""
         return [s.image_path for s in self.slots if s.image_path is not None]
+
+    def slot_image(self, slot: int) -> Path | None:
+        """The final image file of `slot`, else the first final image file of any slot."""
+        paths = [s.image_path for s in self.slots]
+        if 0 <= slot < len(paths) and paths[slot] is not None:
+            return paths[slot]
+        return next((p for p in paths if p is not None), None)
 
     @property
     def response_id(self) -> str | None:
@@ -121,9 +210,9 @@ class Task:
         return next((s.revised_prompt for s in self.slots if s.revised_prompt), None)
 
     @property
-    def usage(self) -> dict | None:
+    def usage(self) -> dict[str, Any] | None:
         """Token usage summed over slots (numbers only; nested details summed too)."""
-        total: dict = {}
+        total: dict[str, Any] = {}
         for s in self.slots:
             if s.usage:
                 _add_usage(total, s.usage)
@@ -178,15 +267,28 @@ class Task:
         end = self.finished_at if self.finished_at is not None else (now or time.time())
         return max(0.0, end - self.started_at)
 
+    @property
+    def active(self) -> bool:
+        """Queued or running: not ended yet."""
+        return not self.status.ended
+
     # -- transitions that are not wire events --------------------------------------------
 
-    def start(self, now: float | None = None) -> None:
-        self.status = Status.RUNNING
-        self.started_at = now or time.time()
+    def queue(self) -> None:
+        """Make the task ready for a (new) run: fresh slots, status `queued`. The runner's
+        first `Started` event (sent once a concurrency slot is free) makes it `running`."""
+        self.status = Status.QUEUED
+        self.started_at = None
         self.finished_at = None
         self.first_partial_at = None
         self.error_kind = self.error_message = self.error_hint = None
         self.slots = [Slot() for _ in range(self.n)]
+
+    def start(self, now: float | None = None) -> None:
+        """Queue the task and mark it running at once (history fixtures, tests)."""
+        self.queue()
+        self.status = Status.RUNNING
+        self.started_at = now or time.time()
 
     def cancel(self, now: float | None = None) -> bool:
         """Mark a running task cancelled. Its last partial frames stay as labelled previews."""
@@ -208,7 +310,19 @@ class Task:
         return True
 
 
-def _add_usage(total: dict, usage: dict) -> None:
+def finite(value: Any) -> Any:
+    """`value` (JSON-like: dicts, lists, numbers, strings) with every NaN or ±inf float
+    replaced by None, so it can be stored as strict JSON (issue 10.5)."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [finite(v) for v in value]
+    return value
+
+
+def _add_usage(total: dict[str, Any], usage: dict[str, Any]) -> None:
     for k, v in usage.items():
         if isinstance(v, bool):
             continue
@@ -221,7 +335,8 @@ def _add_usage(total: dict, usage: dict) -> None:
 def apply(task: Task, event: Event, now: float | None = None) -> bool:
     """Apply one event to the task. Returns False when the event was dropped (stale or late).
 
-    This is the only function that changes a task in response to the wire.
+    This is the only function that changes a task in response to the wire; the TUI and the
+    CLI both call it. A queued task becomes running at its first `Started`.
     """
     now = now or time.time()
     if not 0 <= event.slot < len(task.slots):
@@ -231,6 +346,9 @@ def apply(task: Task, event: Event, now: float | None = None) -> bool:
         return False  # late: after a cancel or after the slot ended
 
     if isinstance(event, Started):
+        if task.status is Status.QUEUED:  # the runner took a concurrency slot for it
+            task.status = Status.RUNNING
+            task.started_at = now
         return True
     if isinstance(event, Progress):
         slot.bytes_received = max(slot.bytes_received, event.bytes_received)
@@ -250,7 +368,7 @@ def apply(task: Task, event: Event, now: float | None = None) -> bool:
         slot.image = event.image
         slot.meta = slot.meta.merged(event.meta)
         slot.revised_prompt = event.revised_prompt
-        slot.usage = event.usage
+        slot.usage = finite(event.usage)  # NaN/inf from a server would make the row unsavable
         slot.response_id = event.response_id
         slot.bytes_received = max(slot.bytes_received, event.bytes_received)
     elif isinstance(event, Failed):

@@ -320,7 +320,7 @@ async def test_reopened_app_shows_interrupted_card_and_retries(
     config = imgtui_config.load(crash.config_file)
     app = ImgtuiApp(config=config, store=Store(data_copy), renderer="halfcell")
     async with app.run_test(size=SIZE) as pilot:
-        await asyncio.wait_for(app._history_loaded.wait(), 10)
+        await asyncio.wait_for(app.history_loaded.wait(), 10)
         await pilot.pause()
         killed = app.tasks[crash.killed_id]
         assert killed.status is Status.INTERRUPTED

@@ -42,10 +42,8 @@ async def wait_for(pilot, predicate, timeout: float = 20.0, what: str = "conditi
 async def settled(pilot) -> None:
     """History loaded and every store write issued so far done."""
     app = pilot.app
-    await asyncio.wait_for(app._history_loaded.wait(), 10)
-    pending = [asyncio.wrap_future(f) for f in list(app._pending_store)]
-    if pending:
-        await asyncio.wait_for(asyncio.gather(*pending, return_exceptions=True), 10)
+    await asyncio.wait_for(app.history_loaded.wait(), 10)
+    await app.history.drain(10)
     await pilot.pause()
 
 

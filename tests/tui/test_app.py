@@ -49,7 +49,7 @@ async def test_n3_card_counts_images(make_app):
     async with app.run_test(size=SIZE) as pilot:
         await settled(pilot)
         testing.with_model(app, "gpt-image-1")
-        app._set_params(app.params.__class__(app.params.profile, n=3))
+        app.set_params(app.params.__class__(app.params.profile, n=3))
         task = await submit(pilot, "three foxes")
         await wait_for(pilot, lambda: task.status is Status.DONE, what="done")
         await settled(pilot)
@@ -188,7 +188,7 @@ async def test_detail_pager_save_copy_retry_refine_delete(make_app, tmp_path):
     app = make_app(partial_images=1, output_dir=tmp_path / "out")
     async with app.run_test(size=SIZE) as pilot:
         await settled(pilot)
-        app._set_params(app.params.__class__(app.params.profile, n=2, size="1024x1024"))
+        app.set_params(app.params.__class__(app.params.profile, n=2, size="1024x1024"))
         task = await submit(pilot, "two paper boats")
         await wait_for(pilot, lambda: task.status is Status.DONE, what="done")
         await settled(pilot)
@@ -246,12 +246,12 @@ async def test_detail_pager_save_copy_retry_refine_delete(make_app, tmp_path):
 
 
 async def test_detail_shows_live_partial_and_open_failure_toasts(make_app, monkeypatch):
-    from imgtui.tui.screens import detail
+    from imgtui import desktop
 
     async def no_viewer(path):
         return "xdg-open is not available (No such file or directory)"
 
-    monkeypatch.setattr(detail, "open_in_viewer", no_viewer)
+    monkeypatch.setattr(desktop, "open_in_viewer", no_viewer)
     app = make_app(partial_images=3, headers={"x-demo-delay": "2.0"})
     async with app.run_test(size=SIZE) as pilot:
         await settled(pilot)
@@ -290,7 +290,7 @@ async def test_toast_when_a_task_ends_behind_a_modal(make_app):
         task = await submit(pilot, "behind the modal")
         await pilot.press("f2")  # the parameters modal is open while the task finishes
         await wait_for(pilot, lambda: isinstance(app.screen, ParamsScreen), what="the modal")
-        assert task.status is Status.RUNNING
+        await wait_for(pilot, lambda: task.status is Status.RUNNING, what="running")
         await wait_for(pilot, lambda: task.status is Status.DONE, what="done")
         await pilot.pause()
         assert any("behind the modal" in (n.title or "") for n in app._notifications)
@@ -310,8 +310,7 @@ async def test_refine_in_responses_mode_follows_up(make_app):
         assert app.composer.attachments.previous_response_id == task.response_id
         follow = await submit(pilot, "make it blue")
         assert (
-            follow.params["previous_response_id"] == task.response_id
-            and follow.parent_id == task.id
+            follow.params.previous_response_id == task.response_id and follow.parent_id == task.id
         )
         await wait_for(pilot, lambda: follow.status.ended, what="the follow-up")
         assert follow.status is Status.DONE

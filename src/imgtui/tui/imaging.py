@@ -1,8 +1,8 @@
-"""Thread-side picture work: decode and shrink images to what the cells can show.
+"""Pictures on the terminal: which renderer, how many pixels a cell shows, the widget class.
 
-Everything here is plain PIL and safe to call from a worker thread; nothing touches a
-widget. Decoding a 1536x1024 PNG costs tens of milliseconds, so the UI thread never does
-it (STYLE habit 5): the app hands each image widget a picture already shrunk to its box.
+Decoding and shrinking live in `imgtui.images` (plain Pillow, no Textual); the names
+`open_image`, `shrink`, `thumbnail` and `image_size` are re-exported here for callers
+that still import them from this module.
 
 textual-image is imported lazily (`image_widget_class`), because importing it probes the
 terminal; `run_app` calls `prepare_renderer` before Textual owns stdin.
@@ -10,20 +10,30 @@ terminal; `run_app` calls `prepare_renderer` before Textual owns stdin.
 
 from __future__ import annotations
 
-import io
 import os
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PIL import Image as PILImage
 
+from imgtui.images import image_size, open_image, shrink, thumbnail
+
 if TYPE_CHECKING:
     from textual.widget import Widget
 
-RENDERERS = ("auto", "halfcell", "unicode", "sixel", "tgp")
+__all__ = [
+    "RENDERERS",
+    "box_pixels",
+    "cell_pixels",
+    "image_size",
+    "image_widget_class",
+    "open_image",
+    "prepare_renderer",
+    "renderer_name",
+    "shrink",
+    "thumbnail",
+]
 
-# Dark backdrop for transparent images (matches the card background closely enough).
-_BACKDROP = (24, 24, 28)
+RENDERERS = ("auto", "halfcell", "unicode", "sixel", "tgp")
 
 
 def renderer_name(configured: str | None = None) -> str:
@@ -122,50 +132,3 @@ def box_pixels(kind: str, cols: int, rows: int) -> tuple[int, int]:
     """The pixel box a `cols` x `rows` cell area can show."""
     cw, ch = cell_pixels(kind)
     return max(1, cols * cw), max(1, rows * ch)
-
-
-def open_image(source: bytes | Path | str) -> PILImage.Image:
-    """Open image bytes or a file (lazily: pixels are decoded on first use)."""
-    if isinstance(source, bytes):
-        return PILImage.open(io.BytesIO(source))
-    return PILImage.open(Path(source))
-
-
-def shrink(img: PILImage.Image, box: tuple[int, int]) -> PILImage.Image:
-    """An RGB copy of `img` no larger than `box` (aspect kept), transparent parts on a dark backdrop."""
-    w, h = box
-    if img.format == "JPEG":
-        img.draft("RGB", (w, h))  # let libjpeg decode at a reduced scale
-    if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):
-        img = img if img.mode == "RGBA" else img.convert("RGBA")
-    elif img.mode != "RGB":
-        img = img.convert("RGB")
-    # reduce() first (fast integer box filter), then a good filter for the last step; both
-    # premultiply alpha. Both make a new small image, so the decoded source is never copied
-    # whole (for a 1536x1024 frame a fresh 4.5 MB buffer costs more than the shrinking).
-    factor = min(img.width // max(1, w), img.height // max(1, h))
-    img = img.reduce(factor) if factor >= 2 else img.copy()
-    img.thumbnail((w, h), PILImage.Resampling.BILINEAR)
-    if img.mode == "RGBA":  # transparent parts on the backdrop, at the small size
-        img = PILImage.alpha_composite(
-            PILImage.new("RGBA", img.size, _BACKDROP + (255,)), img
-        ).convert("RGB")
-    return img
-
-
-def thumbnail(source: bytes | Path | str, box: tuple[int, int]) -> PILImage.Image | None:
-    """Decode + shrink in one go (call from a thread). None when the data is not an image."""
-    try:
-        with open_image(source) as img:
-            return shrink(img, box)
-    except (OSError, ValueError, SyntaxError, PILImage.DecompressionBombError):
-        return None
-
-
-def image_size(source: bytes | Path | str) -> tuple[int, int] | None:
-    """Pixel size from the header only (cheap)."""
-    try:
-        with open_image(source) as img:
-            return img.size
-    except (OSError, ValueError, SyntaxError):
-        return None

@@ -1,7 +1,9 @@
-"""Messages that workers post to the app. Workers never touch widgets (STYLE habit 2)."""
+"""Messages the app routes: task events from workers (which never touch widgets, STYLE
+habit 2), decoded pictures, and the typed actions screens and widgets ask the app for."""
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from textual.message import Message
@@ -10,6 +12,18 @@ if TYPE_CHECKING:
     from PIL.Image import Image
 
     from imgtui.api.events import Event
+
+
+class TaskAction(StrEnum):
+    """What the user can ask the app to do with a task (list keys, detail keys, palette)."""
+
+    OPEN = "open"
+    CANCEL = "cancel"
+    RETRY = "retry"
+    DELETE = "delete"
+    STAR = "star"
+    REUSE = "reuse"
+    REFINE = "refine"
 
 
 class TaskEvent(Message):
@@ -30,3 +44,14 @@ class PictureReady(Message):
         self.task_id = task_id
         self.picture = picture
         self.unfinished = unfinished
+
+
+class TaskActionRequested(Message):
+    """A screen asks the app to act on a task (e.g. the detail view's cancel key); `slot`
+    is the image shown (refine)."""
+
+    def __init__(self, action: TaskAction, task_id: str, slot: int = 0) -> None:
+        super().__init__()
+        self.action = action
+        self.task_id = task_id
+        self.slot = slot

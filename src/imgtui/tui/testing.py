@@ -194,7 +194,7 @@ def sample_history(store: Any, now: float = T0) -> list[Task]:
         store.save(task)
         for i, slot in enumerate(task.slots):
             if slot.status is SlotStatus.DONE:
-                w, h = (int(x) for x in task.params["size"].split("x"))
+                w, h = (int(x) for x in task.params.size.split("x"))
                 store.write_image(task, i, picture_png(task.prompt, w, h, variant=i))
             elif slot.partial_index is not None:
                 store.write_partial(
@@ -208,6 +208,6 @@ def sample_history(store: Any, now: float = T0) -> list[Task]:
 
 def with_model(app: Any, model: str, **profile_changes: Any) -> None:
     """Point the app's composer at another model (e.g. a demo fault mode)."""
-    app._set_params(
+    app.set_params(
         replace(app.params, profile=replace(app.params.profile, model=model, **profile_changes))
     )

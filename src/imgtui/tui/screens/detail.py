@@ -1,8 +1,9 @@
 """One task, large: the picture as big as the terminal allows, and everything about it.
 
 `DetailScreen(ModalScreen[DetailResult | None])`. Actions that stay on this screen (save,
-open, copy path, cancel) run here; actions that change the main screen (retry, reuse,
-refine, delete) dismiss with a `DetailResult` and the app carries them out.
+open, copy path) run here with what the app passed in (the history service, the picture
+threads, the output folder); cancel is posted as a `TaskActionRequested`; actions that
+change the main screen (retry, reuse, refine, delete) dismiss with a `DetailResult`.
 
 The picture is decoded and shrunk to the image box in a thread; while the task runs the
 app forwards each change and the newest partial frame replaces the shown one.
@@ -11,14 +12,12 @@ app forwards each change and the newest partial frame replaces the shown one.
 from __future__ import annotations
 
 import asyncio
-import os
-import subprocess
-import sys
 import time
+from collections.abc import Callable
+from concurrent.futures import Executor
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from textual import events, work
 from textual.app import ComposeResult
@@ -28,52 +27,22 @@ from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Footer, Static
 
+from imgtui import desktop, images
 from imgtui.api.events import Progress, Started
+from imgtui.store import History
 from imgtui.tasks import SlotStatus, Status, Task
 from imgtui.tui import imaging
+from imgtui.tui.messages import TaskAction, TaskActionRequested
 from imgtui.tui.widgets.image_view import ImageView
 from imgtui.tui.widgets.task_card import STATUS_STYLE, format_elapsed
-
-if TYPE_CHECKING:
-    from imgtui.tui.app import ImgtuiApp
 
 
 @dataclass(frozen=True)
 class DetailResult:
     """What the user asked the app to do: retry, reuse, refine (of image `slot`) or delete."""
 
-    action: str
+    action: TaskAction
     slot: int = 0
-
-
-async def open_in_viewer(path: Path) -> str | None:
-    """Open a file with the system viewer. Returns an error message, or None."""
-    if sys.platform == "win32":  # pragma: no cover
-        try:
-            os.startfile(path)  # type: ignore[attr-defined]
-        except OSError as exc:
-            return str(exc)
-        return None
-    opener = "open" if sys.platform == "darwin" else "xdg-open"
-    try:
-        proc = await asyncio.create_subprocess_exec(
-            opener,
-            str(path),
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            start_new_session=True,
-        )
-    except OSError as exc:
-        return f"{opener} is not available ({exc.strerror or exc})"
-    try:
-        _, err = await asyncio.wait_for(proc.communicate(), 5)
-    except TimeoutError:
-        return None  # still running: the viewer took over
-    if proc.returncode:
-        detail = err.decode(errors="replace").strip().splitlines()
-        return f"{opener} failed" + (f": {detail[-1]}" if detail else f" (exit {proc.returncode})")
-    return None
 
 
 def _slot_source(task: Task, index: int) -> tuple[bytes | Path | None, bool, int | None]:
@@ -148,14 +117,25 @@ class DetailScreen(ModalScreen["DetailResult | None"]):
         Binding("delete", "result('delete')", "Delete", id="detail.delete"),
     ]
 
-    app: ImgtuiApp  # type: ignore[assignment]
-
-    def __init__(self, task: Task, kind: str, clock=time.time, index: int = 0) -> None:
+    def __init__(
+        self,
+        task: Task,
+        kind: str,
+        clock: Callable[[], float] = time.time,
+        index: int = 0,
+        *,
+        history: History,
+        output_dir: Path,
+        pictures: Executor | None = None,
+    ) -> None:
         super().__init__()
         self.imgtask = task
         self.kind = kind
         self.clock = clock
         self.index = index
+        self.history = history
+        self.output_dir = output_dir
+        self.pictures = pictures
         self._shown_key: tuple | None = None
         self._box: tuple[int, int] | None = None
 
@@ -277,7 +257,7 @@ class DetailScreen(ModalScreen["DetailResult | None"]):
             (("model      ", "$foreground-muted"), f"{t.model}\n"),
         ]
         for key in ("size", "quality", "background", "output_format"):
-            asked = p.get(key, "auto" if key != "output_format" else "png")
+            asked = getattr(p, key)
             actual = getattr(meta, key, None) if meta else None
             line: list = [(f"{key.replace('output_', ''):<11}", "$foreground-muted"), str(asked)]
             if actual and actual != asked:
@@ -290,7 +270,7 @@ class DetailScreen(ModalScreen["DetailResult | None"]):
         rows.append(
             (
                 ("partials   ", "$foreground-muted"),
-                f"{t.partial_images}" + ("" if p.get("stream", True) else " (no streaming)"),
+                f"{t.partial_images}" + ("" if p.stream else " (no streaming)"),
             )
         )
         if t.parent_id:
@@ -362,7 +342,8 @@ class DetailScreen(ModalScreen["DetailResult | None"]):
 
     @work(group="detail-picture", exclusive=True, exit_on_error=False)
     async def _decode(self, source: bytes | Path, box: tuple[int, int], key: tuple) -> None:
-        picture = await self.app.in_picture_thread(imaging.thumbnail, source, box)
+        loop = asyncio.get_running_loop()
+        picture = await loop.run_in_executor(self.pictures, images.thumbnail, source, box)
         if key != self._shown_key:
             return  # a newer frame or another image was asked for meanwhile
         self.query_one("#big", ImageView).show(picture, "cannot read this image")
@@ -388,7 +369,7 @@ class DetailScreen(ModalScreen["DetailResult | None"]):
         self.dismiss(None)
 
     def action_result(self, action: str) -> None:
-        self.dismiss(DetailResult(action, self.index))
+        self.dismiss(DetailResult(TaskAction(action), self.index))
 
     def action_page(self, delta: int) -> None:
         n = max(1, self.imgtask.n)
@@ -396,7 +377,7 @@ class DetailScreen(ModalScreen["DetailResult | None"]):
         self.refresh_info()
 
     def action_cancel_task(self) -> None:
-        self.app.cancel_task(self.imgtask.id)
+        self.post_message(TaskActionRequested(TaskAction.CANCEL, self.imgtask.id, self.index))
 
     def _current_file(self) -> Path | None:
         t = self.imgtask
@@ -412,8 +393,11 @@ class DetailScreen(ModalScreen["DetailResult | None"]):
         if path is None:
             self.notify("The image is not on disk yet.", severity="warning")
             return
-        self.app.copy_to_clipboard(str(path))
-        self.notify(str(path), title="Path copied")
+        self.app.copy_to_clipboard(str(path))  # OSC 52: works over SSH
+        self.run_worker(
+            asyncio.to_thread(desktop.copy_to_clipboard, str(path)), exit_on_error=False
+        )
+        self.notify(str(path), title="Path copied", markup=False)
 
     @work(group="detail-action", exit_on_error=False)
     async def action_open(self) -> None:
@@ -421,22 +405,20 @@ class DetailScreen(ModalScreen["DetailResult | None"]):
         if path is None:
             self.notify("The image is not on disk yet.", severity="warning")
             return
-        error = await open_in_viewer(path)
+        error = await desktop.open_in_viewer(path)
         if error:
-            self.notify(error, title="Can't open the image", severity="error")
+            self.notify(error, title="Can't open the image", severity="error", markup=False)
 
     @work(group="detail-action", exit_on_error=False)
     async def action_save(self) -> None:
-        from imgtui.config import default_output_dir
-
-        folder = default_output_dir(self.app.config)
+        folder = self.output_dir
         try:
-            saved = await self.app._db(self.app.store.export_images, self.imgtask, folder)
+            saved = await self.history.call(self.history.store.export_images, self.imgtask, folder)
         except Exception as exc:  # StoreError / OSError: say so, keep the screen
-            self.notify(str(exc), title="Not saved", severity="error")
+            self.notify(str(exc), title="Not saved", severity="error", markup=False)
             return
         if not saved:
             self.notify("No image to save yet.", severity="warning")
             return
         what = saved[0].name if len(saved) == 1 else f"{len(saved)} images"
-        self.notify(f"{what} → {folder}", title="Saved")
+        self.notify(f"{what} → {folder}", title="Saved", markup=False)

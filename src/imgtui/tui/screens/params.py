@@ -18,7 +18,7 @@ from textual.widgets import Button, Input, Label, Select, Static
 
 from imgtui.api.request import FORMATS, RequestError, parse_size
 from imgtui.config import Profile
-from imgtui.tui.session import QUALITIES, SIZES, Params
+from imgtui.draft import QUALITIES, SIZES, Params
 
 MODELS = ("gpt-image-1", "gpt-image-1-mini", "gpt-image-1.5", "gpt-image-2", "chatgpt-image-latest")
 

@@ -6,7 +6,6 @@ terminal and through tmux); Shift+Enter and Alt+Enter do too where the terminal 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from textual import events, on
@@ -16,7 +15,7 @@ from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.widgets import Button, Static, TextArea
 
-from imgtui.api.request import RequestError, sniff_mime
+from imgtui.draft import Attachments
 
 NEWLINE_KEYS = ("ctrl+j", "shift+enter", "alt+enter")
 
@@ -97,39 +96,6 @@ class Chip(Button):
         self.can_focus = False
         self.key = key
         self.kind = kind
-
-
-@dataclass
-class Attachments:
-    """What the next task takes besides the prompt."""
-
-    images: list[Path] = field(default_factory=list)
-    mask: Path | None = None
-    parent_id: str | None = None  # refine: the task this one continues
-    previous_response_id: str | None = None  # refine in Responses mode
-
-    def __bool__(self) -> bool:
-        return bool(self.images or self.mask or self.parent_id)
-
-
-def check_image(text: str, field: str) -> Path:
-    """The path as an existing image file, else RequestError naming what is wrong."""
-    path = Path(text.strip()).expanduser()
-    if not text.strip():
-        raise RequestError(field, "type a path")
-    if not path.is_file():
-        raise RequestError(field, f"no such file: {path}")
-    try:
-        with path.open("rb") as f:
-            head = f.read(16)
-    except OSError as exc:
-        raise RequestError(field, f"cannot read {path}: {exc.strerror}") from None
-    mime = sniff_mime(head)
-    if mime is None:
-        raise RequestError(field, f"{path.name} is not a PNG, JPEG, WebP or GIF image")
-    if field == "mask" and mime != "image/png":
-        raise RequestError(field, "must be a PNG with an alpha channel")
-    return path.resolve()
 
 
 class Composer(Vertical):

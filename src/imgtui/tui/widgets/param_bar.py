@@ -9,7 +9,7 @@ from textual.content import Content
 from textual.message import Message
 from textual.widgets import Static
 
-from imgtui.tui.session import Params
+from imgtui.draft import Params
 
 DEMO_NOTICE = (
     "Demo provider — no API key needed; add a profile in settings (or set OPENAI_API_KEY)."

@@ -62,9 +62,9 @@ def one_line(text: str, limit: int = 400) -> str:
 def params_summary(task: Task) -> str:
     p = task.params
     parts = [task.profile_name or "?", task.model or "?"]
-    for key in ("size", "quality"):
-        if p.get(key) and p.get(key) != "auto":
-            parts.append(str(p[key]))
+    for value in (p.size, p.quality):
+        if value and value != "auto":
+            parts.append(value)
     if task.n > 1:
         parts.append(f"n={task.n}")
     if task.input_images:
@@ -189,6 +189,11 @@ class TaskCard(Widget):
         self.unfinished = True
         self._has_picture = False
         self._label = ""
+
+    @property
+    def has_picture(self) -> bool:
+        """The card shows a picture (a preview or the final image)."""
+        return self._has_picture
 
     @property
     def has_final(self) -> bool:

@@ -1,4 +1,4 @@
-"""imaging: decode + shrink to a cell box, off the UI thread."""
+"""images: decode + shrink to a cell box (called off the UI thread), header-only sizes."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import io
 import pytest
 from PIL import Image
 
-from imgtui.tui import imaging
+from imgtui import images as imaging
 
 
 def encode(img: Image.Image, fmt: str = "PNG") -> bytes:
@@ -43,7 +43,7 @@ def test_transparent_parts_land_on_the_backdrop(mode):
         img.info["transparency"] = img.getpixel((0, 0))
     picture = imaging.thumbnail(encode(img), (40, 40))
     assert picture is not None and picture.mode == "RGB" and picture.size == (40, 40)
-    assert picture.getpixel((2, 20)) == imaging._BACKDROP
+    assert picture.getpixel((2, 20)) == imaging.BACKDROP
     assert picture.getpixel((37, 20)) == (255, 255, 255)
 
 

@@ -11,7 +11,7 @@ Layout under the data dir (`config.data_dir()`):
 Paths inside the data dir are stored relative to it, so the folder can be moved.
 
 Schema upgrades follow oterm (`src/oterm/store/store.py`, `store/upgrades/`) without a
-framework: `PRAGMA user_version` counts the steps applied, `_UPGRADES` lists them, each
+framework: `PRAGMA user_version` counts the steps applied, `UPGRADES` lists them, each
 runs in its own transaction. A new database runs the same steps as an old one.
 
 A damaged database, or one written by a newer imgtui, is never deleted and never
@@ -24,17 +24,12 @@ connection (`check_same_thread=False`) guarded by a lock; every statement is sho
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
-import re
 import shutil
 import sqlite3
-import tempfile
 import threading
 import time
-import unicodedata
-import zipfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
@@ -42,35 +37,27 @@ from pathlib import Path
 from typing import Any
 
 from imgtui.api.events import Failed, FailureKind, ImageMeta
-from imgtui.api.request import image_extension
 from imgtui.files import make_private_dir
-from imgtui.tasks import Slot, SlotStatus, Status, Task
+from imgtui.images import ImageFileError, thumbnail_file
+from imgtui.store import export
+from imgtui.store.errors import StoreError
+from imgtui.store.files import (
+    ID_RE,
+    IMAGES,
+    THUMBS,
+    atomic_write,
+    check_id,
+    ext_for,
+    remove_siblings,
+)
+from imgtui.tasks import ImageParams, Slot, SlotStatus, Status, Task, finite
 
-__all__ = [
-    "DB_NAME",
-    "SCHEMA_VERSION",
-    "OpenReport",
-    "Store",
-    "StoreError",
-    "slugify",
-    "unique_path",
-]
+__all__ = ["DB_NAME", "SCHEMA_VERSION", "UPGRADES", "OpenReport", "Store", "StoreError"]
 
 DB_NAME = "history.sqlite3"
-IMAGES = "images"
-THUMBS = "thumbs"
-
-_ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")  # task ids become folder names: nothing else
-_IMAGE_EXTS = (".png", ".jpg", ".webp", ".gif", ".bin")
-# Request params that must never be persisted, should a caller ever put one there.
-_SECRET_PARAM_RE = re.compile(r"(?i)^(api[_-]?key|x-api-key|authorization|key|secret|password)$")
 _SQLITE_HEADER = b"SQLite format 3\x00"
 _FAILED_STATUSES = (Status.FAILED.value, Status.CANCELLED.value)
 _UNFINISHED_STATUSES = (Status.QUEUED.value, Status.RUNNING.value)
-
-
-class StoreError(Exception):
-    """The history could not be read or written; the message says what and where."""
 
 
 @dataclass
@@ -131,8 +118,8 @@ def _v2_search(conn: sqlite3.Connection) -> None:
 
 # Step i takes a database from user_version i to i + 1. Append only; never edit a step
 # that has shipped.
-_UPGRADES: list[Callable[[sqlite3.Connection], None]] = [_v1_tasks, _v2_search]
-SCHEMA_VERSION = len(_UPGRADES)
+UPGRADES: list[Callable[[sqlite3.Connection], None]] = [_v1_tasks, _v2_search]
+SCHEMA_VERSION = len(UPGRADES)
 
 _COLUMNS = (
     "id",
@@ -284,7 +271,7 @@ class Store:
         for target in range(version + 1, SCHEMA_VERSION + 1):
             conn.execute("BEGIN IMMEDIATE")
             try:
-                _UPGRADES[target - 1](conn)
+                UPGRADES[target - 1](conn)
                 conn.execute(f"PRAGMA user_version = {target:d}")
                 conn.execute("COMMIT")
             except BaseException:
@@ -390,11 +377,11 @@ class Store:
         magic number); the slot's preview frame file is removed. Sets `image_path`."""
         target_slot = self._slot(task, slot)
         folder = self._task_dir(task.id)
-        dest = folder / f"{slot}{_ext_for(data)}"
-        _remove_siblings(folder, f"{slot}", keep=dest)
-        _atomic_write(dest, data, durable=True)
+        dest = folder / f"{slot}{ext_for(data)}"
+        remove_siblings(folder, f"{slot}", keep=dest)
+        atomic_write(dest, data, durable=True)
         target_slot.image_path = dest
-        _remove_siblings(folder, f"{slot}.partial", keep=None)  # the preview is superseded
+        remove_siblings(folder, f"{slot}.partial", keep=None)  # the preview is superseded
         target_slot.partial_path = None
         return dest
 
@@ -403,14 +390,14 @@ class Store:
         (overwriting the previous one). Sets `partial_path`."""
         target_slot = self._slot(task, slot)
         folder = self._task_dir(task.id)
-        dest = folder / f"{slot}.partial{_ext_for(data)}"
-        _remove_siblings(folder, f"{slot}.partial", keep=dest)
-        _atomic_write(dest, data, durable=False)  # a preview: not worth an fsync per frame
+        dest = folder / f"{slot}.partial{ext_for(data)}"
+        remove_siblings(folder, f"{slot}.partial", keep=dest)
+        atomic_write(dest, data, durable=False)  # a preview: not worth an fsync per frame
         target_slot.partial_path = dest
         return dest
 
     def _slot(self, task: Task, slot: int) -> Slot:
-        _check_id(task.id)
+        check_id(task.id)
         if not 0 <= slot < len(task.slots):
             raise StoreError(f"task {task.id} has no slot {slot}")
         return task.slots[slot]
@@ -464,7 +451,7 @@ class Store:
 
     def delete(self, task_id: str) -> None:
         """Delete the row, then its image folder and cached thumbnails."""
-        _check_id(task_id)
+        check_id(task_id)
         with self._db() as conn:
             conn.execute("DELETE FROM tasks WHERE id = ?", (task_id,))
         self._remove_files(task_id)
@@ -483,7 +470,7 @@ class Store:
             ]
             conn.executemany("DELETE FROM tasks WHERE id = ?", [(i,) for i in ids])
         for task_id in ids:
-            if _ID_RE.match(task_id):
+            if ID_RE.match(task_id):
                 self._remove_files(task_id)
         return len(ids)
 
@@ -495,108 +482,25 @@ class Store:
     # -- export ------------------------------------------------------------------------
 
     def export_images(self, task: Task, folder: Path) -> list[Path]:
-        """Copy the task's images to `folder` as `<prompt-slug>-<date>-<slot>.<ext>` (a slot
-        with no final image gives its preview, `…-partial`). Never overwrites: `-2`, `-3`…"""
-        folder = Path(folder).expanduser()
-        try:
-            folder.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise StoreError(f"cannot create {folder}: {exc.strerror or exc}") from None
-        base = f"{slugify(task.prompt)}-{time.strftime('%Y%m%d-%H%M%S', time.localtime(task.created_at))}"
-        out: list[Path] = []
-        for i, slot in enumerate(task.slots):
-            source, partial = _slot_file(slot)
-            if source is None:
-                continue
-            stem = f"{base}-{i + 1}" + ("-partial" if partial else "")
-            out.append(_copy_unique(source, folder, stem, source.suffix))
-        return out
+        """Copy the task's images to `folder` (see `imgtui.store.export.export_images`)."""
+        return export.export_images(task, folder)
 
     def export_zip(self, path: Path) -> int:
-        """Write every task's image files and a `manifest.json` (params, prompt, status,
-        timings, usage, file names; never a key) to a zip at `path`. Returns the task count."""
-        path = Path(path).expanduser()
-        tasks = self.load()
-        manifest: dict[str, Any] = {
-            "format": "imgtui-history",
-            "version": 1,
-            "exported_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-            "tasks": [],
-        }
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        os.close(fd)
-        tmp = Path(tmp_name)
-        try:
-            with zipfile.ZipFile(tmp, "w") as zf:
-                for task in tasks:
-                    files = []
-                    for i, slot in enumerate(task.slots):
-                        source, partial = _slot_file(slot)
-                        if source is None:
-                            continue
-                        arcname = f"{IMAGES}/{task.id}/{source.name}"
-                        zf.write(
-                            source, arcname, compress_type=zipfile.ZIP_STORED
-                        )  # images are compressed already
-                        files.append({"slot": i, "file": arcname, "partial": partial})
-                    manifest["tasks"].append(_manifest_entry(task, files))
-                zf.writestr(
-                    "manifest.json",
-                    json.dumps(manifest, indent=2, ensure_ascii=False),
-                    zipfile.ZIP_DEFLATED,
-                )
-            os.replace(tmp, path)
-        except OSError as exc:
-            tmp.unlink(missing_ok=True)
-            raise StoreError(f"cannot write {path}: {exc.strerror or exc}") from None
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            raise
-        return len(tasks)
+        """Every task's images and a manifest (never a key) into a zip at `path`; returns
+        the task count (see `imgtui.store.export.export_zip`)."""
+        return export.export_zip(self.load(), path)
 
     # -- thumbnails --------------------------------------------------------------------
 
     def thumbnail(self, image: Path, width_px: int, height_px: int) -> Path:
-        """A PNG no larger than width_px x height_px (aspect kept), made once and cached.
-
-        The cache key covers the source path, its mtime and size, and the box, so a changed
-        source gets a new thumbnail. Thumbnails of a task's images live under its id and go
-        when it is deleted.
-        """
+        """A cached PNG of `image` no larger than width_px x height_px (aspect kept), under
+        `thumbs/<task_id>/` so it goes when the task is deleted. Raises StoreError."""
         image = Path(image).absolute()
-        try:
-            st = image.stat()
-        except OSError as exc:
-            raise StoreError(f"cannot read {image}: {exc.strerror or exc}") from None
-        w, h = max(1, int(width_px)), max(1, int(height_px))
-        key = hashlib.sha256(f"{image}|{st.st_mtime_ns}|{st.st_size}|{w}x{h}".encode()).hexdigest()[
-            :32
-        ]
         group = image.parent.name if image.parent.parent == self.root / IMAGES else "_other"
-        out = self.root / THUMBS / group / f"{key}.png"
-        if out.exists():
-            return out
-        from PIL import Image, UnidentifiedImageError  # lazy: Pillow is not needed to start up
-
         try:
-            out.parent.mkdir(parents=True, exist_ok=True)
-            with Image.open(image) as im:
-                im.draft("RGB", (w, h))  # JPEG: decode at a reduced scale when possible
-                im.thumbnail((w, h))
-                if im.mode not in ("1", "L", "LA", "P", "RGB", "RGBA"):
-                    im = im.convert("RGBA")
-                fd, tmp_name = tempfile.mkstemp(dir=out.parent, prefix=".thumb.", suffix=".png")
-                try:
-                    with os.fdopen(fd, "wb") as f:
-                        im.save(f, format="PNG")
-                    os.replace(tmp_name, out)
-                except BaseException:
-                    Path(tmp_name).unlink(missing_ok=True)
-                    raise
-        except (OSError, UnidentifiedImageError, ValueError) as exc:
-            raise StoreError(f"cannot make a thumbnail of {image}: {exc}") from None
-        return out
+            return thumbnail_file(image, self.root / THUMBS / group, width_px, height_px)
+        except ImageFileError as exc:
+            raise StoreError(str(exc)) from None
 
     # -- rows <-> tasks ----------------------------------------------------------------
 
@@ -619,9 +523,8 @@ class Store:
         return p if p.is_absolute() else self.root / p
 
     def _row(self, task: Task) -> dict[str, Any]:
-        params = {k: v for k, v in task.params.items() if not _SECRET_PARAM_RE.match(str(k))}
         try:
-            params_json = _dumps(params)
+            params_json = _dumps(task.params.to_json())  # typed fields only: never a key
         except (TypeError, ValueError) as exc:
             raise StoreError(f"task {task.id}: params are not JSON-safe: {exc}") from None
         slots = [self._slot_json(s) for s in task.slots]
@@ -669,9 +572,9 @@ class Store:
             }
         return {k: v for k, v in out.items() if v is not None}
 
-    def _task(self, row: tuple) -> Task:
-        r = dict(zip(_COLUMNS, row))
-        params = _json_obj(r["params"])
+    def _task(self, row: tuple[Any, ...]) -> Task:
+        r = dict(zip(_COLUMNS, row, strict=True))
+        params = ImageParams.from_json(_json_obj(r["params"]))
         slots = [self._slot_from(i, d) for i, d in enumerate(_json_dicts(r["slots"]))]
         return Task(
             prompt=r["prompt"],
@@ -724,54 +627,6 @@ class Store:
 
 
 # --------------------------------------------------------------------------------------
-# File names
-# --------------------------------------------------------------------------------------
-
-
-def slugify(prompt: str, max_len: int = 40) -> str:
-    """A file-name-safe slug of the prompt's first words: accents dropped, any script's
-    letters and digits kept, joined by "-", cut at a word boundary. "image" if nothing is left."""
-    text = unicodedata.normalize("NFKD", prompt)
-    text = "".join(c for c in text if not unicodedata.combining(c)).casefold()
-    slug = ""
-    for word in re.findall(r"[^\W_]+", text):
-        candidate = f"{slug}-{word}" if slug else word
-        if len(candidate) > max_len:
-            slug = slug or word[:max_len]
-            break
-        slug = candidate
-    return slug or "image"
-
-
-def unique_path(folder: Path, stem: str, ext: str) -> Path:
-    """`folder/stem.ext`, or `stem-2.ext`, `stem-3.ext`… : the first that does not exist.
-
-    `ext` may be given with or without its dot. To avoid a race between two writers,
-    create the file with mode "xb" and try again on FileExistsError (see `_copy_unique`).
-    """
-    suffix = ext if not ext or ext.startswith(".") else "." + ext
-    candidate = Path(folder) / f"{stem}{suffix}"
-    n = 2
-    while candidate.exists():
-        candidate = Path(folder) / f"{stem}-{n}{suffix}"
-        n += 1
-    return candidate
-
-
-def _copy_unique(source: Path, folder: Path, stem: str, ext: str) -> Path:
-    while True:
-        dest = unique_path(folder, stem, ext)
-        try:
-            with open(source, "rb") as src, open(dest, "xb") as dst:
-                shutil.copyfileobj(src, dst)
-            return dest
-        except FileExistsError:
-            continue  # another writer took the name between the check and the open
-        except OSError as exc:
-            raise StoreError(f"cannot copy {source} to {dest}: {exc.strerror or exc}") from None
-
-
-# --------------------------------------------------------------------------------------
 # Helpers
 # --------------------------------------------------------------------------------------
 
@@ -795,94 +650,12 @@ def _search_text(prompt: str, revised: list[str | None]) -> str:
     return "\n".join([prompt, *(r for r in revised if r)]).casefold()
 
 
-def _slot_file(slot: Slot) -> tuple[Path | None, bool]:
-    """The slot's final image file if it exists, else its preview frame; and whether partial."""
-    if slot.image_path is not None and Path(slot.image_path).is_file():
-        return Path(slot.image_path), False
-    if slot.partial_path is not None and Path(slot.partial_path).is_file():
-        return Path(slot.partial_path), True
-    return None, False
-
-
-def _manifest_entry(task: Task, files: list[dict[str, Any]]) -> dict[str, Any]:
-    return {
-        "id": task.id,
-        "prompt": task.prompt,
-        "revised_prompt": task.revised_prompt,
-        "params": {k: v for k, v in task.params.items() if not _SECRET_PARAM_RE.match(str(k))},
-        "profile_name": task.profile_name,  # the name only: keys live in the config, never here
-        "api_mode": task.api_mode,
-        "status": task.status.value,
-        "starred": task.starred,
-        "parent_id": task.parent_id,
-        "created_at": task.created_at,
-        "started_at": task.started_at,
-        "first_partial_at": task.first_partial_at,
-        "finished_at": task.finished_at,
-        "elapsed": round(task.elapsed(), 3) if task.finished_at is not None else None,
-        "usage": task.usage,
-        "error": (
-            {"kind": task.error_kind, "message": task.error_message, "hint": task.error_hint}
-            if task.error_message
-            else None
-        ),
-        "slots": [
-            {
-                "status": s.status.value,
-                "meta": {k: v for k, v in asdict(s.meta).items() if v is not None},
-                "revised_prompt": s.revised_prompt,
-                "usage": s.usage,
-                "response_id": s.response_id,
-            }
-            for s in task.slots
-        ],
-        "files": files,
-    }
-
-
-def _ext_for(data: bytes) -> str:
-    if not data:
-        raise StoreError("refusing to store an empty image")
-    # Unknown bytes are kept as .bin rather than lose a paid-for image.
-    return "." + image_extension(data, default="bin")
-
-
-def _remove_siblings(folder: Path, stem: str, keep: Path | None) -> None:
-    """Remove `<stem>.<ext>` files of the other image types (a re-run may change format)."""
-    for ext in _IMAGE_EXTS:
-        p = folder / f"{stem}{ext}"
-        if p != keep:
-            p.unlink(missing_ok=True)
-
-
-def _atomic_write(dest: Path, data: bytes, durable: bool) -> None:
-    fd, tmp_name = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            if durable:
-                f.flush()
-                os.fsync(f.fileno())
-        os.replace(tmp_name, dest)
-    except OSError as exc:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise StoreError(f"cannot write {dest}: {exc.strerror or exc}") from None
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
-
-
 def _read_header(path: Path) -> bytes:
     try:
         with open(path, "rb") as f:
             return f.read(len(_SQLITE_HEADER))
     except OSError as exc:
         raise StoreError(f"cannot read {path}: {exc.strerror or exc}") from None
-
-
-def _check_id(task_id: str) -> None:
-    if not isinstance(task_id, str) or not _ID_RE.match(task_id):
-        raise StoreError(f"invalid task id {task_id!r}")
 
 
 def _is_corruption(exc: sqlite3.DatabaseError) -> bool:
@@ -901,10 +674,11 @@ def _enum(cls: Any, value: Any, default: Any) -> Any:
 
 
 def _dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    """Strict JSON; NaN and infinities (a server's usage numbers) become null (issue 10.5)."""
+    return json.dumps(finite(value), ensure_ascii=False, separators=(",", ":"), allow_nan=False)
 
 
-def _json_list(text: str | None) -> list:
+def _json_list(text: str | None) -> list[Any]:
     try:
         value = json.loads(text or "[]")
     except ValueError:
@@ -912,12 +686,12 @@ def _json_list(text: str | None) -> list:
     return value if isinstance(value, list) else []
 
 
-def _json_dicts(text: str | None) -> list[dict]:
+def _json_dicts(text: str | None) -> list[dict[str, Any]]:
     """A JSON list of objects; anything that is not an object reads as an empty one (keeps slot order)."""
     return [d if isinstance(d, dict) else {} for d in _json_list(text)]
 
 
-def _json_obj(text: str | None) -> dict:
+def _json_obj(text: str | None) -> dict[str, Any]:
     try:
         value = json.loads(text or "{}")
     except ValueError:

@@ -1,0 +1,57 @@
+"""Command line: `imgtui` (the app), `imgtui generate`, `imgtui demo-server`, `imgtui locate`,
+`imgtui profiles ...`. A thin skin: drafts, the runner, tasks and the store do the work.
+
+Modules: `parser` (arguments, exit codes, `UsageError`), `generate` (`imgtui generate`:
+a draft from flags, run by the shared runner, state through `tasks.apply`), `manage`
+(the app, demo-server, locate, profiles).
+
+Exit codes: 0 success, 1 a generation failed, 2 invalid arguments (nothing sent),
+130 interrupted (streams closed first).
+"""
+
+from __future__ import annotations
+
+import sys
+
+from imgtui.cli.parser import (
+    EXIT_FAILED,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_USAGE,
+    UsageError,
+    build_parser,
+)
+
+__all__ = [
+    "EXIT_FAILED",
+    "EXIT_INTERRUPTED",
+    "EXIT_OK",
+    "EXIT_USAGE",
+    "UsageError",
+    "build_parser",
+    "main",
+]
+
+
+def main(argv: list[str] | None = None) -> int:
+    from imgtui.cli import generate, manage
+
+    commands = {
+        "generate": generate.cmd_generate,
+        "demo-server": manage.cmd_demo_server,
+        "locate": manage.cmd_locate,
+        "profiles": manage.cmd_profiles,
+        None: manage.cmd_app,
+    }
+    args = build_parser().parse_args(argv)
+    try:
+        return commands[args.command](args)
+    except UsageError as exc:
+        print(f"imgtui: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return EXIT_INTERRUPTED
+
+
+if __name__ == "__main__":
+    sys.exit(main())

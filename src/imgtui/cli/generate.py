@@ -1,0 +1,437 @@
+"""`imgtui generate`: a draft from the flags, run by the shared runner, saved to OUTDIR.
+
+The same pieces as the app: `imgtui.draft` turns the flags into a checked `Draft`
+(nothing is sent when a field is wrong: exit 2), `imgtui.runner.Runner` streams it, and
+`tasks.apply` turns every event into task state; this module only prints that state.
+
+Paid images are never lost (issue 10.5): the output folder is checked writable before
+anything is sent, final images are written atomically under names that never replace a
+file, and when writing fails anyway the bytes go to a fallback folder whose path is
+printed (the run then exits 1).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import math
+import os
+import sys
+import tempfile
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TextIO
+
+from imgtui.cli.parser import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, UsageError
+
+if TYPE_CHECKING:
+    from imgtui.api.events import Event
+    from imgtui.config import Profile
+    from imgtui.draft import Draft
+    from imgtui.runner import Runner
+    from imgtui.tasks import Task
+
+__all__ = ["GenerateReport", "cmd_generate", "draft_from_args", "resolve_profile", "run_generate"]
+
+OPENAI_DEFAULT_URL = "https://api.openai.com/v1"
+
+
+# -- flags -> draft ----------------------------------------------------------------------
+
+
+def resolve_profile(args: argparse.Namespace, environ: Mapping[str, str] | None = None) -> Profile:
+    """The profile to send with: flags > `--profile` or the active profile > environment.
+
+    A key from the environment is only sent to the environment's endpoint: `--base-url`
+    pointing elsewhere never receives OPENAI_API_KEY (it would leak the key). Connection
+    flags (`--api-key`, `--api`, `--timeout`, `-H`) override the profile's values.
+    Raises UsageError.
+    """
+    from imgtui import config as cfg
+    from imgtui.config import parse_pairs
+
+    env = os.environ if environ is None else environ
+    if args.demo:
+        profile = cfg.demo_profile()
+    elif args.base_url:
+        base_url, url_query = split_base_url(args.base_url)
+        problem = cfg.base_url_problem(base_url)
+        if problem:
+            raise UsageError(f"--base-url {problem}")
+        key = args.api_key
+        if key is None and base_url.rstrip("/") == env.get(
+            "OPENAI_BASE_URL", OPENAI_DEFAULT_URL
+        ).rstrip("/"):
+            key = env.get("OPENAI_API_KEY")
+        profile = cfg.Profile(
+            name="command line", base_url=base_url.rstrip("/"), api_key=key or "", query=url_query
+        )
+    else:
+        try:
+            config = cfg.load()
+        except cfg.ConfigError as exc:
+            raise UsageError(str(exc)) from None
+        found: cfg.Profile | None
+        if args.profile:
+            found = config.get(args.profile)
+            if found is None:
+                names = ", ".join(p.name for p in config.profiles) or "none"
+                raise UsageError(f"no profile named {args.profile!r} (profiles: {names})")
+        elif config.profiles:
+            found = config.active()
+        else:
+            found = cfg.env_profile(env)
+            if found is None and env.get("OPENAI_BASE_URL"):
+                found = cfg.Profile(name="OPENAI_BASE_URL", base_url=env["OPENAI_BASE_URL"])
+        if found is None:
+            raise UsageError(
+                "no provider configured: set OPENAI_API_KEY (and OPENAI_BASE_URL for other providers), "
+                "add a profile in the app's settings, pass --base-url/--api-key, or try --demo"
+            )
+        profile = found
+        if args.api_key:
+            profile = replace(profile, api_key=args.api_key)
+    changes: dict[str, Any] = {}
+    if args.api:
+        changes["api_mode"] = args.api
+    if args.timeout is not None:
+        if not math.isfinite(args.timeout) or args.timeout <= 0:
+            raise UsageError(f"--timeout must be a positive number of seconds, not {args.timeout}")
+        changes["timeout"] = args.timeout
+    if args.header:
+        headers = dict(profile.headers)
+        for value in args.header:
+            pairs, problem = parse_pairs(value)
+            if problem or len(pairs) != 1:
+                raise UsageError(f"-H/--header takes 'NAME: VALUE', got {value!r}")
+            headers.update(pairs)
+        changes["headers"] = headers
+    if args.query:
+        query = dict(profile.query)
+        for value in args.query:
+            name, sep, val = value.partition("=")
+            if not sep or not name.strip():
+                raise UsageError(f"--query takes NAME=VALUE, got {value!r}")
+            query[name.strip()] = val
+        changes["query"] = query
+    if changes:
+        profile = replace(profile, **changes)
+    problems = profile.errors()
+    if problems:
+        name, why = next(iter(problems.items()))
+        flag = {"timeout": "--timeout", "headers": "-H/--header", "base_url": "--base-url"}
+        raise UsageError(f"{flag.get(name, name)}: {why}")
+    return profile
+
+
+def split_base_url(url: str) -> tuple[str, dict[str, str]]:
+    """`--base-url` without its query string, and that query as parameters (Azure's
+    `...?api-version=...` pasted whole). A fragment is refused. Raises UsageError."""
+    from urllib.parse import parse_qsl, urlsplit, urlunsplit
+
+    parts = urlsplit(url.strip())
+    if parts.fragment:
+        raise UsageError("--base-url must not contain a #fragment")
+    try:
+        query = dict(parse_qsl(parts.query, keep_blank_values=True, strict_parsing=True))
+    except ValueError:
+        raise UsageError(
+            f"--base-url has a query string that is not NAME=VALUE pairs: {parts.query!r}; "
+            "pass parameters with --query NAME=VALUE instead"
+        ) from None
+    return urlunsplit(parts._replace(query="", fragment="")), query
+
+
+def draft_from_args(args: argparse.Namespace, environ: Mapping[str, str] | None = None) -> Draft:
+    """The checked `Draft` for the flags (profile values as defaults). Raises UsageError;
+    nothing is sent."""
+    from imgtui.api.request import RequestError
+    from imgtui.draft import Draft
+    from imgtui.tasks import ImageParams
+
+    profile = resolve_profile(args, environ)
+    prompt = sys.stdin.read() if args.prompt == "-" else args.prompt
+    params = ImageParams(
+        model=args.model or profile.model,
+        size=args.size,
+        quality=args.quality,
+        n=args.n,
+        output_format=args.output_format,
+        background=args.background,
+        output_compression=args.compression,
+        moderation=args.moderation,
+        input_fidelity=args.input_fidelity,
+        partial_images=profile.partial_images
+        if args.partial_images is None
+        else args.partial_images,
+        stream=profile.stream and not args.no_stream,
+        previous_response_id=args.previous_response_id,
+    )
+    draft = Draft(
+        prompt.strip(),
+        profile,
+        params,
+        tuple(Path(p) for p in args.image),
+        Path(args.mask) if args.mask else None,
+    )
+    try:
+        return draft.check()
+    except RequestError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def check_writable(outdir: Path) -> None:
+    """Create `outdir` and prove a file can be written there, before anything is sent (a
+    paid image must not arrive with nowhere to go). Raises UsageError."""
+    try:
+        outdir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"cannot create the output folder {outdir}: {exc.strerror}") from None
+    try:
+        fd, probe = tempfile.mkstemp(dir=outdir, prefix=".imgtui-probe.", suffix=".tmp")
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        raise UsageError(f"cannot write to the output folder {outdir}: {exc.strerror}") from None
+
+
+# -- running -----------------------------------------------------------------------------
+
+
+@dataclass
+class GenerateReport:
+    paths: list[Path] = field(default_factory=list)
+    failures: int = 0
+    rescued: list[Path] = field(default_factory=list)  # written to a fallback folder instead
+
+
+def _human_bytes(n: float) -> str:
+    for unit in ("B", "kB", "MB", "GB"):
+        if n < 1024 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n} B"
+
+
+def fallback_dirs() -> list[Path]:
+    """Where a final image goes when OUTDIR cannot take it: the data folder's `rescued/`,
+    then the system's temporary folder."""
+    from imgtui.config import data_dir
+
+    return [data_dir() / "rescued", Path(tempfile.gettempdir()) / "imgtui-rescued"]
+
+
+async def run_generate(
+    draft: Draft,
+    outdir: Path,
+    *,
+    as_json: bool,
+    out: TextIO,
+    err: TextIO,
+    live: bool,
+    runner: Runner | None = None,
+    fallbacks: list[Path] | None = None,
+) -> GenerateReport:
+    """Run one draft to the end with the shared runner, saving final images
+    byte-for-byte into `outdir`. Events become task state through `tasks.apply` only."""
+    from imgtui.api.events import Completed, Failed, Partial, Started
+    from imgtui.api.request import image_extension
+    from imgtui.runner import Runner
+    from imgtui.store import StoreError, slugify, write_unique
+    from imgtui.tasks import apply
+
+    report = GenerateReport()
+    task = draft.task()
+    task.queue()
+    n = task.n
+    stem = f"{slugify(task.prompt)}-{datetime.now():%Y%m%d-%H%M%S}"
+    display = _LiveDisplay(err, task) if live and not as_json else None
+
+    def emit_json(obj: dict[str, Any]) -> None:
+        if as_json:
+            out.write(json.dumps(obj) + "\n")
+            out.flush()
+
+    def say(line: str) -> None:
+        if display:
+            display.clear()
+        err.write(line + "\n")
+        err.flush()
+
+    def save(event: Completed) -> tuple[Path | None, str | None]:
+        """Write the final image; on failure, to a fallback folder. (path, problem)."""
+        suffix = f"-{event.slot + 1}" if n > 1 else ""
+        ext = image_extension(event.image, default="bin")
+        try:
+            return write_unique(outdir, stem + suffix, ext, event.image), None
+        except StoreError as exc:
+            problem = str(exc)
+        for folder in fallbacks if fallbacks is not None else fallback_dirs():
+            try:
+                folder.mkdir(parents=True, exist_ok=True)
+                return write_unique(folder, stem + suffix, ext, event.image), problem
+            except (OSError, StoreError):
+                continue
+        return None, problem
+
+    def keep_raw(event: Failed) -> Path | None:
+        if event.raw is None:
+            return None
+        suffix = f"-{event.slot + 1}" if n > 1 else ""
+        for folder in [outdir, *(fallbacks if fallbacks is not None else fallback_dirs())]:
+            try:
+                folder.mkdir(parents=True, exist_ok=True)
+                return write_unique(folder, stem + suffix, "broken", event.raw)
+            except (OSError, StoreError):
+                continue
+        return None
+
+    def on_event(event: Event, _picture: Any) -> None:
+        if not apply(task, event):
+            return
+        if isinstance(event, Started):
+            emit_json({"event": "started", "slot": event.slot})
+        elif isinstance(event, Partial):
+            emit_json(
+                {
+                    "event": "partial",
+                    "slot": event.slot,
+                    "index": event.index,
+                    "bytes": event.bytes_received,
+                }
+            )
+        elif isinstance(event, Completed):
+            slot = task.slots[event.slot]
+            path, problem = save(event)
+            if path is not None:
+                slot.image_path = path
+                slot.image = None
+            if problem is not None:
+                report.failures += 1
+                where = (
+                    f"it was kept at {path}"
+                    if path is not None
+                    else "no fallback folder was writable either"
+                )
+                say(f"imgtui: the image could not be written ({problem}); {where}")
+                if path is not None:
+                    report.rescued.append(path)
+            if path is not None and problem is None:
+                report.paths.append(path)
+            emit_json(
+                {
+                    "event": "completed",
+                    "slot": event.slot,
+                    "path": str(path) if path is not None else None,
+                    "rescued": problem is not None,
+                    "usage": slot.usage,
+                    "revised_prompt": slot.revised_prompt,
+                    "response_id": slot.response_id,
+                    "size": slot.meta.size,
+                    "quality": slot.meta.quality,
+                    "format": slot.meta.output_format,
+                    "bytes": len(event.image),
+                }
+            )
+            if not as_json and path is not None and problem is None:
+                if display:
+                    display.clear()
+                out.write(f"{path}\n")
+                out.flush()
+        elif isinstance(event, Failed):
+            report.failures += 1
+            kept = keep_raw(event) if event.raw else None  # not an image: kept for inspection
+            emit_json(
+                {
+                    "event": "failed",
+                    "slot": event.slot,
+                    "kind": event.kind.value,
+                    "message": event.message,
+                    "hint": event.hint,
+                    "status": event.status,
+                    "raw_path": str(kept) if kept else None,
+                }
+            )
+            if not as_json:
+                label = f"image {event.slot + 1}: " if n > 1 else ""
+                say(
+                    f"imgtui: {label}{event.message}"
+                    + (f"\n  hint: {event.hint}" if event.hint else "")
+                    + (f"\n  raw bytes kept in {kept}" if kept else "")
+                )
+        if display:
+            display.draw()
+
+    own = runner is None
+    runner = runner or Runner()
+    try:
+        await runner.run(draft, on_event)
+    finally:
+        if display:
+            display.clear()
+        if own:
+            await runner.aclose()
+    return report
+
+
+class _LiveDisplay:
+    """One status line on a terminal: slot, partial k/N, elapsed, bytes received."""
+
+    def __init__(self, stream: TextIO, task: Task) -> None:
+        self.stream, self.task = stream, task
+        self.started = time.monotonic()
+        self._last = 0.0
+
+    def draw(self, force: bool = False) -> None:
+        from imgtui.tasks import SlotStatus
+
+        now = time.monotonic()
+        if not force and now - self._last < 0.1:
+            return
+        self._last = now
+        task = self.task
+        parts = []
+        for i, slot in enumerate(task.slots):
+            label = f"#{i + 1} " if len(task.slots) > 1 else ""
+            if slot.status is not SlotStatus.RUNNING:
+                state = slot.status.value
+            elif slot.partial_index is not None and task.partial_images:
+                state = f"partial {slot.partial_index + 1}/{task.partial_images}"
+            else:
+                state = task.status.value
+            parts.append(f"{label}{state} {_human_bytes(slot.bytes_received)}")
+        line = f"{now - self.started:5.1f}s  " + "  |  ".join(parts)
+        width = 200
+        with contextlib.suppress(OSError):
+            width = os.get_terminal_size(self.stream.fileno()).columns
+        self.stream.write("\r\x1b[2K" + line[: max(10, width - 1)])
+        self.stream.flush()
+
+    def clear(self) -> None:
+        self.stream.write("\r\x1b[2K")
+        self.stream.flush()
+
+
+def cmd_generate(args: argparse.Namespace) -> int:
+    draft = draft_from_args(args)
+    outdir = Path(args.outdir).expanduser()
+    check_writable(outdir)
+    live = sys.stderr.isatty()
+    try:
+        report = asyncio.run(
+            run_generate(
+                draft, outdir, as_json=args.json, out=sys.stdout, err=sys.stderr, live=live
+            )
+        )
+    except KeyboardInterrupt:
+        # asyncio.run cancelled the main task first: every stream is closed by now.
+        if args.json:
+            print(json.dumps({"event": "cancelled"}), flush=True)
+        print("imgtui: interrupted; streams closed", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    return EXIT_FAILED if report.failures else EXIT_OK

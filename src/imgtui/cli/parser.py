@@ -1,0 +1,123 @@
+"""The command line's arguments, exit codes and `UsageError`.
+
+Exit codes: 0 success, 1 a generation failed, 2 invalid arguments (nothing sent),
+130 interrupted (streams closed first).
+"""
+
+from __future__ import annotations
+
+import argparse
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+OPENAI_DEFAULT_URL = "https://api.openai.com/v1"
+
+
+class UsageError(Exception):
+    """Bad arguments or configuration: print the message, exit 2, send nothing."""
+
+
+# -- argument parsing ------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from imgtui import __version__
+
+    parser = argparse.ArgumentParser(
+        prog="imgtui",
+        description="Generate images through OpenAI-compatible APIs and watch them form. "
+        "With no command, opens the terminal app.",
+    )
+    parser.add_argument("--version", action="version", version=f"imgtui {__version__}")
+    parser.add_argument(
+        "--renderer",
+        choices=["auto", "halfcell", "unicode", "sixel", "tgp"],
+        help="how the app draws images (default: settings, else auto)",
+    )
+    parser.add_argument("--profile", help="the app starts with this profile active")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    g = sub.add_parser(
+        "generate",
+        help="generate images headlessly (scripts, CI)",
+        description="Generate (or, with -i, edit) images and save them to OUTDIR.",
+    )
+    g.add_argument("prompt", help="the prompt (use - to read it from standard input)")
+    conn = g.add_argument_group(
+        "connection (default: the active profile, else OPENAI_BASE_URL/OPENAI_API_KEY)"
+    )
+    conn.add_argument("--profile", help="use this profile from the config file")
+    conn.add_argument("--base-url", help="API base URL, e.g. https://api.openai.com/v1")
+    conn.add_argument(
+        "--api-key", help="API key (prefer OPENAI_API_KEY or a profile: flags show in `ps`)"
+    )
+    conn.add_argument("--api", choices=["images", "responses"], help="Images API or Responses API")
+    conn.add_argument(
+        "-H",
+        "--header",
+        action="append",
+        default=[],
+        metavar="'NAME: VALUE'",
+        help="extra HTTP header, e.g. 'api-key: ...' for Azure-style endpoints (repeatable)",
+    )
+    conn.add_argument(
+        "--query",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="extra query parameter on every request, e.g. api-version=2024-10-21 (repeatable)",
+    )
+    conn.add_argument("--timeout", type=float, metavar="SECONDS", help="read timeout (default 600)")
+    conn.add_argument(
+        "--demo", action="store_true", help="use the embedded demo server (no key needed)"
+    )
+    p = g.add_argument_group("image parameters")
+    p.add_argument("-m", "--model", help="image model (default: the profile's, else gpt-image-1)")
+    p.add_argument("-s", "--size", default="auto", help="auto or WIDTHxHEIGHT (default auto)")
+    p.add_argument(
+        "-q", "--quality", default="auto", help="auto, low, medium, high, ... (default auto)"
+    )
+    p.add_argument("--background", default="auto", choices=["auto", "opaque", "transparent"])
+    p.add_argument("--format", dest="output_format", default="png", choices=["png", "jpeg", "webp"])
+    p.add_argument("--compression", type=int, metavar="0-100", help="jpeg/webp compression")
+    p.add_argument("--moderation", choices=["auto", "low"])
+    p.add_argument("--input-fidelity", choices=["low", "high"], help="edits only")
+    p.add_argument("-n", type=int, default=1, help="number of images, 1-10 (default 1)")
+    p.add_argument(
+        "--partial-images",
+        type=int,
+        metavar="0-3",
+        help="partial frames to stream (default: profile's)",
+    )
+    p.add_argument(
+        "--no-stream", action="store_true", help="wait for the final image without streaming"
+    )
+    p.add_argument(
+        "-i",
+        "--image",
+        action="append",
+        default=[],
+        metavar="IMAGE",
+        help="input image: makes it an edit (repeatable)",
+    )
+    p.add_argument("--mask", metavar="FILE", help="PNG mask for edits (transparent = area to edit)")
+    p.add_argument("--previous-response-id", help="Responses API: continue from this response")
+    o = g.add_argument_group("output")
+    o.add_argument("-o", "--outdir", default=".", help="folder for the images (default: current)")
+    o.add_argument("--json", action="store_true", help="one JSON object per line on stdout")
+
+    d = sub.add_parser("demo-server", help="run the embedded OpenAI-compatible demo server")
+    d.add_argument("--host", default="127.0.0.1")
+    d.add_argument("--port", type=int, default=8765)
+    d.add_argument("--delay", type=float, default=3.0, help="seconds per image (default 3)")
+
+    sub.add_parser("locate", help="print where the config file and the data live")
+
+    pr = sub.add_parser("profiles", help="list, import or export provider profiles")
+    psub = pr.add_subparsers(dest="profiles_command", metavar="ACTION", required=True)
+    psub.add_parser("list", help="list profiles (keys never shown)")
+    imp = psub.add_parser("import", help="create a profile from a share URL")
+    imp.add_argument("url")
+    exp = psub.add_parser("export", help="print a share URL for a profile")
+    exp.add_argument("name")
+    exp.add_argument("--include-key", action="store_true", help="put the API key in the URL")
+    return parser

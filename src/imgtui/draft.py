@@ -1,0 +1,220 @@
+"""What the user is about to send: a prompt, a profile, typed image parameters and
+attachments; and the one place that turns them into an `ImageRequest`.
+
+The TUI composer and `imgtui generate` both build a `Draft` and call `check()` (every
+field, before anything is sent: a bad one raises `RequestError` naming it) and
+`task()`; the runner (`imgtui.runner`) calls `request()` in a thread when the task starts,
+which reads the input images.
+
+Composer state that lives for a session (`Choice`: a profile with session overrides plus
+size, quality, n and format) is here too, so the app and the CLI agree on the defaults.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from imgtui.api.request import ImageRequest, InputImage, RequestError
+from imgtui.config import Config, Profile, demo_profile, env_profile
+from imgtui.images import check_image
+from imgtui.tasks import ImageParams, Task
+
+__all__ = [
+    "QUALITIES",
+    "SIZES",
+    "Attachments",
+    "Draft",
+    "Params",
+    "available_profiles",
+    "find_profile",
+]
+
+SIZES = ("auto", "1024x1024", "1536x1024", "1024x1536")
+QUALITIES = ("auto", "low", "medium", "high")
+
+
+def available_profiles(config: Config) -> list[Profile]:
+    """Saved profiles, then the $OPENAI_API_KEY one (if set and not saved), then the demo."""
+    out = list(config.profiles)
+    names = {p.name for p in out}
+    env = env_profile()
+    if env is not None and env.name not in names:
+        out.append(env)
+        names.add(env.name)
+    demo = demo_profile()
+    if demo.name not in names:
+        out.append(demo)
+    return out
+
+
+def find_profile(config: Config, name: str) -> Profile | None:
+    return next((p for p in available_profiles(config) if p.name == name), None)
+
+
+@dataclass
+class Attachments:
+    """What the next task takes besides the prompt: input images (an edit), a mask, and
+    what a refine continues (the parent task; in Responses mode its response id)."""
+
+    images: list[Path] = field(default_factory=list)
+    mask: Path | None = None
+    parent_id: str | None = None  # refine: the task this one continues
+    previous_response_id: str | None = None  # refine in Responses mode
+
+    def __bool__(self) -> bool:
+        return bool(self.images or self.mask or self.parent_id)
+
+
+@dataclass
+class Params:
+    """The composer's choice for the next task: one profile (with session overrides of
+    model, api_mode, stream and partial_images) and the image options."""
+
+    profile: Profile
+    size: str = "auto"
+    quality: str = "auto"
+    n: int = 1
+    output_format: str = "png"
+
+    @classmethod
+    def from_config(cls, config: Config) -> Params:
+        s = config.settings
+        return cls(replace(config.active()), s.size, s.quality, s.n, s.output_format)
+
+    @property
+    def model(self) -> str:
+        return self.profile.model
+
+    def image_params(self) -> ImageParams:
+        """The typed parameters a task made from this choice is asked with."""
+        p = self.profile
+        return ImageParams(
+            model=p.model,
+            size=self.size,
+            quality=self.quality,
+            n=self.n,
+            output_format=self.output_format,
+            partial_images=p.partial_images if p.stream else 0,
+            stream=p.stream,
+        )
+
+    def with_task(
+        self, params: ImageParams, profile: Profile | None = None, api_mode: str | None = None
+    ) -> Params:
+        """This choice with a past task's values (reuse, retry)."""
+        base = profile or self.profile
+        prof = replace(
+            base,
+            model=params.model or base.model,
+            partial_images=params.partial_images,
+            stream=params.stream,
+            api_mode=api_mode or base.api_mode,
+        )
+        return Params(
+            prof,
+            params.size or self.size,
+            params.quality or self.quality,
+            params.n or self.n,
+            params.output_format or self.output_format,
+        )
+
+
+@dataclass
+class Draft:
+    """One task about to be sent. `images` non-empty makes it an edit."""
+
+    prompt: str
+    profile: Profile
+    params: ImageParams
+    images: tuple[Path, ...] = ()
+    mask: Path | None = None
+    parent_id: str | None = None
+
+    @classmethod
+    def from_choice(cls, prompt: str, choice: Params, attachments: Attachments) -> Draft:
+        """The composer's draft: the prompt, the current choice, the attachments. A refine
+        in Responses mode continues `previous_response_id`; a mask needs an image."""
+        params = choice.image_params()
+        if attachments.previous_response_id and choice.profile.api_mode == "responses":
+            params = replace(params, previous_response_id=attachments.previous_response_id)
+        images = tuple(attachments.images)
+        return cls(
+            prompt.strip(),
+            choice.profile,
+            params,
+            images,
+            attachments.mask if images else None,
+            attachments.parent_id,
+        )
+
+    @classmethod
+    def from_task(cls, task: Task, profile: Profile) -> Draft:
+        """Another run of a past task (retry) on `profile`."""
+        return cls(
+            task.prompt,
+            replace(profile, api_mode=task.api_mode),
+            task.params,
+            tuple(Path(p) for p in task.input_images),
+            Path(task.mask) if task.mask else None,
+            task.parent_id,
+        )
+
+    def check(self) -> Draft:
+        """Check every field before anything is sent; raise RequestError naming the first
+        bad one. Input images are checked by their magic number only (not read whole);
+        their paths come back resolved."""
+        missing = self.profile.missing_env()
+        if missing:
+            raise RequestError(
+                "api_key",
+                f"${{{missing[0]}}} is not set in the environment (profile {self.profile.name}).",
+            )
+        self._request((), None)  # every scalar field
+        if self.mask is not None and not self.images:
+            raise RequestError("mask", "needs at least one input image")
+        if len(self.images) > 16:
+            raise RequestError("images", f"{len(self.images)} input images; at most 16")
+        images = tuple(check_image(str(p), "image") for p in self.images)
+        mask = check_image(str(self.mask), "mask") if self.mask is not None else None
+        self.images, self.mask = images, mask
+        return self
+
+    def request(self) -> ImageRequest:
+        """The validated request, input images read from disk (call in a thread). Raises
+        RequestError."""
+        loaded = tuple(InputImage.load(p, field="image") for p in self.images)
+        mask = InputImage.load(self.mask, field="mask") if self.mask else None
+        return self._request(loaded, mask)
+
+    def _request(self, images: tuple[InputImage, ...], mask: InputImage | None) -> ImageRequest:
+        p = self.params
+        return ImageRequest(
+            prompt=self.prompt,
+            model=p.model,
+            n=p.n,
+            size=p.size,
+            quality=p.quality,
+            background=p.background,
+            output_format=p.output_format,
+            output_compression=p.output_compression,
+            moderation=p.moderation,
+            input_fidelity=p.input_fidelity,
+            partial_images=p.partial_images,
+            stream=p.stream,
+            images=images,
+            mask=mask,
+            previous_response_id=p.previous_response_id,
+        ).validate()
+
+    def task(self) -> Task:
+        """A new task for this draft (status queued once the runner gets it)."""
+        return Task(
+            prompt=self.prompt,
+            params=self.params,
+            profile_name=self.profile.name,
+            api_mode=self.profile.api_mode,
+            input_images=[str(p) for p in self.images],
+            mask=str(self.mask) if self.mask else None,
+            parent_id=self.parent_id,
+        )

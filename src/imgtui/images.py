@@ -1,0 +1,170 @@
+"""The one Pillow pipeline: sniff, check, open, shrink, thumbnail.
+
+Everything here is plain Pillow, without Textual, and safe to call from a worker thread.
+Decoding a 1536x1024 PNG costs tens of milliseconds, so the TUI never calls these on its
+UI thread (STYLE habit 5): pictures are decoded and shrunk to their cell box in a thread.
+
+- `sniff_mime` / `image_extension`: the type of image bytes from their magic number
+  (defined beside the wire protocol in `imgtui.api.request`, which needs them too).
+- `check_image`: a path the user typed -> an existing PNG/JPEG/WebP/GIF file (input images
+  and masks, PROTOCOL.md §1), else `RequestError` naming the field.
+- `open_image`, `shrink`, `thumbnail`, `image_size`: decode and shrink for the screen.
+- `thumbnail_file`: a cached PNG thumbnail on disk (history cards after a restart).
+
+Pillow is imported when first needed, not at import: the CLI and the app's first frame
+do not pay for it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from imgtui.api.request import RequestError, image_extension, sniff_mime
+
+if TYPE_CHECKING:
+    from PIL.Image import Image
+
+__all__ = [
+    "BACKDROP",
+    "ImageFileError",
+    "check_image",
+    "image_extension",
+    "image_size",
+    "open_image",
+    "shrink",
+    "sniff_mime",
+    "thumbnail",
+    "thumbnail_file",
+]
+
+# Dark backdrop for transparent images (matches the card background closely enough).
+BACKDROP = (24, 24, 28)
+
+
+class ImageFileError(Exception):
+    """An image file could not be read or a thumbnail not written; the message names it."""
+
+
+def check_image(text: str, field: str) -> Path:
+    """The typed path as an existing image file (resolved), else RequestError(field, why).
+
+    Only the first 16 bytes are read: the magic number must say PNG, JPEG, WebP or GIF,
+    and a `mask` must be a PNG (the edits endpoint wants a PNG with alpha, PROTOCOL.md §1).
+    """
+    path = Path(text.strip()).expanduser()
+    if not text.strip():
+        raise RequestError(field, "type a path")
+    if not path.is_file():
+        raise RequestError(field, f"no such file: {path}")
+    try:
+        with path.open("rb") as f:
+            head = f.read(16)
+    except OSError as exc:
+        raise RequestError(field, f"cannot read {path}: {exc.strerror}") from None
+    mime = sniff_mime(head)
+    if mime is None:
+        raise RequestError(field, f"{path.name} is not a PNG, JPEG, WebP or GIF image")
+    if field == "mask" and mime != "image/png":
+        raise RequestError(field, "must be a PNG with an alpha channel")
+    return path.resolve()
+
+
+def open_image(source: bytes | Path | str) -> Image:
+    """Open image bytes or a file lazily (pixels decode on first use). Raises OSError,
+    `PIL.UnidentifiedImageError` (an OSError) or `DecompressionBombError`."""
+    from PIL import Image as PILImage
+
+    if isinstance(source, bytes):
+        return PILImage.open(io.BytesIO(source))
+    return PILImage.open(Path(source))
+
+
+def shrink(img: Image, box: tuple[int, int]) -> Image:
+    """An RGB copy of `img` no larger than `box` = (width, height) pixels, aspect kept,
+    never enlarged; transparent parts composited on `BACKDROP`."""
+    from PIL import Image as PILImage
+
+    w, h = box
+    if img.format == "JPEG":
+        img.draft("RGB", (w, h))  # let libjpeg decode at a reduced scale
+    if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):
+        img = img if img.mode == "RGBA" else img.convert("RGBA")
+    elif img.mode != "RGB":
+        img = img.convert("RGB")
+    # reduce() first (fast integer box filter), then a good filter for the last step; both
+    # premultiply alpha. Both make a new small image, so the decoded source is never copied
+    # whole (for a 1536x1024 frame a fresh 4.5 MB buffer costs more than the shrinking).
+    factor = min(img.width // max(1, w), img.height // max(1, h))
+    img = img.reduce(factor) if factor >= 2 else img.copy()
+    img.thumbnail((w, h), PILImage.Resampling.BILINEAR)
+    if img.mode == "RGBA":  # transparent parts on the backdrop, at the small size
+        img = PILImage.alpha_composite(
+            PILImage.new("RGBA", img.size, (*BACKDROP, 255)), img
+        ).convert("RGB")
+    return img
+
+
+def thumbnail(source: bytes | Path | str, box: tuple[int, int]) -> Image | None:
+    """Decode + shrink in one go (call from a thread). None when the data is not an image."""
+    from PIL import Image as PILImage
+
+    try:
+        with open_image(source) as img:
+            return shrink(img, box)
+    except (OSError, ValueError, SyntaxError, PILImage.DecompressionBombError):
+        return None
+
+
+def image_size(source: bytes | Path | str) -> tuple[int, int] | None:
+    """(width, height) in pixels from the header only (cheap), or None when not an image."""
+    from PIL import Image as PILImage
+
+    try:
+        with open_image(source) as img:
+            return img.size
+    except (OSError, ValueError, SyntaxError, PILImage.DecompressionBombError):
+        return None
+
+
+def thumbnail_file(image: Path, out_dir: Path, width_px: int, height_px: int) -> Path:
+    """A PNG of `image` no larger than width_px x height_px (aspect kept) in `out_dir`,
+    made once and cached. Raises ImageFileError naming the file.
+
+    The file name hashes the source path, its mtime and size, and the box, so a changed
+    source gets a new thumbnail. The write is atomic (temporary file + rename).
+    """
+    from PIL import Image as PILImage
+    from PIL import UnidentifiedImageError
+
+    image = Path(image).absolute()
+    try:
+        st = image.stat()
+    except OSError as exc:
+        raise ImageFileError(f"cannot read {image}: {exc.strerror or exc}") from None
+    w, h = max(1, int(width_px)), max(1, int(height_px))
+    key = hashlib.sha256(f"{image}|{st.st_mtime_ns}|{st.st_size}|{w}x{h}".encode()).hexdigest()
+    out = Path(out_dir) / f"{key[:32]}.png"
+    if out.exists():
+        return out
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        with PILImage.open(image) as im:
+            im.draft("RGB", (w, h))  # JPEG: decode at a reduced scale when possible
+            im.thumbnail((w, h))
+            small = im if im.mode in ("1", "L", "LA", "P", "RGB", "RGBA") else im.convert("RGBA")
+            fd, tmp_name = tempfile.mkstemp(dir=out.parent, prefix=".thumb.", suffix=".tmp")
+            try:
+                with os.fdopen(fd, "wb") as f:
+                    small.save(f, format="PNG")
+                os.replace(tmp_name, out)
+            except BaseException:
+                Path(tmp_name).unlink(missing_ok=True)
+                raise
+    except (OSError, UnidentifiedImageError, ValueError, PILImage.DecompressionBombError) as exc:
+        raise ImageFileError(f"cannot make a thumbnail of {image}: {exc}") from None
+    return out

@@ -1,0 +1,130 @@
+"""Export: a task's images to a folder under readable names, or the whole history as a zip
+(images plus a JSON manifest: prompts, parameters, status, timings, usage; never a key)."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import time
+import zipfile
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from imgtui.store.errors import StoreError
+from imgtui.store.files import IMAGES, copy_unique, slugify
+from imgtui.tasks import Slot, Task
+
+__all__ = ["export_images", "export_zip", "manifest_entry"]
+
+
+def export_images(task: Task, folder: Path) -> list[Path]:
+    """Copy the task's images to `folder` as `<prompt-slug>-<date>-<slot>.<ext>` (a slot
+    with no final image gives its preview, `…-partial`). Never overwrites: `-2`, `-3`…"""
+    folder = Path(folder).expanduser()
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StoreError(f"cannot create {folder}: {exc.strerror or exc}") from None
+    base = (
+        f"{slugify(task.prompt)}-{time.strftime('%Y%m%d-%H%M%S', time.localtime(task.created_at))}"
+    )
+    out: list[Path] = []
+    for i, slot in enumerate(task.slots):
+        source, partial = slot_file(slot)
+        if source is None:
+            continue
+        stem = f"{base}-{i + 1}" + ("-partial" if partial else "")
+        out.append(copy_unique(source, folder, stem, source.suffix))
+    return out
+
+
+def export_zip(tasks: list[Task], path: Path) -> int:
+    """Write the tasks' image files and a `manifest.json` (params, prompt, status,
+    timings, usage, file names; never a key) to a zip at `path`. Returns the task count."""
+    path = Path(path).expanduser()
+    manifest: dict[str, Any] = {
+        "format": "imgtui-history",
+        "version": 1,
+        "exported_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "tasks": [],
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        with zipfile.ZipFile(tmp, "w") as zf:
+            for task in tasks:
+                files = []
+                for i, slot in enumerate(task.slots):
+                    source, partial = slot_file(slot)
+                    if source is None:
+                        continue
+                    arcname = f"{IMAGES}/{task.id}/{source.name}"
+                    zf.write(
+                        source, arcname, compress_type=zipfile.ZIP_STORED
+                    )  # images are compressed already
+                    files.append({"slot": i, "file": arcname, "partial": partial})
+                manifest["tasks"].append(manifest_entry(task, files))
+            zf.writestr(
+                "manifest.json",
+                json.dumps(manifest, indent=2, ensure_ascii=False),
+                zipfile.ZIP_DEFLATED,
+            )
+        os.replace(tmp, path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise StoreError(f"cannot write {path}: {exc.strerror or exc}") from None
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return len(tasks)
+
+    # -- thumbnails --------------------------------------------------------------------
+
+
+def slot_file(slot: Slot) -> tuple[Path | None, bool]:
+    """The slot's final image file if it exists, else its preview frame; and whether partial."""
+    if slot.image_path is not None and Path(slot.image_path).is_file():
+        return Path(slot.image_path), False
+    if slot.partial_path is not None and Path(slot.partial_path).is_file():
+        return Path(slot.partial_path), True
+    return None, False
+
+
+def manifest_entry(task: Task, files: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "id": task.id,
+        "prompt": task.prompt,
+        "revised_prompt": task.revised_prompt,
+        "params": task.params.to_json(),  # typed fields only: never a key
+        "profile_name": task.profile_name,  # the name only: keys live in the config, never here
+        "api_mode": task.api_mode,
+        "status": task.status.value,
+        "starred": task.starred,
+        "parent_id": task.parent_id,
+        "created_at": task.created_at,
+        "started_at": task.started_at,
+        "first_partial_at": task.first_partial_at,
+        "finished_at": task.finished_at,
+        "elapsed": round(task.elapsed(), 3) if task.finished_at is not None else None,
+        "usage": task.usage,
+        "error": (
+            {"kind": task.error_kind, "message": task.error_message, "hint": task.error_hint}
+            if task.error_message
+            else None
+        ),
+        "slots": [
+            {
+                "status": s.status.value,
+                "meta": {k: v for k, v in asdict(s.meta).items() if v is not None},
+                "revised_prompt": s.revised_prompt,
+                "usage": s.usage,
+                "response_id": s.response_id,
+            }
+            for s in task.slots
+        ],
+        "files": files,
+    }

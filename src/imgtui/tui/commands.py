@@ -1,0 +1,90 @@
+"""The command palette's app commands (Ctrl+P): every action, with its key in the help.
+
+`app_commands(app)` yields them; the app adds them after Textual's own system commands.
+Each runs one of the app's public actions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from functools import partial
+from typing import TYPE_CHECKING
+
+from textual.app import SystemCommand
+
+from imgtui.tui.messages import TaskAction
+from imgtui.tui.screens.search import HistoryFilter
+
+if TYPE_CHECKING:
+    from imgtui.tui.app import ImgtuiApp
+
+__all__ = ["app_commands"]
+
+# (action, palette title, help) for the selected task.
+TASK_COMMANDS = (
+    (TaskAction.OPEN, "Open task", "Show the selected task large, with its details (Enter)"),
+    (TaskAction.CANCEL, "Cancel task", "Stop the selected running task (x)"),
+    (TaskAction.RETRY, "Retry task", "Run the selected task's prompt again (r)"),
+    (
+        TaskAction.REUSE,
+        "Reuse parameters",
+        "Put the selected task's prompt and parameters in the composer",
+    ),
+    (TaskAction.REFINE, "Refine image", "Edit the selected task's image with a new instruction"),
+    (TaskAction.STAR, "Star / unstar task", "Keep the selected task when deleting failed ones (s)"),
+    (TaskAction.DELETE, "Delete task", "Delete the selected task and its images (Delete)"),
+)
+
+
+def app_commands(app: ImgtuiApp) -> Iterable[SystemCommand]:
+    yield SystemCommand(
+        "Settings",
+        "Provider profiles: add, edit, import a share link (F3)",
+        app.action_open_settings,
+    )
+    yield SystemCommand(
+        "Find tasks",
+        "Search prompts, filter by status or star (F4, / in the list)",
+        app.action_find,
+    )
+    yield SystemCommand(
+        "Show all tasks",
+        "Clear the search filter",
+        lambda: app.call_next(app.apply_filter, HistoryFilter()),
+    )
+    yield SystemCommand(
+        "Export history as zip",
+        "All images plus a JSON manifest, into the output folder",
+        app.action_export_zip,
+    )
+    yield SystemCommand(
+        "Open data folder", "Where history and images live", app.action_open_data_folder
+    )
+    yield SystemCommand(
+        "Parameters",
+        "Edit size, quality, n, model, partial images (F2)",
+        app.action_edit_params,
+    )
+    yield SystemCommand(
+        "Switch profile", "Choose the active provider profile (Ctrl+O)", app.action_pick_profile
+    )
+    yield SystemCommand(
+        "Attach reference image", "Make the next task an edit (Ctrl+F)", app.action_attach
+    )
+    yield SystemCommand(
+        "Clear attachments", "Remove attached images, mask and refine", app.action_clear_attachments
+    )
+    yield SystemCommand("Focus prompt", "Move the cursor to the composer", app.action_focus_prompt)
+    yield SystemCommand(
+        "Focus task list", "Move the cursor to the task list", app.action_focus_tasks
+    )
+    for action, title, help_text in TASK_COMMANDS:
+        yield SystemCommand(title, help_text, partial(app.action_selected, action.value))
+    yield SystemCommand(
+        "Cancel all running tasks", "Stop every task that is still running", app.action_cancel_all
+    )
+    yield SystemCommand(
+        "Delete failed tasks",
+        "Delete failed and cancelled tasks (not starred ones)",
+        app.action_delete_failed,
+    )
