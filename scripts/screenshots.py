@@ -20,12 +20,12 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 
 from imgtui.demo import DemoServer  # noqa: E402
+from imgtui.draft import Params  # noqa: E402
 from imgtui.store import Store  # noqa: E402
 from imgtui.tasks import Status  # noqa: E402
 from imgtui.tui import testing  # noqa: E402
 from imgtui.tui.app import ImgtuiApp  # noqa: E402
 from imgtui.tui.screens.detail import DetailScreen  # noqa: E402
-from imgtui.draft import Params  # noqa: E402
 
 
 async def wait_for(pilot, predicate, timeout: float = 30.0) -> None:

@@ -9,11 +9,11 @@ from textual.app import App
 from textual.widgets import Input, Select
 
 from imgtui.config import DEMO_URL, Profile
+from imgtui.draft import Params
 from imgtui.tui.screens.attach import AttachScreen, check_image, complete_path
 from imgtui.tui.screens.confirm import ConfirmScreen
 from imgtui.tui.screens.params import ParamsScreen
 from imgtui.tui.screens.settings import ProfilePicker
-from imgtui.draft import Params
 from imgtui.tui.widgets.composer import Attachments
 
 

@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from imgtui.store import db as store_db
 from imgtui.api.events import Completed, Failed, FailureKind, ImageMeta, Partial
 from imgtui.store import SCHEMA_VERSION, Store, StoreError, slugify, unique_path
+from imgtui.store import db as store_db
 from imgtui.tasks import SlotStatus, Status, Task, apply
 
 SECRET = "sk-proj-NEVERSTORETHIS0123456789"

@@ -20,8 +20,8 @@ from textual.widgets import Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
 from imgtui.api.request import RequestError
-from imgtui.images import check_image
 from imgtui.draft import Attachments
+from imgtui.images import check_image
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".gif"}
 MAX_LISTED = 2000
@@ -67,7 +67,7 @@ def complete_path(value: str) -> str | None:
     if not matches:
         return None
     matches.sort(key=lambda n: (not n.endswith("/"), n.lower()))
-    best = matches[0] if len(matches) == 1 else os.path.commonprefix(matches) or matches[0]  # noqa: RUF071 (names, not paths)
+    best = matches[0] if len(matches) == 1 else os.path.commonprefix(matches) or matches[0]
     if len(best) <= len(prefix):
         best = matches[0]
     return value[: len(value) - len(prefix)] + best
