@@ -111,17 +111,19 @@ class DemoState:
         form: dict[str, str] | None = None,
         files: list[dict[str, Any]] | None = None,
     ) -> None:
-        self.requests.append(
-            {
-                "method": request.method,
-                "path": request.url.path,
-                "query": request.url.query,
-                "headers": {k.lower(): v for k, v in request.headers.items()},
-                "json": json_body,
-                "form": form,
-                "files": files or [],
-            }
-        )
+        """Note a request (for tests) and wake anyone in `wait_for`."""
+        record = {
+            "method": request.method,
+            "path": request.url.path,
+            "query": request.url.query,
+            "headers": {k.lower(): v for k, v in request.headers.items()},
+            "json": json_body,
+            "form": form,
+            "files": files or [],
+        }
+        with self._cond:
+            self.requests.append(record)
+            self._cond.notify_all()
 
     # -- caches
 
