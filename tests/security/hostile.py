@@ -158,6 +158,16 @@ def _app(h: Hostile) -> Starlette:
                 yield f"data: {json.dumps(done)}\n\n".encode()
 
             return await sse(many())
+        if mode == "bomb-partial":  # a partial frame that is a decompression bomb
+
+            async def bomb_frame() -> AsyncIterator[bytes]:
+                for image in (BOMB, GOOD):
+                    event = {"type": "image_generation.partial_image", "b64_json": b64(image)}
+                    yield f"data: {json.dumps(event)}\n\n".encode()
+                done = {"type": "image_generation.completed", "b64_json": b64(GOOD)}
+                yield f"data: {json.dumps(done)}\n\n".encode()
+
+            return await sse(bomb_frame())
         if mode == "long-revised":
             return JSONResponse(images_reply(revised_prompt="word " * 200_000))
         if mode == "long-id":

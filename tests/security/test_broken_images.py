@@ -67,3 +67,18 @@ def test_cli_saves_the_raw_bytes_and_exits_non_zero(hostile, tmp_path):
     assert kept.read_bytes() == TRUNCATED
     assert str(kept) in r.stderr
     assert not list(tmp_path.glob("*.png"))
+
+
+async def test_a_partial_frame_that_is_a_bomb_never_reaches_a_decoder(hostile):
+    """Partial frames are previews: a bomb (or non-image) frame arrives empty, so neither
+    the app nor the CLI hands it to Pillow; the frames after it and the final still count."""
+    from imgtui.api import Partial
+
+    conn = Connection(hostile.url("bomb-partial"), max_retries=0)
+    req = ImageRequest(prompt="x", partial_images=2)
+    async with contextlib.aclosing(stream_images(conn, req)) as s:
+        events = [e async for e in s]
+    frames = [e.image for e in events if isinstance(e, Partial)]
+    assert frames == [b"", GOOD]
+    (done,) = [e for e in events if isinstance(e, Completed)]
+    assert done.image == GOOD

@@ -93,13 +93,20 @@ class Partial:
 
     @property
     def image(self) -> bytes:
-        """The frame's bytes; empty when its base64 is broken (a preview is not worth failing for)."""
+        """The frame's bytes; empty when its base64 is broken or its header is not an image
+        within the limits (a decompression bomb must never reach a decoder; a preview is
+        not worth failing the task for)."""
         if self._image is None:
             try:
                 self._image = b64decode(self._b64 or "")
             except ValueError:  # binascii.Error too: bad padding, a cut-off frame
                 self._image = b""
             self._b64 = None
+            if self._image:
+                from imgtui.api.imagecheck import header_ok
+
+                if not header_ok(self._image):
+                    self._image = b""
         return self._image
 
     def __eq__(self, other: object) -> bool:

@@ -67,6 +67,22 @@ def check_image(data: bytes, limits: Limits = DEFAULT_LIMITS) -> ImageInfo:
     return ImageInfo(fmt, width, height)
 
 
+def header_ok(data: bytes, limits: Limits = DEFAULT_LIMITS) -> bool:
+    """Whether image bytes open as an accepted format within the pixel limit, from the
+    header alone (for partial frames: previews are not worth a full check, but a bomb
+    must never reach a decoder)."""
+    from PIL import Image
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        try:
+            with Image.open(io.BytesIO(data), formats=FORMATS) as image:
+                width, height = image.size
+        except (OSError, ValueError, SyntaxError, Image.DecompressionBombError):
+            return False
+    return 0 < width * height <= limits.max_pixels and len(data) <= limits.max_image
+
+
 def _check_end(fmt: str, data: bytes) -> None:
     cut = False
     if fmt == "PNG":
