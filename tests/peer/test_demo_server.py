@@ -909,6 +909,7 @@ def test_every_fault_mode_is_covered_here() -> None:
         "incomplete", "malformed", "eof", "json", "dataonly", "url", "relay", "flaky",
         "async-fail", "async-lost",  # async mode: tests/peer/test_polled.py
         "stream-url", "drop-after-final",
+        "strict",  # tests/peer/test_demo_today.py
     }  # fmt: skip
     assert covered == set(FAULT_MODES)
 

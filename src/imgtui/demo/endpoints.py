@@ -17,7 +17,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from imgtui.demo import jobs
+from imgtui.demo import jobs, today
 from imgtui.demo.faults import error_body
 from imgtui.demo.images_api import images_endpoint
 from imgtui.demo.modes import fault
@@ -25,8 +25,9 @@ from imgtui.demo.params import check_auth, fault_for
 from imgtui.demo.responses_api import responses_endpoint
 from imgtui.demo.state import DEFAULT_DELAY, ApiError, DemoState
 
-#: Model names listed by GET /v1/models (fault-<mode> names work too but are not listed).
-KNOWN_MODELS = ("gpt-image-1", "gpt-image-1-mini", "gpt-image-1.5", "gpt-5", "bench-noise")
+#: Listed by GET /v1/models after today's roster (`today.roster`); fault-<mode> names work
+#: too but are not listed.
+EXTRA_MODELS = ("gpt-5", "bench-noise")
 
 
 async def _models_endpoint(request: Request, state: DemoState) -> Response:
@@ -39,17 +40,10 @@ async def _models_endpoint(request: Request, state: DemoState) -> Response:
         reply = await mode.early_reply(request, state, False)
         if reply is not None:
             return reply
-    created = 1700000000
-    models = [
-        {"id": m, "object": "model", "created": created, "owned_by": "imgtui-demo"}
-        for m in KNOWN_MODELS
-    ]
     model_id = request.path_params.get("model")
     if model_id is not None:
-        return JSONResponse(
-            {"id": model_id, "object": "model", "created": created, "owned_by": "imgtui-demo"}
-        )
-    return JSONResponse({"object": "list", "data": models})
+        return JSONResponse(today.model_object(model_id))
+    return JSONResponse({"object": "list", "data": today.roster(EXTRA_MODELS)})
 
 
 async def _files_endpoint(request: Request, state: DemoState) -> Response:

@@ -11,6 +11,7 @@ import asyncio
 from dataclasses import dataclass
 from typing import Any
 
+from imgtui.demo import today
 from imgtui.demo.params import ImageParams
 from imgtui.demo.state import bad_request, to_b64
 
@@ -106,6 +107,10 @@ class Frames:
         p = self.params
         if self.noise:
             return _pictures().noise_frame(p.width, p.height, "final", p.output_format)
+        if p.output_format == "svg":
+            return today.svg_bytes(p.prompt, p.width, p.height)
+        if p.output_format == "gif":
+            return today.gif_bytes(self._final_image(), p.frame_count, p.frame_duration_ms)
         return _pictures().encode(self._final_image(), p.output_format, p.output_compression)
 
     async def partial(self, index: int, count: int) -> str:

@@ -12,6 +12,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from imgtui.demo import today
 from imgtui.demo.frames import Frames, Source, decode_source
 from imgtui.demo.modes import Fault, StreamEnd, fault
 from imgtui.demo.params import (
@@ -35,7 +36,13 @@ from imgtui.demo.streaming import (
     releasing,
 )
 
-CONTENT_TYPES = {"png": "image/png", "jpeg": "image/jpeg", "webp": "image/webp"}
+CONTENT_TYPES = {
+    "png": "image/png",
+    "jpeg": "image/jpeg",
+    "webp": "image/webp",
+    "gif": "image/gif",
+    "svg": "image/svg+xml",
+}
 
 
 def images_usage(params: ImageParams, images: int, input_images: int = 0) -> dict:
@@ -66,17 +73,20 @@ async def images_endpoint(request: Request, state: DemoState, edit: bool) -> Res
     if early is not None:
         return early
 
+    images = [u for u in uploads if u.field in ("image", "image[]")]
+    mask = next((u.data for u in uploads if u.field == "mask"), None)
+    if mode.strict:
+        markup = any(u.field == "markup" for u in uploads)
+        today.strict_check(fields, inputs=len(images), mask=mask is not None, markup=markup)
     params = image_params(fields, request, state)
     source = None
     if edit:
-        images = [u for u in uploads if u.field in ("image", "image[]")]
         if not images:
             raise bad_request(
                 "Missing required parameter: 'image'.",
                 param="image",
                 code="missing_required_parameter",
             )
-        mask = next((u.data for u in uploads if u.field == "mask"), None)
         source = await decode_source(images[0].data, mask, "image")
 
     prefix = "image_edit" if edit else "image_generation"
@@ -128,6 +138,10 @@ async def _images_json(
         **params.meta(),
         "usage": images_usage(params, len(data), 1 if source else 0),
     }
+    if params.safety_identifier or params.user:
+        body["safety_identifier"] = params.safety_identifier or params.user
+    if params.output_format == "svg" and data:
+        body["svg_usage"] = today.svg_usage(params.prompt, params.svg)
     return JSONResponse(body)
 
 

@@ -70,6 +70,7 @@ class Fault:
     async_task: str | None = None  # async mode (`jobs.py`): "fail" or "lost" when polled
     unframed: bool = False  # a streamed reply is the JSON reply, no SSE framing
     end_with_final: bool = False  # Responses: the ending gets the finished image item
+    strict: bool = False  # HTTP 400 for a parameter the model doesn't take (`today.py`)
 
     async def early_reply(
         self, request: Request, state: DemoState, stream: bool
@@ -342,6 +343,11 @@ FAULTS: dict[str, Fault] = {
         images_style="dataonly",
         responses_style="bare",
         relay_steps=True,
+    ),
+    # a picky provider (today.py)
+    "strict": Fault(
+        "HTTP 400 for any parameter the model doesn't take (unknown models: only n)",
+        strict=True,
     ),
     # async mode (jobs.py): the task is accepted, then goes wrong while it is polled
     "async-fail": Fault("async tasks end as failed (with an error message)", async_task="fail"),

@@ -20,6 +20,7 @@ from imgtui.demo import faults
 from imgtui.demo.faults import error_body
 from imgtui.demo.modes import FAULT_MODES
 from imgtui.demo.state import ApiError, DemoState, bad_request
+from imgtui.models import DEFAULT_MODEL
 
 # Size limits (newer models accept any WxH up to 3840x2160); absurd sizes are clamped.
 MIN_SIDE = 16
@@ -181,6 +182,13 @@ class ImageParams:
     stream: bool
     delay: float
     variant: int
+    # today's API (shared/OPENAI-IMAGES.md §2): GIF frames, the SVG author, the end-user id
+    complexity: str | None = None
+    frame_count: int = 9
+    frame_duration_ms: int = 200
+    safety_identifier: str | None = None
+    user: str | None = None
+    svg: Mapping[str, Any] | None = None
 
     @property
     def size(self) -> str:
@@ -201,7 +209,8 @@ class ImageParams:
 
     def output_tokens(self) -> int:
         """Roughly what the real API charges per image."""
-        per_megapixel = {"low": 272, "medium": 1056, "high": 4160}.get(self.quality, 1056)
+        per_megapixel = {"low": 272, "medium": 1056, "high": 4160, "xhigh": 6240, "max": 8320}
+        per_megapixel = per_megapixel.get(self.quality, 1056)
         return max(1, round(per_megapixel * self.width * self.height / (1024 * 1024)))
 
 
@@ -251,14 +260,19 @@ class Param:
 
 #: The parameters of both APIs besides `prompt` and `size`, in the order they are checked.
 PARAMS: tuple[Param, ...] = (
-    Param("output_format", default="png", choices=("png", "jpeg", "webp"), aliases={"jpg": "jpeg"}, lower=True),
+    Param("output_format", default="png", choices=("png", "jpeg", "webp", "gif", "svg"), aliases={"jpg": "jpeg"}, lower=True),
     Param("background", default="auto", resolve={"auto": "opaque"}),
     Param("quality", default="auto", resolve={"auto": "high"}),
     Param("output_compression", "int", 100, 0, 100, optional=True),
-    Param("model", default="gpt-image-1"),
+    Param("model", default=DEFAULT_MODEL),
     Param("n", "int", 1, 1, 10),
     Param("partial_images", "int", 0, 0, 3),
     Param("stream", "bool", False),
+    Param("complexity", choices=("low", "medium", "high"), optional=True),
+    Param("frame_count", "int", 9, 2, 16),
+    Param("frame_duration_ms", "int", 200, 1, 655_350),
+    Param("safety_identifier", optional=True),
+    Param("user", optional=True),
 )  # fmt: skip
 
 #: Rules across parameters: (when the values break it, message, the parameter named).
@@ -268,6 +282,17 @@ RULES: tuple[tuple[Callable[[Mapping[str, Any]], bool], str, str], ...] = (
         "Transparent background is not supported for jpeg output; use png or webp.",
         "background",
     ),
+    (
+        lambda v: v["background"] == "transparent" and v["output_format"] in ("gif", "svg"),
+        "Transparent background is not supported for this output format; use png or webp.",
+        "background",
+    ),
+    (
+        lambda v: v["stream"] and v["output_format"] in ("gif", "svg"),
+        "Streaming is not supported for GIF or SVG output.",
+        "stream",
+    ),
+    (lambda v: v["output_format"] == "svg" and v["n"] != 1, "SVG output requires n=1.", "n"),
 )
 
 
@@ -307,8 +332,26 @@ def image_params(
         height=height,
         delay=_request_delay(request, state),
         variant=int(variant_header) if variant_header.lstrip("-").isdigit() else 0,
+        svg=svg_object(fields),
         **values,
     )
+
+
+def svg_object(fields: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    """The `svg` object of a JSON body, or of multipart `svg[model]`/`svg[reasoning][effort]`."""
+    value = fields.get("svg")
+    if isinstance(value, Mapping):
+        return value
+    model = fields.get("svg[model]")
+    effort = fields.get("svg[reasoning][effort]")
+    if model is None and effort is None:
+        return None
+    out: dict[str, Any] = {}
+    if model is not None:
+        out["model"] = model
+    if effort is not None:
+        out["reasoning"] = {"effort": effort}
+    return out
 
 
 def check_auth(request: Request, state: DemoState) -> None:

@@ -16,6 +16,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from imgtui.api.b64 import b64decode
+from imgtui.demo import today
 from imgtui.demo.frames import Frames, decode_source
 from imgtui.demo.modes import Fault, StreamEnd, fault
 from imgtui.demo.params import (
@@ -36,6 +37,9 @@ from imgtui.demo.streaming import (
     pace_watching,
     releasing,
 )
+
+#: Fields of the image_generation tool that are not image parameters (strict mode).
+TOOL_NOT_PARAMS = ("type", "action", "input_image_mask")
 
 
 def _decode_data_url(url: Any, param: str) -> bytes | None:
@@ -194,6 +198,9 @@ async def responses_endpoint(request: Request, state: DemoState) -> Response:
             param=f"tools[{tool_index}].partial_images",
             code="invalid_value",
         )
+    if mode.strict:
+        tool_params = {k: v for k, v in tool.items() if k not in TOOL_NOT_PARAMS}
+        today.strict_check(tool_params | {"stream": stream}, inputs=len(input_images))
     fields = {**tool, "prompt": prompt, "n": 1, "stream": stream}
     params = image_params(
         fields, request, state, prompt_param="input", default_partials=1 if stream else 0
