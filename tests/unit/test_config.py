@@ -653,7 +653,7 @@ def test_import_the_readme_link() -> None:
         "images",
     )
     # what the link leaves out means the playground's defaults: images mode streams nothing
-    assert (p.model, p.stream, p.partial_images) == ("gpt-image-1", False, 1)
+    assert (p.model, p.stream, p.partial_images) == ("gpt-image-2.6-sunburst", False, 1)
 
 
 def test_import_a_full_link_with_key_and_stream_settings() -> None:
@@ -681,7 +681,7 @@ def test_responses_mode_model_is_the_mainline_model() -> None:
     assert (p.api_mode, p.mainline_model, p.model, p.partial_images) == (
         "responses",
         "gpt-5.5",
-        "gpt-image-1",
+        "gpt-image-2.6-sunburst",
         3,
     )
     back = parse_qs(urlsplit(profile_to_share_url(p)).query)

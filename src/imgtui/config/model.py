@@ -29,6 +29,7 @@ from urllib.parse import urlsplit
 
 from imgtui.api.request import API_MODES, FORMATS, Connection, RequestError, parse_size
 from imgtui.config import secrets
+from imgtui.models.catalog import DEFAULT_MODEL
 
 __all__ = [
     "DEMO_URL",
@@ -630,7 +631,7 @@ class Profile:
     api_key: str = spec("", "API key", "Paste a key (kept in config.toml, readable only by you), or write ${VAR} to read it from an environment variable when a request is made. Empty: no Authorization header.", kind=STR, check=_api_key_problem, secret=True, group="connection", share="apiKey")
     provider: str = spec("openai", "Provider", "openai: the OpenAI-compatible Images/Responses API (streaming). sub2api-async: submit to images/*/async and poll images/tasks/{id}. fal: the fal.ai queue (base URL https://queue.fal.run, model e.g. openai/gpt-image-2). Any other value: the id of a custom provider imported with `imgtui providers import FILE` (a gpt_image_playground manifest).", kind=STR, check=_provider_problem, group="connection")
     api_mode: str = spec("images", "API mode", "Images API: POST /images/generations and /images/edits. Responses API: POST /responses with the image_generation tool, called by a mainline model.", kind=STR, choices=API_MODES, group="models", share="apiMode")
-    model: str = spec("gpt-image-1", "Image model", "The image model, e.g. gpt-image-2.", kind=STR, check=_not_empty, group="models", share="model")
+    model: str = spec(DEFAULT_MODEL, "Image model", "The image model, e.g. gpt-image-2.6-flare.", kind=STR, check=_not_empty, group="models", share="model")
     mainline_model: str = spec("gpt-5", "Mainline model", "Responses API only: the model that calls the image tool, e.g. gpt-5.", kind=STR, check=_not_empty, group="models", applies=_responses, share="model")
     reasoning_effort: str = spec("", "Reasoning effort", "Responses API only: the mainline model's reasoning effort (none, minimal, low, medium, high, xhigh, max); empty leaves it to the model.", kind=STR, choices=REASONING_EFFORTS, group="models", applies=_responses, share="reasoningEffort")
     stream: bool = spec(True, "Stream previews", "Show partial previews while the image forms (server-sent events).", kind=BOOL, group="streaming", share="streamImages")
@@ -889,7 +890,7 @@ def _check_valid(profile: Profile) -> None:
 
 def demo_profile() -> Profile:
     """The embedded demo server: works offline, costs nothing."""
-    return Profile("Demo", DEMO_URL, model="gpt-image-1", partial_images=3)
+    return Profile("Demo", DEMO_URL, model=DEFAULT_MODEL, partial_images=3)
 
 
 def env_profile(environ: Mapping[str, str] | None = None) -> Profile | None:

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from imgtui.config.paths import config_path
+from imgtui.models.catalog import DEFAULT_MODEL
 
 if TYPE_CHECKING:
     from imgtui.api.polled import ProviderManifest
@@ -151,7 +152,7 @@ def profiles_from_playground(
                 name=name,
                 base_url=base_url,
                 provider=provider,
-                model=str(raw.get("model") or "gpt-image-1"),
+                model=str(raw.get("model") or DEFAULT_MODEL),
                 api_mode=str(api_mode),
                 transparent_method="local" if method == "local" else "native",
                 profile_id=str(raw.get("id") or ""),

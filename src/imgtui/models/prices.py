@@ -20,10 +20,10 @@ from imgtui.models.catalog import lookup
 
 RATE_KEYS: tuple[str, ...] = (
     "text_input",
-    "cached_text_input",
+    "text_cached_input",
     "text_output",
     "image_input",
-    "cached_image_input",
+    "image_cached_input",
     "image_output",
 )
 
@@ -33,10 +33,10 @@ class Rates:
     """USD per 1M tokens. None: not priced (a token of that kind makes the cost unknown)."""
 
     text_input: float | None = None
-    cached_text_input: float | None = None
+    text_cached_input: float | None = None
     text_output: float | None = None
     image_input: float | None = None
-    cached_image_input: float | None = None
+    image_cached_input: float | None = None
     image_output: float | None = None
 
     @classmethod
@@ -134,9 +134,9 @@ def cost_usd(
         image_out, text_out = _int(usage, "output_tokens"), 0
     parts = [
         _priced(max(0, text_in - cached_text), rates.text_input),
-        _priced(cached_text, rates.cached_text_input),
+        _priced(cached_text, rates.text_cached_input),
         _priced(max(0, image_in - cached_image), rates.image_input),
-        _priced(cached_image, rates.cached_image_input),
+        _priced(cached_image, rates.image_cached_input),
         _priced(image_out, rates.image_output),
         _priced(text_out, rates.text_output),
     ]
