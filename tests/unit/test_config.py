@@ -729,7 +729,7 @@ def test_imported_name_is_made_unique_and_defaults_to_the_host() -> None:
         ("https://gpt-image-playground.cooksleep.dev/", "no apiUrl"),
         ("apiMode=images", "no apiUrl"),
         ("apiUrl=", "no apiUrl"),
-        ("settings=%7B%22profiles%22%3A%5B%5D%7D", "no OpenAI-compatible profile"),
+        ("settings=%7B%22profiles%22%3A%5B%5D%7D", "no profile of a provider imgtui has"),
         ("settings=%7Bnot+json", "not valid JSON"),
         ("apiUrl=ftp://relay.example/v1", "http:// or https://"),
         ("apiUrl=javascript:alert(1)//x", "not a valid address"),

@@ -119,11 +119,12 @@ def test_settings_json_with_a_list_of_profiles(wrapped: bool) -> None:
             },
             {"id": "b", "name": "B", "baseUrl": "https://b.example/", "apiMode": "responses"},
             {"id": "c", "name": "C", "provider": "fal", "baseUrl": "https://queue.fal.run"},
+            {"id": "d", "name": "D", "provider": "not-imported", "baseUrl": "https://d.example"},
         ]
     }
     payload = {"version": 1, "settings": block} if wrapped else block
     plan = read_share_link("settings=" + quote(json.dumps(payload)))
-    a, b = plan.profiles
+    a, b, c = plan.profiles
     assert (a.name, a.profile_id, a.model, a.timeout, a.stream, a.partial_images) == (
         "A",
         "a",
@@ -140,7 +141,23 @@ def test_settings_json_with_a_list_of_profiles(wrapped: bool) -> None:
         True,
         1,
     )
-    assert any("'C'" in w and "fal" in w for w in plan.warnings)
+    # fal's address is its own: no /v1 added
+    assert (c.name, c.provider, c.base_url) == ("C", "fal", "https://queue.fal.run")
+    assert len(plan.warnings) == 1 and "'D'" in plan.warnings[0]
+
+
+def test_a_profile_of_another_provider_travels_as_a_settings_block() -> None:
+    fal = Profile("F", "https://queue.fal.run", provider="fal", model="openai/gpt-image-2")
+    link = cfg.profile_to_share_url(fal)
+    assert set(query(link)) == {"settings"}
+    assert json.loads(query(link)["settings"][0])["profiles"][0]["provider"] == "fal"
+    back = cfg.profile_from_share_url(link)
+    assert (back.name, back.provider, back.base_url, back.model) == (
+        "F",
+        "fal",
+        "https://queue.fal.run",
+        "openai/gpt-image-2",
+    )
 
 
 def test_exports_leave_out_what_equals_the_playground_defaults() -> None:

@@ -22,7 +22,8 @@ of the field table in `model`):
   profileId                    profile_id: a link with the id of a saved profile updates it
   settings                     JSON: {"profiles": [...]} or {"settings": {"profiles": [...]}},
                                each profile with the same fields in the playground's own
-                               names (baseUrl, apiKey, name, id, timeout, ...)
+                               names (baseUrl, apiKey, name, id, timeout, provider, ...);
+                               profiles of a provider imgtui lacks are skipped, with a note
 
 Links come from strangers, so importing is careful (issue 10): a link never creates a
 `${VAR}` reference (an apiKey that looks like one is refused: in config.toml it could not
@@ -54,6 +55,7 @@ from imgtui.config.model import (
     Profile,
     base_url_problem,
 )
+from imgtui.config.providers import BUILTIN, OPENAI, load_custom
 from imgtui.config.secrets import looks_like_reference
 
 __all__ = [
@@ -204,20 +206,27 @@ def _settings_entries(raw: str, warnings: list[str]) -> list[dict[str, Any]]:
     if not isinstance(profiles, list):
         raise ShareUrlError("settings= carries no list of profiles")
     out = []
+    known = _known_providers()
     for item in profiles:
         if not isinstance(item, dict):
             continue
-        provider = item.get("provider", "openai")
-        if provider != "openai":
+        provider = item.get("provider", OPENAI)
+        if provider not in known:
             name = item.get("name") if isinstance(item.get("name"), str) else "?"
             warnings.append(
-                f"skipped profile {name!r}: provider {provider!r} is not OpenAI-compatible"
+                f"skipped profile {name!r}: provider {provider!r} is not one imgtui has "
+                "(import its manifest with `imgtui providers import FILE` first)"
             )
             continue
         out.append(item)
     if not out:
-        raise ShareUrlError("settings= holds no OpenAI-compatible profile")
+        raise ShareUrlError("settings= holds no profile of a provider imgtui has")
     return out
+
+
+def _known_providers() -> set[str]:
+    """Built-in providers and the custom ones imported (their manifests beside the config)."""
+    return set(BUILTIN) | set(load_custom())
 
 
 def _text(entry: Mapping[str, Any], key: str) -> str | None:
@@ -240,9 +249,13 @@ def _plan_one(
 ) -> tuple[Profile, str | None]:
     """One record -> (profile to save, name of the saved profile it updates or None)."""
     changes: dict[str, Any] = {}
+    provider = _text(entry, "provider") or OPENAI
+    if provider != OPENAI:
+        changes["provider"] = provider
     base_url = _text(entry, "baseUrl")
     if base_url:
-        changes["base_url"] = normalize_share_base_url(base_url)
+        # the playground normalises only OpenAI-compatible addresses (/v1); others as written
+        changes["base_url"] = normalize_share_base_url(base_url, add_v1=provider == OPENAI)
     key = _text(entry, "apiKey")
     if key is not None:
         if looks_like_reference(key):
@@ -368,11 +381,13 @@ def _plain_http_remote(url: str) -> bool:
         return True
 
 
-def normalize_share_base_url(api_url: str) -> str:
+def normalize_share_base_url(api_url: str, add_v1: bool = True) -> str:
     """The playground's normalizeBaseUrl: "https://" added when there is no scheme; a URL
     ending in "/" kept as it is; otherwise the path cut after its "v1" segment, or "/v1"
     appended (a bare origin gets "/v1" too, as the playground's request builder adds it).
-    `user:password@` is refused: credentials in an address leak into links and logs."""
+    With `add_v1` False (a provider other than the OpenAI-compatible API) the path is kept
+    as written. `user:password@` is refused: credentials in an address leak into links and
+    logs."""
     text = api_url if re.match(r"^[A-Za-z][A-Za-z0-9+.-]*://", api_url) else "https://" + api_url
     parts = urlsplit(text)
     if parts.scheme.lower() not in ("http", "https"):
@@ -392,7 +407,7 @@ def normalize_share_base_url(api_url: str) -> str:
     if parts.query or parts.fragment:
         raise ShareUrlError("apiUrl must not contain ?query or #fragment")
     origin = f"{parts.scheme.lower()}://{parts.netloc}"
-    if parts.path.endswith("/"):
+    if parts.path.endswith("/") or not add_v1:
         return origin + parts.path  # used as it is: no /v1 appended
     segments = [s for s in parts.path.split("/") if s]
     segments = segments[: segments.index("v1") + 1] if "v1" in segments else [*segments, "v1"]
@@ -451,20 +466,28 @@ def profile_to_share_url(
     written as it is (a trailing "/" is kept). The key only when `include_key` (a `${VAR}`
     reference is resolved then, since a link cannot refer to your environment).
 
-    What the format cannot carry is listed by `share_url_losses()`."""
+    A profile of another provider (fal, a custom one) travels as a `settings=` JSON block
+    (with its custom provider's manifest), since the playground's plain parameters always
+    make an OpenAI-compatible profile. What the format cannot carry is listed by
+    `share_url_losses()`."""
     if profile.is_demo:
         raise ShareUrlError("the demo profile runs inside imgtui and cannot be shared")
     problem = base_url_problem(profile.base_url)
     if problem:
         raise ShareUrlError(f"base_url: {problem}")
-    pairs: list[tuple[str, str]] = []
-    if profile.profile_id:
-        pairs.append(("profileId", profile.profile_id))
-    pairs.append(("apiUrl", profile.base_url))
+    key = None
     if include_key and profile.api_key:
         key = profile.resolve_key(environ)
         if key is None:
             raise ShareUrlError(f"{profile.api_key} is not set, so there is no key to include")
+    page = base.split("?", 1)[0].split("#", 1)[0]
+    if profile.provider != OPENAI:
+        return page + "?" + urlencode([("settings", _settings_block(profile, key))])
+    pairs: list[tuple[str, str]] = []
+    if profile.profile_id:
+        pairs.append(("profileId", profile.profile_id))
+    pairs.append(("apiUrl", profile.base_url))
+    if key is not None:
         pairs.append(("apiKey", key))
     if profile.api_mode != "images":
         pairs.append(("apiMode", profile.api_mode))
@@ -481,7 +504,32 @@ def profile_to_share_url(
     if profile.transparent_method != "native":
         pairs.append(("transparentBackgroundMethod", profile.transparent_method))
     # urlencode's quote_plus matches URLSearchParams: spaces as "+", ":" and "/" escaped.
-    return base.split("?", 1)[0].split("#", 1)[0] + "?" + urlencode(pairs)
+    return page + "?" + urlencode(pairs)
+
+
+def _settings_block(profile: Profile, key: str | None) -> str:
+    """A `settings=` JSON block for a profile of another provider (fal, a custom one): the
+    playground's legacy parameters always make an OpenAI-compatible profile. A custom
+    provider travels with its manifest (`customProviders`), as the playground exports it."""
+    record: dict[str, Any] = {
+        "name": profile.name,
+        "provider": profile.provider,
+        "baseUrl": profile.base_url,
+        "model": profile.model,
+        "apiMode": profile.api_mode,
+        "transparentBackgroundMethod": "local" if profile.transparent_method == "local" else "api",
+    }
+    if profile.profile_id:
+        record["id"] = profile.profile_id
+    if key is not None:
+        record["apiKey"] = key
+    block: dict[str, Any] = {"profiles": [record]}
+    if profile.provider not in BUILTIN:
+        manifest = load_custom().get(profile.provider)
+        if manifest is None:
+            raise ShareUrlError(f"provider {profile.provider!r} is not imported here")
+        block["customProviders"] = [dict(manifest.source)]
+    return json.dumps(block, ensure_ascii=False, separators=(",", ":"))
 
 
 def share_url_losses(profile: Profile) -> list[str]:
