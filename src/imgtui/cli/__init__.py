@@ -1,9 +1,10 @@
 """Command line: `imgtui` (the app), `imgtui generate`, `imgtui demo-server`, `imgtui locate`,
-`imgtui profiles ...`. A thin skin: drafts, the runner, tasks and the store do the work.
+`imgtui profiles ...`, `imgtui history list|import`, `imgtui import`, `imgtui providers`. A thin skin: drafts, the runner, tasks and the store do the work.
 
 Modules: `parser` (arguments, exit codes, `UsageError`), `generate` (`imgtui generate`:
 a draft from flags, run by the shared runner, state through `tasks.apply`), `manage`
-(the app, demo-server, locate, profiles).
+(the app, demo-server, locate, profiles), `history` (history list/import, import of
+recipe-carrying images, custom providers).
 
 Exit codes: 0 success, 1 a generation failed, 2 invalid arguments (nothing sent),
 130 interrupted (streams closed first).
@@ -34,10 +35,13 @@ __all__ = [
 
 
 def main(argv: list[str] | None = None) -> int:
-    from imgtui.cli import generate, manage
+    from imgtui.cli import generate, history, manage
 
     commands = {
         "generate": generate.cmd_generate,
+        "history": history.cmd_history,
+        "import": history.cmd_import,
+        "providers": history.cmd_providers,
         "demo-server": manage.cmd_demo_server,
         "locate": manage.cmd_locate,
         "profiles": manage.cmd_profiles,

@@ -112,6 +112,54 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("locate", help="print where the config file and the data live")
 
+    h = sub.add_parser(
+        "history",
+        help="list tasks, or import an imgtui export or a gpt_image_playground backup",
+    )
+    hsub = h.add_subparsers(dest="history_command", metavar="ACTION", required=True)
+    hl = hsub.add_parser("list", help="list tasks, newest first")
+    hl.add_argument("--json", action="store_true", help="one JSON object per line (for scripts)")
+    hl.add_argument("--limit", type=int, help="at most this many tasks")
+    hl.add_argument("--search", help="only tasks whose prompt contains this text")
+    hl.add_argument(
+        "--status",
+        choices=["queued", "running", "done", "failed", "cancelled", "interrupted"],
+    )
+    hl.add_argument("--starred", action="store_true", help="only starred tasks")
+    hi = hsub.add_parser(
+        "import",
+        help="restore an imgtui export zip or a gpt_image_playground backup (all its parts)",
+    )
+    hi.add_argument("zips", nargs="+", metavar="ZIP")
+    hi.add_argument(
+        "--profiles",
+        action="store_true",
+        help="also add the backup's profiles and custom providers (without keys)",
+    )
+    hi.add_argument(
+        "--include-keys",
+        action="store_true",
+        help="with --profiles: also copy their API keys into the config",
+    )
+
+    im = sub.add_parser(
+        "import",
+        help="recreate tasks from images that carry an imgtui recipe",
+        description="Recreate history tasks from saved images (their recipe: prompt, "
+        "parameters, model, profile name). An image without one is named as an edit reference.",
+    )
+    im.add_argument("files", nargs="+", metavar="FILE")
+
+    pv = sub.add_parser(
+        "providers", help="custom providers: gpt_image_playground provider manifests"
+    )
+    pvsub = pv.add_subparsers(dest="providers_command", metavar="ACTION", required=True)
+    pvsub.add_parser("list", help="built-in and imported providers")
+    pvi = pvsub.add_parser(
+        "import", help="import a playground provider export (customProviders and profiles)"
+    )
+    pvi.add_argument("file")
+
     pr = sub.add_parser("profiles", help="list, import or export provider profiles")
     psub = pr.add_subparsers(dest="profiles_command", metavar="ACTION", required=True)
     psub.add_parser("list", help="list profiles (keys never shown)")
