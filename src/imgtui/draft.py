@@ -19,6 +19,7 @@ from imgtui.api.request import ImageRequest, InputImage, RequestError
 from imgtui.config import Config, Profile, demo_profile, env_profile
 from imgtui.images import check_image
 from imgtui.tasks import ImageParams, Task
+from imgtui.transparency import transparent_prompt
 
 __all__ = [
     "QUALITIES",
@@ -130,6 +131,19 @@ class Draft:
     images: tuple[Path, ...] = ()
     mask: Path | None = None
     parent_id: str | None = None
+    job: dict | None = None  # a polled provider's handle: poll it, do not submit again
+
+    @property
+    def transparency(self) -> str | None:
+        """How a transparent background is made: "native" (the API's
+        `background: transparent`), "local" (a flat key colour asked for in the prompt and
+        keyed out here, `imgtui.transparency`), or None. `params.transparent` decides; a
+        plain `background=transparent` follows the profile's `transparent_method`."""
+        if self.params.transparent in ("native", "local"):
+            return self.params.transparent
+        if self.params.background == "transparent":
+            return self.profile.transparent_method
+        return None
 
     @classmethod
     def from_choice(cls, prompt: str, choice: Params, attachments: Attachments) -> Draft:
@@ -189,15 +203,23 @@ class Draft:
 
     def _request(self, images: tuple[InputImage, ...], mask: InputImage | None) -> ImageRequest:
         p = self.params
+        prompt, background = self.prompt, p.background
+        output_format, compression = p.output_format, p.output_compression
+        method = self.transparency
+        if method == "local":  # keying needs lossless pixels and no background parameter
+            prompt, background = transparent_prompt(prompt), "auto"
+            output_format, compression = "png", None
+        elif method == "native":
+            background = "transparent"  # with jpeg output, validate() names the conflict
         return ImageRequest(
-            prompt=self.prompt,
+            prompt=prompt,
             model=p.model,
             n=p.n,
             size=p.size,
             quality=p.quality,
-            background=p.background,
-            output_format=p.output_format,
-            output_compression=p.output_compression,
+            background=background,
+            output_format=output_format,
+            output_compression=compression,
             moderation=p.moderation,
             input_fidelity=p.input_fidelity,
             partial_images=p.partial_images,

@@ -9,6 +9,12 @@ concurrency limit (the task stays `queued`, in submission order), resolve the co
 (starting the embedded demo server when the profile is the demo), read the input images,
 take an httpx client from the pool, stream, hand each frame to the caller's decoder in a
 thread, and pass every event to `emit(event, picture)` on the event loop, in order.
+
+A profile whose `provider` is a polled one (sub2api async, fal.ai, a custom manifest) is
+run by `api.polled` instead of streamed: its `Submitted` event carries the handle to
+persist, and a draft with `job` set polls that task again instead of submitting it. With
+local transparency (`Draft.transparency`), each final image is keyed out in a thread: the
+keyed PNG is the slot's image and the server's image its `original`.
 The caller applies the events with `tasks.apply` (the TUI posts them as messages first).
 
 Every slot ends with exactly one `Completed` or `Failed`: a request that cannot be built,
@@ -28,7 +34,7 @@ from collections.abc import AsyncGenerator, Callable
 from concurrent.futures import Executor
 from typing import TYPE_CHECKING, Any, cast
 
-from imgtui.api.events import Completed, Event, Failed, FailureKind, Partial
+from imgtui.api.events import Completed, Event, Failed, FailureKind, Partial, Submitted
 from imgtui.api.request import Connection, RequestError
 
 if TYPE_CHECKING:
@@ -63,6 +69,7 @@ class Runner:
         self.retry = retry  # None: the api's default policy
         self.demo_base_url = demo_base_url
         self.executor = executor  # for decoders; None: asyncio's default pool
+        self.poll_interval: float | None = None  # polled providers: None = the provider's
         self._limits: dict[str, asyncio.Semaphore] = {}
         self._pool: ClientPool | None = None
         self._demo_lock: asyncio.Lock | None = None
@@ -152,18 +159,43 @@ class Runner:
         self, draft: Draft, send: Callable[..., None], decode: Decoder | None
     ) -> None:
         from imgtui.api import client as api_client
+        from imgtui.api import polled
+        from imgtui.config.providers import ProviderError, resolve
 
+        try:
+            provider = resolve(draft.profile.provider)
+        except ProviderError as exc:
+            raise RequestError("provider", str(exc)) from None
         conn = await self.connection(draft.profile)
         request = await asyncio.to_thread(draft.request)
         retry = self.retry or api_client.DEFAULT_RETRY
         loop = asyncio.get_running_loop()
+        keyed = draft.transparency == "local"
         async with self.pool.lease(conn, request.n) as http:
-            stream = cast(
-                "AsyncGenerator[Event, None]",
-                api_client.stream_images(conn, request, client=http, retry=retry),
-            )
+            stream: AsyncGenerator[Event, None]
+            if provider is None:
+                stream = cast(
+                    "AsyncGenerator[Event, None]",
+                    api_client.stream_images(conn, request, client=http, retry=retry),
+                )
+            else:
+                stream = cast(
+                    "AsyncGenerator[Event, None]",
+                    polled.run_polled(
+                        conn,
+                        request,
+                        provider,
+                        client=http,
+                        resume=draft.job,
+                        on_submitted=lambda handle: send(Submitted(0, handle)),
+                        poll_interval=self.poll_interval,
+                    ),
+                )
             async with contextlib.aclosing(stream) as events:
-                async for event in events:
+                async for received in events:
+                    event = received
+                    if keyed and isinstance(event, Completed):
+                        event = await loop.run_in_executor(self.executor, _keyed, event)
                     picture = None
                     if decode is not None and isinstance(event, (Partial, Completed)):
                         # `Partial.image` decodes its base64 on first access: in the thread too.
@@ -177,3 +209,18 @@ class Runner:
         if self._pool is not None:
             with contextlib.suppress(Exception):
                 await self._pool.aclose()
+
+
+def _keyed(event: Completed) -> Completed:
+    """Local transparency (`imgtui.transparency`): the keyed RGBA PNG becomes the slot's
+    image and the server's image its `original`. An image that cannot be keyed stays."""
+    from dataclasses import replace
+
+    from imgtui.transparency import TransparencyError, key_out
+
+    try:
+        result = key_out(event.image)
+    except TransparencyError:
+        return event
+    meta = replace(event.meta, background="transparent", output_format="png")
+    return replace(event, image=result.png, original=event.image, meta=meta)

@@ -28,6 +28,7 @@ from imgtui.api.events import (
     Partial,
     Progress,
     Started,
+    Submitted,
 )
 
 
@@ -63,6 +64,9 @@ class Slot:
     partial_path: Path | None = None  # where the store saved the last partial of an unfinished slot
     image: bytes | None = field(default=None, repr=False)  # final image bytes, as received
     image_path: Path | None = None
+    # The untouched image when `image` was made from it here (local transparency).
+    original: bytes | None = field(default=None, repr=False)
+    original_path: Path | None = None
     meta: ImageMeta = field(default_factory=ImageMeta)
     revised_prompt: str | None = None
     usage: dict[str, Any] | None = None
@@ -169,6 +173,8 @@ class Task:
     error_kind: str | None = None
     error_message: str | None = None
     error_hint: str | None = None
+    # A polled provider's handle (`api.polled`): a restart resumes polling with it.
+    job: dict | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.params, ImageParams):
@@ -282,6 +288,7 @@ class Task:
         self.finished_at = None
         self.first_partial_at = None
         self.error_kind = self.error_message = self.error_hint = None
+        self.job = None
         self.slots = [Slot() for _ in range(self.n)]
 
     def start(self, now: float | None = None) -> None:
@@ -363,9 +370,13 @@ def apply(task: Task, event: Event, now: float | None = None) -> bool:
         if task.first_partial_at is None:
             task.first_partial_at = now
         return True
+    if isinstance(event, Submitted):
+        task.job = dict(event.handle)
+        return True
     if isinstance(event, Completed):
         slot.status = SlotStatus.DONE
         slot.image = event.image
+        slot.original = event.original
         slot.meta = slot.meta.merged(event.meta)
         slot.revised_prompt = event.revised_prompt
         slot.usage = finite(event.usage)  # NaN/inf from a server would make the row unsavable

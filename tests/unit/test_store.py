@@ -554,7 +554,12 @@ def test_export_images_names_are_unique(tmp_path: Path, store: Store) -> None:
         f"a-red-fox-in-the-snow-{date}-1-2.png",
         f"a-red-fox-in-the-snow-{date}-2-partial-2.jpg",
     ]
-    assert first[0].read_bytes() == second[0].read_bytes() == PNG
+    # A saved final image carries its recipe (issue 15); its pixels are the ones received.
+    from imgtui.recipe import read
+
+    assert first[0].read_bytes() == second[0].read_bytes()
+    assert read(first[0].read_bytes()).task_id == task.id
+    assert Image.open(first[0]).tobytes() == Image.open(io.BytesIO(PNG)).tobytes()
     assert first[1].read_bytes() == frame
     assert len(list(out.iterdir())) == 4
 

@@ -26,6 +26,7 @@ from imgtui.api.events import (
     Partial,
     Progress,
     Started,
+    Submitted,
 )
 from imgtui.api.request import Connection, ImageRequest, InputImage, RequestError, parse_size
 
@@ -71,6 +72,7 @@ __all__ = [
     "RequestError",
     "RetryPolicy",
     "Started",
+    "Submitted",
     "check_connection",
     "get_json",
     "parse_size",

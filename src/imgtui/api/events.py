@@ -127,6 +127,9 @@ class Partial:
 
 @dataclass(frozen=True)
 class Completed:
+    """A slot's final image. `original`: the image as the server sent it, when `image` is
+    a version made from it here (a locally keyed transparent PNG, issue 15)."""
+
     slot: int
     image: bytes = field(repr=False)
     meta: ImageMeta = ImageMeta()
@@ -134,6 +137,17 @@ class Completed:
     usage: dict[str, Any] | None = None
     response_id: str | None = None
     bytes_received: int = 0
+    original: bytes | None = field(default=None, repr=False, compare=False)
+
+
+@dataclass(frozen=True)
+class Submitted:
+    """A polled provider accepted the task: `handle` (JSON-safe: kind, task id, poll URLs)
+    lets a restarted process poll the same task instead of submitting it again
+    (`imgtui.api.polled`). Concerns the whole task; `slot` is 0."""
+
+    slot: int
+    handle: dict = field(compare=False)
 
 
 @dataclass(frozen=True)
@@ -150,4 +164,4 @@ class Failed:
     raw: bytes | None = field(default=None, repr=False, compare=False)
 
 
-Event = Started | Progress | Partial | Completed | Failed
+Event = Started | Progress | Partial | Completed | Failed | Submitted

@@ -116,9 +116,14 @@ def _v2_search(conn: sqlite3.Connection) -> None:
     conn.execute("CREATE INDEX tasks_status ON tasks (status, created_at)")
 
 
+def _v3_job(conn: sqlite3.Connection) -> None:
+    """A polled provider's handle (JSON), so a restart resumes polling (issue 15)."""
+    conn.execute("ALTER TABLE tasks ADD COLUMN job TEXT")
+
+
 # Step i takes a database from user_version i to i + 1. Append only; never edit a step
 # that has shipped.
-UPGRADES: list[Callable[[sqlite3.Connection], None]] = [_v1_tasks, _v2_search]
+UPGRADES: list[Callable[[sqlite3.Connection], None]] = [_v1_tasks, _v2_search, _v3_job]
 SCHEMA_VERSION = len(UPGRADES)
 
 _COLUMNS = (
@@ -141,6 +146,7 @@ _COLUMNS = (
     "mask",
     "slots",
     "search_text",
+    "job",
 )
 _SELECT = f"SELECT {', '.join(_COLUMNS)} FROM tasks"
 _UPSERT = (
@@ -333,11 +339,14 @@ class Store:
 
         Call once at start-up, before loading. Their unfinished slots are marked cancelled
         (the last preview frame, if saved, stays as a labelled partial). Returns the count.
+        A task a polled provider accepted (it has a `job`) is left running: the provider
+        still works on it, and `resumable()` hands it back to be polled again.
         """
         with self._transaction() as conn:
             marks = ",".join("?" * len(_UNFINISHED_STATUSES))
             rows = conn.execute(
-                f"SELECT id, slots FROM tasks WHERE status IN ({marks})", _UNFINISHED_STATUSES
+                f"SELECT id, slots FROM tasks WHERE status IN ({marks}) AND job IS NULL",
+                _UNFINISHED_STATUSES,
             ).fetchall()
             for task_id, slots_json in rows:
                 slots = _json_dicts(slots_json)
@@ -364,6 +373,18 @@ class Store:
                 )
             return len(rows)
 
+    def resumable(self) -> list[Task]:
+        """Unfinished tasks a polled provider accepted (they have a `job` handle), oldest
+        first: poll them again instead of submitting them anew."""
+        marks = ",".join("?" * len(_UNFINISHED_STATUSES))
+        with self._db() as conn:
+            rows = conn.execute(
+                f"{_SELECT} WHERE status IN ({marks}) AND job IS NOT NULL "
+                "ORDER BY created_at, rowid",
+                _UNFINISHED_STATUSES,
+            ).fetchall()
+        return [self._task(row) for row in rows]
+
     # -- writing -----------------------------------------------------------------------
 
     def save(self, task: Task) -> None:
@@ -383,6 +404,17 @@ class Store:
         target_slot.image_path = dest
         remove_siblings(folder, f"{slot}.partial", keep=None)  # the preview is superseded
         target_slot.partial_path = None
+        return dest
+
+    def write_original(self, task: Task, slot: int, data: bytes) -> Path:
+        """Store the untouched image a slot's final image was made from (local transparency
+        keeps both) as `<task_id>/<slot>.original.<ext>`. Sets `original_path`."""
+        target_slot = self._slot(task, slot)
+        folder = self._task_dir(task.id)
+        dest = folder / f"{slot}.original{ext_for(data)}"
+        remove_siblings(folder, f"{slot}.original", keep=dest)
+        atomic_write(dest, data, durable=True)
+        target_slot.original_path = dest
         return dest
 
     def write_partial(self, task: Task, slot: int, data: bytes) -> Path:
@@ -548,6 +580,7 @@ class Store:
             "mask": str(task.mask) if task.mask is not None else None,
             "slots": _dumps(slots),
             "search_text": _search_text(task.prompt, [s.revised_prompt for s in task.slots]),
+            "job": _dumps(task.job) if task.job else None,
         }
 
     def _slot_json(self, s: Slot) -> dict[str, Any]:
@@ -556,6 +589,7 @@ class Store:
             "partial_index": s.partial_index,
             "partial_path": self._rel(s.partial_path),
             "image_path": self._rel(s.image_path),
+            "original_path": self._rel(s.original_path),
             "meta": {k: v for k, v in asdict(s.meta).items() if v is not None} or None,
             "revised_prompt": s.revised_prompt,
             "usage": s.usage,
@@ -595,6 +629,7 @@ class Store:
             error_kind=r["error_kind"],
             error_message=r["error_message"],
             error_hint=r["error_hint"],
+            job=(_json_obj(r["job"]) or None) if r["job"] else None,
         )
 
     def _slot_from(self, index: int, d: dict[str, Any]) -> Slot:
@@ -615,6 +650,7 @@ class Store:
             partial_index=d.get("partial_index"),
             partial_path=self._abs(d.get("partial_path")),
             image_path=self._abs(d.get("image_path")),
+            original_path=self._abs(d.get("original_path")),
             meta=ImageMeta(
                 **{k: meta.get(k) for k in ("size", "quality", "background", "output_format")}
             ),

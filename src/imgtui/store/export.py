@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from imgtui.store.errors import StoreError
-from imgtui.store.files import IMAGES, copy_unique, slugify
+from imgtui.store.files import IMAGES, copy_unique, slugify, write_unique
 from imgtui.tasks import Slot, Task
 
 __all__ = ["export_images", "export_zip", "manifest_entry"]
@@ -21,7 +21,12 @@ __all__ = ["export_images", "export_zip", "manifest_entry"]
 
 def export_images(task: Task, folder: Path) -> list[Path]:
     """Copy the task's images to `folder` as `<prompt-slug>-<date>-<slot>.<ext>` (a slot
-    with no final image gives its preview, `…-partial`). Never overwrites: `-2`, `-3`…"""
+    with no final image gives its preview, `…-partial`). Never overwrites: `-2`, `-3`…
+
+    A final image carries its recipe (`imgtui.recipe`: prompt, parameters, model, profile
+    name, revised prompt, response id, parent and task id; the image data itself is left as
+    the server sent it). A locally keyed transparent image comes with its untouched
+    original, `…-original`."""
     folder = Path(folder).expanduser()
     try:
         folder.mkdir(parents=True, exist_ok=True)
@@ -36,8 +41,26 @@ def export_images(task: Task, folder: Path) -> list[Path]:
         if source is None:
             continue
         stem = f"{base}-{i + 1}" + ("-partial" if partial else "")
-        out.append(copy_unique(source, folder, stem, source.suffix))
+        if partial:
+            out.append(copy_unique(source, folder, stem, source.suffix))
+            continue
+        out.append(_with_recipe(task, i, source, folder, stem))
+        original = slot.original_path
+        if original is not None and Path(original).is_file():
+            out.append(_with_recipe(task, i, Path(original), folder, f"{stem}-original"))
     return out
+
+
+def _with_recipe(task: Task, slot: int, source: Path, folder: Path, stem: str) -> Path:
+    """`source` written to `folder` with the task's recipe inside; a plain copy when the
+    file cannot carry one (GIF, or not readable as an image)."""
+    from imgtui.recipe import Recipe, RecipeError, embed
+
+    try:
+        data = embed(source.read_bytes(), Recipe.from_task(task, slot))
+    except (RecipeError, OSError):
+        return copy_unique(source, folder, stem, source.suffix)
+    return write_unique(folder, stem, source.suffix, data)
 
 
 def export_zip(tasks: list[Task], path: Path) -> int:
@@ -67,6 +90,11 @@ def export_zip(tasks: list[Task], path: Path) -> int:
                         source, arcname, compress_type=zipfile.ZIP_STORED
                     )  # images are compressed already
                     files.append({"slot": i, "file": arcname, "partial": partial})
+                    original = slot.original_path
+                    if original is not None and Path(original).is_file():
+                        arcname = f"{IMAGES}/{task.id}/{Path(original).name}"
+                        zf.write(original, arcname, compress_type=zipfile.ZIP_STORED)
+                        files.append({"slot": i, "file": arcname, "original": True})
                 manifest["tasks"].append(manifest_entry(task, files))
             zf.writestr(
                 "manifest.json",
