@@ -36,7 +36,15 @@ if TYPE_CHECKING:
     from imgtui.runner import Runner
     from imgtui.tasks import Task
 
-__all__ = ["GenerateReport", "cmd_generate", "draft_from_args", "resolve_profile", "run_generate"]
+__all__ = [
+    "GenerateReport",
+    "batch_drafts",
+    "cmd_generate",
+    "draft_from_args",
+    "resolve_profile",
+    "run_batch",
+    "run_generate",
+]
 
 OPENAI_DEFAULT_URL = "https://api.openai.com/v1"
 
@@ -171,6 +179,7 @@ def draft_from_args(args: argparse.Namespace, environ: Mapping[str, str] | None 
         else args.partial_images,
         stream=profile.stream and not args.no_stream,
         previous_response_id=args.previous_response_id,
+        transparent=getattr(args, "transparent", None),
     )
     draft = Draft(
         prompt.strip(),
@@ -208,6 +217,7 @@ class GenerateReport:
     paths: list[Path] = field(default_factory=list)
     failures: int = 0
     rescued: list[Path] = field(default_factory=list)  # written to a fallback folder instead
+    task: Any = None  # the task as it ended
 
 
 def _human_bytes(n: float) -> str:
@@ -236,9 +246,17 @@ async def run_generate(
     live: bool,
     runner: Runner | None = None,
     fallbacks: list[Path] | None = None,
+    history=None,
+    recipe: bool = False,
+    label: dict | None = None,
 ) -> GenerateReport:
     """Run one draft to the end with the shared runner, saving final images
-    byte-for-byte into `outdir`. Events become task state through `tasks.apply` only."""
+    byte-for-byte into `outdir`. Events become task state through `tasks.apply` only.
+
+    With local transparency the keyed PNG is saved and, beside it, the server's image as
+    `…-original`. `recipe`: the saved files carry the task's recipe (`imgtui.recipe`: the
+    image data stays as sent, metadata is added). `history`: a `Store` the task and its
+    images are saved to (batch runs). `label`: extra fields for every JSON line."""
     from imgtui.api.events import Completed, Failed, Partial, Started
     from imgtui.api.request import image_extension
     from imgtui.runner import Runner
@@ -254,8 +272,18 @@ async def run_generate(
 
     def emit_json(obj: dict[str, Any]) -> None:
         if as_json:
-            out.write(json.dumps(obj) + "\n")
+            out.write(json.dumps({**(label or {}), **obj}) + "\n")
             out.flush()
+
+    def with_recipe(data: bytes, slot: int) -> bytes:
+        if not recipe:
+            return data
+        from imgtui.recipe import Recipe, RecipeError, embed
+
+        try:
+            return embed(data, Recipe.from_task(task, slot))
+        except RecipeError:
+            return data  # a GIF, or not an image: saved as it came
 
     def say(line: str) -> None:
         if display:
@@ -263,18 +291,22 @@ async def run_generate(
         err.write(line + "\n")
         err.flush()
 
-    def save(event: Completed) -> tuple[Path | None, str | None]:
-        """Write the final image; on failure, to a fallback folder. (path, problem)."""
-        suffix = f"-{event.slot + 1}" if n > 1 else ""
-        ext = image_extension(event.image, default="bin")
+    def save(
+        event: Completed, image: bytes | None = None, tag: str = ""
+    ) -> tuple[Path | None, str | None]:
+        """Write the final image (or `image`, named with `tag`); on failure, to a fallback
+        folder. (path, problem)."""
+        data = with_recipe(event.image if image is None else image, event.slot)
+        suffix = (f"-{event.slot + 1}" if n > 1 else "") + tag
+        ext = image_extension(data, default="bin")
         try:
-            return write_unique(outdir, stem + suffix, ext, event.image), None
+            return write_unique(outdir, stem + suffix, ext, data), None
         except StoreError as exc:
             problem = str(exc)
         for folder in fallbacks if fallbacks is not None else fallback_dirs():
             try:
                 folder.mkdir(parents=True, exist_ok=True)
-                return write_unique(folder, stem + suffix, ext, event.image), problem
+                return write_unique(folder, stem + suffix, ext, data), problem
             except (OSError, StoreError):
                 continue
         return None, problem
@@ -307,9 +339,15 @@ async def run_generate(
             )
         elif isinstance(event, Completed):
             slot = task.slots[event.slot]
+            if history is not None:
+                _keep_in_history(history, task, event, say)
             path, problem = save(event)
+            original = None
+            if event.original is not None:
+                original, _ = save(event, event.original, "-original")
             if path is not None:
-                slot.image_path = path
+                if history is None:  # else the history's own copy stays the slot's file
+                    slot.image_path = path
                 slot.image = None
             if problem is not None:
                 report.failures += 1
@@ -336,6 +374,7 @@ async def run_generate(
                     "quality": slot.meta.quality,
                     "format": slot.meta.output_format,
                     "bytes": len(event.image),
+                    "original_path": str(original) if original is not None else None,
                 }
             )
             if not as_json and path is not None and problem is None:
@@ -369,6 +408,8 @@ async def run_generate(
 
     own = runner is None
     runner = runner or Runner()
+    if history is not None:
+        _save_row(history, task, say)
     try:
         await runner.run(draft, on_event)
     finally:
@@ -376,7 +417,31 @@ async def run_generate(
             display.clear()
         if own:
             await runner.aclose()
+        if history is not None:
+            _save_row(history, task, say)
+    report.task = task
     return report
+
+
+def _keep_in_history(history, task, event, say) -> None:
+    """A final image (and its original) into the history store, beside the saved file."""
+    from imgtui.store import StoreError
+
+    try:
+        history.write_image(task, event.slot, event.image)
+        if event.original is not None:
+            history.write_original(task, event.slot, event.original)
+    except StoreError as exc:
+        say(f"imgtui: not kept in history: {exc}")
+
+
+def _save_row(history, task, say) -> None:
+    from imgtui.store import StoreError
+
+    try:
+        history.save(task)
+    except StoreError as exc:
+        say(f"imgtui: not kept in history: {exc}")
 
 
 class _LiveDisplay:
@@ -417,7 +482,146 @@ class _LiveDisplay:
         self.stream.flush()
 
 
+# -- batches (--from FILE) ---------------------------------------------------------------
+
+_BATCH_ARGS = {  # a batch line's key -> the generate flag's attribute
+    "model": "model",
+    "size": "size",
+    "quality": "quality",
+    "n": "n",
+    "output_format": "output_format",
+    "background": "background",
+    "output_compression": "compression",
+    "moderation": "moderation",
+    "input_fidelity": "input_fidelity",
+    "partial_images": "partial_images",
+    "transparent": "transparent",
+    "profile": "profile",
+    "images": "image",
+    "mask": "mask",
+}
+
+
+def batch_drafts(args: argparse.Namespace, environ: Mapping[str, str] | None = None):
+    """One checked draft per line of the `--from` file: the flags, then the line's own
+    parameters. Raises UsageError naming the first bad line; nothing is sent."""
+    from imgtui.batch import BatchError, read_batch
+
+    try:
+        items = read_batch(args.from_file)
+    except OSError as exc:
+        raise UsageError(f"cannot read {args.from_file}: {exc.strerror or exc}") from None
+    except BatchError as exc:
+        raise UsageError(f"{args.from_file}: {exc}") from None
+    drafts = []
+    for item in items:
+        line_args = argparse.Namespace(**vars(args))
+        line_args.prompt = item.prompt
+        for key, value in item.params.items():
+            if key == "stream":
+                line_args.no_stream = not value
+            else:
+                setattr(line_args, _BATCH_ARGS[key], value)
+        try:
+            drafts.append((item, draft_from_args(line_args, environ)))
+        except UsageError as exc:
+            raise UsageError(f"{args.from_file}: line {item.line}: {exc}") from None
+    return drafts
+
+
+async def run_batch(
+    drafts, outdir: Path, *, as_json: bool, out: TextIO, err: TextIO, history, recipe: bool
+) -> list[GenerateReport]:
+    """Every draft through one runner: the runner's per-profile limit queues them, each is
+    its own task in `history`. A summary line at the end (a JSON object with --json)."""
+    from imgtui.runner import Runner
+    from imgtui.tasks import Status
+
+    runner = Runner()
+    started = time.monotonic()
+    try:
+        reports = await asyncio.gather(
+            *(
+                run_generate(
+                    draft,
+                    outdir,
+                    as_json=as_json,
+                    out=out,
+                    err=err,
+                    live=False,
+                    runner=runner,
+                    history=history,
+                    recipe=recipe,
+                    label={"line": item.line, "prompt": item.prompt},
+                )
+                for item, draft in drafts
+            )
+        )
+    finally:
+        await runner.aclose()
+    statuses = [r.task.status if r.task is not None else Status.FAILED for r in reports]
+    summary = {
+        "event": "summary",
+        "prompts": len(reports),
+        "done": sum(1 for s in statuses if s is Status.DONE),
+        "failed": sum(1 for s in statuses if s is not Status.DONE),
+        "images": sum(len(r.paths) for r in reports),
+        "seconds": round(time.monotonic() - started, 1),
+    }
+    if as_json:
+        out.write(json.dumps(summary) + "\n")
+        out.flush()
+    else:
+        err.write(
+            f"imgtui: {summary['prompts']} prompts: {summary['done']} done, "
+            f"{summary['failed']} failed, {summary['images']} images in {outdir} "
+            f"({summary['seconds']} s); each is a task in the history\n"
+        )
+        err.flush()
+    return list(reports)
+
+
+def cmd_batch(args: argparse.Namespace) -> int:
+    from imgtui.config import data_dir
+    from imgtui.store import Store, StoreError
+
+    drafts = batch_drafts(args)
+    outdir = Path(args.outdir).expanduser()
+    check_writable(outdir)
+    store = Store(data_dir())
+    try:
+        store.open()
+    except StoreError as exc:
+        raise UsageError(f"cannot open the history: {exc}") from None
+    try:
+        reports = asyncio.run(
+            run_batch(
+                drafts,
+                outdir,
+                as_json=args.json,
+                out=sys.stdout,
+                err=sys.stderr,
+                history=store,
+                recipe=args.recipe,
+            )
+        )
+    except KeyboardInterrupt:
+        if args.json:
+            print(json.dumps({"event": "cancelled"}), flush=True)
+        print("imgtui: interrupted; streams closed", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    finally:
+        store.close()
+    return EXIT_FAILED if any(r.failures for r in reports) else EXIT_OK
+
+
 def cmd_generate(args: argparse.Namespace) -> int:
+    if args.from_file:
+        if args.prompt is not None:
+            raise UsageError("give a prompt or --from FILE, not both")
+        return cmd_batch(args)
+    if args.prompt is None:
+        raise UsageError("a prompt is needed (or --from FILE with one prompt per line)")
     draft = draft_from_args(args)
     outdir = Path(args.outdir).expanduser()
     check_writable(outdir)
@@ -425,7 +629,13 @@ def cmd_generate(args: argparse.Namespace) -> int:
     try:
         report = asyncio.run(
             run_generate(
-                draft, outdir, as_json=args.json, out=sys.stdout, err=sys.stderr, live=live
+                draft,
+                outdir,
+                as_json=args.json,
+                out=sys.stdout,
+                err=sys.stderr,
+                live=live,
+                recipe=args.recipe,
             )
         )
     except KeyboardInterrupt:

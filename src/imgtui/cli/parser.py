@@ -41,7 +41,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="generate images headlessly (scripts, CI)",
         description="Generate (or, with -i, edit) images and save them to OUTDIR.",
     )
-    g.add_argument("prompt", help="the prompt (use - to read it from standard input)")
+    g.add_argument("prompt", nargs="?", help="the prompt (use - to read it from standard input)")
+    g.add_argument(
+        "--from",
+        dest="from_file",
+        metavar="FILE",
+        help="a batch: one prompt per line, or JSON lines with per-prompt parameters; "
+        "each runs through the queue as its own task in the history, then a summary",
+    )
     conn = g.add_argument_group(
         "connection (default: the active profile, else OPENAI_BASE_URL/OPENAI_API_KEY)"
     )
@@ -77,6 +84,12 @@ def build_parser() -> argparse.ArgumentParser:
         "-q", "--quality", default="auto", help="auto, low, medium, high, ... (default auto)"
     )
     p.add_argument("--background", default="auto", choices=["auto", "opaque", "transparent"])
+    p.add_argument(
+        "--transparent",
+        choices=["native", "local"],
+        help="a transparent background: native (the API's background=transparent) or local "
+        "(a flat key colour is asked for and removed here; the original is saved beside it)",
+    )
     p.add_argument("--format", dest="output_format", default="png", choices=["png", "jpeg", "webp"])
     p.add_argument("--compression", type=int, metavar="0-100", help="jpeg/webp compression")
     p.add_argument("--moderation", choices=["auto", "low"])
@@ -104,6 +117,12 @@ def build_parser() -> argparse.ArgumentParser:
     o = g.add_argument_group("output")
     o.add_argument("-o", "--outdir", default=".", help="folder for the images (default: current)")
     o.add_argument("--json", action="store_true", help="one JSON object per line on stdout")
+    o.add_argument(
+        "--recipe",
+        action="store_true",
+        help="write the recipe (prompt, parameters, model, profile name) into the saved "
+        "images' metadata, for `imgtui import` (the image data stays as sent)",
+    )
 
     d = sub.add_parser("demo-server", help="run the embedded OpenAI-compatible demo server")
     d.add_argument("--host", default="127.0.0.1")
