@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 from imgtui.api.request import ImageRequest, InputImage, RequestError
 from imgtui.config import Config, Profile, demo_profile, env_profile
@@ -131,7 +132,7 @@ class Draft:
     images: tuple[Path, ...] = ()
     mask: Path | None = None
     parent_id: str | None = None
-    job: dict | None = None  # a polled provider's handle: poll it, do not submit again
+    job: dict[str, Any] | None = None  # a polled provider's handle: poll it, do not submit again
 
     @property
     def transparency(self) -> str | None:

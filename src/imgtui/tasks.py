@@ -174,7 +174,7 @@ class Task:
     error_message: str | None = None
     error_hint: str | None = None
     # A polled provider's handle (`api.polled`): a restart resumes polling with it.
-    job: dict | None = None
+    job: dict[str, Any] | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.params, ImageParams):

@@ -147,7 +147,7 @@ class Submitted:
     (`imgtui.api.polled`). Concerns the whole task; `slot` is 0."""
 
     slot: int
-    handle: dict = field(compare=False)
+    handle: dict[str, Any] = field(compare=False)
 
 
 @dataclass(frozen=True)

@@ -30,10 +30,14 @@ from typing import TYPE_CHECKING, Any, TextIO
 from imgtui.cli.parser import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, UsageError
 
 if TYPE_CHECKING:
-    from imgtui.api.events import Event
+    from collections.abc import Callable
+
+    from imgtui.api.events import Completed, Event
+    from imgtui.batch import BatchItem
     from imgtui.config import Profile
     from imgtui.draft import Draft
     from imgtui.runner import Runner
+    from imgtui.store import Store
     from imgtui.tasks import Task
 
 __all__ = [
@@ -246,9 +250,9 @@ async def run_generate(
     live: bool,
     runner: Runner | None = None,
     fallbacks: list[Path] | None = None,
-    history=None,
+    history: Store | None = None,
     recipe: bool = False,
-    label: dict | None = None,
+    label: dict[str, Any] | None = None,
 ) -> GenerateReport:
     """Run one draft to the end with the shared runner, saving final images
     byte-for-byte into `outdir`. Events become task state through `tasks.apply` only.
@@ -423,7 +427,9 @@ async def run_generate(
     return report
 
 
-def _keep_in_history(history, task, event, say) -> None:
+def _keep_in_history(
+    history: Store, task: Task, event: Completed, say: Callable[[str], None]
+) -> None:
     """A final image (and its original) into the history store, beside the saved file."""
     from imgtui.store import StoreError
 
@@ -435,7 +441,7 @@ def _keep_in_history(history, task, event, say) -> None:
         say(f"imgtui: not kept in history: {exc}")
 
 
-def _save_row(history, task, say) -> None:
+def _save_row(history: Store, task: Task, say: Callable[[str], None]) -> None:
     from imgtui.store import StoreError
 
     try:
@@ -502,7 +508,9 @@ _BATCH_ARGS = {  # a batch line's key -> the generate flag's attribute
 }
 
 
-def batch_drafts(args: argparse.Namespace, environ: Mapping[str, str] | None = None):
+def batch_drafts(
+    args: argparse.Namespace, environ: Mapping[str, str] | None = None
+) -> list[tuple[BatchItem, Draft]]:
     """One checked draft per line of the `--from` file: the flags, then the line's own
     parameters. Raises UsageError naming the first bad line; nothing is sent."""
     from imgtui.batch import BatchError, read_batch
@@ -530,7 +538,14 @@ def batch_drafts(args: argparse.Namespace, environ: Mapping[str, str] | None = N
 
 
 async def run_batch(
-    drafts, outdir: Path, *, as_json: bool, out: TextIO, err: TextIO, history, recipe: bool
+    drafts: list[tuple[BatchItem, Draft]],
+    outdir: Path,
+    *,
+    as_json: bool,
+    out: TextIO,
+    err: TextIO,
+    history: Store | None,
+    recipe: bool,
 ) -> list[GenerateReport]:
     """Every draft through one runner: the runner's per-profile limit queues them, each is
     its own task in `history`. A summary line at the end (a JSON object with --json)."""

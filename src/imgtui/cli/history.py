@@ -15,9 +15,14 @@ import json
 import sys
 import time
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from imgtui.cli.parser import EXIT_FAILED, EXIT_OK, UsageError
+
+if TYPE_CHECKING:
+    from imgtui.backup import Backup
+    from imgtui.store import Store
+    from imgtui.tasks import Task
 
 __all__ = ["cmd_history", "cmd_import", "cmd_providers", "printable"]
 
@@ -30,7 +35,7 @@ def printable(text: object) -> str:
     return str(text).translate(_CONTROL)
 
 
-def _open_store():
+def _open_store() -> Store:
     from imgtui.config import data_dir
     from imgtui.store import Store, StoreError
 
@@ -53,7 +58,7 @@ def cmd_history(args: argparse.Namespace, out: TextIO | None = None) -> int:
         store.close()
 
 
-def _list(store, args: argparse.Namespace, out: TextIO) -> int:
+def _list(store: Store, args: argparse.Namespace, out: TextIO) -> int:
     tasks = store.load(
         limit=args.limit,
         search=args.search,
@@ -74,7 +79,7 @@ def _list(store, args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_OK
 
 
-def _task_json(task) -> dict:
+def _task_json(task: Task) -> dict[str, Any]:
     return {
         "id": task.id,
         "prompt": task.prompt,
@@ -92,7 +97,7 @@ def _task_json(task) -> dict:
     }
 
 
-def _import_backup(store, args: argparse.Namespace, out: TextIO) -> int:
+def _import_backup(store: Store, args: argparse.Namespace, out: TextIO) -> int:
     from imgtui.backup import BackupError, import_backup, read_backups
 
     try:
@@ -114,7 +119,7 @@ def _import_backup(store, args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_OK
 
 
-def _import_profiles(backup, args: argparse.Namespace) -> int:
+def _import_profiles(backup: Backup, args: argparse.Namespace) -> int:
     """The backup's profiles (and the custom provider manifests they use) into the config;
     their keys only with --include-keys. Profiles whose name exists already are left."""
     from imgtui import config as cfg
