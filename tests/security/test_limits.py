@@ -45,7 +45,7 @@ async def test_a_server_sending_a_byte_at_a_time_ends_at_the_deadline(hostile):
     failed = only_failure(events)
     assert failed.kind is FailureKind.TIMEOUT
     assert failed.message == "The request ran past its deadline of 1 s"
-    assert "--deadline" in failed.hint
+    assert "raise the profile's deadline" in failed.hint
 
 
 async def test_the_connections_deadline_applies_by_default(hostile):
@@ -98,3 +98,29 @@ async def test_an_oversized_response_id_is_dropped(hostile):
     async with contextlib.aclosing(stream_images(conn, req)) as s:
         (done,) = [e async for e in s if isinstance(e, Completed)]
     assert done.response_id is None and done.image
+
+
+def test_cli_ends_at_a_profiles_deadline_against_a_dripping_server(hostile, tmp_path):
+    """The profile's `deadline` reaches the request: `imgtui generate` ends, it does not
+    hang on a server that sends a byte now and then (the read timeout never trips)."""
+    import os
+    import subprocess
+    import sys
+
+    config = tmp_path / "config.toml"
+    config.write_text(
+        "[[profiles]]\n"
+        'name = "Drip"\n'
+        f'base_url = "{hostile.url("drip")}"\n'
+        "timeout = 30\n"
+        "deadline = 1\n"
+    )
+    env = {**os.environ, "IMGTUI_CONFIG_FILE": str(config), "IMGTUI_DATA_DIR": str(tmp_path)}
+    r = subprocess.run(
+        [sys.executable, "-m", "imgtui", "generate", "x", "--profile", "Drip", "-o", str(tmp_path)],
+        capture_output=True, text=True, timeout=GUARD, env=env,
+    )  # fmt: skip
+    assert r.returncode == 1, r.stderr
+    message, hint = r.stderr.strip().splitlines()
+    assert message == "imgtui: The request ran past its deadline of 1 s"
+    assert "raise the profile's deadline" in hint

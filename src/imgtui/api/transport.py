@@ -56,8 +56,8 @@ class Deadline:
         return ApiFailure(
             FailureKind.TIMEOUT,
             f"The request ran past its deadline of {self.seconds:g} s",
-            "The server was still sending (slowly) when the deadline passed. Raise the "
-            "deadline (--deadline, or the profile's deadline) if the provider is just slow.",
+            "The server was still sending (slowly) when the deadline passed. If the "
+            "provider is just slow, raise the profile's deadline (settings, or the config file).",
         )
 
     async def run(self, awaitable: Awaitable[T]) -> T:
