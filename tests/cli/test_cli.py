@@ -1,4 +1,5 @@
-"""`imgtui generate` and friends, run as real subprocesses against a real demo server."""
+"""`imgtui generate` and friends against a real demo server: as real subprocesses, and the
+fault tests in this process (`generate_here`) with a retry policy that does not wait."""
 
 from __future__ import annotations
 
@@ -11,6 +12,10 @@ from pathlib import Path
 
 import pytest
 from PIL import Image
+
+from imgtui.api.client import RetryPolicy
+from imgtui.cli import build_parser
+from imgtui.cli.generate import cmd_generate
 
 
 @pytest.fixture
@@ -34,6 +39,24 @@ def run(args, env, timeout=60, **kw):
         timeout=timeout,
         **kw,
     )
+
+
+class RecordedSleeps(list):
+    """A retry sleep that records the back-off instead of waiting."""
+
+    async def __call__(self, seconds: float) -> None:
+        self.append(seconds)
+
+
+def generate_here(args: list[str], capsys) -> tuple[int, str, str, list[float]]:
+    """`imgtui generate ARGS` run in this process: exit code, stdout, stderr and the
+    back-off the retry policy was asked to sleep (faults the client retries, 429/502/503,
+    would otherwise wait 1 s + 2 s for real)."""
+    sleeps = RecordedSleeps()
+    parsed = build_parser().parse_args(["generate", *args])
+    code = cmd_generate(parsed, retry=RetryPolicy(sleep=sleeps))
+    out, err = capsys.readouterr()
+    return code, out, err, sleeps
 
 
 def test_generate_demo_saves_a_picture(tmp_path, env):
@@ -142,15 +165,22 @@ FAULTS = [
 ]
 
 
+RETRIED = {"ratelimit", "overloaded", "badgateway", "html502"}  # 429, 503, 502, 502
+
+
 @pytest.mark.parametrize("mode", FAULTS)
-def test_every_fault_mode_exits_1_with_cause_and_hint(tmp_path, env, server, mode):
-    r = run(["generate", "a fox", "--base-url", server.fault_url(mode), "-o", str(tmp_path)], env)
-    assert r.returncode == 1, (r.stdout, r.stderr)
-    lines = r.stderr.strip().splitlines()
-    assert lines[0].startswith("imgtui: ") and len(lines) == 2, r.stderr
+def test_every_fault_mode_exits_1_with_cause_and_hint(tmp_path, server, mode, capsys):
+    code, out, err, sleeps = generate_here(
+        ["a fox", "--base-url", server.fault_url(mode), "-o", str(tmp_path)], capsys
+    )
+    assert code == 1, (out, err)
+    lines = err.strip().splitlines()
+    assert lines[0].startswith("imgtui: ") and len(lines) == 2, err
     assert lines[1].startswith("  hint: ")
-    assert "Traceback" not in r.stderr and "<" not in r.stderr
+    assert "Traceback" not in err and "<" not in err
     assert not list(tmp_path.glob("*.png"))
+    # retried twice before giving up (the back-off asked for, not slept); nothing else is
+    assert len(sleeps) == (2 if mode in RETRIED else 0), sleeps
 
 
 def test_fault_json_output(tmp_path, env, server):
@@ -297,14 +327,13 @@ RELAY_FAULTS = [
 
 @pytest.mark.parametrize("mode, flags, said, hint", RELAY_FAULTS, ids=[f[0] for f in RELAY_FAULTS])
 def test_relay_failures_end_in_the_servers_words_and_a_hint(
-    tmp_path, env, server, mode, flags, said, hint
+    tmp_path, server, mode, flags, said, hint, capsys
 ):
-    r = run(
-        ["generate", "a fox", "--base-url", server.fault_url(mode), "-o", str(tmp_path), *flags],
-        env,
+    code, out, err, _ = generate_here(
+        ["a fox", "--base-url", server.fault_url(mode), "-o", str(tmp_path), *flags], capsys
     )
-    assert r.returncode == 1, (r.stdout, r.stderr)
-    message, hint_line = r.stderr.strip().splitlines()
+    assert code == 1, (out, err)
+    message, hint_line = err.strip().splitlines()
     assert message.startswith("imgtui: ") and said in message
     assert hint_line.startswith("  hint: ") and hint in hint_line
     assert not list(tmp_path.iterdir())

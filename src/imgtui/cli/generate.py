@@ -32,6 +32,7 @@ from imgtui.cli.parser import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, UsageError
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from imgtui.api.client import RetryPolicy
     from imgtui.api.events import Completed, Event
     from imgtui.batch import BatchItem
     from imgtui.config import Profile
@@ -249,6 +250,7 @@ async def run_generate(
     err: TextIO,
     live: bool,
     runner: Runner | None = None,
+    retry: RetryPolicy | None = None,
     fallbacks: list[Path] | None = None,
     history: Store | None = None,
     recipe: bool = False,
@@ -260,7 +262,8 @@ async def run_generate(
     With local transparency the keyed PNG is saved and, beside it, the server's image as
     `…-original`. `recipe`: the saved files carry the task's recipe (`imgtui.recipe`: the
     image data stays as sent, metadata is added). `history`: a `Store` the task and its
-    images are saved to (batch runs). `label`: extra fields for every JSON line."""
+    images are saved to (batch runs). `label`: extra fields for every JSON line. Without
+    `runner`, one is made (with `retry`; None: the api's default policy) and closed after."""
     from imgtui.api.events import Completed, Failed, Partial, Started
     from imgtui.api.request import image_extension
     from imgtui.runner import Runner
@@ -411,7 +414,7 @@ async def run_generate(
             display.draw()
 
     own = runner is None
-    runner = runner or Runner()
+    runner = runner or Runner(retry=retry)
     if history is not None:
         _save_row(history, task, say)
     try:
@@ -630,7 +633,9 @@ def cmd_batch(args: argparse.Namespace) -> int:
     return EXIT_FAILED if any(r.failures for r in reports) else EXIT_OK
 
 
-def cmd_generate(args: argparse.Namespace) -> int:
+def cmd_generate(args: argparse.Namespace, *, retry: RetryPolicy | None = None) -> int:
+    """`imgtui generate`: the exit code. `retry` replaces the api's retry policy (tests
+    inject one whose `sleep` does not wait)."""
     if args.from_file:
         if args.prompt is not None:
             raise UsageError("give a prompt or --from FILE, not both")
@@ -651,6 +656,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
                 err=sys.stderr,
                 live=live,
                 recipe=args.recipe,
+                retry=retry,
             )
         )
     except KeyboardInterrupt:
