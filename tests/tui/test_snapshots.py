@@ -7,8 +7,10 @@ history thumbnails waited for. Update with `pytest --snapshot-update` after a de
 
 from __future__ import annotations
 
+import fcntl
 import shutil
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -26,7 +28,16 @@ DATA = Path("/tmp/imgtui-snapshot-data")
 
 
 @pytest.fixture
-def app(monkeypatch) -> ImgtuiApp:
+def data_dir() -> Iterator[Path]:
+    """The fixed data dir, held under an exclusive lock: test runs of other checkouts on
+    this machine use the same path (it shows in the pictures) and would clear it midway."""
+    with open(DATA.with_suffix(".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield DATA
+
+
+@pytest.fixture
+def app(monkeypatch, data_dir) -> ImgtuiApp:
     monkeypatch.setenv("TZ", "UTC")
     time.tzset()
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
