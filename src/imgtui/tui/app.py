@@ -31,7 +31,7 @@ from textual.widgets import Footer, Header
 from textual.worker import Worker
 
 from imgtui import images
-from imgtui.api.events import Completed, Partial, Progress, Started
+from imgtui.api.events import Completed, Partial, Progress, Started, Submitted
 from imgtui.api.request import RequestError
 from imgtui.config import Config, ConfigError, default_output_dir
 from imgtui.desktop import open_in_viewer
@@ -190,6 +190,38 @@ class ImgtuiApp(App[None]):
         self.update_subtitle()
         self.history_loaded.set()
         self.call_after_refresh(self.collector.freeze)
+        for task in tasks:
+            if task.job is not None and not task.status.ended:
+                self.resume_task(task)
+
+    def resume_task(self, task: Task) -> bool:
+        """Poll again a task a polled provider accepted before the app was closed (its
+        `job` handle), instead of submitting it anew. False when its profile is gone."""
+        profile = find_profile(self.config, task.profile_name)
+        if profile is None or task.job is None:
+            self.notify(
+                f"Task {task.id} waits on a provider, but its profile "
+                f"{task.profile_name!r} is gone.",
+                title="Not resumed",
+                severity="warning",
+                markup=False,
+            )
+            return False
+        job = task.job
+        draft = Draft.from_task(task, profile)
+        draft.job = job
+        task.queue()
+        task.job = job
+        card = self.task_list.card(task.id)
+        if card is not None:
+            card.refresh_task()
+        self._task_workers[task.id] = self.run_worker(
+            self._run(task.id, draft),
+            name=f"task {task.id}",
+            group=f"task-{task.id}",
+            exit_on_error=False,
+        )
+        return True
 
     def in_picture_thread(self, fn: Callable[..., Any], *args: Any) -> asyncio.Future:
         """Run image work (decode, shrink) on the picture threads."""
@@ -305,6 +337,10 @@ class ImgtuiApp(App[None]):
             card.set_picture(message.picture, unfinished=not isinstance(event, Completed))
         if isinstance(event, Completed):
             self._save_final(task, event.slot)
+        elif isinstance(event, Submitted):  # the handle goes to disk now: a restart resumes
+            self.history.background(
+                self.store.save, task, on_error=self._store_error("History not saved")
+            )
         elif isinstance(event, Partial):
             # The newest preview and the row go to disk now: after a crash they are all there is.
             self.history.background(
@@ -330,6 +366,15 @@ class ImgtuiApp(App[None]):
         data = task.slots[slot].image
         if data is None:
             return
+        original = task.slots[slot].original
+        if original is not None:  # local transparency: the server's image is kept too
+            self.history.background(
+                self.store.write_original,
+                task,
+                slot,
+                original,
+                on_error=self._store_error("Original not saved"),
+            )
         future = self.history.call(self.store.write_image, task, slot, data)
 
         def done(f: asyncio.Future) -> None:  # back on the event loop
@@ -342,6 +387,7 @@ class ImgtuiApp(App[None]):
                 return
             s = task.slots[slot]
             s.image = None
+            s.original = None
             s.partial = None
 
         future.add_done_callback(done)

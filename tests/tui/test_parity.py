@@ -1,0 +1,70 @@
+"""The app with the playground's features (issue 15): a task a polled provider accepted is
+polled again after a restart; a locally keyed image keeps its original."""
+
+from __future__ import annotations
+
+import asyncio
+
+from imgtui.api.events import Submitted
+from imgtui.config import Config, Profile, Settings
+from imgtui.demo.jobs import JobTable
+from imgtui.draft import Draft
+from imgtui.runner import Runner
+from imgtui.store import Store
+from imgtui.tasks import ImageParams, Status, apply
+from tests.tui.pilot import SIZE, RecordingApp, settled, wait_for
+
+
+def relay_config(tmp_path, base_url: str) -> Config:
+    profile = Profile("Relay", base_url, provider="sub2api-async", model="gpt-image-2")
+    settings = Settings(active_profile="Relay", renderer="halfcell")
+    return Config(path=tmp_path / "config.toml", profiles=[profile], settings=settings)
+
+
+async def accepted_then_killed(server, store: Store, profile: Profile):
+    """What a previous run left: the provider accepted the task, then imgtui died."""
+    draft = Draft("a lighthouse", profile, ImageParams(model="gpt-image-2")).check()
+    task = draft.task()
+    task.queue()
+    accepted = asyncio.Event()
+
+    def emit(event, _picture) -> None:
+        apply(task, event)
+        if isinstance(event, Submitted):
+            store.save(task)
+            accepted.set()
+
+    runner = Runner()
+    run = asyncio.create_task(runner.run(draft, emit))
+    await accepted.wait()
+    run.cancel()
+    await asyncio.gather(run, return_exceptions=True)
+    await runner.aclose()
+    return task
+
+
+async def test_a_restart_resumes_polling_instead_of_interrupting(tmp_path, server):
+    server.app.state.jobs = JobTable(polls_to_finish=10**6)
+    config = relay_config(tmp_path, server.base_url)
+    store = Store(tmp_path / "data")
+    store.open()
+    task = await accepted_then_killed(server, store, config.profiles[0])
+    store.close()
+    server.app.state.jobs.polls_to_finish = 2
+
+    app = RecordingApp(config=config, store=Store(tmp_path / "data"), renderer="halfcell")
+    async with app.run_test(size=SIZE) as pilot:
+        await settled(pilot)
+        await wait_for(
+            pilot,
+            lambda: app.tasks[task.id].status is Status.DONE,
+            what="the resumed task to finish",
+        )
+        await app.history.drain(10)
+        assert "interrupted" not in app.seen[task.id]
+    assert server.app.state.jobs.submitted == 1
+    store = Store(tmp_path / "data")
+    store.open()
+    done = store.get(task.id)
+    assert done.status is Status.DONE and done.images[0].is_file()
+    store.close()
