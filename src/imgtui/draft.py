@@ -78,6 +78,7 @@ class Params:
     quality: str = "auto"
     n: int = 1
     output_format: str = "png"
+    transparent: str | None = None  # None, "native" or "local" (`Draft.transparency`)
 
     @classmethod
     def from_config(cls, config: Config) -> Params:
@@ -99,6 +100,7 @@ class Params:
             output_format=self.output_format,
             partial_images=p.partial_images if p.stream else 0,
             stream=p.stream,
+            transparent=self.transparent,
         )
 
     def with_task(
@@ -119,6 +121,7 @@ class Params:
             params.quality or self.quality,
             params.n or self.n,
             params.output_format or self.output_format,
+            params.transparent,
         )
 
 

@@ -83,6 +83,25 @@ async def test_params_apply_and_validation():
     assert params.profile.name == "Demo"
 
 
+async def test_params_transparency_option_reaches_the_task_parameters():
+    app = Host(ParamsScreen(Params(PROFILES[0]), PROFILES))
+    async with app.run_test(size=(100, 40)) as pilot:
+        assert app.modal.query_one("#transparent", Select).value == "off"
+        app.modal.query_one("#transparent", Select).value = "local"
+        await pilot.press("f2")
+        await pilot.pause()
+    (params,) = app.results
+    assert params.transparent == "local"
+    assert params.image_params().transparent == "local"
+    again = Host(ParamsScreen(params, PROFILES))
+    async with again.run_test(size=(100, 40)) as pilot:
+        assert again.modal.query_one("#transparent", Select).value == "local"
+        again.modal.query_one("#transparent", Select).value = "off"
+        await pilot.press("f2")
+        await pilot.pause()
+    assert again.results[0].transparent is None
+
+
 async def test_params_profile_switch_takes_its_model():
     app = Host(ParamsScreen(Params(PROFILES[0]), PROFILES))
     async with app.run_test(size=(100, 40)) as pilot:

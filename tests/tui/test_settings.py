@@ -238,7 +238,9 @@ async def test_save_failure_keeps_edits(config) -> None:
         assert any(
             n.severity == "error" and "Permission denied" in n.message for n in app._notifications
         )
-    assert config.get("OpenAI").model == "gpt-image-2.6-sunburst"  # the live config did not change either
+    assert (
+        config.get("OpenAI").model == "gpt-image-2.6-sunburst"
+    )  # the live config did not change either
 
 
 # -- list actions ------------------------------------------------------------------------

@@ -126,6 +126,18 @@ class ParamsScreen(ModalScreen["Params | None"]):
                     id="format",
                     compact=True,
                 )
+                yield Label("Transparent")
+                yield Select(
+                    [
+                        ("off", "off"),
+                        ("native (background=transparent)", "native"),
+                        ("local (key colour removed here)", "local"),
+                    ],
+                    value=p.transparent or "off",
+                    allow_blank=False,
+                    id="transparent",
+                    compact=True,
+                )
             yield Static("", id="error")
             with Horizontal(id="buttons"):
                 yield Button("Cancel", id="cancel", compact=True)
@@ -153,6 +165,7 @@ class ParamsScreen(ModalScreen["Params | None"]):
         parse_size(size)
         quality = self.query_one("#quality", Input).value.strip() or "auto"
         partials = int(self.query_one("#partials", Select).value)  # type: ignore[arg-type]
+        transparent = str(self.query_one("#transparent", Select).value)
         profile = replace(
             base,
             model=model,
@@ -166,6 +179,7 @@ class ParamsScreen(ModalScreen["Params | None"]):
             quality,
             int(self.query_one("#n", Select).value),  # type: ignore[arg-type]
             str(self.query_one("#format", Select).value),
+            transparent if transparent != "off" else None,
         )
 
     def action_apply(self) -> None:
