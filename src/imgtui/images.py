@@ -84,9 +84,10 @@ def open_image(source: bytes | Path | str) -> Image:
     return PILImage.open(Path(source))
 
 
-def shrink(img: Image, box: tuple[int, int]) -> Image:
+def shrink(img: Image, box: tuple[int, int], checker: int | None = None) -> Image:
     """An RGB copy of `img` no larger than `box` = (width, height) pixels, aspect kept,
-    never enlarged; transparent parts composited on `BACKDROP`."""
+    never enlarged; transparent parts composited on `BACKDROP`, or with `checker` on a
+    checkerboard of that many pixels per square (the detail view shows transparency so)."""
     from PIL import Image as PILImage
 
     w, h = box
@@ -103,19 +104,43 @@ def shrink(img: Image, box: tuple[int, int]) -> Image:
     img = img.reduce(factor) if factor >= 2 else img.copy()
     img.thumbnail((w, h), PILImage.Resampling.BILINEAR)
     if img.mode == "RGBA":  # transparent parts on the backdrop, at the small size
-        img = PILImage.alpha_composite(
-            PILImage.new("RGBA", img.size, (*BACKDROP, 255)), img
-        ).convert("RGB")
+        ground = (
+            checkerboard(img.size, checker)
+            if checker
+            else PILImage.new("RGBA", img.size, (*BACKDROP, 255))
+        )
+        img = PILImage.alpha_composite(ground, img).convert("RGB")
     return img
 
 
-def thumbnail(source: bytes | Path | str, box: tuple[int, int]) -> Image | None:
-    """Decode + shrink in one go (call from a thread). None when the data is not an image."""
+CHECKER_COLOURS = ((102, 102, 102), (153, 153, 153))
+
+
+def checkerboard(size: tuple[int, int], square: int) -> Image:
+    """An RGBA checkerboard of `square`-pixel squares in two greys (`CHECKER_COLOURS`)."""
+    from PIL import Image as PILImage
+
+    w, h = size
+    cols, rows = -(-w // square), -(-h // square)
+    small = PILImage.new("RGBA", (cols, rows), (*CHECKER_COLOURS[0], 255))
+    light = (*CHECKER_COLOURS[1], 255)
+    for y in range(rows):
+        for x in range((y + 1) % 2, cols, 2):
+            small.putpixel((x, y), light)
+    board = small.resize((cols * square, rows * square), PILImage.Resampling.NEAREST)
+    return board.crop((0, 0, w, h))
+
+
+def thumbnail(
+    source: bytes | Path | str, box: tuple[int, int], checker: int | None = None
+) -> Image | None:
+    """Decode + shrink in one go (call from a thread). None when the data is not an image.
+    `checker`: transparency shown on a checkerboard (see `shrink`)."""
     from PIL import Image as PILImage
 
     try:
         with open_image(source) as img:
-            return shrink(img, box)
+            return shrink(img, box, checker)
     except (OSError, ValueError, SyntaxError, PILImage.DecompressionBombError):
         return None
 

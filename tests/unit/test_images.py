@@ -68,3 +68,21 @@ def test_the_source_is_left_alone():
 def test_broken_data_gives_none(data):
     assert imaging.thumbnail(data, (10, 10)) is None
     assert imaging.image_size(b"nope") is None
+
+
+def test_transparency_shows_on_a_checkerboard_when_asked():
+    import io as _io
+
+    from PIL import Image as _Image
+
+    from imgtui import images as _images
+
+    buf = _io.BytesIO()
+    _Image.new("RGBA", (64, 64), (0, 0, 0, 0)).save(buf, "PNG")
+    plain = _images.thumbnail(buf.getvalue(), (64, 64))
+    board = _images.thumbnail(buf.getvalue(), (64, 64), checker=8)
+    assert plain.getpixel((0, 0)) == _images.BACKDROP
+    assert board.getpixel((0, 0)) == _images.CHECKER_COLOURS[0]
+    assert board.getpixel((8, 0)) == _images.CHECKER_COLOURS[1]
+    assert board.getpixel((8, 8)) == _images.CHECKER_COLOURS[0]
+    assert board.size == (64, 64)

@@ -343,7 +343,8 @@ class DetailScreen(ModalScreen["DetailResult | None"]):
     @work(group="detail-picture", exclusive=True, exit_on_error=False)
     async def _decode(self, source: bytes | Path, box: tuple[int, int], key: tuple) -> None:
         loop = asyncio.get_running_loop()
-        picture = await loop.run_in_executor(self.pictures, images.thumbnail, source, box)
+        checker = max(2, box[0] // 24)  # transparency shows on a checkerboard here
+        picture = await loop.run_in_executor(self.pictures, images.thumbnail, source, box, checker)
         if key != self._shown_key:
             return  # a newer frame or another image was asked for meanwhile
         self.query_one("#big", ImageView).show(picture, "cannot read this image")
