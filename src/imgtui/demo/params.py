@@ -209,8 +209,8 @@ class ImageParams:
 
     def output_tokens(self) -> int:
         """Roughly what the real API charges per image."""
-        per_megapixel = {"low": 272, "medium": 1056, "high": 4160, "xhigh": 6240, "max": 8320}
-        per_megapixel = per_megapixel.get(self.quality, 1056)
+        rates = {"low": 272, "medium": 1056, "high": 4160, "xhigh": 6240, "max": 8320}
+        per_megapixel = rates.get(self.quality, 1056)
         return max(1, round(per_megapixel * self.width * self.height / (1024 * 1024)))
 
 
