@@ -1,6 +1,8 @@
-"""Start-up and memory with a big history: 1,000 tasks and 3,000 image files vs none.
+"""Start-up and memory with a big history: 1,000 tasks and 3,000 image files vs none,
+and memory after 1,000 tasks generated in one session.
 
-    PYTHONPATH=src python3 benchmarks/history.py [--runs 5] [--rss-runs 3] [--tasks 1000] [--files 3000]
+    python benchmarks/history.py [--runs 5] [--rss-runs 3] [--tasks 1000] [--files 3000]
+    python benchmarks/history.py --generate 1000 [--size 1024x1024]   # only (c)
 
 The history is written through the Store API into a temporary data dir: small real PNGs
 (sizes, colours and shapes vary per file), mostly finished tasks with 1 to 4 images, some
@@ -13,6 +15,12 @@ failed ones (no file), some cancelled and interrupted ones (their last preview f
 (b) The app's memory ~3 s after start (history loaded and its first cards painted): VmRSS
     and VmHWM (the peak) of the app process from /proc/<pid>/status. Also the time until
     history shows (the newest task's prompt on screen). Median of --rss-runs. Target: 150 MB.
+
+(c) Memory after --generate N tasks (default: --tasks) generated in one session: the app
+    runs headless in a child process against the demo server (its own process, no delay),
+    8 tasks at a time, each streaming partial frames and a final image of --size; VmRSS
+    after every tenth of them, and at the end after a full garbage collection. Growth per
+    task is what the session keeps for each one it has shown.
 
 Prints a table; no pass/fail (the exit code is 0 unless something could not run).
 """
@@ -279,13 +287,88 @@ def run_settled(
     return result
 
 
+# -- (c) generated in one session ---------------------------------------------------------
+
+
+async def generate_in_session(tasks: int, size: str, wave: int = 8) -> None:
+    """Child process: generate `tasks` tasks through the app, printing RSS as it goes."""
+    import asyncio
+    import gc
+
+    import harness
+    from imgtui.config import demo_profile
+    from imgtui.demo import server_process
+
+    with server_process(0.0) as base_url, tempfile.TemporaryDirectory() as tmp:
+        app = harness.make_app(Path(tmp), base_url, model=demo_profile().model, partial_images=2)
+        async with app.run_test(size=(160, 48)):
+            await harness.ready(app)
+            harness.set_params(app, size, quality="low")
+            base = harness.proc_status()["VmRSS"]
+            print(f"  {'tasks':>6} {'VmRSS':>10} {'per task':>10}", flush=True)
+            print(f"  {0:6d} {base:6.1f} MiB", flush=True)
+            done = 0
+            t0 = time.perf_counter()
+            step = max(1, tasks // 10)
+            while done < tasks:
+                batch = [
+                    app.submit(f"session task {done + i}") for i in range(min(wave, tasks - done))
+                ]
+                if not await harness.wait_ended(batch, timeout=120):
+                    print("  timed out", file=sys.stderr)
+                    return
+                failed = [t for t in batch if t.status.value != "done"]
+                if failed:
+                    print(f"  {failed[0].status.value}: {failed[0].error_message}", file=sys.stderr)
+                before, done = done, done + len(batch)
+                if done // step != before // step or done == tasks:
+                    rss = harness.proc_status()["VmRSS"]
+                    print(
+                        f"  {done:6d} {rss:6.1f} MiB {(rss - base) * 1024 / done:7.1f} KiB",
+                        flush=True,
+                    )
+            await asyncio.sleep(1.0)  # last saves and pictures
+            gc.collect()
+            status = harness.proc_status()
+            print(
+                f"  after {tasks} tasks ({time.perf_counter() - t0:.0f} s), full collection: "
+                f"VmRSS {status['VmRSS']:.1f} MiB (+{status['VmRSS'] - base:.1f} MiB, "
+                f"{(status['VmRSS'] - base) * 1024 / tasks:.1f} KiB per task), "
+                f"peak VmHWM {status['VmHWM']:.1f} MiB",
+                flush=True,
+            )
+
+
+def run_generated(tasks: int, size: str) -> None:
+    print(f"\n(c) {tasks} tasks of {size} generated in one session (headless app, child process):")
+    subprocess.run(
+        [sys.executable, __file__, "--child-generate", str(tasks), "--size", size], check=True
+    )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--generate",
+        type=int,
+        metavar="N",
+        help="only (c): memory after N tasks generated in one session",
+    )
+    parser.add_argument("--size", default="1024x1024", help="image size for (c)")
+    parser.add_argument("--child-generate", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--runs", type=int, default=5, help="start-up runs per variant")
     parser.add_argument("--rss-runs", type=int, default=3, help="memory runs per variant")
     parser.add_argument("--tasks", type=int, default=1000)
     parser.add_argument("--files", type=int, default=3000)
     args = parser.parse_args()
+    if args.child_generate:
+        import asyncio
+
+        asyncio.run(generate_in_session(args.child_generate, args.size))
+        return 0
+    if args.generate:
+        run_generated(args.generate, args.size)
+        return 0
     if not shutil.which("tmux"):
         print("tmux is not installed", file=sys.stderr)
         return 1
@@ -362,6 +445,7 @@ def main() -> int:
         f"memory with {full_name}: {rss:.1f} MiB VmRSS (target <= {TARGET_RSS_MB} MB)  "
         f"[{args.rss_runs} runs each, medians]"
     )
+    run_generated(args.tasks, args.size)
     return 0
 
 

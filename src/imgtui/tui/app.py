@@ -30,7 +30,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header
 from textual.worker import Worker
 
-from imgtui import images
+from imgtui import images, memory
 from imgtui.api.events import Completed, Partial, Progress, Started, Submitted
 from imgtui.api.request import RequestError
 from imgtui.config import Config, ConfigError, default_output_dir
@@ -343,13 +343,7 @@ class ImgtuiApp(App[None]):
             )
         elif isinstance(event, Partial):
             # The newest preview and the row go to disk now: after a crash they are all there is.
-            self.history.background(
-                self.store.write_partial,
-                task,
-                event.slot,
-                event.image,
-                on_error=self._store_error("Preview not saved"),
-            )
+            self._keep_partial_on_disk(task, event.slot, event.image)
             self.history.background(self.store.save, task)
         if task.status is not before:
             if card is not None:
@@ -392,24 +386,39 @@ class ImgtuiApp(App[None]):
 
         future.add_done_callback(done)
 
+    def _keep_partial_on_disk(self, task: Task, slot: int, data: bytes) -> None:
+        """Write a slot's newest preview frame on the store thread; once it is on disk, the
+        slot keeps the file (`partial_path`), not the bytes (a 4K frame is ~24 MB)."""
+        future = self.history.call(self.store.write_partial, task, slot, data)
+
+        def done(f: asyncio.Future) -> None:  # back on the event loop
+            if f.cancelled():
+                return
+            if f.exception() is not None:
+                self._store_error("Preview not saved")(f.exception())  # type: ignore[arg-type]
+                return
+            s = task.slots[slot]
+            if s.partial is data:  # not a newer frame that arrived meanwhile
+                s.partial = None
+
+        future.add_done_callback(done)
+
     def _task_ended(self, task: Task) -> None:
-        """A task reached an end state: keep unfinished previews on disk, save, tell the user."""
+        """A task reached an end state: keep unfinished previews on disk (files, not bytes),
+        save, give the freed memory back, tell the user."""
         self._task_workers.pop(task.id, None)
         if task.status in (Status.FAILED, Status.CANCELLED) or any(
             s.status is not SlotStatus.DONE for s in task.slots
         ):
             for i, slot in enumerate(task.slots):
                 if slot.partial is not None and slot.image is None and slot.image_path is None:
-                    self.history.background(
-                        self.store.write_partial,
-                        task,
-                        i,
-                        slot.partial,
-                        on_error=self._store_error("Preview not saved"),
-                    )
+                    self._keep_partial_on_disk(task, i, slot.partial)
         self.history.background(
             self.store.save, task, on_error=self._store_error("History not saved")
         )
+        # After the writes queued above (the store thread runs them in order) have dropped
+        # the task's big buffers: the allocator returns the free pages to the OS.
+        self.history.background(memory.give_back)
         card = self.task_list.card(task.id)
         if card is not None:
             card.refresh_task()
