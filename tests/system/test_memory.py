@@ -34,11 +34,12 @@ def proc_status() -> dict[str, float]:
 
 
 async def child() -> dict:
+    from dataclasses import replace
+
     from imgtui.demo import server_process
     from imgtui.store import Store
     from imgtui.tui import testing
     from imgtui.tui.app import ImgtuiApp
-    from imgtui.tui.session import Params
 
     with server_process(0.6) as base_url, tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
@@ -49,14 +50,13 @@ async def child() -> dict:
             renderer="halfcell",
         )
         async with app.run_test(size=(140, 44)):
-            await asyncio.wait_for(app._history_loaded.wait(), 30)
-            app._set_params(Params(app.params.profile, size=SIZE, quality="high"))
+            await asyncio.wait_for(app.history_loaded.wait(), 30)
+            app.set_params(replace(app.params, size=SIZE, quality="high"))
             tasks = [app.submit(f"memory {i}") for i in range(STREAMS)]
             async with asyncio.timeout(600):
                 while not all(t is not None and t.status.ended for t in tasks):
                     await asyncio.sleep(0.05)
-                while app._pending_store:  # saves, then the give-back queued after them
-                    await asyncio.sleep(0.05)
+                await app.history.drain(60)  # saves, then the give-back queued after them
             after = proc_status()
             return {"statuses": [t.status.value for t in tasks if t is not None], **after}
 
