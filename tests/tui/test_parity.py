@@ -68,3 +68,73 @@ async def test_a_restart_resumes_polling_instead_of_interrupting(tmp_path, serve
     done = store.get(task.id)
     assert done.status is Status.DONE and done.images[0].is_file()
     store.close()
+
+
+async def test_palette_imports_a_playground_backup_and_images(tmp_path, make_app):
+    import io
+    import json
+    import zipfile
+
+    from PIL import Image
+
+    from imgtui.backup import playground_task_id
+    from imgtui.recipe import Recipe, embed
+    from imgtui.tui.screens.paths import PathsScreen
+
+    def png(colour) -> bytes:
+        buf = io.BytesIO()
+        Image.new("RGB", (32, 24), colour).save(buf, "PNG")
+        return buf.getvalue()
+
+    backup = tmp_path / "backup.zip"
+    with zipfile.ZipFile(backup, "w") as zf:
+        zf.writestr("images/a.png", png("red"))
+        zf.writestr(
+            "manifest.json",
+            json.dumps(
+                {
+                    "version": 3,
+                    "exportedAt": "2026-11-30T10:00:00.000Z",
+                    "tasks": [
+                        {
+                            "id": "pg-1",
+                            "prompt": "a fox from the playground",
+                            "params": {"size": "1024x1024", "n": 1},
+                            "outputImages": ["img-a"],
+                            "inputImageIds": [],
+                            "status": "done",
+                            "createdAt": 1_760_000_000_000,
+                        }
+                    ],
+                    "imageFiles": {"img-a": {"path": "images/a.png"}},
+                }
+            ),
+        )
+    carrying = tmp_path / "sent.png"
+    carrying.write_bytes(embed(png("blue"), Recipe(prompt="came by mail", task_id="0123456789ab")))
+    plain = tmp_path / "photo.png"
+    plain.write_bytes(png("white"))
+
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settled(pilot)
+        app.action_import_history()
+        await wait_for(
+            pilot,
+            lambda: isinstance(app.screen, PathsScreen) and app.screen.query("#paths-input"),
+            what="the modal",
+        )
+        app.screen.query_one("#paths-input").value = f"{backup} {tmp_path / 'missing.zip'}"
+        await pilot.press("enter")
+        await pilot.pause()
+        assert "no such file" in str(app.screen.query_one("#paths-error").render())
+        app.screen.query_one("#paths-input").value = str(backup)
+        await pilot.press("enter")
+        pg = playground_task_id("pg-1")
+        await wait_for(pilot, lambda: pg in app.tasks, what="the imported task")
+        await wait_for(pilot, lambda: app.task_list.card(pg) is not None, what="its card")
+
+        added = await app.import_images([carrying, plain])
+        assert added == ["0123456789ab"]
+        assert app.tasks["0123456789ab"].prompt == "came by mail"
+        assert app.composer.attachments.images == [plain]

@@ -35,9 +35,12 @@ __all__ = [
 
 
 def main(argv: list[str] | None = None) -> int:
+    import argparse
+    from collections.abc import Callable
+
     from imgtui.cli import generate, history, manage
 
-    commands = {
+    commands: dict[str | None, Callable[[argparse.Namespace], int]] = {
         "generate": generate.cmd_generate,
         "history": history.cmd_history,
         "import": history.cmd_import,

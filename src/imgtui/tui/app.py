@@ -786,6 +786,92 @@ class ImgtuiApp(App[None]):
         self.notify(f"{count} tasks → {path}", title="Exported", timeout=10, markup=False)
         return path
 
+    def action_import_history(self) -> None:
+        from imgtui.tui.screens.paths import PathsScreen
+
+        self.push_screen(
+            PathsScreen(
+                "Import history",
+                "An imgtui export zip, or a gpt_image_playground backup (all parts of a split "
+                "one). Tasks already here are skipped; keys are never imported.",
+            ),
+            lambda paths: self.call_next(self.import_history, paths) if paths else None,
+        )
+
+    async def import_history(self, paths: list[Path]) -> list[str]:
+        """Restore a backup into history (on the store thread) and show its tasks."""
+        from imgtui.backup import import_backup, read_backups
+
+        def work() -> tuple[list[str], int, list[str]]:
+            with read_backups(paths) as backup:
+                report = import_backup(backup, self.store)
+            return report.added, len(report.skipped), report.warnings
+
+        try:
+            added, skipped, warnings = await self.history.call(work)
+        except Exception as exc:  # BackupError, StoreError
+            self.notify(str(exc), title="Import failed", severity="error", markup=False)
+            return []
+        await self._show_imported(added)
+        note = f"{len(added)} tasks imported, {skipped} already here"
+        if warnings:
+            note += f"; {len(warnings)} warnings, e.g. {warnings[0]}"
+        self.notify(note, title="History imported", timeout=10, markup=False)
+        return added
+
+    def action_import_images(self) -> None:
+        from imgtui.tui.screens.paths import PathsScreen
+
+        self.push_screen(
+            PathsScreen(
+                "Import images",
+                "Images saved by imgtui come back as their tasks (prompt, parameters, model). "
+                "Other images are attached to the composer as edit references.",
+            ),
+            lambda paths: self.call_next(self.import_images, paths) if paths else None,
+        )
+
+    async def import_images(self, paths: list[Path]) -> list[str]:
+        """Tasks back from recipe-carrying images; plain images become edit references."""
+        from imgtui.importing import import_images
+
+        try:
+            report = await self.history.call(import_images, paths, self.store)
+        except Exception as exc:  # StoreError
+            self.notify(str(exc), title="Import failed", severity="error", markup=False)
+            return []
+        await self._show_imported(report.added)
+        if report.references:
+            current = self.composer.attachments
+            self.composer.set_attachments(
+                Attachments(
+                    images=[*current.images, *report.references],
+                    mask=current.mask,
+                    parent_id=current.parent_id,
+                    previous_response_id=current.previous_response_id,
+                )
+            )
+        self.notify(
+            f"{len(report.added)} tasks recreated, {len(report.references)} references "
+            f"attached, {len(report.skipped)} already here, {len(report.errors)} unreadable",
+            title="Images imported",
+            timeout=10,
+            markup=False,
+        )
+        return report.added
+
+    async def _show_imported(self, task_ids: list[str]) -> None:
+        tasks = [t for t in await self.history.call(self._load_ids, task_ids) if t is not None]
+        tasks = [t for t in tasks if t.id not in self.tasks]
+        for task in tasks:
+            self.tasks[task.id] = task
+        if tasks:
+            await self.task_list.add_history(tasks)
+            self.update_subtitle()
+
+    def _load_ids(self, task_ids: list[str]) -> list[Task | None]:
+        return [self.store.get(task_id) for task_id in task_ids]
+
     def action_open_data_folder(self) -> None:
         self.call_next(self._open_data_folder)
 

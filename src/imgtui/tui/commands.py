@@ -58,6 +58,16 @@ def app_commands(app: ImgtuiApp) -> Iterable[SystemCommand]:
         app.action_export_zip,
     )
     yield SystemCommand(
+        "Import history (zip)",
+        "An imgtui export or a gpt_image_playground backup; never its keys",
+        app.action_import_history,
+    )
+    yield SystemCommand(
+        "Import images",
+        "Images saved by imgtui come back as tasks; others become edit references",
+        app.action_import_images,
+    )
+    yield SystemCommand(
         "Open data folder", "Where history and images live", app.action_open_data_folder
     )
     yield SystemCommand(
