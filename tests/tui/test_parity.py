@@ -138,3 +138,44 @@ async def test_palette_imports_a_playground_backup_and_images(tmp_path, make_app
         assert added == ["0123456789ab"]
         assert app.tasks["0123456789ab"].prompt == "came by mail"
         assert app.composer.attachments.images == [plain]
+
+
+async def test_batch_mode_shows_count_and_cost_then_queues_every_line(tmp_path, make_app):
+    from imgtui.tui.screens.batch import BatchScreen
+
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settled(pilot)
+        app.action_batch()
+        await wait_for(
+            pilot,
+            lambda: isinstance(app.screen, BatchScreen) and app.screen.query("#batch-text"),
+            what="the batch modal",
+        )
+        area = app.screen.query_one("#batch-text")
+        area.text = 'a fox\n{"prompt": "a castle", "n": 2, "sise": "x"}\n'
+        await pilot.pause()
+        status = str(app.screen.query_one("#batch-status").render())
+        assert "line 2" in status and "sise" in status
+        area.text = 'a fox\n# note\n{"prompt": "a castle", "n": 2, "size": "1536x1024"}\na hat\n'
+        await pilot.pause()
+        status = str(app.screen.query_one("#batch-status").render())
+        assert status.startswith("3 tasks; 4 images; cost unknown")
+        before = set(app.tasks)
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: len(set(app.tasks) - before) == 3, what="three tasks")
+        new = [app.tasks[i] for i in set(app.tasks) - before]
+        castle = next(t for t in new if t.prompt == "a castle")
+        assert castle.params.n == 2 and castle.params.size == "1536x1024"
+        await wait_for(
+            pilot,
+            lambda: all(t.status.ended for t in new),
+            timeout=60,
+            what="the batch to finish",
+        )
+        assert all(t.status.value == "done" for t in new)
+        # Now finished tasks of this model exist: the estimate goes by their cost.
+        from imgtui.batch import BatchItem
+
+        estimate = app.estimate_batch([BatchItem("x"), BatchItem("y", {"n": 3})])
+        assert estimate.startswith("4 images; about $")

@@ -33,6 +33,7 @@ from textual.worker import Worker
 from imgtui import images, memory
 from imgtui.api.events import Completed, Partial, Progress, Started, Submitted
 from imgtui.api.request import RequestError
+from imgtui.batch import BatchItem
 from imgtui.config import Config, ConfigError, default_output_dir
 from imgtui.desktop import open_in_viewer
 from imgtui.draft import Attachments, Draft, Params, available_profiles, find_profile
@@ -52,6 +53,19 @@ from imgtui.tui.widgets.task_card import THUMB_COLS, THUMB_ROWS, TaskCard, one_l
 from imgtui.tui.widgets.task_list import TaskList
 
 HISTORY_LIMIT = 200
+# A batch line's keys that are image parameters (`tasks.ImageParams` fields).
+_BATCH_PARAM_FIELDS = (
+    "size",
+    "quality",
+    "n",
+    "output_format",
+    "background",
+    "output_compression",
+    "moderation",
+    "input_fidelity",
+    "partial_images",
+    "transparent",
+)
 # Threads decoding and shrinking pictures. Pillow lets go of the GIL while it decodes but
 # takes it back between chunks, so every extra thread is one more contender the event loop
 # queues behind (benchmarks/loop_lag.py): two keep both cores busy without that convoy.
@@ -671,6 +685,80 @@ class ImgtuiApp(App[None]):
                 self.set_params(params)
 
         self.push_screen(ParamsScreen(self.params, available_profiles(self.config)), done)
+
+    def action_batch(self) -> None:
+        from imgtui.tui.screens.batch import BatchScreen
+
+        self.push_screen(
+            BatchScreen(self.estimate_batch),
+            lambda items: self.launch_batch(items) if items else None,
+        )
+
+    def batch_drafts(self, items: list[BatchItem]) -> list[Draft]:
+        """A checked draft per batch line: the current choice, then the line's own
+        parameters. Raises RequestError naming the line of the first bad one."""
+        drafts = []
+        for item in items:
+            p = item.params
+            profile = self.params.profile
+            if "profile" in p:
+                found = find_profile(self.config, p["profile"])
+                if found is None:
+                    raise RequestError("profile", f"line {item.line}: no profile {p['profile']!r}")
+                profile = found
+            if "model" in p:
+                profile = replace(profile, model=p["model"])
+            if "stream" in p:
+                profile = replace(profile, stream=p["stream"])
+            choice = replace(self.params, profile=profile)
+            params = replace(
+                choice.image_params(),
+                **{k: v for k, v in p.items() if k in _BATCH_PARAM_FIELDS},
+            )
+            draft = Draft(
+                item.prompt,
+                profile,
+                params,
+                tuple(Path(x) for x in p.get("images", [])),
+                Path(p["mask"]) if "mask" in p else None,
+            )
+            try:
+                drafts.append(draft.check())
+            except RequestError as exc:
+                raise RequestError(exc.field, f"line {item.line}: {exc.message}") from None
+        return drafts
+
+    def launch_batch(self, items: list[BatchItem]) -> list[Task]:
+        """Every line as its own task, queued in order (nothing starts if a line is bad)."""
+        try:
+            drafts = self.batch_drafts(items)
+        except RequestError as exc:
+            self.notify(
+                exc.message, title=f"Batch not run: {exc.field}", severity="error", markup=False
+            )
+            return []
+        tasks = [self.launch(draft) for draft in drafts]
+        self.notify(f"{len(tasks)} tasks queued", title="Batch", markup=False)
+        return tasks
+
+    def estimate_batch(self, items: list[BatchItem]) -> str:
+        """What the batch may cost: the mean cost per image of finished tasks with the same
+        model in this history, times the images asked for; unknown without such tasks."""
+        from imgtui.models.prices import cost_usd
+
+        model = self.params.profile.model
+        costs = [
+            c
+            for t in self.tasks.values()
+            if t.model == model
+            for s in t.slots
+            if s.usage is not None and (c := cost_usd(model, s.usage)) is not None
+        ]
+        images = sum(int(i.params.get("n", self.params.n)) for i in items)
+        if not costs:
+            return f"{images} images; cost unknown (no finished {model} task to go by)"
+        mean = sum(costs) / len(costs)
+        return f"{images} images; about ${mean * images:.2f} at ${mean:.3f} per {model} image"
 
     def action_pick_profile(self) -> None:
         from imgtui.tui.screens.settings import ProfilePicker

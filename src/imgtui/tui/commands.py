@@ -58,6 +58,11 @@ def app_commands(app: ImgtuiApp) -> Iterable[SystemCommand]:
         app.action_export_zip,
     )
     yield SystemCommand(
+        "Batch prompts",
+        "Paste many prompts (or JSON lines); see the count and cost, run them all",
+        app.action_batch,
+    )
+    yield SystemCommand(
         "Import history (zip)",
         "An imgtui export or a gpt_image_playground backup; never its keys",
         app.action_import_history,
