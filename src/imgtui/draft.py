@@ -149,6 +149,9 @@ class Draft:
             return self.profile.transparent_method
         return None
 
+    #: What `check()` found worth saying but not blocking (`model_warnings`).
+    warnings: list[str] = field(default_factory=list)
+
     @classmethod
     def from_choice(cls, prompt: str, choice: Params, attachments: Attachments) -> Draft:
         """The composer's draft: the prompt, the current choice, the attachments. A refine
@@ -188,24 +191,59 @@ class Draft:
                 "api_key",
                 f"${{{missing[0]}}} is not set in the environment (profile {self.profile.name}).",
             )
-        self._request((), None)  # every scalar field
+        request = self._request((), None)  # every scalar field
         if self.mask is not None and not self.images:
             raise RequestError("mask", "needs at least one input image")
         if len(self.images) > 16:
             raise RequestError("images", f"{len(self.images)} input images; at most 16")
+        self.warnings = self.model_warnings(request)
         images = tuple(check_image(str(p), "image") for p in self.images)
         mask = check_image(str(self.mask), "mask") if self.mask is not None else None
+        if self.params.markup:
+            markup = check_image(self.params.markup, "markup")
+            self.params = replace(self.params, markup=str(markup))
         self.images, self.mask = images, mask
         return self
+
+    def model_warnings(self, request: ImageRequest) -> list[str]:
+        """The model's own rules (`imgtui.models`): raise RequestError naming the field and
+        the accepted values; return warnings that do not block (a model shutting down or
+        shut down, an experimental size, transparency in preview). A model the table
+        doesn't know gets only the API-wide checks."""
+        from datetime import date
+
+        from imgtui.api.request import image_params
+        from imgtui.models import check_params
+
+        wire: dict[str, object] = dict(image_params(request))
+        if request.n != 1:
+            wire["n"] = request.n
+        if request.stream:
+            wire["stream"] = True
+            wire["partial_images"] = request.partial_images
+        return check_params(
+            request.model,
+            wire,
+            inputs=len(self.images),
+            mask=self.mask is not None,
+            markup=bool(self.params.markup),
+            today=date.today(),
+        )
 
     def request(self) -> ImageRequest:
         """The validated request, input images read from disk (call in a thread). Raises
         RequestError."""
         loaded = tuple(InputImage.load(p, field="image") for p in self.images)
         mask = InputImage.load(self.mask, field="mask") if self.mask else None
-        return self._request(loaded, mask)
+        markup = InputImage.load(self.params.markup, field="markup") if self.params.markup else None
+        return self._request(loaded, mask, markup)
 
-    def _request(self, images: tuple[InputImage, ...], mask: InputImage | None) -> ImageRequest:
+    def _request(
+        self,
+        images: tuple[InputImage, ...],
+        mask: InputImage | None,
+        markup: InputImage | None = None,
+    ) -> ImageRequest:
         p = self.params
         prompt, background = self.prompt, p.background
         output_format, compression = p.output_format, p.output_compression
@@ -215,6 +253,9 @@ class Draft:
             output_format, compression = "png", None
         elif method == "native":
             background = "transparent"  # with jpeg output, validate() names the conflict
+        # GIF and SVG never stream (OPENAI-IMAGES.md §2.2): the profile's streaming preference
+        # does not apply to them.
+        streams = p.stream and output_format not in ("gif", "svg")
         return ImageRequest(
             prompt=prompt,
             model=p.model,
@@ -226,11 +267,18 @@ class Draft:
             output_compression=compression,
             moderation=p.moderation,
             input_fidelity=p.input_fidelity,
-            partial_images=p.partial_images,
-            stream=p.stream,
+            partial_images=p.partial_images if streams else 0,
+            stream=streams,
             images=images,
             mask=mask,
             previous_response_id=p.previous_response_id,
+            complexity=p.complexity,
+            frame_count=p.frame_count,
+            frame_duration_ms=p.frame_duration_ms,
+            svg_model=p.svg_model,
+            svg_effort=p.svg_effort,
+            safety_identifier=p.safety_identifier,
+            markup=markup,
         ).validate()
 
     def task(self) -> Task:

@@ -69,7 +69,7 @@ def check_image(text: str, field: str) -> Path:
     mime = sniff_mime(head)
     if mime is None:
         raise RequestError(field, f"{path.name} is not a PNG, JPEG, WebP or GIF image")
-    if field == "mask" and mime != "image/png":
+    if field in ("mask", "markup") and mime != "image/png":
         raise RequestError(field, "must be a PNG with an alpha channel")
     return path.resolve()
 

@@ -30,6 +30,7 @@ from imgtui.api.events import (
     Started,
     Submitted,
 )
+from imgtui.models.catalog import DEFAULT_MODEL
 
 
 class Status(StrEnum):
@@ -93,7 +94,7 @@ class ImageParams(Mapping[str, Any]):
     fields (`to_json()`), so `dict(params)` and `params["size"]` serialise it.
     """
 
-    model: str = "gpt-image-1"
+    model: str = DEFAULT_MODEL
     size: str = "auto"
     quality: str = "auto"
     n: int = 1
@@ -106,6 +107,14 @@ class ImageParams(Mapping[str, Any]):
     stream: bool = True
     previous_response_id: str | None = None
     transparent: str | None = None
+    # today's API (OPENAI-IMAGES.md §2; None: not set, not sent)
+    complexity: str | None = None
+    frame_count: int | None = None  # GIF
+    frame_duration_ms: int | None = None  # GIF
+    svg_model: str | None = None  # SVG: the text model that writes it
+    svg_effort: str | None = None  # SVG: its reasoning effort
+    safety_identifier: str | None = None
+    markup: str | None = None  # edits: path of the markup overlay PNG
 
     @property
     def frames(self) -> int:
@@ -135,7 +144,13 @@ class ImageParams(Mapping[str, Any]):
                 continue
             value = obj[f.name]
             default = getattr(cls, f.name)
-            if f.name in ("n", "partial_images", "output_compression"):
+            if f.name in (
+                "n",
+                "partial_images",
+                "output_compression",
+                "frame_count",
+                "frame_duration_ms",
+            ):
                 ok = isinstance(value, int) and not isinstance(value, bool)
                 if not ok and isinstance(value, float) and math.isfinite(value):
                     ok = value.is_integer()

@@ -317,7 +317,7 @@ def test_settings_values_are_checked(tmp_path: Path) -> None:
         ('renderer = "kitty"', "settings.renderer"),
         ('size = "1000x1000"', "settings.size"),
         ("n = 11", "settings.n"),
-        ('output_format = "gif"', "settings.output_format"),
+        ('output_format = "bmp"', "settings.output_format"),
     ]:
         path.write_text(f"[settings]\n{text}\n")
         with pytest.raises(ConfigError) as info:

@@ -69,6 +69,23 @@ def build_calls(conn: Connection, req: ImageRequest) -> list[HttpCall]:
     return [_build_call(conn, req, per_call, slots) for slots in slot_groups]
 
 
+def prompt_with_size(prompt: str, size: str) -> str:
+    """The prompt with the size written into it (a profile's `size_in_prompt`, the
+    playground's Codex-CLI compatibility, for relays that refuse `size`)."""
+    return f"{prompt.rstrip()}\n\nImage size: {size}."
+
+
+def _policy(conn: Connection, fields: dict[str, Any], prompt: str) -> tuple[dict[str, Any], str]:
+    """The profile's parameter policy: `size_in_prompt` moves `size` into the prompt;
+    `omit_params` are never sent (the model and the prompt always are)."""
+    if conn.size_in_prompt and "size" in fields:
+        prompt = prompt_with_size(prompt, str(fields.pop("size")))
+    for name in conn.omit_params:
+        if name not in ("model", "prompt", "type"):
+            fields.pop(name, None)
+    return fields, prompt
+
+
 def _build_call(conn: Connection, req: ImageRequest, n: int, slots: list[int]) -> HttpCall:
     params = image_params(req)
     if conn.api_mode == "responses":
@@ -78,7 +95,8 @@ def _build_call(conn: Connection, req: ImageRequest, n: int, slots: list[int]) -
             tool["partial_images"] = max(1, req.partial_images)
         if req.mask is not None:
             tool["input_image_mask"] = {"image_url": _data_url(req.mask)}
-        content: list[dict[str, Any]] = [{"type": "input_text", "text": req.prompt}]
+        tool, prompt = _policy(conn, tool, req.prompt)
+        content: list[dict[str, Any]] = [{"type": "input_text", "text": prompt}]
         content += [{"type": "input_image", "image_url": _data_url(img)} for img in req.images]
         body: dict[str, Any] = {
             "model": conn.mainline_model,
@@ -91,17 +109,29 @@ def _build_call(conn: Connection, req: ImageRequest, n: int, slots: list[int]) -
             body["previous_response_id"] = req.previous_response_id
         return HttpCall(RESPONSES, json=body, responses=True, slots=slots)
 
-    fields: dict[str, Any] = {"model": req.model, "prompt": req.prompt, "n": n, **params}
+    fields: dict[str, Any] = {"model": req.model, "prompt": req.prompt, **params}
+    if n != 1:
+        fields["n"] = n
     if req.stream:
         fields["stream"] = True
         fields["partial_images"] = req.partial_images
+    fields, prompt = _policy(conn, fields, req.prompt)
+    fields["prompt"] = prompt
     if not req.is_edit:
         return HttpCall(GENERATIONS, json=fields, slots=slots)
+    svg = fields.pop("svg", None)
     data = {
         k: ("true" if v is True else "false" if v is False else str(v)) for k, v in fields.items()
     }
+    if isinstance(svg, dict):  # multipart nests objects as svg[model], svg[reasoning][effort]
+        if "model" in svg:
+            data["svg[model]"] = str(svg["model"])
+        if "reasoning" in svg:
+            data["svg[reasoning][effort]"] = str(svg["reasoning"]["effort"])
     name = "image" if len(req.images) == 1 else "image[]"
     files = [(name, (img.name, img.data, img.mime)) for img in req.images]
     if req.mask is not None:
         files.append(("mask", (req.mask.name, req.mask.data, req.mask.mime)))
+    if req.markup is not None:
+        files.append(("markup", (req.markup.name, req.markup.data, req.markup.mime)))
     return HttpCall(EDITS, data=data, files=files, slots=slots)

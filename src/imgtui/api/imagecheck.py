@@ -38,6 +38,8 @@ def check_image(data: bytes, limits: Limits = DEFAULT_LIMITS) -> ImageInfo:
         raise BrokenImage("The image is empty (0 bytes)")
     if len(data) > limits.max_image:
         raise BrokenImage(f"The image is {len(data):,} bytes; at most {limits.max_image:,}")
+    if is_svg(data):
+        return _svg_info(data, limits)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)
         try:
@@ -81,6 +83,47 @@ def header_ok(data: bytes, limits: Limits = DEFAULT_LIMITS) -> bool:
         except (OSError, ValueError, SyntaxError, Image.DecompressionBombError):
             return False
     return 0 < width * height <= limits.max_pixels and len(data) <= limits.max_image
+
+
+def is_svg(data: bytes) -> bool:
+    """Whether the bytes look like SVG markup (an SVG result is text, not a raster)."""
+    head = data[:1024].lstrip(b"\xef\xbb\xbf \t\r\n")
+    return head.startswith(b"<svg") or (head.startswith(b"<?xml") and b"<svg" in head)
+
+
+def _svg_info(data: bytes, limits: Limits) -> ImageInfo:
+    """An SVG result (shared/OPENAI-IMAGES.md §2.2): well-formed XML whose root is <svg>,
+    with no DTD (entity expansion is how XML bombs work), and its size in pixels from
+    width/height, else the viewBox."""
+    import re
+    import xml.etree.ElementTree as ET
+
+    if b"<!DOCTYPE" in data or b"<!ENTITY" in data:
+        raise BrokenImage("Refused an SVG with a DTD (entities can expand without bound)")
+    try:
+        root = ET.fromstring(data)
+    except ET.ParseError as exc:
+        raise BrokenImage(f"The SVG is damaged or cut off: {exc}") from None
+    if root.tag.rsplit("}", 1)[-1] != "svg":
+        raise BrokenImage(f"Not an SVG image: the root element is {root.tag!r}")
+
+    def number(text: str | None) -> float:
+        m = re.match(r"\s*([0-9]+(?:\.[0-9]*)?)\s*(px)?\s*$", text or "")
+        return float(m[1]) if m else 0.0
+
+    width, height = number(root.get("width")), number(root.get("height"))
+    if not (width and height):
+        box = (root.get("viewBox") or "").replace(",", " ").split()
+        if len(box) == 4:
+            width, height = number(box[2]), number(box[3])
+    w, h = round(width), round(height)
+    if w <= 0 or h <= 0:
+        raise BrokenImage("The SVG has no size (width/height or viewBox)")
+    if w * h > limits.max_pixels:
+        raise BrokenImage(
+            f"Refused a {w}x{h} SVG ({w * h:,} pixels; at most {limits.max_pixels:,})"
+        )
+    return ImageInfo("SVG", w, h)
 
 
 def _check_end(fmt: str, data: bytes) -> None:

@@ -14,7 +14,7 @@ from typing import Literal
 ApiMode = Literal["images", "responses"]
 API_MODES: tuple[str, ...] = ("images", "responses")
 
-FORMATS = ("png", "jpeg", "webp")
+FORMATS = ("png", "jpeg", "webp", "gif", "svg")
 BACKGROUNDS = ("auto", "opaque", "transparent")
 MODERATIONS = ("auto", "low")
 FIDELITIES = ("low", "high")
@@ -55,8 +55,14 @@ _EXT_BY_MIME = {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp", "
 
 
 def image_extension(data: bytes, default: str = "png") -> str:
-    """The file extension (no dot) for image bytes, from their magic number, else `default`."""
-    return _EXT_BY_MIME.get(sniff_mime(data) or "", default)
+    """The file extension (no dot) for image bytes, from their magic number (`svg` for SVG
+    markup), else `default`."""
+    mime = sniff_mime(data)
+    if mime is None:
+        head = data[:1024].lstrip(b"\xef\xbb\xbf \t\r\n")
+        if head.startswith(b"<svg") or (head.startswith(b"<?xml") and b"<svg" in head):
+            return "svg"
+    return _EXT_BY_MIME.get(mime or "", default)
 
 
 @dataclass(frozen=True)
@@ -125,6 +131,14 @@ class ImageRequest:
     images: tuple[InputImage, ...] = ()
     mask: InputImage | None = None
     previous_response_id: str | None = None
+    # today's API (shared/OPENAI-IMAGES.md §2): None = not set, not sent
+    complexity: str | None = None
+    frame_count: int | None = None  # GIF only, 2-16
+    frame_duration_ms: int | None = None  # GIF only
+    svg_model: str | None = None  # SVG only: the text model that writes the SVG
+    svg_effort: str | None = None  # SVG only: that model's reasoning effort
+    safety_identifier: str | None = None
+    markup: InputImage | None = None  # edits: a transparent PNG overlay the size of image 1
 
     @property
     def is_edit(self) -> bool:
@@ -178,25 +192,56 @@ class ImageRequest:
                 raise RequestError("mask", "needs at least one input image")
             if self.mask.mime != "image/png":
                 raise RequestError("mask", "must be a PNG with an alpha channel")
+        if self.markup is not None:
+            if not self.images:
+                raise RequestError("markup", "needs at least one input image")
+            if self.mask is not None:
+                raise RequestError("markup", "cannot be combined with mask: send one or the other")
+            if self.markup.mime != "image/png":
+                raise RequestError("markup", "must be a PNG with transparent pixels")
         return self
 
 
-# Fields shared by the Images API and the Responses image_generation tool.
+# API defaults (shared/OPENAI-IMAGES.md §2): a value equal to one of these is not sent.
+API_DEFAULTS: dict[str, object] = {
+    "size": "auto",
+    "quality": "auto",
+    "background": "auto",
+    "output_format": "png",
+    "moderation": "auto",
+}
+
+
 def image_params(req: ImageRequest) -> dict[str, object]:
-    """The optional image parameters, omitting what the user left unset."""
-    out: dict[str, object] = {
+    """The image parameters to send (shared by the Images API and the Responses tool):
+    only what the user set, and nothing that restates the API's default (`API_DEFAULTS`),
+    so a relay that refuses a parameter never receives one nobody asked for."""
+    values: dict[str, object | None] = {
         "size": req.size,
         "quality": req.quality,
         "background": req.background,
         "output_format": req.output_format,
+        "output_compression": req.output_compression,
+        "moderation": req.moderation,
+        "input_fidelity": req.input_fidelity if req.images else None,
+        "complexity": req.complexity,
+        "safety_identifier": req.safety_identifier,
     }
-    if req.output_compression is not None:
-        out["output_compression"] = req.output_compression
-    if req.moderation is not None:
-        out["moderation"] = req.moderation
-    if req.input_fidelity is not None and req.images:
-        out["input_fidelity"] = req.input_fidelity
-    return out
+    if req.output_format == "gif":
+        values["frame_count"] = req.frame_count
+        values["frame_duration_ms"] = req.frame_duration_ms
+    if req.output_format == "svg" and (req.svg_model or req.svg_effort):
+        svg: dict[str, object] = {}
+        if req.svg_model:
+            svg["model"] = req.svg_model
+        if req.svg_effort:
+            svg["reasoning"] = {"effort": req.svg_effort}
+        values["svg"] = svg
+    return {
+        name: value
+        for name, value in values.items()
+        if value is not None and value != API_DEFAULTS.get(name)
+    }
 
 
 @dataclass(frozen=True)
@@ -212,6 +257,8 @@ class Connection:
     query: dict[str, str] = field(default_factory=dict)
     max_retries: int = 2
     deadline: float | None = 900.0  # seconds a whole request may take (None: no bound)
+    omit_params: tuple[str, ...] = ()  # parameters never sent to this endpoint
+    size_in_prompt: bool = False  # the size goes into the prompt text instead of `size`
 
     def secrets(self) -> list[str]:
         """Every value that must never be shown: the key, each header and query value."""

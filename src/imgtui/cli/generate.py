@@ -169,9 +169,11 @@ def draft_from_args(args: argparse.Namespace, environ: Mapping[str, str] | None 
 
     profile = resolve_profile(args, environ)
     prompt = sys.stdin.read() if args.prompt == "-" else args.prompt
+    model = args.model or profile.model
+    size, notes = resolve_size_flag(args.size, model, args.output_format, args.frames)
     params = ImageParams(
-        model=args.model or profile.model,
-        size=args.size,
+        model=model,
+        size=size,
         quality=args.quality,
         n=args.n,
         output_format=args.output_format,
@@ -185,6 +187,13 @@ def draft_from_args(args: argparse.Namespace, environ: Mapping[str, str] | None 
         stream=profile.stream and not args.no_stream,
         previous_response_id=args.previous_response_id,
         transparent=getattr(args, "transparent", None),
+        complexity=args.complexity,
+        frame_count=args.frames,
+        frame_duration_ms=args.frame_ms,
+        svg_model=args.svg_model,
+        svg_effort=args.svg_effort,
+        safety_identifier=args.safety_id,
+        markup=args.markup,
     )
     draft = Draft(
         prompt.strip(),
@@ -194,9 +203,30 @@ def draft_from_args(args: argparse.Namespace, environ: Mapping[str, str] | None 
         Path(args.mask) if args.mask else None,
     )
     try:
-        return draft.check()
+        draft.check()
     except RequestError as exc:
         raise UsageError(str(exc)) from None
+    draft.warnings = list(dict.fromkeys([*notes, *draft.warnings]))
+    return draft
+
+
+def resolve_size_flag(
+    text: str, model: str, output_format: str, frames: int | None
+) -> tuple[str, list[str]]:
+    """`-s` as sent: `auto`, `WxH` or `RATIO@TIER`, snapped to the model's size rule (a
+    GIF's frame-size cap included); the notes say what changed. Raises UsageError."""
+    from imgtui.api.request import RequestError
+    from imgtui.models import lookup, parse_size_spec, resolve_size
+    from imgtui.models.sizes import GIF_DEFAULT_FRAMES
+
+    spec = lookup(model)
+    try:
+        parsed = parse_size_spec(text)
+    except RequestError as exc:
+        raise UsageError(f"-s/--size: {exc.message}") from None
+    gif_frames = (frames or GIF_DEFAULT_FRAMES) if output_format == "gif" else None
+    snapped = resolve_size(parsed, spec.sizes if spec else None, frames=gif_frames)
+    return snapped.size, list(snapped.notices)
 
 
 def check_writable(outdir: Path) -> None:
@@ -266,6 +296,7 @@ async def run_generate(
     `runner`, one is made (with `retry`; None: the api's default policy) and closed after."""
     from imgtui.api.events import Completed, Failed, Partial, Started
     from imgtui.api.request import image_extension
+    from imgtui.models import cost_usd
     from imgtui.runner import Runner
     from imgtui.store import StoreError, slugify, write_unique
     from imgtui.tasks import apply
@@ -382,6 +413,11 @@ async def run_generate(
                     "format": slot.meta.output_format,
                     "bytes": len(event.image),
                     "original_path": str(original) if original is not None else None,
+                    "cost_usd": cost_usd(
+                        task.params.model,
+                        slot.usage,
+                        overrides=draft.profile.price_overrides,
+                    ),
                 }
             )
             if not as_json and path is not None and problem is None:
@@ -643,6 +679,8 @@ def cmd_generate(args: argparse.Namespace, *, retry: RetryPolicy | None = None) 
     if args.prompt is None:
         raise UsageError("a prompt is needed (or --from FILE with one prompt per line)")
     draft = draft_from_args(args)
+    for warning in draft.warnings:
+        print(f"imgtui: note: {warning}", file=sys.stderr)
     outdir = Path(args.outdir).expanduser()
     check_writable(outdir)
     live = sys.stderr.isatty()

@@ -78,11 +78,20 @@ def build_parser() -> argparse.ArgumentParser:
         "--demo", action="store_true", help="use the embedded demo server (no key needed)"
     )
     p = g.add_argument_group("image parameters")
-    p.add_argument("-m", "--model", help="image model (default: the profile's, else gpt-image-1)")
-    p.add_argument("-s", "--size", default="auto", help="auto or WIDTHxHEIGHT (default auto)")
     p.add_argument(
-        "-q", "--quality", default="auto", help="auto, low, medium, high, ... (default auto)"
+        "-m", "--model", help="image model (default: the profile's, else gpt-image-2.6-sunburst)"
     )
+    p.add_argument(
+        "-s",
+        "--size",
+        default="auto",
+        help="auto, WIDTHxHEIGHT, or RATIO@TIER such as 16:9@2k (tiers 1k, 2k, 4k); "
+        "snapped to the model's limits with a note (default auto)",
+    )
+    p.add_argument(
+        "-q", "--quality", default="auto", help="auto, low, medium, high, xhigh, max (default auto)"
+    )
+    p.add_argument("--complexity", choices=["low", "medium", "high"], help="planning compute (2.6)")
     p.add_argument("--background", default="auto", choices=["auto", "opaque", "transparent"])
     p.add_argument(
         "--transparent",
@@ -90,10 +99,27 @@ def build_parser() -> argparse.ArgumentParser:
         help="a transparent background: native (the API's background=transparent) or local "
         "(a flat key colour is asked for and removed here; the original is saved beside it)",
     )
-    p.add_argument("--format", dest="output_format", default="png", choices=["png", "jpeg", "webp"])
+    p.add_argument(
+        "--format",
+        dest="output_format",
+        default="png",
+        choices=["png", "jpeg", "webp", "gif", "svg"],
+        help="gif and svg never stream (2.6)",
+    )
+    p.add_argument("--frames", type=int, metavar="2-16", help="GIF frames (default 9)")
+    p.add_argument("--frame-ms", type=int, metavar="MS", help="GIF frame duration (default 200)")
+    p.add_argument("--svg-model", metavar="MODEL", help="SVG: the text model that writes it")
+    p.add_argument(
+        "--svg-effort",
+        choices=["none", "minimal", "low", "medium", "high", "xhigh", "max"],
+        help="SVG: that model's reasoning effort",
+    )
     p.add_argument("--compression", type=int, metavar="0-100", help="jpeg/webp compression")
-    p.add_argument("--moderation", choices=["auto", "low"])
-    p.add_argument("--input-fidelity", choices=["low", "high"], help="edits only")
+    p.add_argument("--moderation", choices=["auto", "low"], help="where the model takes it")
+    p.add_argument(
+        "--input-fidelity", choices=["low", "high"], help="edits, where the model takes it"
+    )
+    p.add_argument("--safety-id", metavar="ID", help="a stable hashed id of the end user")
     p.add_argument("-n", type=int, default=1, help="number of images, 1-10 (default 1)")
     p.add_argument(
         "--partial-images",
@@ -112,7 +138,16 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="IMAGE",
         help="input image: makes it an edit (repeatable)",
     )
-    p.add_argument("--mask", metavar="FILE", help="PNG mask for edits (transparent = area to edit)")
+    marks = p.add_mutually_exclusive_group()
+    marks.add_argument(
+        "--mask", metavar="FILE", help="PNG mask for edits (transparent = area to edit)"
+    )
+    marks.add_argument(
+        "--markup",
+        metavar="FILE",
+        help="PNG overlay for edits: arrows and notes on a transparent canvas the size of "
+        "the first image (2.5, 2.6)",
+    )
     p.add_argument("--previous-response-id", help="Responses API: continue from this response")
     o = g.add_argument_group("output")
     o.add_argument("-o", "--outdir", default=".", help="folder for the images (default: current)")

@@ -722,6 +722,8 @@ class Profile:
             headers=headers,
             query=dict(self.query),
             deadline=float(self.deadline),
+            omit_params=tuple(self.omit_params),
+            size_in_prompt=self.size_in_prompt,
         )
 
     def __repr__(self) -> str:  # never leak the key through a repr in a log or traceback
