@@ -193,7 +193,7 @@ def test_fault_json_output(tmp_path, env, server):
 @pytest.mark.parametrize(
     "args, words",
     [
-        (["--size", "1000x1000"], "multiples of 16"),
+        (["--size", "big"], "RATIO@TIER"),
         (["--partial-images", "5"], "partial_images"),
         (["--compression", "50"], "jpeg or webp"),
         (["-n", "11"], "1 to 10"),

@@ -108,7 +108,8 @@ async def test_local_transparency_keeps_both_versions_and_saves_them(server, tmp
     await runner.aclose()
     sent = server.requests[-1]["json"]
     assert sent["prompt"].startswith("a round sticker\n\n") and "#00FF00" in sent["prompt"]
-    assert sent["background"] == "auto" and sent["output_format"] == "png"
+    # no background parameter, png output: both the API's defaults, so neither is sent
+    assert "background" not in sent and "output_format" not in sent
 
     slot = task.slots[0]
     with Image.open(slot.image_path) as im:
