@@ -551,7 +551,8 @@ def import_backup(
     has (importing the same backup twice adds nothing). `only` limits to these task ids.
 
     A slot's image is stored as its final image (or as its preview when the backup marks it
-    partial). The untouched original of a locally keyed transparent image is stored too
+    partial). A task's collections (the playground's favourite collections) are filled when
+    the store has `add_to_collection(name, ids)`. The untouched original of a locally keyed transparent image is stored too
     when the store has `write_original(task, slot, data)`.
     """
     from imgtui.tasks import SlotStatus
@@ -586,5 +587,9 @@ def import_backup(
                     except BackupError as exc:
                         report.warnings.append(f"task {imported.id}: {exc}")
         store.save(task)
+        adder = getattr(store, "add_to_collection", None)
+        if adder is not None:
+            for name in imported.collections:
+                adder(name, [imported.id])
         report.added.append(imported.id)
     return report

@@ -180,3 +180,20 @@ def test_providers_import_and_list(tmp_path, capsys):
     assert cfg.load().get("X").provider == "custom-x"
     assert main(["providers", "list"]) == 0
     assert "custom-x  X relay  (async)" in capsys.readouterr().out
+
+
+def test_collections_from_the_command_line(tmp_path, capsys):
+    backup = playground_backup(tmp_path / "backup.zip")
+    assert main(["history", "import", str(backup)]) == 0
+    task_id = playground_task_id("pg-1")
+    assert main(["collections", "add", "Best", task_id]) == 0
+    assert main(["collections", "list"]) == 0
+    out = capsys.readouterr().out
+    assert "1  Best" in out and "1  Stickers" in out  # the playground favourite came along
+    assert main(["history", "list", "--json", "--collection", "Best"]) == 0
+    (row,) = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert row["id"] == task_id and row["collections"] == ["Best", "Stickers"]
+    assert main(["collections", "add", "Best", "nosuchtask00"]) == 2
+    assert main(["collections", "remove", "Best"]) == 0
+    assert main(["history", "list", "--json", "--collection", "Best"]) == 0
+    assert "no task" in capsys.readouterr().err

@@ -198,6 +198,8 @@ def test_playground_backup_imports_with_its_images(tmp_path, store):
     assert [p.read_bytes() for p in two.images] == [BLUE, RED]
     assert two.n == 2
 
+    assert store.collections_of(playground_task_id("t-done")) == ["Logos", "Stickers"]
+
     transparent = store.get(playground_task_id("t-transparent"))
     assert transparent.params["transparent"] == "local"
     assert transparent.images[0].read_bytes() == KEYED

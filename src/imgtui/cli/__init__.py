@@ -43,6 +43,7 @@ def main(argv: list[str] | None = None) -> int:
     commands: dict[str | None, Callable[[argparse.Namespace], int]] = {
         "generate": generate.cmd_generate,
         "history": history.cmd_history,
+        "collections": history.cmd_collections,
         "import": history.cmd_import,
         "providers": history.cmd_providers,
         "demo-server": manage.cmd_demo_server,

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from imgtui.store import Store
     from imgtui.tasks import Task
 
-__all__ = ["cmd_history", "cmd_import", "cmd_providers", "printable"]
+__all__ = ["cmd_collections", "cmd_history", "cmd_import", "cmd_providers", "printable"]
 
 _CONTROL = {c: None for c in range(32) if c not in (9,)} | {127: None}
 
@@ -64,10 +64,12 @@ def _list(store: Store, args: argparse.Namespace, out: TextIO) -> int:
         search=args.search,
         status=args.status,
         starred=True if args.starred else None,
+        collection=args.collection,
     )
     for task in tasks:
         if args.json:
-            out.write(json.dumps(_task_json(task), ensure_ascii=False) + "\n")
+            row = _task_json(task, store.collections_of(task.id))
+            out.write(json.dumps(row, ensure_ascii=False) + "\n")
         else:
             when = time.strftime("%Y-%m-%d %H:%M", time.localtime(task.created_at))
             star = "*" if task.starred else " "
@@ -79,7 +81,7 @@ def _list(store: Store, args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_OK
 
 
-def _task_json(task: Task) -> dict[str, Any]:
+def _task_json(task: Task, collections: list[str]) -> dict[str, Any]:
     return {
         "id": task.id,
         "prompt": task.prompt,
@@ -94,6 +96,7 @@ def _task_json(task: Task) -> dict[str, Any]:
         "parent_id": task.parent_id,
         "images": [str(p) for p in task.images],
         "error": task.error_message,
+        "collections": collections,
     }
 
 
@@ -213,4 +216,30 @@ def cmd_providers(args: argparse.Namespace, out: TextIO | None = None) -> int:
     )
     for note in imported.notes:
         sys.stderr.write(f"imgtui: {printable(note)}\n")
+    return EXIT_OK
+
+
+def cmd_collections(args: argparse.Namespace, out: TextIO | None = None) -> int:
+    """`imgtui collections list|add|remove`."""
+    from imgtui.store import StoreError
+
+    out = out or sys.stdout
+    store = _open_store()
+    try:
+        if args.collections_command == "list":
+            for name, count in store.collections().items():
+                out.write(f"{count:5d}  {printable(name)}\n")
+        elif args.collections_command == "add":
+            missing = [t for t in args.task_ids if store.get(t) is None]
+            if missing:
+                raise UsageError(f"no task {printable(missing[0])} in history")
+            added = store.add_to_collection(args.name, args.task_ids)
+            out.write(f"{added} task(s) added to {printable(args.name.strip())}\n")
+        else:
+            removed = store.remove_from_collection(args.name, args.task_ids or None)
+            out.write(f"{removed} entr{'y' if removed == 1 else 'ies'} removed\n")
+    except StoreError as exc:
+        raise UsageError(str(exc)) from None
+    finally:
+        store.close()
     return EXIT_OK

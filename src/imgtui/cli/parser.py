@@ -180,6 +180,17 @@ def build_parser() -> argparse.ArgumentParser:
         choices=["queued", "running", "done", "failed", "cancelled", "interrupted"],
     )
     hl.add_argument("--starred", action="store_true", help="only starred tasks")
+    hl.add_argument("--collection", metavar="NAME", help="only the tasks in this collection")
+
+    co = sub.add_parser("collections", help="named collections of tasks (a task can be in several)")
+    cosub = co.add_subparsers(dest="collections_command", metavar="ACTION", required=True)
+    cosub.add_parser("list", help="collections and how many tasks each holds")
+    cadd = cosub.add_parser("add", help="put tasks in a collection (made on first use)")
+    cadd.add_argument("name")
+    cadd.add_argument("task_ids", nargs="+", metavar="TASK_ID")
+    crm = cosub.add_parser("remove", help="take tasks out of a collection, or delete it")
+    crm.add_argument("name")
+    crm.add_argument("task_ids", nargs="*", metavar="TASK_ID", help="none: the whole collection")
     hi = hsub.add_parser(
         "import",
         help="restore an imgtui export zip or a gpt_image_playground backup (all its parts)",

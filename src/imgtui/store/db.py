@@ -121,9 +121,28 @@ def _v3_job(conn: sqlite3.Connection) -> None:
     conn.execute("ALTER TABLE tasks ADD COLUMN job TEXT")
 
 
+def _v4_collections(conn: sqlite3.Connection) -> None:
+    """Named collections: a task can be in several (issue 15). Rows go with their task."""
+    conn.execute(
+        """
+        CREATE TABLE collections (
+            name    TEXT NOT NULL,
+            task_id TEXT NOT NULL,  -- deleting a task deletes its rows (Store.delete)
+            PRIMARY KEY (name, task_id)
+        )
+        """
+    )
+    conn.execute("CREATE INDEX collections_task ON collections (task_id)")
+
+
 # Step i takes a database from user_version i to i + 1. Append only; never edit a step
 # that has shipped.
-UPGRADES: list[Callable[[sqlite3.Connection], None]] = [_v1_tasks, _v2_search, _v3_job]
+UPGRADES: list[Callable[[sqlite3.Connection], None]] = [
+    _v1_tasks,
+    _v2_search,
+    _v3_job,
+    _v4_collections,
+]
 SCHEMA_VERSION = len(UPGRADES)
 
 _COLUMNS = (
@@ -451,10 +470,12 @@ class Store:
         search: str | None = None,
         status: str | None = None,
         starred: bool | None = None,
+        collection: str | None = None,
     ) -> list[Task]:
         """Tasks newest first, in one query. Slots come back with their file paths; image
-        bytes are not read (`slot.image` and `slot.partial` stay None)."""
-        where, args = _filters(search, status, starred)
+        bytes are not read (`slot.image` and `slot.partial` stay None). `collection`:
+        only the tasks in that collection."""
+        where, args = _filters(search, status, starred, collection)
         sql = f"{_SELECT}{where} ORDER BY created_at DESC, rowid DESC"
         if limit is not None or offset:
             sql += " LIMIT ? OFFSET ?"
@@ -469,11 +490,59 @@ class Store:
         return self._task(row) if row else None
 
     def count(
-        self, search: str | None = None, status: str | None = None, starred: bool | None = None
+        self,
+        search: str | None = None,
+        status: str | None = None,
+        starred: bool | None = None,
+        collection: str | None = None,
     ) -> int:
-        where, args = _filters(search, status, starred)
+        where, args = _filters(search, status, starred, collection)
         with self._db() as conn:
             return int(conn.execute(f"SELECT COUNT(*) FROM tasks{where}", args).fetchone()[0])
+
+    # -- collections -------------------------------------------------------------------
+
+    def collections(self) -> dict[str, int]:
+        """Collection name -> how many tasks it holds, by name."""
+        with self._db() as conn:
+            rows = conn.execute(
+                "SELECT name, COUNT(*) FROM collections GROUP BY name ORDER BY name"
+            ).fetchall()
+        return {name: int(n) for name, n in rows}
+
+    def collections_of(self, task_id: str) -> list[str]:
+        """The collections a task is in, by name."""
+        with self._db() as conn:
+            rows = conn.execute(
+                "SELECT name FROM collections WHERE task_id = ? ORDER BY name", (task_id,)
+            ).fetchall()
+        return [name for (name,) in rows]
+
+    def add_to_collection(self, name: str, task_ids: list[str]) -> int:
+        """Put tasks in a collection (made on first use); ids not in history are ignored.
+        Returns how many were added (already there: not counted)."""
+        name = _collection_name(name)
+        with self._transaction() as conn:
+            before = conn.total_changes
+            conn.executemany(
+                "INSERT OR IGNORE INTO collections (name, task_id) "
+                "SELECT ?, id FROM tasks WHERE id = ?",
+                [(name, task_id) for task_id in task_ids],
+            )
+            return conn.total_changes - before
+
+    def remove_from_collection(self, name: str, task_ids: list[str] | None = None) -> int:
+        """Take tasks out of a collection, or (None) delete the collection. The tasks stay."""
+        with self._transaction() as conn:
+            before = conn.total_changes
+            if task_ids is None:
+                conn.execute("DELETE FROM collections WHERE name = ?", (name,))
+            else:
+                conn.executemany(
+                    "DELETE FROM collections WHERE name = ? AND task_id = ?",
+                    [(name, task_id) for task_id in task_ids],
+                )
+            return conn.total_changes - before
 
     # -- changing ----------------------------------------------------------------------
 
@@ -486,6 +555,7 @@ class Store:
         check_id(task_id)
         with self._db() as conn:
             conn.execute("DELETE FROM tasks WHERE id = ?", (task_id,))
+            conn.execute("DELETE FROM collections WHERE task_id = ?", (task_id,))
         self._remove_files(task_id)
 
     def delete_failed(self) -> int:
@@ -501,6 +571,7 @@ class Store:
                 )
             ]
             conn.executemany("DELETE FROM tasks WHERE id = ?", [(i,) for i in ids])
+            conn.executemany("DELETE FROM collections WHERE task_id = ?", [(i,) for i in ids])
         for task_id in ids:
             if ID_RE.match(task_id):
                 self._remove_files(task_id)
@@ -520,7 +591,12 @@ class Store:
     def export_zip(self, path: Path) -> int:
         """Every task's images and a manifest (never a key) into a zip at `path`; returns
         the task count (see `imgtui.store.export.export_zip`)."""
-        return export.export_zip(self.load(), path)
+        with self._db() as conn:
+            rows = conn.execute("SELECT task_id, name FROM collections ORDER BY name").fetchall()
+        member: dict[str, list[str]] = {}
+        for task_id, name in rows:
+            member.setdefault(task_id, []).append(name)
+        return export.export_zip(self.load(), path, member)
 
     # -- thumbnails --------------------------------------------------------------------
 
@@ -667,9 +743,14 @@ class Store:
 # --------------------------------------------------------------------------------------
 
 
-def _filters(search: str | None, status: str | None, starred: bool | None) -> tuple[str, list[Any]]:
+def _filters(
+    search: str | None, status: str | None, starred: bool | None, collection: str | None = None
+) -> tuple[str, list[Any]]:
     clauses: list[str] = []
     args: list[Any] = []
+    if collection is not None:
+        clauses.append("id IN (SELECT task_id FROM collections WHERE name = ?)")
+        args.append(collection)
     if search and search.strip():
         clauses.append("instr(search_text, ?) > 0")
         args.append(search.strip().casefold())
@@ -680,6 +761,14 @@ def _filters(search: str | None, status: str | None, starred: bool | None) -> tu
         clauses.append("starred = ?")
         args.append(int(starred))
     return (" WHERE " + " AND ".join(clauses) if clauses else ""), args
+
+
+def _collection_name(name: str) -> str:
+    """A collection name: one line, 1-80 characters. Raises StoreError."""
+    clean = name.strip()
+    if not clean or len(clean) > 80 or any(ord(c) < 32 for c in clean):
+        raise StoreError(f"{name!r} is not a collection name (one line, 1 to 80 characters)")
+    return clean
 
 
 def _search_text(prompt: str, revised: list[str | None]) -> str:

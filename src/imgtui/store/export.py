@@ -63,7 +63,9 @@ def _with_recipe(task: Task, slot: int, source: Path, folder: Path, stem: str) -
     return write_unique(folder, stem, source.suffix, data)
 
 
-def export_zip(tasks: list[Task], path: Path) -> int:
+def export_zip(
+    tasks: list[Task], path: Path, collections: dict[str, list[str]] | None = None
+) -> int:
     """Write the tasks' image files and a `manifest.json` (params, prompt, status,
     timings, usage, file names; never a key) to a zip at `path`. Returns the task count."""
     path = Path(path).expanduser()
@@ -95,7 +97,10 @@ def export_zip(tasks: list[Task], path: Path) -> int:
                         arcname = f"{IMAGES}/{task.id}/{Path(original).name}"
                         zf.write(original, arcname, compress_type=zipfile.ZIP_STORED)
                         files.append({"slot": i, "file": arcname, "original": True})
-                manifest["tasks"].append(manifest_entry(task, files))
+                entry = manifest_entry(task, files)
+                if collections and collections.get(task.id):
+                    entry["collections"] = collections[task.id]
+                manifest["tasks"].append(entry)
             zf.writestr(
                 "manifest.json",
                 json.dumps(manifest, indent=2, ensure_ascii=False),
