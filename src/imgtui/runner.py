@@ -47,7 +47,7 @@ __all__ = ["CONCURRENCY", "Decoder", "Emit", "Runner"]
 
 CONCURRENCY = 4  # tasks streaming at once per profile; more wait, queued, in order
 
-Emit = Callable[[Event, Any], None]  # (event, decoded picture or None), on the event loop
+Emit = Callable[[Event, Any], object]  # (event, decoded picture or None), on the event loop
 Decoder = Callable[[Partial | Completed], Any]  # runs in a thread; may return None
 
 

@@ -25,6 +25,7 @@ import json
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, replace
+from typing import Any
 
 import httpx
 
@@ -356,7 +357,7 @@ class CallRunner:
                 "The provider returned fewer images than asked.",
             ).event(slot)
 
-    async def _image_of(self, item: dict) -> bytes | None:
+    async def _image_of(self, item: dict[str, Any]) -> bytes | None:
         value = item.get("b64_json")
         if isinstance(value, (str, bytes)) and value:
             return b64_image(value)
@@ -422,8 +423,6 @@ class CallRunner:
 
 # -- the public iterator ---------------------------------------------------------------
 
-_END = object()
-
 
 async def stream_images(
     conn: Connection,
@@ -458,21 +457,21 @@ async def stream_images(
             async for event in runner(calls[0]).run():
                 yield event
             return
-        queue: asyncio.Queue = asyncio.Queue()
+        queue: asyncio.Queue[Event | None] = asyncio.Queue()  # None: a pump ended
 
         async def pump(call: HttpCall) -> None:
             try:
                 async for event in runner(call).run():
                     await queue.put(event)
             finally:
-                await queue.put(_END)
+                await queue.put(None)
 
         pumps = [asyncio.create_task(pump(call)) for call in calls]
         try:
             running = len(pumps)
             while running:
                 item = await queue.get()
-                if item is _END:
+                if item is None:
                     running -= 1
                 else:
                     yield item

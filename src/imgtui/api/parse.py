@@ -13,6 +13,7 @@ import binascii
 import json
 from collections.abc import AsyncIterator
 from dataclasses import replace
+from typing import Any
 
 from imgtui.api import bigjson
 from imgtui.api.b64 import b64decode
@@ -34,7 +35,7 @@ def b64_image(value: object) -> bytes | None:
         return None
 
 
-def decode_event(data: str | bytes, start: int = 0) -> dict:
+def decode_event(data: str | bytes, start: int = 0) -> dict[str, Any]:
     """JSON-parse one event (`data[start:]`) and base64-decode the final images it carries.
 
     A final image is stored decoded under `_image` (of the event, its `item`, or each
@@ -62,14 +63,14 @@ def decode_event(data: str | bytes, start: int = 0) -> dict:
     return obj
 
 
-def decode_outputs(response: dict) -> None:
+def decode_outputs(response: dict[str, Any]) -> None:
     """Decode the image `result` of each `output[]` item of a Response object, in place."""
     for item in response.get("output") or []:
         if isinstance(item, dict) and "result" in item:
             item["_image"] = b64_image(item.pop("result"))
 
 
-def usage_of(obj: object) -> dict | None:
+def usage_of(obj: object) -> dict[str, Any] | None:
     """A `usage` value worth keeping: a non-empty dict, else None."""
     return obj if isinstance(obj, dict) and obj else None
 
@@ -86,7 +87,7 @@ def malformed(data: str | bytes, start: int = 0) -> ApiFailure:
 
 async def iter_sse_json(
     chunks: AsyncIterator[bytes], *, byte_counts: bool = False
-) -> AsyncIterator[dict | str | int]:
+) -> AsyncIterator[dict[str, Any] | str | int]:
     """Decode an SSE byte stream into decoded JSON objects (or the string "[DONE]").
 
     With `byte_counts`, also yields the running byte count (an int) after each chunk.
@@ -124,7 +125,7 @@ _TASK_STATES = {
 }
 
 
-def async_task(obj: dict) -> tuple[str, str] | None:
+def async_task(obj: dict[str, Any]) -> tuple[str, str] | None:
     """(task id, status) when a reply is an asynchronous task instead of an image, else None.
 
     Recognised: `task_id` (or `request_id`, or `id` with a pending `status`) and no
@@ -161,10 +162,10 @@ class StreamParser:
         self.final: Completed | None = None  # set once; from output_item.done or *.completed
         self.done = False  # saw [DONE] or a terminal event
         self.final_url: str | None = None  # a completed event that gave a URL, not base64
-        self._url_fields: tuple[ImageMeta, object, dict | None, int] | None = None
+        self._url_fields: tuple[ImageMeta, object, dict[str, Any] | None, int] | None = None
         self._partials = 0
 
-    def feed(self, obj: dict, bytes_received: int) -> list[Event]:
+    def feed(self, obj: dict[str, Any], bytes_received: int) -> list[Event]:
         err = error_object(obj)
         if err is not None:
             raise from_error_object(err)
@@ -275,7 +276,7 @@ class StreamParser:
         image: bytes,
         meta: ImageMeta,
         revised: object,
-        usage: dict | None,
+        usage: dict[str, Any] | None,
         bytes_received: int,
     ) -> Completed:
         return Completed(

@@ -12,7 +12,9 @@ Exit codes: 0 success, 1 a generation failed, 2 invalid arguments (nothing sent)
 
 from __future__ import annotations
 
+import argparse
 import sys
+from collections.abc import Callable
 
 from imgtui.cli.parser import (
     EXIT_FAILED,

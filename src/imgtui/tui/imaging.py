@@ -11,14 +11,14 @@ terminal; `run_app` calls `prepare_renderer` before Textual owns stdin.
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from PIL import Image as PILImage
 
 from imgtui.images import image_size, open_image, shrink, thumbnail
 
 if TYPE_CHECKING:
-    from textual.widget import Widget
+    pass
 
 __all__ = [
     "RENDERERS",
@@ -65,7 +65,7 @@ def prepare_renderer(name: str) -> str:
 _WIDGET_CLASSES: dict[str, type] = {}
 
 
-def image_widget_class(kind: str) -> type[Widget]:
+def image_widget_class(kind: str) -> type[Any]:
     """The textual-image widget class for a concrete renderer kind.
 
     A subclass whose `image` setter skips the full-screen layout pass when the new picture
@@ -88,7 +88,7 @@ def image_widget_class(kind: str) -> type[Widget]:
         return base
     base_setter = base.image.fset  # type: ignore[attr-defined]
 
-    def set_image(self, value) -> None:  # type: ignore[no-untyped-def]
+    def set_image(self, value) -> None:
         same_size = (
             isinstance(value, PILImage.Image)
             and getattr(self, "_image_width", None) == value.width
@@ -109,7 +109,7 @@ def image_widget_class(kind: str) -> type[Widget]:
         f"Fast{base.__name__}",
         (base,),
         {"image": property(base.image.fget, set_image)},  # type: ignore[attr-defined]
-        Renderable=base._Renderable,  # type: ignore[attr-defined]
+        Renderable=base._Renderable,
     )
     cls.__module__ = __name__
     _WIDGET_CLASSES[kind] = cls

@@ -10,7 +10,7 @@ from typing import Any
 
 from imgtui.api.events import Failed, FailureKind, ImageMeta
 from imgtui.config import DEMO_URL, Config, Profile, Settings
-from imgtui.tasks import Slot, SlotStatus, Status, Task
+from imgtui.tasks import ImageParams, Slot, SlotStatus, Status, Task
 
 T0 = 1_750_000_000.0  # a fixed "now" for deterministic screenshots
 
@@ -86,15 +86,15 @@ def _task(
 ) -> Task:
     task = Task(
         prompt=prompt,
-        params={
-            "model": model,
-            "size": size,
-            "quality": quality,
-            "n": n,
-            "output_format": "png",
-            "partial_images": partials,
-            "stream": True,
-        },
+        params=ImageParams(
+            model=model,
+            size=size,
+            quality=quality,
+            n=n,
+            output_format="png",
+            partial_images=partials,
+            stream=True,
+        ),
         profile_name=profile,
         id=task_id,
         created_at=created,

@@ -67,7 +67,8 @@ def complete_path(value: str) -> str | None:
     if not matches:
         return None
     matches.sort(key=lambda n: (not n.endswith("/"), n.lower()))
-    best = matches[0] if len(matches) == 1 else os.path.commonprefix(matches) or matches[0]
+    # the longest common start of the names, character by character (a completion)
+    best = matches[0] if len(matches) == 1 else os.path.commonprefix(matches) or matches[0]  # noqa: RUF071
     if len(best) <= len(prefix):
         best = matches[0]
     return value[: len(value) - len(prefix)] + best

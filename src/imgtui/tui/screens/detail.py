@@ -324,7 +324,7 @@ class DetailScreen(ModalScreen["DetailResult | None"]):
         return "no image"
 
     def _load_picture(self, force: bool = False) -> None:
-        source, unfinished, partial_index = _slot_source(self.imgtask, self.index)
+        source, _unfinished, partial_index = _slot_source(self.imgtask, self.index)
         view = self.query_one("#big", ImageView)
         w, h = view.size
         if not (w and h):
@@ -356,7 +356,7 @@ class DetailScreen(ModalScreen["DetailResult | None"]):
         has_image = bool(t.images) or any(s.image is not None for s in t.slots)
         has_any = has_image or any(s.partial_path for s in t.slots)
         if action == "page":
-            return True if t.n > 1 else False
+            return t.n > 1
         if action in ("save", "copy_path", "open"):
             return True if has_any else None
         if action == "cancel_task":

@@ -175,7 +175,7 @@ class Composer(Vertical):
         self.attachments = attachments
         self._render_chips()
 
-    def remove(self, kind: str, key: str) -> None:
+    def remove_attachment(self, kind: str, key: str) -> None:
         a = self.attachments
         if kind == "image":
             a.images = [p for p in a.images if str(p) != key]
@@ -206,5 +206,5 @@ class Composer(Vertical):
     def _chip_pressed(self, event: Button.Pressed) -> None:
         chip = event.button
         assert isinstance(chip, Chip)
-        self.remove(chip.kind, chip.key)
+        self.remove_attachment(chip.kind, chip.key)
         self.area.focus()

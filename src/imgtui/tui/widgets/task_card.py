@@ -62,9 +62,7 @@ def one_line(text: str, limit: int = 400) -> str:
 def params_summary(task: Task) -> str:
     p = task.params
     parts = [task.profile_name or "?", task.model or "?"]
-    for value in (p.size, p.quality):
-        if value and value != "auto":
-            parts.append(value)
+    parts.extend(value for value in (p.size, p.quality) if value and value != "auto")
     if task.n > 1:
         parts.append(f"n={task.n}")
     if task.input_images:
