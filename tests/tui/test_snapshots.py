@@ -27,12 +27,24 @@ SIZE = (120, 40)
 DATA = Path("/tmp/imgtui-snapshot-data")
 
 
-@pytest.fixture
+LOCK_WAIT = 60.0  # seconds; then the module runs without the lock rather than hang
+
+
+@pytest.fixture(scope="module")
 def data_dir() -> Iterator[Path]:
-    """The fixed data dir, held under an exclusive lock: test runs of other checkouts on
-    this machine use the same path (it shows in the pictures) and would clear it midway."""
+    """The fixed data dir, under an exclusive lock while this module runs: runs from other
+    checkouts on this machine use the same path (it shows in the pictures) and would clear
+    it midway. A holder that does not let go within LOCK_WAIT is not waited for."""
     with open(DATA.with_suffix(".lock"), "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+        deadline = time.monotonic() + LOCK_WAIT
+        while True:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    break
+                time.sleep(0.2)
         yield DATA
 
 

@@ -12,9 +12,7 @@ Exit codes: 0 success, 1 a generation failed, 2 invalid arguments (nothing sent)
 
 from __future__ import annotations
 
-import argparse
 import sys
-from collections.abc import Callable
 
 from imgtui.cli.parser import (
     EXIT_FAILED,

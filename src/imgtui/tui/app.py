@@ -689,10 +689,11 @@ class ImgtuiApp(App[None]):
     def action_batch(self) -> None:
         from imgtui.tui.screens.batch import BatchScreen
 
-        self.push_screen(
-            BatchScreen(self.estimate_batch),
-            lambda items: self.launch_batch(items) if items else None,
-        )
+        def launch(items: list[BatchItem] | None) -> None:
+            if items:
+                self.launch_batch(items)
+
+        self.push_screen(BatchScreen(self.estimate_batch), launch)
 
     def batch_drafts(self, items: list[BatchItem]) -> list[Draft]:
         """A checked draft per batch line: the current choice, then the line's own
