@@ -5,7 +5,8 @@
     await runner.aclose()
 
 `run()` is the task's whole life on the wire: wait for a free place under the profile's
-concurrency limit (the task stays `queued`, in submission order), resolve the connection
+concurrency limit (`imgtui.queue`: the profile's `max_concurrent`, lowered for a while by
+HTTP 429 replies; the task stays `queued`, in submission order), resolve the connection
 (starting the embedded demo server when the profile is the demo), read the input images,
 take an httpx client from the pool, stream, hand each frame to the caller's decoder in a
 thread, and pass every event to `emit(event, picture)` on the event loop, in order.
@@ -32,20 +33,21 @@ import asyncio
 import contextlib
 from collections.abc import AsyncGenerator, Callable
 from concurrent.futures import Executor
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any, cast
 
 from imgtui.api.events import Completed, Event, Failed, FailureKind, Partial, Submitted
 from imgtui.api.request import Connection, RequestError
+from imgtui.queue import ProfileQueue
 
 if TYPE_CHECKING:
     from imgtui.api.client import RetryPolicy
+    from imgtui.api.errors import ApiFailure
     from imgtui.api.pool import ClientPool
     from imgtui.config import Profile
     from imgtui.draft import Draft
 
-__all__ = ["CONCURRENCY", "Decoder", "Emit", "Runner"]
-
-CONCURRENCY = 4  # tasks streaming at once per profile; more wait, queued, in order
+__all__ = ["Decoder", "Emit", "Runner"]
 
 Emit = Callable[[Event, Any], object]  # (event, decoded picture or None), on the event loop
 Decoder = Callable[[Partial | Completed], Any]  # runs in a thread; may return None
@@ -53,24 +55,23 @@ Decoder = Callable[[Partial | Completed], Any]  # runs in a thread; may return N
 
 class Runner:
     """Runs tasks; owns the httpx client pool, the demo server's address and the
-    per-profile concurrency limits. One per process (the app, or one `imgtui generate`)."""
+    per-profile queue (`queue`). One per process (the app, or one `imgtui generate`).
+
+    `concurrency`, when given, replaces every profile's `max_concurrent` (tests)."""
 
     def __init__(
         self,
         *,
-        concurrency: int = CONCURRENCY,
+        concurrency: int | None = None,
         retry: RetryPolicy | None = None,
         demo_base_url: str | None = None,
         executor: Executor | None = None,
     ) -> None:
-        if concurrency < 1:
-            raise ValueError("concurrency must be at least 1")
-        self.concurrency = concurrency
+        self.queue = ProfileQueue(concurrency=concurrency)
         self.retry = retry  # None: the api's default policy
         self.demo_base_url = demo_base_url
         self.executor = executor  # for decoders; None: asyncio's default pool
         self.poll_interval: float | None = None  # polled providers: None = the provider's
-        self._limits: dict[str, asyncio.Semaphore] = {}
         self._pool: ClientPool | None = None
         self._demo_lock: asyncio.Lock | None = None
 
@@ -110,12 +111,6 @@ class Runner:
             self._pool = ClientPool()
         return self._pool
 
-    def _limit(self, profile: Profile) -> asyncio.Semaphore:
-        limit = self._limits.get(profile.name)
-        if limit is None:
-            limit = self._limits[profile.name] = asyncio.Semaphore(self.concurrency)
-        return limit
-
     # -- one task -----------------------------------------------------------------------
 
     async def run(self, draft: Draft, emit: Emit, decode: Decoder | None = None) -> None:
@@ -124,10 +119,15 @@ class Runner:
         partial frame whose base64 turns out broken is then dropped."""
         n = draft.params.n
         ended: set[int] = set()
+        throttled = False
 
         def send(event: Event, picture: Any = None) -> None:
+            nonlocal throttled
             if isinstance(event, (Completed, Failed)):
                 ended.add(event.slot)
+            if isinstance(event, Failed) and event.status == 429 and not throttled:
+                throttled = True  # the last 429 (retries spent) slows the profile too
+                self.queue.throttle(draft.profile, event.retry_after)
             emit(event, picture)
 
         def fail_open(kind: FailureKind, message: str, hint: str = "") -> None:
@@ -135,7 +135,7 @@ class Runner:
                 if slot not in ended:
                     send(Failed(slot, kind, message, hint))
 
-        async with self._limit(draft.profile):
+        async with self.queue.slot(draft.profile):
             try:
                 await self._stream(draft, send, decode)
             except RequestError as exc:
@@ -168,7 +168,10 @@ class Runner:
             raise RequestError("provider", str(exc)) from None
         conn = await self.connection(draft.profile)
         request = await asyncio.to_thread(draft.request)
-        retry = self.retry or api_client.DEFAULT_RETRY
+        retry = replace(
+            self.retry or api_client.DEFAULT_RETRY,
+            on_retry=lambda failure: self._retrying(draft.profile, failure),
+        )
         loop = asyncio.get_running_loop()
         keyed = draft.transparency == "local"
         async with self.pool.lease(conn, request.n) as http:
@@ -204,8 +207,13 @@ class Runner:
                             continue  # its base64 was broken: nothing to show or keep
                     send(event, picture)
 
+    def _retrying(self, profile: Profile, failure: ApiFailure) -> None:
+        if failure.status == 429:
+            self.queue.throttle(profile, failure.retry_after)
+
     async def aclose(self) -> None:
-        """Close the shared clients (at exit)."""
+        """Close the shared clients and end Retry-After holds (at exit)."""
+        await self.queue.aclose()
         if self._pool is not None:
             with contextlib.suppress(Exception):
                 await self._pool.aclose()
@@ -214,8 +222,6 @@ class Runner:
 def _keyed(event: Completed) -> Completed:
     """Local transparency (`imgtui.transparency`): the keyed RGBA PNG becomes the slot's
     image and the server's image its `original`. An image that cannot be keyed stays."""
-    from dataclasses import replace
-
     from imgtui.transparency import TransparencyError, key_out
 
     try:

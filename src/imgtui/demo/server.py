@@ -77,7 +77,7 @@ class DemoServer:
             httpx.post(srv.base_url + "/images/generations", json={...})
 
     Attributes for tests: `requests` (records of every request), `streams_started`,
-    `streams_completed`, `streams_dropped`, `disconnects`.
+    `streams_completed`, `streams_dropped`, `disconnects`, `max_in_flight`.
     """
 
     def __init__(
@@ -142,6 +142,12 @@ class DemoServer:
     @property
     def disconnects(self) -> int:
         return self.state.disconnects
+
+    @property
+    def max_in_flight(self) -> int:
+        """The most generations (streamed or Responses requests) answered at once since
+        the last `clear()`."""
+        return self.state.max_in_flight
 
     def wait_for_disconnects(self, count: int, timeout: float = 5.0) -> bool:
         """Block until at least `count` disconnects were seen; False after `timeout` seconds."""

@@ -45,6 +45,9 @@ class DemoState:
         #: Cuts that could not reach uvicorn's transport (see `streaming.close_transport`).
         self.transport_fallbacks = 0
         self._in_flight: dict[str, int] = {}  # prompt -> requests being answered (picture variants)
+        #: Generations being answered now, and the most at once since `clear()` (queue tests).
+        self.in_flight = 0
+        self.max_in_flight = 0
         #: Set while the server shuts down: sleeping handlers and streams stop early.
         self.stopping = threading.Event()
         self._cond = threading.Condition()
@@ -81,10 +84,13 @@ class DemoState:
         with self._cond:
             n = self._in_flight.get(prompt, 0)
             self._in_flight[prompt] = n + 1
+            self.in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
             return n
 
     def release_variant(self, prompt: str) -> None:
         with self._cond:
+            self.in_flight -= 1
             n = self._in_flight.get(prompt, 1) - 1
             if n > 0:
                 self._in_flight[prompt] = n
@@ -99,6 +105,7 @@ class DemoState:
                 self.disconnects
             ) = 0
             self.flaky_count = self.transport_fallbacks = 0
+            self.max_in_flight = self.in_flight
             self._cond.notify_all()
 
     # -- recording
