@@ -500,6 +500,13 @@ class Store:
         with self._db() as conn:
             return int(conn.execute(f"SELECT COUNT(*) FROM tasks{where}", args).fetchone()[0])
 
+    def prompts(self, limit: int = 1000) -> list[str]:
+        """The distinct prompts of the history, most recently used first (at most
+        `limit`): the composer's prompt recall (`imgtui.prompts`)."""
+        sql = "SELECT prompt FROM tasks GROUP BY prompt ORDER BY MAX(created_at) DESC LIMIT ?"
+        with self._db() as conn:
+            return [str(row[0]) for row in conn.execute(sql, (limit,)).fetchall()]
+
     # -- collections -------------------------------------------------------------------
 
     def collections(self) -> dict[str, int]:

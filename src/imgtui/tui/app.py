@@ -38,7 +38,7 @@ from imgtui.config import Config, ConfigError, default_output_dir
 from imgtui.desktop import open_in_viewer
 from imgtui.draft import Attachments, Draft, Params, available_profiles, find_profile
 from imgtui.runner import Runner
-from imgtui.store import History
+from imgtui.store import History, StoreError
 from imgtui.tasks import SlotStatus, Status, Task, apply
 from imgtui.tui import imaging
 from imgtui.tui.collector import Collector
@@ -202,6 +202,8 @@ class ImgtuiApp(App[None]):
             self.tasks.setdefault(task.id, task)
         await self.task_list.add_history(tasks)
         self.update_subtitle()
+        with contextlib.suppress(StoreError):  # recall then starts from this session's prompts
+            self.composer.area.prompts.load(await self.history.call(self.store.prompts))
         self.history_loaded.set()
         self.call_after_refresh(self.collector.freeze)
         for task in tasks:

@@ -2,6 +2,8 @@
 
 Enter submits; Ctrl+J inserts a newline (it is a plain LF byte, so it works in every
 terminal and through tmux); Shift+Enter and Alt+Enter do too where the terminal reports them.
+Up and Down in an empty composer recall earlier prompts (`imgtui.prompts`: keep pressing
+while the recalled text is unedited); Ctrl+R searches them.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from textual.message import Message
 from textual.widgets import Button, Static, TextArea
 
 from imgtui.draft import Attachments
+from imgtui.prompts import PromptHistory
 
 NEWLINE_KEYS = ("ctrl+j", "shift+enter", "alt+enter")
 
@@ -27,7 +30,14 @@ class PromptArea(TextArea):
         Binding("enter", "submit", "Generate", id="composer.submit", key_display="⏎"),
         Binding("ctrl+j", "newline", "Newline", id="composer.newline", key_display="^j"),
         Binding("tab", "app.focus_tasks", "Tasks", id="composer.to_tasks"),
+        Binding(
+            "ctrl+r", "search_prompts", "Earlier prompts", show=False, id="composer.search_prompts"
+        ),
     ]
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.prompts = PromptHistory()  # the app loads the earlier ones from history
 
     class Submitted(Message):
         def __init__(self, text: str) -> None:
@@ -57,10 +67,36 @@ class PromptArea(TextArea):
             event.prevent_default()
             self.action_newline()
             return
+        if event.key in ("up", "down") and self.text in ("", self.prompts.recalled):
+            event.stop()
+            event.prevent_default()
+            self.recall(older=event.key == "up")
+            return
         await super()._on_key(event)
+
+    def recall(self, *, older: bool) -> None:
+        """Up: the next older prompt; Down: the next newer one, then an empty composer."""
+        text = self.prompts.older() if older else self.prompts.newer()
+        if text is None:
+            return
+        self.load_text(text)
+        self.move_cursor(self.document.end)
+
+    def action_search_prompts(self) -> None:
+        from imgtui.tui.screens.prompt_search import PromptSearchScreen
+
+        def chosen(prompt: str | None) -> None:
+            if prompt is not None:
+                self.prompts.reset()
+                self.load_text(prompt)
+                self.move_cursor(self.document.end)
+            self.focus()
+
+        self.app.push_screen(PromptSearchScreen(self.prompts, self.text.strip()), chosen)
 
     def action_submit(self) -> None:
         text = self.text
+        self.prompts.add(text)
         # Emptied at once: keys typed before the app handles the message (Enter and the
         # next prompt in one read) start the next prompt instead of joining this one.
         self.load_text("")
