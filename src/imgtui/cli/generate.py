@@ -16,7 +16,6 @@ import argparse
 import asyncio
 import contextlib
 import json
-import math
 import os
 import sys
 import tempfile
@@ -27,7 +26,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from imgtui.cli.parser import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, UsageError
+from imgtui.cli.parser import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, PROFILE_FLAGS, UsageError
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -112,10 +111,6 @@ def resolve_profile(args: argparse.Namespace, environ: Mapping[str, str] | None 
     changes: dict[str, Any] = {}
     if args.api:
         changes["api_mode"] = args.api
-    if args.timeout is not None:
-        if not math.isfinite(args.timeout) or args.timeout <= 0:
-            raise UsageError(f"--timeout must be a positive number of seconds, not {args.timeout}")
-        changes["timeout"] = args.timeout
     if args.header:
         headers = dict(profile.headers)
         for value in args.header:
@@ -134,6 +129,8 @@ def resolve_profile(args: argparse.Namespace, environ: Mapping[str, str] | None 
         changes["query"] = query
     if changes:
         profile = replace(profile, **changes)
+    # --timeout, --deadline, ...: checked by argparse with the field's own check
+    profile = cfg.apply_flags(profile, {name: getattr(args, name, None) for name in PROFILE_FLAGS})
     problems = profile.errors()
     if problems:
         name, why = next(iter(problems.items()))

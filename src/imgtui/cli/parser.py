@@ -7,6 +7,7 @@ Exit codes: 0 success, 1 a generation failed, 2 invalid arguments (nothing sent)
 from __future__ import annotations
 
 import argparse
+from typing import Any
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 OPENAI_DEFAULT_URL = "https://api.openai.com/v1"
@@ -17,6 +18,33 @@ class UsageError(Exception):
 
 
 # -- argument parsing ------------------------------------------------------------------
+
+# Profile fields `generate` overrides with a flag derived from the config's field table
+# (`imgtui.config.cli_flags`: name, type, help and the field's own check), so a flag and
+# the settings form never disagree. A field joins here once the request honours it.
+PROFILE_FLAGS = ("timeout", "deadline", "mainline_model")
+
+
+def add_profile_flags(group: Any) -> None:
+    """`--timeout SECONDS`, `--deadline SECONDS`, `--mainline-model TEXT` on `group` (an
+    argparse parser or argument group), dest the field's name, default None (the
+    profile's value). Each value is checked as it is parsed, with the field's own check:
+    `--deadline nan` or `--timeout -1` is a usage error (exit 2)."""
+    from imgtui.config import cli_flags
+
+    for flag in cli_flags(PROFILE_FLAGS):
+        if flag.is_switch:
+            raise TypeError(f"{flag.flag}: switches are not wired into generate yet")
+        help_text = flag.help.replace("%", "%%") + " Default: the profile's."
+
+        def parse(text: str, flag: Any = flag) -> Any:
+            try:
+                return flag.parse(text)
+            except ValueError as exc:
+                raise argparse.ArgumentTypeError(str(exc)) from None
+
+        metavar = "SECONDS" if flag.dest in ("timeout", "deadline") else flag.metavar
+        group.add_argument(flag.flag, dest=flag.dest, type=parse, metavar=metavar, help=help_text)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -73,7 +101,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="NAME=VALUE",
         help="extra query parameter on every request, e.g. api-version=2024-10-21 (repeatable)",
     )
-    conn.add_argument("--timeout", type=float, metavar="SECONDS", help="read timeout (default 600)")
+    add_profile_flags(conn)
     conn.add_argument(
         "--demo", action="store_true", help="use the embedded demo server (no key needed)"
     )
