@@ -68,6 +68,9 @@ class Slot:
     # The untouched image when `image` was made from it here (local transparency).
     original: bytes | None = field(default=None, repr=False)
     original_path: Path | None = None
+    # The bytes of a final image that failed the check (truncated, not an image, a bomb),
+    # kept for inspection as `<task_id>/<slot>.broken`: never a result (issue 10.6).
+    broken_path: Path | None = None
     meta: ImageMeta = field(default_factory=ImageMeta)
     revised_prompt: str | None = None
     usage: dict[str, Any] | None = None

@@ -436,6 +436,16 @@ class Store:
         target_slot.original_path = dest
         return dest
 
+    def write_broken(self, task: Task, slot: int, data: bytes) -> Path:
+        """Keep the bytes of a final image that failed the check (`Failed.raw`) for
+        inspection as `<task_id>/<slot>.broken`: never read as an image, never a result.
+        Sets `broken_path`; raises StoreError or OSError."""
+        target_slot = self._slot(task, slot)
+        dest = self._task_dir(task.id) / f"{slot}.broken"
+        atomic_write(dest, data, durable=True)
+        target_slot.broken_path = dest
+        return dest
+
     def write_partial(self, task: Task, slot: int, data: bytes) -> Path:
         """Store an unfinished slot's newest preview frame as `<task_id>/<slot>.partial.<ext>`
         (overwriting the previous one). Sets `partial_path`."""
@@ -673,6 +683,7 @@ class Store:
             "partial_path": self._rel(s.partial_path),
             "image_path": self._rel(s.image_path),
             "original_path": self._rel(s.original_path),
+            "broken_path": self._rel(s.broken_path),
             "meta": {k: v for k, v in asdict(s.meta).items() if v is not None} or None,
             "revised_prompt": s.revised_prompt,
             "usage": s.usage,
@@ -734,6 +745,7 @@ class Store:
             partial_path=self._abs(d.get("partial_path")),
             image_path=self._abs(d.get("image_path")),
             original_path=self._abs(d.get("original_path")),
+            broken_path=self._abs(d.get("broken_path")),
             meta=ImageMeta(
                 **{k: meta.get(k) for k in ("size", "quality", "background", "output_format")}
             ),

@@ -31,7 +31,7 @@ from textual.widgets import Footer, Header
 from textual.worker import Worker
 
 from imgtui import images, memory
-from imgtui.api.events import Completed, Partial, Progress, Started, Submitted
+from imgtui.api.events import Completed, Failed, Partial, Progress, Started, Submitted
 from imgtui.api.request import RequestError
 from imgtui.batch import BatchItem
 from imgtui.config import Config, ConfigError, default_output_dir
@@ -353,6 +353,8 @@ class ImgtuiApp(App[None]):
             card.set_picture(message.picture, unfinished=not isinstance(event, Completed))
         if isinstance(event, Completed):
             self._save_final(task, event.slot)
+        elif isinstance(event, Failed) and event.raw:
+            self._keep_broken(task, event)
         elif isinstance(event, Submitted):  # the handle goes to disk now: a restart resumes
             self.history.background(
                 self.store.save, task, on_error=self._store_error("History not saved")
@@ -399,6 +401,31 @@ class ImgtuiApp(App[None]):
             s.image = None
             s.original = None
             s.partial = None
+
+        future.add_done_callback(done)
+
+    def _keep_broken(self, task: Task, event: Failed) -> None:
+        """A final image that failed the check: its bytes go to the data folder as a
+        `.broken` file (the path is shown in the detail view and a toast), then leave memory."""
+        future = self.history.call(self.store.write_broken, task, event.slot, event.raw)
+
+        def done(f: asyncio.Future) -> None:  # back on the event loop
+            if f.cancelled():
+                return
+            s = task.slots[event.slot]
+            s.error = replace(event, raw=None)
+            if f.exception() is not None:
+                self._store_error("Broken image not kept")(f.exception())  # type: ignore[arg-type]
+                return
+            self.history.background(self.store.save, task)
+            self._forward_to_detail(task, None)
+            self.notify(
+                f"{event.message}\nIts bytes were kept at {s.broken_path}",
+                title="Broken image",
+                severity="error",
+                timeout=20,
+                markup=False,
+            )
 
         future.add_done_callback(done)
 

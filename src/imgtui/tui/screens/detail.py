@@ -245,6 +245,8 @@ class DetailScreen(ModalScreen["DetailResult | None"]):
             parts += ["\n", (message, "$error")]
             if hint:
                 parts += ["\n", (hint, "$foreground-muted")]
+        if slot is not None and slot.broken_path is not None:
+            parts += ["\n", ("bytes kept at ", "$foreground-muted"), str(slot.broken_path)]
         self._section("status", "Status", Content.assemble(*parts))
 
     def _params_content(self) -> Content:
