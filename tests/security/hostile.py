@@ -114,6 +114,14 @@ def _app(h: Hostile) -> Starlette:
             )
         if mode == "echo-revised":
             return JSONResponse(images_reply(revised_prompt=f"echo {json.dumps(headers)} {query}"))
+        if mode == "echo-meta":  # the credentials echoed in every other text field of a reply
+            key = headers.get("api-key") or ""
+            item = {"b64_json": b64(GOOD), "size": key, "quality": key, "output_format": key}
+            return JSONResponse({"created": 1, "data": [item], "usage": {"note": key}})
+        if mode == "echo-id":  # Responses API: the credentials as the response id
+            key = headers.get("api-key") or ""
+            item = {"type": "image_generation_call", "result": b64(GOOD), "size": key}
+            return JSONResponse({"object": "response", "id": f"resp_{key}", "output": [item]})
         if mode == "redirect-away":
             return RedirectResponse(away("/landing/v1/images/generations"), status_code=307)
         if mode == "redirect-home":

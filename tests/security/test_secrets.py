@@ -73,6 +73,37 @@ async def test_test_connection_masks_echoed_secrets(hostile):
     assert leaked(failed.message) == [] and "***" in failed.message
 
 
+def shown(done: Completed) -> str:
+    """Every text of a final image that reaches a screen, history or an export."""
+    return repr((done.meta, done.revised_prompt, done.response_id, done.usage))
+
+
+async def test_secrets_echoed_in_the_reported_size_quality_format_and_usage_are_masked(hostile):
+    (done,) = [e for e in await events(conn(hostile.url("echo-meta"))) if isinstance(e, Completed)]
+    assert hostile.seen("/echo-meta/")[0]["headers"]["api-key"] == HEADER_SECRET
+    assert leaked(shown(done)) == []
+    assert done.usage == {"note": "***"}
+
+
+async def test_a_response_id_carrying_a_secret_is_dropped(hostile):
+    c = conn(hostile.url("echo-id"), api_mode="responses")
+    (done,) = [e for e in await events(c) if isinstance(e, Completed)]
+    assert leaked(shown(done)) == []
+    assert done.response_id is None and done.meta.size == "***"
+
+
+def test_cli_json_output_masks_secrets_echoed_outside_messages(hostile, tmp_path):
+    r = subprocess.run(
+        [sys.executable, "-m", "imgtui", "generate", "x", "--no-stream", "--json",
+         "-o", str(tmp_path), "--base-url", hostile.url("echo-id"), "--api", "responses",
+         "-H", f"api-key: {HEADER_SECRET}"],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    assert '"response_id": null' in r.stdout and '"size": "***"' in r.stdout
+    assert leaked(r.stderr + r.stdout) == []
+
+
 def test_cli_stderr_masks_echoed_header_and_query_values(hostile, tmp_path):
     r = subprocess.run(
         [sys.executable, "-m", "imgtui", "generate", "x", "--no-stream", "-o", str(tmp_path),

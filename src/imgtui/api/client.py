@@ -48,6 +48,7 @@ from imgtui.api.errors import (
     from_response,
     is_stream_refusal,
     scrub,
+    scrub_event,
 )
 from imgtui.api.events import Completed, Event, Failed, FailureKind, ImageMeta, Progress, Started
 from imgtui.api.imagecheck import BrokenImage, check_image
@@ -133,17 +134,15 @@ class CallRunner:
     async def run(self) -> AsyncIterator[Event]:
         """Started for each slot, then its events; every expected failure as `Failed`.
 
-        Every configured secret (key, header and query values) is scrubbed from messages.
+        Every configured secret (key, header and query values) is scrubbed from every text
+        the server chose (`scrub_event`).
         """
         for slot in self.call.slots:
             yield Started(slot)
         secrets = self.conn.secrets()
         try:
             async for event in self._attempts():
-                if isinstance(event, Failed):
-                    yield replace(event, message=scrub(event.message, secrets))
-                else:
-                    yield event
+                yield scrub_event(event, secrets)  # every text the server chose
         except ApiFailure as failure:
             failure.message = scrub(failure.message, secrets)
             for slot in self.call.slots:

@@ -9,13 +9,13 @@ import re
 import socket
 import ssl
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import quote, quote_plus
 
 import httpx
 
-from imgtui.api.events import Failed, FailureKind
+from imgtui.api.events import Completed, Event, Failed, FailureKind, ImageMeta, Partial
 
 HINT_STREAM_OFF = "This provider does not accept streaming: turn streaming off for the profile (settings, or --no-stream)."
 HINT_MAYBE_STREAM = (
@@ -508,3 +508,47 @@ def scrub(text: str, secrets: str | Iterable[str | None] | None) -> str:
                 if head.endswith(form[:size]):
                     return head[:-size] + "***…"
     return text
+
+
+def scrub_event(event: Event, secrets: Iterable[str | None]) -> Event:
+    """`event` with every secret masked (see `scrub`) in each text the server chose: a
+    failure's message; a frame's or final image's reported size, quality, background and
+    format; a final's revised prompt and the strings in its usage. A response id that
+    held a secret is dropped (it is sent back as previous_response_id). Issue 10.3: a
+    relay echoing a header into any of these must not put it on screen or in history."""
+    values = [v for v in secrets if v]
+    if not values:
+        return event
+    if isinstance(event, Failed):
+        return replace(event, message=scrub(event.message, values))
+    if not isinstance(event, (Partial, Completed)):
+        return event
+    m = event.meta
+    fields = (m.size, m.quality, m.background, m.output_format)
+    meta = ImageMeta(*(None if f is None else scrub(f, values) for f in fields))
+    if isinstance(event, Partial):
+        event.meta = meta
+        return event
+    revised = event.revised_prompt
+    response_id = event.response_id
+    if response_id is not None and scrub(response_id, values) != response_id:
+        response_id = None
+    return replace(
+        event,
+        meta=meta,
+        revised_prompt=None if revised is None else scrub(revised, values),
+        response_id=response_id,
+        usage=_scrub_json(event.usage, values),
+    )
+
+
+def _scrub_json(value: Any, secrets: list[str]) -> Any:
+    """A parsed JSON value with its strings (keys too) scrubbed; depth is bounded by the
+    parser that made it."""
+    if isinstance(value, str):
+        return scrub(value, secrets)
+    if isinstance(value, dict):
+        return {scrub(str(k), secrets): _scrub_json(v, secrets) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_scrub_json(v, secrets) for v in value]
+    return value
