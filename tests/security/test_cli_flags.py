@@ -62,3 +62,22 @@ def test_mainline_model_flag_reaches_the_responses_request(server, tmp_path, cap
     assert cmd_generate(build_parser().parse_args(args)) == 0, capsys.readouterr().err
     (request,) = [r for r in server.requests if r["path"].endswith("/responses")]
     assert request["json"]["model"] == "gpt-5-mini"
+
+
+def test_profile_policy_flags_reach_the_request(server, tmp_path, capsys):
+    """`--omit-params` and `--size-in-prompt` (a relay that refuses parameters) come from
+    the same field table as the settings form and change what is sent."""
+    args = ["generate", "a kite", "--base-url", server.base_url, "-s", "1024x1024"]
+    args += ["-q", "high", "--omit-params", "quality", "--size-in-prompt", "--no-stream"]
+    server.clear()
+    code = cmd_generate(build_parser().parse_args([*args, "-o", str(tmp_path)]))
+    assert code == 0, capsys.readouterr().err
+    (request,) = [r for r in server.requests if r["path"].endswith("/images/generations")]
+    assert "quality" not in request["json"] and "size" not in request["json"]
+    assert request["json"]["prompt"] == "a kite\n\nImage size: 1024x1024."
+
+
+def test_a_bad_omit_params_value_is_a_usage_error(hostile, tmp_path):
+    r = generate(["--base-url", hostile.url("plain"), "--omit-params", "Size!"], tmp_path)
+    assert r.returncode == 2 and "argument --omit-params: " in r.stderr
+    assert hostile.requests == []

@@ -22,20 +22,27 @@ class UsageError(Exception):
 # Profile fields `generate` overrides with a flag derived from the config's field table
 # (`imgtui.config.cli_flags`: name, type, help and the field's own check), so a flag and
 # the settings form never disagree. A field joins here once the request honours it.
-PROFILE_FLAGS = ("timeout", "deadline", "mainline_model")
+PROFILE_FLAGS = ("timeout", "deadline", "mainline_model", "size_in_prompt", "omit_params")
 
 
 def add_profile_flags(group: Any) -> None:
-    """`--timeout SECONDS`, `--deadline SECONDS`, `--mainline-model TEXT` on `group` (an
-    argparse parser or argument group), dest the field's name, default None (the
-    profile's value). Each value is checked as it is parsed, with the field's own check:
+    """`--timeout SECONDS`, `--deadline SECONDS`, `--mainline-model TEXT`,
+    `--[no-]size-in-prompt`, `--omit-params A,B` on `group` (an argparse parser or
+    argument group), dest the field's name, default None (the profile's value). Each value is checked as it is parsed, with the field's own check:
     `--deadline nan` or `--timeout -1` is a usage error (exit 2)."""
     from imgtui.config import cli_flags
 
     for flag in cli_flags(PROFILE_FLAGS):
-        if flag.is_switch:
-            raise TypeError(f"{flag.flag}: switches are not wired into generate yet")
         help_text = flag.help.replace("%", "%%") + " Default: the profile's."
+        if flag.is_switch:  # --size-in-prompt / --no-size-in-prompt
+            group.add_argument(
+                flag.flag,
+                dest=flag.dest,
+                action=argparse.BooleanOptionalAction,
+                default=None,
+                help=help_text,
+            )
+            continue
 
         def parse(text: str, flag: Any = flag) -> Any:
             try:
