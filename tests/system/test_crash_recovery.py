@@ -333,7 +333,7 @@ async def test_reopened_app_shows_interrupted_card_and_retries(
         assert app.task_list.selected_id == crash.killed_id  # the newest task
         app.action_focus_tasks()
         await pilot.pause()
-        await pilot.press("r")
+        await pilot.press("ctrl+r")
         deadline = time.monotonic() + 10
         while True:
             retries = [

@@ -71,7 +71,7 @@ async def test_cancel_closes_the_stream(make_app, server):
         )
         await pilot.press("tab")
         assert app.focused is app.task_list
-        await pilot.press("x")
+        await pilot.press("ctrl+x")
         assert task.status is Status.CANCELLED
         # the image takes longer than this wait: a disconnect means the app closed the stream
         assert await asyncio.to_thread(server.wait_for_disconnects, before + 1, 10.0)
@@ -106,7 +106,7 @@ async def test_footer_cancel_key_follows_the_selected_task(make_app):
         )
         await pilot.press("up")
         await wait_for(pilot, lambda: cancel_enabled() is True, what="cancel offered again")
-        await pilot.press("x")
+        await pilot.press("ctrl+x")
         await wait_for(pilot, lambda: second.status is Status.CANCELLED, what="cancelled")
         await wait_for(pilot, lambda: cancel_enabled() is False, what="cancel greyed once it ended")
 
@@ -334,7 +334,7 @@ async def test_interrupted_history_shows_preview_and_retries(make_app, tmp_path)
         assert "interrupted" in card_text(app, "interr00000e")
         await app.task_list.select("interr00000e")
         app.task_list.focus()
-        await pilot.press("r")
+        await pilot.press("ctrl+r")
         await wait_for(pilot, lambda: len(app.tasks) == 6, what="the retry")
         retry = app.tasks[app.task_list.selected_id]
         assert retry.prompt == interrupted.prompt

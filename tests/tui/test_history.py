@@ -50,13 +50,13 @@ async def test_find_by_text_and_status_then_show_all(history_app):
         assert shown_ids(app) == everything and "showing" not in app.sub_title
 
 
-async def test_slash_in_the_list_opens_find_and_escape_keeps_the_list(history_app):
+async def test_f4_in_the_list_opens_find_and_escape_keeps_the_list(history_app):
     app = history_app
     async with app.run_test(size=SIZE) as pilot:
         await settled(pilot)
         before = shown_ids(app)
         app.task_list.focus()
-        await pilot.press("slash")
+        await pilot.press("f4")
         assert isinstance(app.screen, SearchScreen)
         await pilot.press(*"zzz", "escape")
         await pilot.pause()
@@ -69,7 +69,7 @@ async def test_star_then_filter_starred(history_app):
         await settled(pilot)
         await app.task_list.select("three000000b")
         app.task_list.focus()
-        await pilot.press("s")
+        await pilot.press("ctrl+s")
         await settled(pilot)
         assert app.tasks["three000000b"].starred
         await app.apply_filter(HistoryFilter(status="starred"))

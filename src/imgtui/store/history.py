@@ -27,11 +27,20 @@ class History:
         self.store = store
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="imgtui-store")
         self._pending: set[Future[Any]] = set()
+        # Calls made before `open()` (the app opens the store after its first frame, and a
+        # prompt may be sent before that): held, in order, and run right after the open.
+        self._held: list[tuple[Callable[[], Any], Future[Any]]] | None = []
 
     def call(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> asyncio.Future[Any]:
         """Run `fn(*args, **kwargs)` on the store thread (after everything submitted
-        before it); await the result."""
-        future = self._pool.submit(partial(fn, *args, **kwargs))
+        before it; before `open()`, right after the open); await the result."""
+        job = partial(fn, *args, **kwargs)
+        future: Future[Any]
+        if self._held is not None:
+            future = Future()
+            self._held.append((job, future))
+        else:
+            future = self._pool.submit(job)
         self._pending.add(future)
         future.add_done_callback(self._pending.discard)
         return asyncio.wrap_future(future)
@@ -53,8 +62,13 @@ class History:
 
     def open(self, limit: int | None) -> asyncio.Future[Any]:
         """Open the store, recover tasks a dead run left unfinished, and load the newest
-        `limit` tasks: a future of (OpenReport, tasks)."""
-        return self.call(self._open, limit)
+        `limit` tasks: a future of (OpenReport, tasks). Calls made before this run right
+        after it, in the order they were made."""
+        held, self._held = self._held or [], None
+        opened = self.call(self._open, limit)
+        for job, future in held:
+            self._pool.submit(_settle, future, job)
+        return opened
 
     def _open(self, limit: int | None) -> tuple[OpenReport, list[Task]]:
         report = self.store.open()
@@ -71,3 +85,13 @@ class History:
     def close(self) -> None:
         """Finish the queued calls and stop the thread (blocks)."""
         self._pool.shutdown(wait=True)
+
+
+def _settle(future: Future[Any], job: Callable[[], Any]) -> None:
+    """Store thread: run a held call and settle its future."""
+    if not future.set_running_or_notify_cancel():
+        return
+    try:
+        future.set_result(job())
+    except BaseException as exc:
+        future.set_exception(exc)

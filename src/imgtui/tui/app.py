@@ -47,6 +47,7 @@ from imgtui.tui.messages import PictureReady, TaskAction, TaskActionRequested, T
 from imgtui.tui.screens.confirm import ConfirmScreen
 from imgtui.tui.screens.detail import DetailResult, DetailScreen
 from imgtui.tui.screens.search import HistoryFilter, SearchScreen
+from imgtui.tui.terminal import OrderedKeys
 from imgtui.tui.widgets.composer import Composer, PromptArea
 from imgtui.tui.widgets.param_bar import ParamBar
 from imgtui.tui.widgets.task_card import THUMB_COLS, THUMB_ROWS, TaskCard, one_line
@@ -89,7 +90,7 @@ class FrameDecoder:
         return picture
 
 
-class ImgtuiApp(App[None]):
+class ImgtuiApp(OrderedKeys, App[None]):
     """Generate images and watch them form."""
 
     CSS_PATH = Path(__file__).with_name("app.tcss")  # absolute: subclasses live elsewhere
@@ -840,6 +841,12 @@ class ImgtuiApp(App[None]):
 
     def action_focus_prompt(self) -> None:
         self.screen.set_focus(self.composer.area)  # now, not later: the next key goes there
+
+    def action_type_in_prompt(self, text: str) -> None:
+        """Text typed while the task list had focus: into the composer, which takes focus."""
+        area = self.composer.area
+        self.screen.set_focus(area)
+        area.insert(text)
 
     def action_focus_tasks(self) -> None:
         self.screen.set_focus(self.task_list)

@@ -23,15 +23,19 @@ __all__ = ["app_commands"]
 # (action, palette title, help) for the selected task.
 TASK_COMMANDS = (
     (TaskAction.OPEN, "Open task", "Show the selected task large, with its details (Enter)"),
-    (TaskAction.CANCEL, "Cancel task", "Stop the selected running task (x)"),
-    (TaskAction.RETRY, "Retry task", "Run the selected task's prompt again (r)"),
+    (TaskAction.CANCEL, "Cancel task", "Stop the selected running task (Ctrl+X)"),
+    (TaskAction.RETRY, "Retry task", "Run the selected task's prompt again (Ctrl+R)"),
     (
         TaskAction.REUSE,
         "Reuse parameters",
         "Put the selected task's prompt and parameters in the composer",
     ),
     (TaskAction.REFINE, "Refine image", "Edit the selected task's image with a new instruction"),
-    (TaskAction.STAR, "Star / unstar task", "Keep the selected task when deleting failed ones (s)"),
+    (
+        TaskAction.STAR,
+        "Star / unstar task",
+        "Keep the selected task when deleting failed ones (Ctrl+S)",
+    ),
     (TaskAction.DELETE, "Delete task", "Delete the selected task and its images (Delete)"),
 )
 
@@ -44,7 +48,7 @@ def app_commands(app: ImgtuiApp) -> Iterable[SystemCommand]:
     )
     yield SystemCommand(
         "Find tasks",
-        "Search prompts, filter by status or star (F4, / in the list)",
+        "Search prompts, filter by status or star (F4)",
         app.action_find,
     )
     yield SystemCommand(

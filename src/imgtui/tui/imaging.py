@@ -83,8 +83,10 @@ def image_widget_class(kind: str) -> type[Any]:
         "sixel": tw.SixelImage,
         "tgp": tw.TGPImage,
     }.get(kind, tw.HalfcellImage)
-    if kind == "sixel":  # a different widget inside: keep it as it is
-        _WIDGET_CLASSES[kind] = base
+    if kind == "sixel":  # a different widget inside: imgtui's fixed one (see `terminal`)
+        from imgtui.tui.terminal import sixel_widget_class
+
+        _WIDGET_CLASSES[kind] = base = sixel_widget_class()
         return base
     base_setter = base.image.fset  # type: ignore[attr-defined]
 

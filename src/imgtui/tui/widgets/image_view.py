@@ -45,13 +45,15 @@ class ImageView(Widget):
         self.kind = kind
         self._placeholder_text = placeholder
         self._picture: Image | None = None
-        self._image_widget: Widget | None = None
+        # Made here, not in compose: `show` works before the view is composed and after
+        # it is removed (the app updates cards as events arrive, whatever their state).
+        self._holder = Static(placeholder, classes="placeholder")
+        self._image_widget: Widget = imaging.image_widget_class(kind)(None, classes="picture")
+        self._image_widget.display = False
         self._shown_placeholder = placeholder
 
     def compose(self) -> ComposeResult:
-        yield Static(self._placeholder_text, classes="placeholder")
-        self._image_widget = imaging.image_widget_class(self.kind)(None, classes="picture")
-        self._image_widget.display = False
+        yield self._holder
         yield self._image_widget
 
     @property
@@ -63,18 +65,15 @@ class ImageView(Widget):
         if placeholder is not None:
             self._placeholder_text = placeholder
         self._picture = picture
-        holder = self.query_one(".placeholder", Static)
+        holder = self._holder
         image = self._image_widget
-        assert image is not None
         if picture is None:
             if image.display:
                 image.display = False
                 image.image = None  # type: ignore[attr-defined]
             if self._shown_placeholder != self._placeholder_text:
                 self._shown_placeholder = self._placeholder_text
-                holder.update(
-                    self._placeholder_text, layout=False
-                )  # it fills the box: no layout pass
+                holder.update(self._placeholder_text, layout=False)  # fills the box: no layout
             holder.display = True
             return
         if holder.display:

@@ -187,6 +187,11 @@ class TaskCard(Widget):
         self.unfinished = True
         self._has_picture = False
         self._label = ""
+        # The children exist from the start, so the app may update a card before it is
+        # composed or after it is removed (under load both happen): nothing is queried.
+        self._thumb = ImageView(kind, self._placeholder(), id="thumb")
+        self._pic_label = Static("", id="pic-label")
+        self._info = CardInfo(self)
 
     @property
     def has_picture(self) -> bool:
@@ -200,9 +205,9 @@ class TaskCard(Widget):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="pic"):
-            yield ImageView(self.kind, self._placeholder(), id="thumb")
-            yield Static("", id="pic-label")
-        yield CardInfo(self)
+            yield self._thumb
+            yield self._pic_label
+        yield self._info
 
     def on_mount(self) -> None:
         self.refresh_task()
@@ -225,21 +230,21 @@ class TaskCard(Widget):
         """Re-read the task (on a state change, not per tick)."""
         self._update_label()
         if not self._has_picture:
-            self.query_one(ImageView).show(None, self._placeholder())
-        self.query_one(CardInfo).refresh()
+            self._thumb.show(None, self._placeholder())
+        self._info.refresh()
 
     def tick(self, now: float | None = None) -> None:
         """The elapsed time moved on: repaint the text (the app calls this once a second)."""
-        self.query_one(CardInfo).refresh()
+        self._info.refresh()
 
     def info_text(self) -> str:
         """The card's text as shown (for tests and debugging)."""
-        return self.query_one(CardInfo).render().plain
+        return self._info.render().plain
 
     def set_picture(self, picture: Image | None, unfinished: bool) -> None:
         self.unfinished = unfinished
         self._has_picture = picture is not None
-        self.query_one(ImageView).show(picture, self._placeholder())
+        self._thumb.show(picture, self._placeholder())
         self._update_label()
 
     def _update_label(self) -> None:
@@ -253,6 +258,4 @@ class TaskCard(Widget):
                 label = f"1/{t.n if t.status is Status.RUNNING else max(finals, 1)}"
         if label != self._label:
             self._label = label
-            self.query_one("#pic-label", Static).update(
-                label, layout=False
-            )  # fixed size: no layout pass
+            self._pic_label.update(label, layout=False)  # fixed size: no layout pass

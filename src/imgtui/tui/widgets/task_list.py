@@ -27,19 +27,22 @@ EMPTY_TEXT = (
 
 
 class TaskList(VerticalScroll, can_focus=True, can_focus_children=False):
+    """Printable keys never act here: typed text goes to the composer (`app.type_in_prompt`),
+    so a word typed with the list focused cannot retry, cancel or star anything; those take
+    a Ctrl key or Delete."""
+
     BINDINGS = [
-        Binding("up,k", "cursor(-1)", "Up", show=False),
-        Binding("down,j", "cursor(1)", "Down", show=False),
+        Binding("up", "cursor(-1)", "Up", show=False),
+        Binding("down", "cursor(1)", "Down", show=False),
         Binding("home", "jump(0)", "First", show=False),
         Binding("end", "jump(-1)", "Last", show=False),
         Binding("pageup", "page(-1)", "Page up", show=False),
         Binding("pagedown", "page(1)", "Page down", show=False),
         Binding("enter", "request('open')", "Open", id="task.open"),
-        Binding("x", "request('cancel')", "Cancel", id="task.cancel"),
-        Binding("r", "request('retry')", "Retry", id="task.retry"),
+        Binding("ctrl+x", "request('cancel')", "Cancel", id="task.cancel"),
+        Binding("ctrl+r", "request('retry')", "Retry", id="task.retry"),
         Binding("delete", "request('delete')", "Delete", id="task.delete"),
-        Binding("s", "request('star')", "Star", id="task.star", show=False),
-        Binding("slash", "app.find", "Find", id="task.find", show=False),
+        Binding("ctrl+s", "request('star')", "Star", id="task.star", show=False),
         Binding("tab,escape", "app.focus_prompt", "Prompt", id="task.to_prompt"),
     ]
 
@@ -48,6 +51,13 @@ class TaskList(VerticalScroll, can_focus=True, can_focus_children=False):
         height: 1fr;
         padding: 0 1;
         scrollbar-size-vertical: 1;
+        & > TaskCard.-selected {
+            border-left: outer $foreground-muted;
+        }
+        &:focus > TaskCard.-selected {
+            border-left: outer $accent;
+            background: $boost;
+        }
         & > #empty {
             width: 100%;
             height: 100%;
@@ -81,9 +91,10 @@ class TaskList(VerticalScroll, can_focus=True, can_focus_children=False):
         self._unmounted: list[Task] = []  # older history, newest first, not mounted yet
         self._mounting = False
         self._footer_state: object = _UNKNOWN  # what the footer last showed for the selection
+        self._empty = Static(EMPTY_TEXT, id="empty")
 
     def compose(self):
-        yield Static(EMPTY_TEXT, id="empty")
+        yield self._empty
 
     # -- content --------------------------------------------------------------------------
 
@@ -110,7 +121,7 @@ class TaskList(VerticalScroll, can_focus=True, can_focus_children=False):
     async def add_first(self, card: TaskCard, select: bool = True) -> None:
         """Insert a card at the top (newest first)."""
         cards = self.cards
-        self.query_one("#empty").display = False
+        self._empty.display = False
         if cards:
             await self.mount(card, before=cards[0])
         else:
@@ -139,7 +150,7 @@ class TaskList(VerticalScroll, can_focus=True, can_focus_children=False):
         try:
             batch, self._unmounted = self._unmounted[:count], self._unmounted[count:]
             cards = [self.make_card(t) for t in batch]
-            self.query_one("#empty").display = False
+            self._empty.display = False
             await self.mount_all(cards)
             self._mark()
             self.post_message(self.CardsMounted(cards))
@@ -155,7 +166,7 @@ class TaskList(VerticalScroll, can_focus=True, can_focus_children=False):
         self._unmounted = []
         await self.remove_children(TaskCard)
         self.index = 0
-        self.query_one("#empty").display = not tasks
+        self._empty.display = not tasks
         await self.add_history(tasks)
         self.scroll_home(animate=False)
 
@@ -181,7 +192,7 @@ class TaskList(VerticalScroll, can_focus=True, can_focus_children=False):
         if remaining < PAGE and self._unmounted:
             await self.mount_more()
             remaining = len(self.cards)
-        self.query_one("#empty").display = remaining == 0
+        self._empty.display = remaining == 0
         self.index = min(self.index, max(0, remaining - 1))
         self._mark()
 
@@ -261,11 +272,11 @@ class TaskList(VerticalScroll, can_focus=True, can_focus_children=False):
         return True
 
     async def _on_key(self, event: events.Key) -> None:
-        if self.screen.focused is not self:
-            # Typed ahead after a key that moved focus away: let the app route it again.
+        if event.is_printable and event.character:
+            # Text typed here is a prompt: it goes to the composer (which takes the focus).
             event.stop()
             event.prevent_default()
-            self.app.post_message(events.Key(event.key, event.character))
+            await self.run_action(f"app.type_in_prompt({event.character!r})")
             return
         if event.key in ("tab", "escape"):  # move focus now, not after the key bubbles up
             event.stop()

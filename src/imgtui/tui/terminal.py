@@ -1,0 +1,340 @@
+"""Every place imgtui reaches into textual-image's or Textual's private parts, in one file.
+
+Each touch names what it relies on; `check_internals()` verifies all of them at once and
+`tests/tui/test_terminal_internals.py` calls it, so an upgrade of either library that moves
+something fails loudly in one test instead of quietly in a user's terminal. The versions
+these were written against are `TESTED_TEXTUAL` and `TESTED_TEXTUAL_IMAGE`.
+
+What lives here:
+
+- `OrderedKeys`: an App mixin that handles keys one at a time, in the order they arrived
+  (Textual resolves a widget's key bindings only after the key has bubbled up through
+  every parent's message queue, while a printable key is inserted at the first hop: with
+  several keys in one read, `hello` Left `X` became `helloX`). It also stops a key that a
+  modal screen handled by closing itself from running a binding of the screen beneath.
+- `sixel_widget_class()`: textual-image's Sixel widget with the cursor left where Textual
+  expects it after an image, colour registers defined before any pixel, and images cut to
+  whole 6-pixel bands.
+- `feed_keys()`: keys typed while the terminal was probed, handed to the app as key events.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections import deque
+from typing import TYPE_CHECKING, Any
+
+from textual import events
+
+if TYPE_CHECKING:
+    from textual.app import App
+    from textual.dom import DOMNode
+
+TESTED_TEXTUAL = ((8, 0), (9, 0))  # [from, below)
+TESTED_TEXTUAL_IMAGE = ((0, 12), (0, 15))
+
+# A key whose trip up the DOM has not finished after this long (a widget on its way was
+# removed and dropped it) no longer holds back the keys behind it.
+KEY_STUCK_AFTER = 1.0
+_SENT_TO = "_imgtui_sent_to"  # the screen a key was dispatched on (an attribute of the key)
+
+
+class OrderedKeys:
+    """App mixin: each key is fully handled (the focused widget, its parents, then the
+    bindings) before the next one is dispatched, so keys that arrive in one read keep
+    their order; and a key whose screen went away on its trip runs no binding elsewhere.
+
+    Mix in before `App`: `class MyApp(OrderedKeys, App[None])`.
+
+    Relies on (checked by `check_internals`): `App.on_event` forwarding a key to the
+    focused widget with `Widget._forward_event` (which marks it `is_forwarded`), a key
+    bubbling to each parent by `post_message` after its handlers ran, and the App's own
+    `_on_key` running the non-priority bindings of `self.screen` when it gets there.
+    """
+
+    _key_in_flight: events.Key | None = None
+    _key_sent_at = 0.0
+    _key_backlog: deque[events.Key]
+
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, events.Key):
+            if not event.is_forwarded:
+                backlog = self.__dict__.setdefault("_key_backlog", deque())
+                if self._key_in_flight is not None:
+                    if time.monotonic() - self._key_sent_at < KEY_STUCK_AFTER:
+                        backlog.append(event)
+                        return
+                    self._key_in_flight = None  # lost on the way
+                if backlog:  # (only while the backlog is being handed out)
+                    backlog.append(event)
+                    event = backlog.popleft()
+                await self._send_key(event)
+                return
+            sent_to = getattr(event, _SENT_TO, None)
+            if sent_to is not None and self._app.screen is not sent_to:
+                return  # a modal handled it and closed: no binding of the screen beneath
+        await super().on_event(event)  # type: ignore[misc]
+
+    @property
+    def _app(self) -> App[Any]:
+        return self  # type: ignore[return-value]
+
+    async def _send_key(self, event: events.Key) -> None:
+        app = self._app
+        self._key_in_flight = event
+        self._key_sent_at = time.monotonic()
+        if not app.screen_stack:  # closing down
+            self._key_done(event)
+            return
+        if not self._needs_app(event):
+            self._forward_key(event)
+            return
+        target: DOMNode = app.focused or app.screen
+        setattr(event, _SENT_TO, app.screen)
+        await super().on_event(event)  # type: ignore[misc]  (priority bindings, else forward)
+        if not event.is_forwarded:  # a priority binding took it
+            self._key_done(event)
+            return
+        self._follow_key(event, _chain(target), 0)
+
+    def _needs_app(self, event: events.Key) -> bool:
+        """A key that `App.on_event` must see first: one with a priority binding, or
+        Escape (which may un-maximize). Any other key goes straight to the focused widget."""
+        if event.key == "escape":
+            return True
+        for _, bindings in self._app.screen._binding_chain:
+            if any(b.priority for b in bindings.key_to_bindings.get(event.key, ())):
+                return True
+        return False
+
+    def _forward_key(self, event: events.Key) -> None:
+        """What `App.on_event` does with a key no priority binding takes: to the focused
+        widget (or the screen). Called from whichever pump finished the previous key, so
+        the next one needs no trip through the App's queue."""
+        app = self._app
+        if not app.app_focus:
+            app.app_focus = True
+        target: DOMNode = app.focused or app.screen
+        setattr(event, _SENT_TO, app.screen)
+        target._forward_event(event)
+        self._follow_key(event, _chain(target), 0)
+
+    def _follow_key(self, event: events.Key, chain: list[DOMNode], hop: int) -> None:
+        """Queue a callback behind the key at each node it bubbles through: when the one
+        at the App runs, the key has been handled everywhere (or was stopped on the way)."""
+        if event is not self._key_in_flight:
+            return
+        if hop and event._stop_propagation:  # chain[hop - 1] handled it and stopped it there
+            self._key_done(event)
+            return
+        node = chain[hop]
+        if hop == len(chain) - 1:
+            scheduled = node.call_later(self._key_done, event)
+        else:
+            scheduled = node.call_later(self._follow_key, event, chain, hop + 1)
+        if not scheduled:  # that node is closing: the key stops there
+            self._key_done(event)
+
+    def _key_done(self, event: events.Key) -> None:
+        if event is not self._key_in_flight:
+            return
+        self._key_in_flight = None
+        backlog = self.__dict__.get("_key_backlog")
+        if backlog:
+            following = backlog.popleft()
+            self._key_in_flight = following  # reserved: keys arriving now queue behind it
+            self._key_sent_at = time.monotonic()
+            if self._app.screen_stack and not self._needs_app(following):
+                self._forward_key(following)
+            else:
+                self._app.call_next(self._send_key, following)
+
+
+def _chain(node: DOMNode | None) -> list[DOMNode]:
+    """`node` and its ancestors up to the App: the way a key bubbles."""
+    chain = []
+    while node is not None:
+        chain.append(node)
+        node = node.parent
+    return chain
+
+
+def feed_keys(app: App[Any], data: str) -> int:
+    """Post the keys in `data` (raw terminal input, e.g. typed while the terminal was
+    probed) to `app`, in order, as if the driver had read them. Returns how many events.
+
+    Relies on Textual's private `_xterm_parser.XTermParser` (the driver's own parser).
+    """
+    from textual._xterm_parser import XTermParser
+
+    parser = XTermParser()
+    count = 0
+    for event in parser.feed(data):
+        if isinstance(event, events.Key):
+            app.post_message(event)
+            count += 1
+    for event in parser.feed(""):  # flush a lone trailing escape
+        if isinstance(event, events.Key):
+            app.post_message(event)
+            count += 1
+    return count
+
+
+# -- Sixel --------------------------------------------------------------------------------
+
+_SIXEL_BAND = 6  # pixel rows per Sixel band
+_COLOUR_DEF = re.compile(r"#(\d+);2;(\d+);(\d+);(\d+)")
+
+
+def registers_first(sixel: str) -> str:
+    """Move every colour-register definition (`#N;2;R;G;B`) in front of the pixel data.
+
+    textual-image defines each register on first use, partway through the image; xterm
+    then draws bands already sent in a wrong colour (a band of it, and streaks). Other
+    encoders (libsixel, ImageMagick) define the palette first. Each register is defined
+    once, so moving the definitions changes no colour.
+    """
+    definitions: dict[str, str] = {}
+
+    def keep(match: re.Match[str]) -> str:
+        definitions.setdefault(match.group(1), match.group(0))
+        return "#" + match.group(1)
+
+    start = sixel.find("#")
+    if start < 0:
+        return sixel
+    body = _COLOUR_DEF.sub(keep, sixel[start:])
+    return sixel[:start] + "".join(definitions.values()) + body
+
+
+def whole_bands(image: Any) -> Any:
+    """The image cut to a multiple of 6 pixel rows (Konsole paints a last partial band
+    whole, 1-5 px into the text row below)."""
+    extra = image.height % _SIXEL_BAND
+    if extra == 0 or image.height <= _SIXEL_BAND:
+        return image
+    return image.crop((0, 0, image.width, image.height - extra))
+
+
+_SIXEL_CLASS: type | None = None
+
+
+def sixel_widget_class() -> type:
+    """textual-image's Sixel widget, with an inner widget that (1) leaves the cursor on the
+    image's last row, right of it, where Textual continues writing that line (0.12 left it
+    a row lower, so the rest of the line landed a row too low: ghosts after scrolling and
+    modals), (2) defines colours before pixels, (3) sends whole 6-pixel bands.
+
+    Relies on `textual_image.widget.sixel.Image.compose` yielding `_ImageSixelImpl`, on its
+    `_NoopRenderable`, and on
+    `_ImageSixelImpl._get_sixel_segments(sixel_data)` and `_image_to_sixels(image, options,
+    background)`.
+    """
+    global _SIXEL_CLASS
+    if _SIXEL_CLASS is not None:
+        return _SIXEL_CLASS
+    from rich.control import Control
+    from rich.segment import ControlType, Segment
+    from rich.style import Style
+    from textual_image.widget import sixel as sixel_widget
+
+    impl = sixel_widget._ImageSixelImpl
+    plain = Style()
+
+    class _Sixels(impl):  # type: ignore[misc, valid-type]
+        DEFAULT_CSS = "_Sixels { width: 100%; height: 100%; }"
+
+        def _image_to_sixels(self, image, sixel_options=None, background=None):  # type: ignore[no-untyped-def]
+            return registers_first(
+                super()._image_to_sixels(whole_bands(image), sixel_options, background)
+            )
+
+        def _get_sixel_segments(self, sixel_data: str):  # type: ignore[no-untyped-def]
+            region = self.screen.find_widget(self).visible_region
+            return [
+                Segment(Control.move_to(region.x, region.y).segment.text, style=plain),
+                Segment(sixel_data, style=plain, control=((ControlType.CURSOR_FORWARD, 0),)),
+                Segment(Control.move_to(region.right, region.bottom - 1).segment.text, style=plain),
+            ]
+
+    class SixelImage(sixel_widget.Image, Renderable=sixel_widget._NoopRenderable):  # type: ignore[misc, valid-type, call-arg]
+        def compose(self):  # type: ignore[no-untyped-def]
+            yield _Sixels(self.image, self._sixel_options)
+
+    SixelImage.__module__ = __name__
+    _SIXEL_CLASS = SixelImage
+    return SixelImage
+
+
+# -- the guard ----------------------------------------------------------------------------
+
+
+def _version(dist: str) -> tuple[int, ...]:
+    from importlib.metadata import version
+
+    return tuple(int(p) for p in re.findall(r"\d+", version(dist))[:2])
+
+
+def check_internals() -> list[str]:
+    """Every private name and behaviour this module relies on, checked; the problems found
+    (empty when all is as expected). Versions outside the tested ranges are problems too:
+    re-check the touches above, then widen the range."""
+    import inspect
+
+    from textual import app as textual_app
+    from textual.widget import Widget
+
+    problems = []
+    for dist, (low, high) in (
+        ("textual", TESTED_TEXTUAL),
+        ("textual-image", TESTED_TEXTUAL_IMAGE),
+    ):
+        if not low <= _version(dist) < high:
+            problems.append(f"{dist} {_version(dist)} is outside the tested range {low}-{high}")
+    on_event = inspect.getsource(textual_app.App.on_event)
+    if "_forward_event(event)" not in on_event or "priority=True" not in on_event:
+        problems.append("App.on_event no longer forwards keys after the priority bindings")
+    if "_check_bindings(event.key)" not in inspect.getsource(textual_app.App._on_key):
+        problems.append("App._on_key no longer runs the bindings of bubbled keys")
+    stopped = events.Key("a", "a")
+    stopped.stop()
+    if getattr(stopped, "_stop_propagation", None) is not True:
+        problems.append("Message.stop() no longer sets _stop_propagation")
+    from textual.screen import Screen
+
+    chain = getattr(Screen, "_binding_chain", None)
+    if not isinstance(chain, property):
+        problems.append("Screen._binding_chain is gone")
+    if "app_focus" not in on_event:
+        problems.append("App.on_event no longer sets app_focus on a key")
+    if "_set_forwarded" not in inspect.getsource(Widget._forward_event):
+        problems.append("Widget._forward_event no longer marks events forwarded")
+    try:
+        from textual._xterm_parser import XTermParser
+
+        keys = [e.key for e in XTermParser().feed("a\x1b[D") if isinstance(e, events.Key)]
+        if keys != ["a", "left"]:
+            problems.append(f"XTermParser parses 'a' Left as {keys}")
+    except ImportError:
+        problems.append("textual._xterm_parser.XTermParser is gone")
+    from textual_image.widget import sixel as sixel_widget
+
+    impl = getattr(sixel_widget, "_ImageSixelImpl", None)
+    if impl is None:
+        problems.append("textual_image.widget.sixel._ImageSixelImpl is gone")
+    else:
+        if not hasattr(sixel_widget, "_NoopRenderable"):
+            problems.append("textual_image.widget.sixel._NoopRenderable is gone")
+        problems += [
+            f"_ImageSixelImpl.{name} is gone"
+            for name in ("_get_sixel_segments", "_image_to_sixels")
+            if not callable(getattr(impl, name, None))
+        ]
+        if "_ImageSixelImpl(" not in inspect.getsource(sixel_widget.Image.compose):
+            problems.append("textual_image's Sixel Image no longer composes _ImageSixelImpl")
+    from textual_image import _sixel
+
+    if "#{i};2;{r};{g};{b}" not in inspect.getsource(_sixel):
+        problems.append("textual_image._sixel no longer defines registers as #N;2;R;G;B")
+    return problems
