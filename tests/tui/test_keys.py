@@ -13,7 +13,6 @@ import time
 import pytest
 from textual.widgets import Input
 
-from imgtui.demo import DemoServer
 from imgtui.store import Store
 from imgtui.tasks import Status, Task
 from imgtui.tui import testing
@@ -24,21 +23,14 @@ from imgtui.tui.session import Params
 from imgtui.tui.terminal import feed_keys
 from imgtui.tui.widgets.task_card import TaskCard
 
+DEMO_DELAY = 0.02
 SIZE = (120, 40)
 CTRL_U, LEFT = "\x15", "\x1b[D"
 
 
-@pytest.fixture(scope="module")
-def server():
-    s = DemoServer(delay=0.02)
-    s.start()
-    yield s
-    s.stop()
-
-
 @pytest.fixture
-def make_app(tmp_path, server, monkeypatch):
-    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+def make_app(tmp_path, server):
+    """`make(cls, **config)`: an app of class `cls` on the demo server."""
 
     def make(cls=ImgtuiApp, **config):
         return cls(

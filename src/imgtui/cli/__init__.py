@@ -39,6 +39,7 @@ def main(argv: list[str] | None = None) -> int:
     from collections.abc import Callable
 
     from imgtui.cli import generate, history, manage
+    from imgtui.text import CleanWriter
 
     commands: dict[str | None, Callable[[argparse.Namespace], int]] = {
         "generate": generate.cmd_generate,
@@ -52,6 +53,9 @@ def main(argv: list[str] | None = None) -> int:
         None: manage.cmd_app,
     }
     args = build_parser().parse_args(argv)
+    streams = sys.stdout, sys.stderr
+    if args.command is not None:  # server and file text reach the terminal: no controls
+        sys.stdout, sys.stderr = CleanWriter(sys.stdout), CleanWriter(sys.stderr)  # type: ignore[assignment]
     try:
         return commands[args.command](args)
     except UsageError as exc:
@@ -59,6 +63,8 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_USAGE
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED
+    finally:
+        sys.stdout, sys.stderr = streams
 
 
 if __name__ == "__main__":

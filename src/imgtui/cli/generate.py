@@ -516,12 +516,14 @@ class _LiveDisplay:
         width = 200
         with contextlib.suppress(OSError):
             width = os.get_terminal_size(self.stream.fileno()).columns
-        self.stream.write("\r\x1b[2K" + line[: max(10, width - 1)])
-        self.stream.flush()
+        raw = getattr(self.stream, "raw", self.stream)  # (a CleanWriter would drop the CSI)
+        raw.write("\r\x1b[2K" + line[: max(10, width - 1)])
+        raw.flush()
 
     def clear(self) -> None:
-        self.stream.write("\r\x1b[2K")
-        self.stream.flush()
+        raw = getattr(self.stream, "raw", self.stream)
+        raw.write("\r\x1b[2K")
+        raw.flush()
 
 
 # -- batches (--from FILE) ---------------------------------------------------------------

@@ -40,6 +40,7 @@ from imgtui.draft import Attachments, Draft, Params, available_profiles, find_pr
 from imgtui.runner import Runner
 from imgtui.store import History, StoreError
 from imgtui.tasks import SlotStatus, Status, Task, apply
+from imgtui.text import clean
 from imgtui.tui import imaging
 from imgtui.tui.collector import Collector
 from imgtui.tui.commands import app_commands
@@ -146,6 +147,24 @@ class ImgtuiApp(OrderedKeys, App[None]):
         self.history_loaded = asyncio.Event()
         self.collector = Collector(self.call_after_refresh)
         self._task_workers: dict[str, Worker] = {}
+
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: Any = "information",
+        timeout: float | None = None,
+        markup: bool = False,
+    ) -> None:
+        """Every toast (the screens' too): never parsed as markup, control characters
+        removed. Error messages, prompts and file names from anywhere pass through here."""
+        super().notify(
+            clean(message), title=clean(title), severity=severity, timeout=timeout, markup=False
+        )
+
+    def action_help_quit(self) -> None:  # Textual's own hint uses markup
+        self.notify("Press Ctrl+Q to quit the app", title="Do you want to quit?")
 
     # -- layout ---------------------------------------------------------------------------
 

@@ -30,6 +30,7 @@ from textual import events
 if TYPE_CHECKING:
     from textual.app import App
     from textual.dom import DOMNode
+    from textual.widget import Widget
 
 TESTED_TEXTUAL = ((8, 0), (9, 0))  # [from, below)
 TESTED_TEXTUAL_IMAGE = ((0, 12), (0, 15))
@@ -66,10 +67,11 @@ class OrderedKeys:
                         backlog.append(event)
                         return
                     self._key_in_flight = None  # lost on the way
+                key = event
                 if backlog:  # (only while the backlog is being handed out)
-                    backlog.append(event)
-                    event = backlog.popleft()
-                await self._send_key(event)
+                    backlog.append(key)
+                    key = backlog.popleft()
+                await self._send_key(key)
                 return
             sent_to = getattr(event, _SENT_TO, None)
             if sent_to is not None and self._app.screen is not sent_to:
@@ -92,7 +94,8 @@ class OrderedKeys:
             return
         target: DOMNode = app.focused or app.screen
         setattr(event, _SENT_TO, app.screen)
-        await super().on_event(event)  # type: ignore[misc]  (priority bindings, else forward)
+        # App.on_event: the priority bindings, else forward to `target`
+        await super().on_event(event)  # type: ignore[misc]
         if not event.is_forwarded:  # a priority binding took it
             self._key_done(event)
             return
@@ -115,7 +118,7 @@ class OrderedKeys:
         app = self._app
         if not app.app_focus:
             app.app_focus = True
-        target: DOMNode = app.focused or app.screen
+        target: Widget = app.focused or app.screen
         setattr(event, _SENT_TO, app.screen)
         target._forward_event(event)
         self._follow_key(event, _chain(target), 0)

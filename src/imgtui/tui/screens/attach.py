@@ -14,6 +14,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
+from textual.content import Content
 from textual.screen import ModalScreen
 from textual.suggester import Suggester
 from textual.widgets import Input, Label, OptionList, Static
@@ -22,6 +23,7 @@ from textual.widgets.option_list import Option
 from imgtui.api.request import RequestError
 from imgtui.draft import Attachments
 from imgtui.images import check_image
+from imgtui.text import clean
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".gif"}
 MAX_LISTED = 2000
@@ -146,16 +148,19 @@ class AttachScreen(ModalScreen[Attachments]):
         option_list = self.query_one("#attached", OptionList)
         option_list.clear_options()
         for p in self.attachments.images:
-            option_list.add_option(Option(str(p), id=f"image:{p}"))
+            option_list.add_option(Option(Content(clean(str(p))), id=f"image:{p}"))
         if self.attachments.mask:
             option_list.add_option(
-                Option(f"mask: {self.attachments.mask}", id=f"mask:{self.attachments.mask}")
+                Option(
+                    Content(clean(f"mask: {self.attachments.mask}")),
+                    id=f"mask:{self.attachments.mask}",
+                )
             )
         if not self.attachments.images and not self.attachments.mask:
             option_list.add_option(Option("(nothing attached)", disabled=True))
 
     def _error(self, text: str) -> None:
-        self.query_one("#error", Static).update(text)
+        self.query_one("#error", Static).update(Content(clean(text)))  # names file paths
 
     @on(Input.Submitted, "#image")
     def _add_image(self, event: Input.Submitted) -> None:

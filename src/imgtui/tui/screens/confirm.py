@@ -10,6 +10,8 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
+from imgtui.text import clean
+
 
 class ConfirmScreen(ModalScreen[bool]):
     DEFAULT_CSS = """
@@ -47,7 +49,7 @@ class ConfirmScreen(ModalScreen[bool]):
     def compose(self) -> ComposeResult:
         with Vertical() as box:
             box.border_title = self.title_text
-            yield Static(self.question, id="question")
+            yield Static(clean(self.question), id="question", markup=False)  # holds prompts
             with Horizontal(id="buttons"):
                 yield Button(f"{self.no_label} \\[n]", id="no")
                 yield Button(f"{self.yes_label} \\[y]", id="yes", variant="error")

@@ -31,6 +31,7 @@ from imgtui import desktop, images
 from imgtui.api.events import Progress, Started
 from imgtui.store import History
 from imgtui.tasks import SlotStatus, Status, Task
+from imgtui.text import clean
 from imgtui.tui import imaging
 from imgtui.tui.messages import TaskAction, TaskActionRequested
 from imgtui.tui.widgets.image_view import ImageView
@@ -187,6 +188,10 @@ class DetailScreen(ModalScreen["DetailResult | None"]):
             widget.display = False
             return
         widget.display = True
+        # Prompts, revised prompts, errors, model names, file names: no control characters.
+        plain = body if isinstance(body, str) else body.plain
+        if clean(plain) != plain:
+            body = Content(clean(plain))
         widget.update(Content.assemble((title, "bold $accent"), "\n", body))
 
     def refresh_info(self) -> None:

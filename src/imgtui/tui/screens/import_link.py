@@ -18,6 +18,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Static
 
 from imgtui.config import Profile, ShareImport, ShareUrlError, read_share_link
+from imgtui.text import clean
 
 __all__ = ["ImportLinkScreen"]
 
@@ -92,18 +93,20 @@ class ImportLinkScreen(ModalScreen[ShareImport | None]):
             stream = f"stream, {profile.partial_images} partials" if profile.stream else "no stream"
             verb = f"update {old}" if old is not None else "new"
             lines.append(
-                f"→ {verb}: {profile.name} · {profile.base_url} · {profile.api_mode} · {model} · "
-                f"{stream} · key {profile.key_status(self.environ)}"
+                clean(  # a stranger's link: no control characters
+                    f"→ {verb}: {profile.name} · {profile.base_url} · {profile.api_mode} · "
+                    f"{model} · {stream} · key {profile.key_status(self.environ)}"
+                )
             )
         parts: list[str | tuple[str, str]] = ["\n".join(lines)]
-        parts.extend(("\n⚠ " + warning, "$warning") for warning in plan.warnings)
+        parts.extend(("\n⚠ " + clean(warning), "$warning") for warning in plan.warnings)
         return Content.assemble(*parts)
 
     @on(Input.Changed, "#import-url")
     def _changed(self) -> None:
         plan, error = self._parse()
         preview = self.query_one("#import-preview", Static)
-        preview.update(self._preview(plan) if plan is not None else Content(error))
+        preview.update(self._preview(plan) if plan is not None else Content(clean(error)))
         preview.set_class(plan is not None, "-ok")
         preview.set_class(bool(error), "-error")
 
@@ -113,7 +116,7 @@ class ImportLinkScreen(ModalScreen[ShareImport | None]):
         plan, error = self._parse()
         preview = self.query_one("#import-preview", Static)
         if plan is None:
-            preview.update(Content(error or "Paste a link first."))
+            preview.update(Content(clean(error) or "Paste a link first."))
             preview.set_class(True, "-error")
             preview.set_class(False, "-ok")
             return

@@ -12,6 +12,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid, Horizontal, Vertical
+from textual.content import Content
 from textual.screen import ModalScreen
 from textual.suggester import SuggestFromList
 from textual.widgets import Button, Input, Label, Select, Static
@@ -19,6 +20,7 @@ from textual.widgets import Button, Input, Label, Select, Static
 from imgtui.api.request import FORMATS, RequestError, parse_size
 from imgtui.config import Profile
 from imgtui.draft import QUALITIES, SIZES, Params
+from imgtui.text import clean
 
 MODELS = ("gpt-image-1", "gpt-image-1-mini", "gpt-image-1.5", "gpt-image-2", "chatgpt-image-latest")
 
@@ -71,7 +73,7 @@ class ParamsScreen(ModalScreen["Params | None"]):
             with Grid():
                 yield Label("Profile")
                 yield Select(
-                    [(n, n) for n in names],
+                    [(Content(clean(n, newlines=False)), n) for n in names],
                     value=p.profile.name,
                     allow_blank=False,
                     id="profile",
@@ -186,7 +188,7 @@ class ParamsScreen(ModalScreen["Params | None"]):
         try:
             params = self._collect()
         except RequestError as exc:
-            self.query_one("#error", Static).update(f"{exc.field}: {exc.message}")
+            self.query_one("#error", Static).update(Content(clean(f"{exc.field}: {exc.message}")))
             return
         self.dismiss(params)
 

@@ -15,6 +15,7 @@ from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from imgtui.config import Config, Profile
+from imgtui.text import clean
 from imgtui.tui.widgets.profile_list import describe_profile
 
 __all__ = ["ProfilePicker"]
@@ -72,9 +73,9 @@ class ProfilePicker(ModalScreen[str | None]):
                         Content.assemble(
                             marker,
                             (number, "$foreground-muted"),
-                            (p.name, "bold"),
+                            (clean(p.name, newlines=False), "bold"),
                             "\n    ",
-                            (describe_profile(p, self.environ), "$foreground-muted"),
+                            (clean(describe_profile(p, self.environ)), "$foreground-muted"),
                         ),
                         id=p.name,
                     )

@@ -48,6 +48,7 @@ from imgtui.config import (
     profile_to_share_url,
     share_url_losses,
 )
+from imgtui.text import clean
 from imgtui.tui.screens.app_settings import AppSettingsScreen
 from imgtui.tui.screens.confirm import ConfirmScreen
 from imgtui.tui.screens.import_link import ImportLinkScreen
@@ -268,7 +269,10 @@ class SettingsScreen(Screen[str | None]):
             options.append(
                 Option(
                     Content.assemble(
-                        marker, (p.name, "bold"), "\n", profile_details(p, self.environ)
+                        marker,
+                        (clean(p.name, newlines=False), "bold"),
+                        "\n",
+                        profile_details(p, self.environ),
                     ),
                     id=p.name,
                 )
@@ -319,7 +323,7 @@ class SettingsScreen(Screen[str | None]):
         title = (
             f"Edit · {self.editing}" if self.editing is not None else "New profile (not saved yet)"
         )
-        form.border_title = Content(title)  # a name may come from a share link: never markup
+        form.border_title = Content(clean(title, newlines=False))  # a profile name: no markup
         subtitle = []
         if self.editing is not None and self.editing == self._active_name():
             subtitle.append("active")
@@ -731,7 +735,7 @@ class SettingsScreen(Screen[str | None]):
 
     def _show_test_result(self, text: str, cls: str) -> None:
         result = self.query_one("#test-result", Static)
-        result.update(Content(text))  # server words: never parsed as markup
+        result.update(Content(clean(text)))  # the server's words: never markup
         result.set_class(cls == "-ok", "-ok")
         result.set_class(cls == "-failed", "-failed")
 

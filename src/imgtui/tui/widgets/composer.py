@@ -14,11 +14,13 @@ from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.content import Content
 from textual.message import Message
 from textual.widgets import Button, Static, TextArea
 
 from imgtui.draft import Attachments
 from imgtui.prompts import PromptHistory
+from imgtui.text import clean
 
 NEWLINE_KEYS = ("ctrl+j", "shift+enter", "alt+enter")
 
@@ -128,7 +130,7 @@ class Chip(Button):
     """
 
     def __init__(self, label: str, key: str, kind: str = "image") -> None:
-        super().__init__(f"{label} ✕", classes=f"-{kind}")
+        super().__init__(Content(clean(f"{label} ✕")), classes=f"-{kind}")  # file names
         self.can_focus = False
         self.key = key
         self.kind = kind

@@ -25,6 +25,7 @@ from textual.widget import Widget
 from textual.widgets import Input, Select, Static, Switch, TextArea
 
 from imgtui.config import FieldSpec
+from imgtui.text import clean
 
 __all__ = ["FieldForm"]
 
@@ -170,7 +171,7 @@ class FieldForm(VerticalScroll):
         for spec in self.fields:
             label = self.query_one(f"#err-{spec.name}", Static)
             message = problems.get(spec.name, "")
-            label.update(Content(f"⚠ {message}" if message else ""))
+            label.update(Content(clean(f"⚠ {message}") if message else ""))  # may quote a link
             label.set_class(bool(message), "-shown")
             if spec.applies is not None:
                 self.query_one(f"#f-{spec.name}").disabled = not spec.applies(obj)

@@ -10,6 +10,7 @@ from textual.message import Message
 from textual.widgets import Static
 
 from imgtui.draft import Params
+from imgtui.text import clean
 
 DEMO_NOTICE = (
     "Demo provider — no API key needed; add a profile in settings (or set OPENAI_API_KEY)."
@@ -37,17 +38,18 @@ class ParamBar(Vertical):
 
     def show(self, params: Params) -> None:
         p = params.profile
+        name, model = clean(p.name, newlines=False), clean(p.model, newlines=False)
         sep = (" │ ", "$foreground-muted")
         parts: list = [
-            (p.name, "bold $accent"),
+            (name, "bold $accent"),
             (" · ", "$foreground-muted"),
-            (p.model, "bold"),
+            (model, "bold"),
             sep,
             ("size ", "$foreground-muted"),
-            params.size,
+            clean(params.size, newlines=False),
             sep,
             ("quality ", "$foreground-muted"),
-            params.quality,
+            clean(params.quality, newlines=False),
             sep,
             ("n ", "$foreground-muted"),
             str(params.n),

@@ -10,6 +10,7 @@ from textual.content import Content
 from textual.widgets import OptionList
 
 from imgtui.config import Profile
+from imgtui.text import clean
 
 __all__ = ["ProfileList", "describe_profile", "profile_details"]
 
@@ -36,7 +37,7 @@ def profile_details(profile: Profile, environ: Mapping[str, str] | None) -> Cont
     status = profile.key_status(environ)
     key_line = status if profile.key_reference else f"key {status}"
     return Content.assemble(
-        (f"  {_models(profile)}\n", "$foreground-muted"),
+        (f"  {clean(_models(profile), newlines=False)}\n", "$foreground-muted"),
         (f"  {key_line}", "$warning" if missing else "$foreground-muted"),
     )
 

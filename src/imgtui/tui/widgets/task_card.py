@@ -18,6 +18,7 @@ from textual.widget import Widget
 from textual.widgets import Static
 
 from imgtui.tasks import Status, Task
+from imgtui.text import clean
 from imgtui.tui.widgets.image_view import ImageView
 
 if TYPE_CHECKING:
@@ -55,14 +56,19 @@ def format_elapsed(seconds: float, running: bool) -> str:
 
 
 def one_line(text: str, limit: int = 400) -> str:
-    flat = " ".join(text.split())
+    """`text` on one line (runs of whitespace become one space), control characters
+    removed (`imgtui.text.clean`), cut at `limit` characters."""
+    flat = " ".join(clean(text).split())
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
 def params_summary(task: Task) -> str:
     p = task.params
-    parts = [task.profile_name or "?", task.model or "?"]
-    parts.extend(value for value in (p.size, p.quality) if value and value != "auto")
+    parts = [
+        clean(task.profile_name or "?", newlines=False),
+        clean(task.model or "?", newlines=False),
+    ]
+    parts.extend(clean(v, newlines=False) for v in (p.size, p.quality) if v and v != "auto")
     if task.n > 1:
         parts.append(f"n={task.n}")
     if task.input_images:
