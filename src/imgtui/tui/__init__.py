@@ -32,14 +32,17 @@ _KITTY_TERMS = ("xterm-kitty", "xterm-ghostty")
 
 
 def run_app(renderer: str | None = None, profile: str | None = None) -> int:
+    """The `imgtui` command: probe the terminal (`terminal.probe`: the user's keys typed
+    meanwhile are kept and replayed into the app) while the app's modules import, then run."""
     # The imports build ~80k objects that live as long as the process, and next to no
     # garbage: collecting while they build costs ~10 ms, and a full pass over them would
     # land before the first frame (~20 ms). So no collection until they are built, and
     # then they are frozen (left out of every later collection).
     gc.disable()
     try:
+        resolved: list[str] = []
         thread = threading.Thread(
-            target=_probe, args=(renderer,), name="imgtui-terminal-probe", daemon=True
+            target=_probe, args=(renderer, resolved), name="imgtui-terminal-probe", daemon=True
         )
         thread.start()
         from imgtui.tui import app
@@ -48,14 +51,30 @@ def run_app(renderer: str | None = None, profile: str | None = None) -> int:
         gc.freeze()
     finally:
         gc.enable()
-    return app.run_app(renderer=renderer, profile=profile)
+    return app.run_app(renderer=resolved[0] if resolved else renderer, profile=profile)
 
 
-def _probe(renderer: str | None) -> None:
+def _probe(renderer: str | None, resolved: list[str]) -> None:
+    """Resolve `auto` with imgtui's own probe (`terminal.probe`), then import textual-image
+    asking the terminal nothing more. `resolved` gets the concrete renderer, if any."""
     try:
-        import_textual_image(_renderer_setting(renderer))
+        setting = _renderer_setting(renderer)
+        if setting == "auto" and _is_tty():
+            from imgtui.tui import terminal
+
+            caps = terminal.probe(ask_kitty=not in_multiplexer())
+            terminal.seed_textual_image(caps)
+            setting = caps.renderer()
+            resolved.append(setting)
+        import_textual_image(setting)
     except Exception:  # the app reports renderer problems itself (its own import probes in full)
         pass
+
+
+def _is_tty() -> bool:
+    return bool(
+        sys.__stdin__ and sys.__stdin__.isatty() and sys.__stdout__ and sys.__stdout__.isatty()
+    )
 
 
 def _renderer_setting(renderer: str | None) -> str:

@@ -48,7 +48,7 @@ from imgtui.tui.messages import PictureReady, TaskAction, TaskActionRequested, T
 from imgtui.tui.screens.confirm import ConfirmScreen
 from imgtui.tui.screens.detail import DetailResult, DetailScreen
 from imgtui.tui.screens.search import HistoryFilter, SearchScreen
-from imgtui.tui.terminal import OrderedKeys
+from imgtui.tui.terminal import OrderedKeys, feed_keys, typed_during_probe
 from imgtui.tui.widgets.composer import Composer, PromptArea
 from imgtui.tui.widgets.param_bar import ParamBar
 from imgtui.tui.widgets.task_card import THUMB_COLS, THUMB_ROWS, TaskCard, one_line
@@ -197,6 +197,7 @@ class ImgtuiApp(OrderedKeys, App[None]):
     def on_mount(self) -> None:
         self.param_bar.show(self.params)
         self.composer.area.focus()
+        feed_keys(self, typed_during_probe())  # typed while the terminal was probed
         self.update_subtitle()
         self.call_after_refresh(self._start_history)
         self.set_interval(1.0, self.tick)

@@ -336,8 +336,172 @@ def check_internals() -> list[str]:
         ]
         if "_ImageSixelImpl(" not in inspect.getsource(sixel_widget.Image.compose):
             problems.append("textual_image's Sixel Image no longer composes _ImageSixelImpl")
+    from textual_image import _terminal
+
+    if hasattr(_terminal, "probe_terminal"):
+        fields = getattr(_terminal.TerminalCapabilities, "_fields", ())
+        if fields != ("cell_size", "sixel", "tgp"):
+            problems.append(f"textual_image TerminalCapabilities fields are {fields}")
+        if "_result" not in inspect.getsource(_terminal.probe_terminal):
+            problems.append("textual_image.probe_terminal no longer caches on _result")
+    elif "_result" not in inspect.getsource(_terminal.get_cell_size):
+        problems.append("textual_image.get_cell_size no longer caches on _result")
     from textual_image import _sixel
 
     if "#{i};2;{r};{g};{b}" not in inspect.getsource(_sixel):
         problems.append("textual_image._sixel no longer defines registers as #N;2;R;G;B")
     return problems
+
+
+# -- the start-up probe -------------------------------------------------------------------
+
+PROBE_TIMEOUT = 1.0  # every terminal answers DA1; a slow one (SSH, load) gets this long
+_DA1 = re.compile(r"\x1b\[\?([\d;]*)c")
+_XTVERSION = re.compile(r"\x1bP>\|([^\x1b]*)\x1b\\")
+_KITTY_REPLY = re.compile(r"\x1b_G([^\x1b]*)\x1b\\")
+_CELL_REPLY = re.compile(r"\x1b\[6;(\d+);(\d+)t")
+_KITTY_QUERY = "\x1b_Gi=31,s=1,v=1,a=q,t=d,f=24;AAAA\x1b\\"
+KITTY_PLACEHOLDERS = (0, 28)  # kitty draws Unicode-placeholder images from 0.28 on
+
+
+class Capabilities:
+    """What the terminal answered at start-up: Sixel (DA1 attribute 4), the Kitty graphics
+    protocol, its name and version (XTVERSION), the cell size in pixels (0 when unknown)."""
+
+    def __init__(
+        self,
+        sixel: bool = False,
+        kitty_graphics: bool = False,
+        version: str = "",
+        cell: tuple[int, int] = (0, 0),
+        answered: bool = False,
+    ) -> None:
+        self.sixel = sixel
+        self.kitty_graphics = kitty_graphics
+        self.version = version  # e.g. "kitty(0.26.5)", "XTerm(379)", "tmux 3.3a"
+        self.cell = cell
+        self.answered = answered  # DA1 came back (the probe saw the whole answer)
+
+    def kitty_version(self) -> tuple[int, ...] | None:
+        match = re.match(r"kitty\((\d+)\.(\d+)", self.version)
+        return (int(match.group(1)), int(match.group(2))) if match else None
+
+    @property
+    def placeholders(self) -> bool:
+        """Kitty graphics through Unicode placeholders, as textual-image draws them: not in
+        kitty before 0.28 (green boxes there)."""
+        version = self.kitty_version()
+        return self.kitty_graphics and (version is None or version >= KITTY_PLACEHOLDERS)
+
+    def renderer(self) -> str:
+        """The renderer `auto` means here: Sixel, else Kitty graphics where placeholders
+        work, else half cells."""
+        if self.sixel:
+            return "sixel"
+        if self.placeholders:
+            return "tgp"
+        return "halfcell"
+
+
+def parse_replies(data: str) -> tuple[Capabilities, str]:
+    """Split what stdin gave during the probe into the terminal's answers and everything
+    else (the user's keys, in order)."""
+    caps = Capabilities()
+    da1 = _DA1.search(data)
+    if da1:
+        caps.answered = True
+        caps.sixel = "4" in da1.group(1).split(";")
+    version = _XTVERSION.search(data)
+    if version:
+        caps.version = version.group(1)
+    kitty = _KITTY_REPLY.search(data)
+    if kitty:
+        caps.kitty_graphics = kitty.group(1).rsplit(";", 1)[-1] == "OK"
+    cell = _CELL_REPLY.search(data)
+    if cell:
+        caps.cell = (int(cell.group(2)), int(cell.group(1)))
+    rest = data
+    for pattern in (_DA1, _XTVERSION, _KITTY_REPLY, _CELL_REPLY):
+        rest = pattern.sub("", rest)
+    return caps, rest
+
+
+_typed = ""
+
+
+def typed_during_probe() -> str:
+    """Keys the user typed while the terminal was probed (given out once)."""
+    global _typed
+    typed, _typed = _typed, ""
+    return typed
+
+
+def probe(ask_kitty: bool, timeout: float = PROBE_TIMEOUT) -> Capabilities:
+    """Ask the terminal (stdin/stdout must be a tty) for XTVERSION, Kitty graphics (when
+    `ask_kitty`), the cell size when the tty does not know it, and DA1 last: terminals
+    answer in order, so DA1's reply ends the answer. Everything else read meanwhile is the
+    user's typing: kept for `typed_during_probe()`, never lost, never taken for a reply.
+    """
+    import os
+    import select
+    import sys
+    import termios
+    import tty
+
+    global _typed
+    fd_in = sys.__stdin__.fileno()  # type: ignore[union-attr]
+    out = sys.__stdout__
+    assert out is not None
+    cell = (0, 0)
+    try:
+        import fcntl
+        import struct
+
+        rows, cols, xpix, ypix = struct.unpack(
+            "HHHH", fcntl.ioctl(out.fileno(), termios.TIOCGWINSZ, b"\0" * 8)
+        )
+        if rows and cols and xpix and ypix:
+            cell = (xpix // cols, ypix // rows)
+    except OSError:
+        pass
+    saved = termios.tcgetattr(fd_in)
+    data = ""
+    try:
+        tty.setcbreak(fd_in, termios.TCSANOW)  # no echo, no line buffering
+        query = "\x1b[>0q" + (_KITTY_QUERY if ask_kitty else "")
+        query += ("\x1b[16t" if cell == (0, 0) else "") + "\x1b[c"
+        out.write(query)
+        out.flush()
+        deadline = time.monotonic() + timeout
+        raw = b""
+        while not _DA1.search(data):
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([fd_in], [], [], left)[0]:
+                break
+            chunk = os.read(fd_in, 4096)
+            if not chunk:
+                break
+            raw += chunk
+            data = raw.decode("utf-8", "replace")
+    finally:
+        termios.tcsetattr(fd_in, termios.TCSANOW, saved)
+    caps, rest = parse_replies(data)
+    if caps.cell == (0, 0):
+        caps.cell = cell
+    _typed += rest
+    return caps
+
+
+def seed_textual_image(caps: Capabilities) -> None:
+    """Hand the probe's findings to textual-image, so it asks the terminal nothing itself:
+    0.12 caches the cell size on `get_cell_size._result`; 0.13+ caches everything on
+    `probe_terminal._result` (a `TerminalCapabilities`)."""
+    from textual_image import _terminal
+
+    cell = _terminal.CellSize(*(caps.cell if caps.cell != (0, 0) else (10, 20)))  # its default
+    if hasattr(_terminal, "probe_terminal"):
+        _terminal.probe_terminal._result = _terminal.TerminalCapabilities(  # type: ignore[attr-defined]
+            cell, sixel=caps.sixel, tgp=caps.placeholders
+        )
+    else:
+        _terminal.get_cell_size._result = cell  # type: ignore[attr-defined]
