@@ -64,3 +64,11 @@ async def test_sixel_bytes_leave_the_cursor_on_the_image_row():
         assert height % 6 == 0 and width > 0
         first_pixel = re.search(r"#\d+[^#;\d]", sixel).start()
         assert ";2;" not in sixel[first_pixel:]
+
+
+async def test_feed_keys_takes_nothing_and_keys():
+    app = SixelHost()
+    async with app.run_test() as pilot:
+        assert terminal.feed_keys(app, "") == 0
+        assert terminal.feed_keys(app, "ab\x1b[D") == 3
+        await pilot.pause()

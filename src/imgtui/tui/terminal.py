@@ -169,15 +169,12 @@ def feed_keys(app: App[Any], data: str) -> int:
 
     Relies on Textual's private `_xterm_parser.XTermParser` (the driver's own parser).
     """
+    if not data:
+        return 0
     from textual._xterm_parser import XTermParser
 
-    parser = XTermParser()
     count = 0
-    for event in parser.feed(data):
-        if isinstance(event, events.Key):
-            app.post_message(event)
-            count += 1
-    for event in parser.feed(""):  # flush a lone trailing escape
+    for event in XTermParser().feed(data):  # (a lone Escape at the very end waits: dropped)
         if isinstance(event, events.Key):
             app.post_message(event)
             count += 1
