@@ -27,6 +27,7 @@ from PIL import Image
 from textual.widgets import OptionList
 
 from imgtui.config import Config, Profile, Settings
+from imgtui.draft import Attachments
 from imgtui.store import Store
 from imgtui.tasks import Status, Task
 from imgtui.text import clean
@@ -34,7 +35,6 @@ from imgtui.tui import testing
 from imgtui.tui.app import ImgtuiApp
 from imgtui.tui.screens.confirm import ConfirmScreen
 from imgtui.tui.screens.detail import DetailScreen
-from imgtui.tui.widgets.composer import Attachments
 
 SIZE = (120, 40)
 CLICK = "[@click=app.quit]click me[/]"

@@ -55,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     streams = sys.stdout, sys.stderr
     if args.command is not None:  # server and file text reach the terminal: no controls
-        sys.stdout, sys.stderr = CleanWriter(sys.stdout), CleanWriter(sys.stderr)  # type: ignore[assignment]
+        sys.stdout, sys.stderr = CleanWriter(sys.stdout), CleanWriter(sys.stderr)
     try:
         return commands[args.command](args)
     except UsageError as exc:
