@@ -86,8 +86,9 @@ def image_widget_class(kind: str) -> type[Any]:
     if kind == "sixel":  # a different widget inside: imgtui's fixed one (see `terminal`)
         from imgtui.tui.terminal import sixel_widget_class
 
-        _WIDGET_CLASSES[kind] = base = sixel_widget_class()
-        return base
+        sixel: type[Any] = sixel_widget_class()
+        _WIDGET_CLASSES[kind] = sixel
+        return sixel
     base_setter = base.image.fset  # type: ignore[attr-defined]
 
     def set_image(self, value) -> None:
