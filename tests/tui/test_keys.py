@@ -13,7 +13,6 @@ import time
 import pytest
 from textual.widgets import Input
 
-from imgtui.draft import Params
 from imgtui.store import Store
 from imgtui.tasks import Status, Task
 from imgtui.tui import testing
@@ -210,7 +209,6 @@ async def test_many_prompts_sent_fast_all_finish(make_app, server):
     count = 100
     async with app.run_test(size=SIZE) as pilot:
         await ready(pilot)
-        app.set_params(Params(app.params.profile, size="256x256"))
         for i in range(count):
             feed_keys(app, f"p{i}\r")
             await asyncio.sleep(0.05)  # the pace is what is tested: no event to wait for
