@@ -72,3 +72,28 @@ async def test_feed_keys_takes_nothing_and_keys():
         assert terminal.feed_keys(app, "") == 0
         assert terminal.feed_keys(app, "ab\x1b[D") == 3
         await pilot.pause()
+
+
+async def test_a_new_picture_of_the_same_size_repaints_without_blanking():
+    """A partial frame after another (same size): the same inner widget gets it (textual-image
+    recomposed: the picture painted twice, with a blank between) and the cells under the
+    picture are not blanked first (the picture vanished until the terminal decoded the new
+    one: a flash at every frame)."""
+    app = SixelHost()
+    async with app.run_test(size=(40, 12)) as pilot:
+        outer = app.query_one(terminal.sixel_widget_class())
+        outer.image = Image.new("RGB", (80, 140), (200, 30, 30))
+        await pilot.pause()
+        (inner,) = outer.children
+        region = app.screen.find_widget(inner).visible_region
+        crop = Region(0, 0, region.width, region.height)
+        first = inner.render_lines(crop)
+        outer.image = Image.new("RGB", (80, 140), (30, 200, 30))
+        again = inner.render_lines(crop)  # the repaint this asks for
+        await pilot.pause()
+        assert list(outer.children) == [inner]
+        for strip in again[:-1]:
+            assert "".join(s.text for s in strip).strip(" ") == f"\x1b[{region.width}C"
+            assert not any(s.text.isspace() and s.text for s in strip)
+        assert "\x1bP" in "".join(s.text for s in again[-1])
+        assert "".join(s.text for s in first[-1]) != "".join(s.text for s in again[-1])

@@ -234,16 +234,38 @@ def sixel_widget_class() -> type:
     global _SIXEL_CLASS
     if _SIXEL_CLASS is not None:
         return _SIXEL_CLASS
+    from PIL import Image as PILImage
     from rich.control import Control
     from rich.segment import ControlType, Segment
     from rich.style import Style
+    from textual.strip import Strip
     from textual_image.widget import sixel as sixel_widget
+    from textual_image.widget._base import Image as BaseImage
 
     impl = sixel_widget._ImageSixelImpl
     plain = Style()
 
     class _Sixels(impl):  # type: ignore[misc, valid-type]
         DEFAULT_CSS = "_Sixels { width: 100%; height: 100%; }"
+
+        keep_cells = False  # set for the repaint after a new picture of the same size
+
+        def render_lines(self, crop):
+            keep, self.keep_cells = self.keep_cells, False
+            lines = super().render_lines(crop)
+            if not keep or not lines:
+                return lines
+            # A new picture over the one shown, same place and size: the cells under it
+            # are left as they are (the cursor moves over them). Blanking them first made
+            # the picture vanish until the terminal had decoded the new one: a flash at
+            # every partial frame.
+            skip = Segment(
+                f"\x1b[{crop.width}C", control=((ControlType.CURSOR_FORWARD, crop.width),)
+            )
+            sixel = [s for s in lines[-1] if s.control or not s.text.isspace()]
+            return [Strip([skip], cell_length=crop.width)] * (len(lines) - 1) + [
+                Strip([skip, *sixel], cell_length=crop.width)
+            ]
 
         def _image_to_sixels(self, image, sixel_options=None, background=None):
             return registers_first(
@@ -258,9 +280,36 @@ def sixel_widget_class() -> type:
                 Segment(Control.move_to(region.right, region.bottom - 1).segment.text, style=plain),
             ]
 
+    base_setter = sixel_widget.Image.image.fset
+
     class SixelImage(sixel_widget.Image, Renderable=sixel_widget._NoopRenderable):
+        _sixels: Any = None
+
         def compose(self):
-            yield _Sixels(self.image, self._sixel_options)
+            self._sixels = _Sixels(self.image, self._sixel_options)
+            yield self._sixels
+
+        def _set_image(self, value):
+            """A new picture goes to the Sixel widget shown (textual-image recomposes:
+            a new widget, the picture painted twice with a blank between)."""
+            inner = self._sixels
+            if inner is None or not inner.is_mounted:
+                base_setter(self, value)
+                return
+            same_size = (
+                isinstance(value, PILImage.Image)
+                and isinstance(self._image, PILImage.Image)
+                and value.size == self._image.size
+            )
+            if same_size:
+                self._image = value  # the size cannot change: no layout pass
+                inner.keep_cells = True
+            else:
+                BaseImage.image.fset(self, value)
+            inner.image = value
+            inner.refresh()
+
+        image = property(sixel_widget.Image.image.fget, _set_image)
 
     SixelImage.__module__ = __name__
     _SIXEL_CLASS = SixelImage
