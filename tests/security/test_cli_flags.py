@@ -31,7 +31,9 @@ def test_deadline_flag_ends_a_run_against_a_dripping_server(hostile, tmp_path):
     ends the run with the deadline's message."""
     r = generate(["--base-url", hostile.url("drip"), "--timeout", "5", "--deadline", "1"], tmp_path)
     assert r.returncode == 1, r.stderr
-    assert r.stderr.splitlines()[0] == "imgtui: The request ran past its deadline of 1 s"
+    message, hint = r.stderr.strip().splitlines()
+    assert message == "imgtui: The request ran past its deadline of 1 s"
+    assert hint.endswith("(settings, the config file, or --deadline).")
     assert len(hostile.seen("/drip/")) == 1
 
 

@@ -57,7 +57,7 @@ class Deadline:
             FailureKind.TIMEOUT,
             f"The request ran past its deadline of {self.seconds:g} s",
             "The server was still sending (slowly) when the deadline passed. If the "
-            "provider is just slow, raise the profile's deadline (settings, or the config file).",
+            "provider is just slow, raise the profile's deadline (settings, the config file, or --deadline).",
         )
 
     async def run(self, awaitable: Awaitable[T]) -> T:
