@@ -284,15 +284,16 @@ async def test_detail_shows_live_partial_and_open_failure_toasts(make_app, monke
 async def test_toast_when_a_task_ends_behind_a_modal(make_app):
     from imgtui.tui.screens.params import ParamsScreen
 
-    app = make_app(partial_images=1, headers={"x-demo-delay": "1.0"})
+    app = make_app(partial_images=1)
     async with app.run_test(size=SIZE) as pilot:
         await settled(pilot)
-        task = await submit(pilot, "behind the modal")
-        await pilot.press("f2")  # the parameters modal is open while the task finishes
+        await pilot.press("f2")  # the parameters modal is open for the task's whole life
         await wait_for(pilot, lambda: isinstance(app.screen, ParamsScreen), what="the modal")
-        await wait_for(pilot, lambda: task.status is Status.RUNNING, what="running")
+        task = app.submit("behind the modal")  # what Enter in the composer does
+        assert task is not None
         await wait_for(pilot, lambda: task.status is Status.DONE, what="done")
         await pilot.pause()
+        assert isinstance(app.screen, ParamsScreen)
         assert any("behind the modal" in (n.title or "") for n in app._notifications)
 
 
