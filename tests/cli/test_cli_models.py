@@ -201,3 +201,72 @@ def test_image_bytes_of_the_gif_are_as_received(server, env, tmp_path):
     r = generate(server, env, tmp_path, "--format", "gif", "--frames", "2", "-s", "256x256")
     path = Path(json.loads(r.stdout.splitlines()[-1])["path"])
     assert Image.open(io.BytesIO(path.read_bytes())).n_frames == 2
+
+
+# -- imgtui models, imgtui usage, the daily limit -------------------------------------------
+
+
+def write_profile(env, server, extra=""):
+    cfg = Path(env["IMGTUI_CONFIG_FILE"])
+    cfg.parent.mkdir(parents=True, exist_ok=True)
+    cfg.write_text(
+        "[[profiles]]\n"
+        'name = "Shop"\n'
+        f'base_url = "{server.base_url}"\n'
+        'api_key = "sk-shop-secret"\n'
+        'model = "gpt-image-1"\n'
+        "stream = false\n" + extra
+    )
+
+
+def test_models_lists_the_providers_models_and_flags_the_profiles(server, env):
+    write_profile(env, server)
+    r = run(["models", "--json"], env)
+    assert r.returncode == 0, r.stderr
+    listing = json.loads(r.stdout)
+    assert listing["profile"] == "Shop"
+    by_id = {m["id"]: m for m in listing["image_models"]}
+    assert by_id["gpt-image-1"]["shutdown_date"] == "2026-10-23"
+    assert by_id["gpt-image-2.6-flare"] == {
+        "id": "gpt-image-2.6-flare",
+        "shutdown_date": None,
+        "family": "gpt-image-2.6",
+        "warning": None,
+    }
+    assert "gpt-5.6-terra" in [m["id"] for m in listing["mainline_models"]]
+    assert "imgtui: warning: this profile's model: gpt-image-1 was shut down on 2026-10-23" in (
+        r.stderr
+    )
+    assert "sk-shop-secret" not in r.stdout + r.stderr
+    # cached: a second listing sends nothing
+    requests = len(server.requests)
+    assert run(["models"], env).returncode == 0
+    assert len(server.requests) == requests
+    assert run(["models", "--refresh"], env).returncode == 0
+    assert len(server.requests) == requests + 1
+
+
+def test_usage_sums_the_history_and_the_daily_limit_refuses(server, env, tmp_path):
+    write_profile(env, server)
+    batch = tmp_path / "prompts.txt"
+    batch.write_text("a cat\na dog\n")
+    r = run(["generate", "--from", str(batch), "-m", "gpt-image-2.6-flare", "-o",
+             str(tmp_path / "out")], env)  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    r = run(["usage", "--json"], env)
+    assert r.returncode == 0, r.stderr
+    usage = json.loads(r.stdout)
+    (day,) = usage["days"]
+    assert (day["profile"], day["tasks"], day["unpriced"]) == ("Shop", 2, 0)
+    assert day["cost_usd"] > 0
+    assert usage["total_usd"] == day["cost_usd"]
+
+    write_profile(env, server, f"daily_limit_usd = {day['cost_usd']}\n")
+    server.clear()
+    r = run(["generate", "a bird", "-o", str(tmp_path / "out")], env)
+    assert r.returncode == 2
+    assert "the daily spending limit of profile 'Shop' is reached" in r.stderr
+    assert server.requests == []
+    write_profile(env, server, f"daily_limit_usd = {day['cost_usd'] * 2}\n")
+    r = run(["generate", "a bird", "-m", "gpt-image-2.6-flare", "-o", str(tmp_path / "out")], env)
+    assert r.returncode == 0, r.stderr

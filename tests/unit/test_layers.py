@@ -33,6 +33,7 @@ CORE = [
     "imgtui.config.providers",
     "imgtui.models",
     "imgtui.models.listing",
+    "imgtui.spending",
     "imgtui.cli.generate",
 ]
 

@@ -49,6 +49,8 @@ def main(argv: list[str] | None = None) -> int:
         "providers": history.cmd_providers,
         "demo-server": manage.cmd_demo_server,
         "locate": manage.cmd_locate,
+        "models": manage.cmd_models,
+        "usage": manage.cmd_usage,
         "profiles": manage.cmd_profiles,
         None: manage.cmd_app,
     }

@@ -226,6 +226,33 @@ def resolve_size_flag(
     return snapped.size, list(snapped.notices)
 
 
+def check_spending_limit(drafts: list[Draft]) -> None:
+    """Refuse (UsageError, nothing sent) when a draft's profile has a daily spending limit
+    that today's tasks in the history already reached (`imgtui.spending`)."""
+    from imgtui.config import data_dir
+    from imgtui.spending import LimitReached, check_daily_limit
+    from imgtui.store import Store, StoreError
+
+    limited = {d.profile.name: d.profile for d in drafts if d.profile.daily_limit_usd is not None}
+    if not limited:
+        return
+    store = Store(data_dir())
+    try:
+        store.open()
+        tasks = store.load()
+    except StoreError as exc:
+        raise UsageError(f"cannot open the history to check the spending limit: {exc}") from None
+    finally:
+        store.close()
+    for profile in limited.values():
+        try:
+            check_daily_limit(
+                tasks, profile.name, profile.daily_limit_usd, profile.price_overrides
+            )
+        except LimitReached as exc:
+            raise UsageError(str(exc)) from None
+
+
 def check_writable(outdir: Path) -> None:
     """Create `outdir` and prove a file can be written there, before anything is sent (a
     paid image must not arrive with nowhere to go). Raises UsageError."""
@@ -639,6 +666,7 @@ def cmd_batch(args: argparse.Namespace) -> int:
     from imgtui.store import Store, StoreError
 
     drafts = batch_drafts(args)
+    check_spending_limit([d for _, d in drafts])
     outdir = Path(args.outdir).expanduser()
     check_writable(outdir)
     store = Store(data_dir())
@@ -680,6 +708,7 @@ def cmd_generate(args: argparse.Namespace, *, retry: RetryPolicy | None = None) 
     draft = draft_from_args(args)
     for warning in draft.warnings:
         print(f"imgtui: note: {warning}", file=sys.stderr)
+    check_spending_limit([draft])
     outdir = Path(args.outdir).expanduser()
     check_writable(outdir)
     live = sys.stderr.isatty()

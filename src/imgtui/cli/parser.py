@@ -201,6 +201,19 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("locate", help="print where the config file and the data live")
 
+    md = sub.add_parser(
+        "models",
+        help="the provider's image (and mainline) models, with shutdown dates",
+        description="List a profile's models from its GET /models (cached for a day per "
+        "profile), with shutdown dates and what imgtui knows of each.",
+    )
+    md.add_argument("--profile", help="this profile (default: the active one)")
+    md.add_argument("--refresh", action="store_true", help="fetch the list again now")
+    md.add_argument("--json", action="store_true", help="one JSON object")
+
+    us = sub.add_parser("usage", help="what the tasks in the history cost, per day and profile")
+    us.add_argument("--json", action="store_true", help="one JSON object")
+
     h = sub.add_parser(
         "history",
         help="list tasks, or import an imgtui export or a gpt_image_playground backup",
