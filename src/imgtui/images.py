@@ -24,6 +24,7 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from imgtui.api.imagecheck import is_svg
 from imgtui.api.request import RequestError, image_extension, sniff_mime
 
 if TYPE_CHECKING:
@@ -80,8 +81,38 @@ def open_image(source: bytes | Path | str) -> Image:
     from PIL import Image as PILImage
 
     if isinstance(source, bytes):
-        return PILImage.open(io.BytesIO(source))
-    return PILImage.open(Path(source))
+        data = source
+    else:
+        path = Path(source)
+        with path.open("rb") as f:
+            head = f.read(1024)
+        if not is_svg(head):
+            return PILImage.open(path)
+        data = path.read_bytes()
+    if is_svg(data[:1024]):
+        return PILImage.open(io.BytesIO(rasterise_svg(data)))
+    return PILImage.open(io.BytesIO(data))
+
+
+#: The longest side an SVG is rasterised at for the screen (a terminal shows far less).
+SVG_RASTER_MAX = 2048
+
+
+def rasterise_svg(data: bytes) -> bytes:
+    """PNG bytes of SVG markup, drawn by resvg (resvg-py), at its own size but at most
+    `SVG_RASTER_MAX` pixels on the longest side. The SVG file itself stays as received.
+    Raises ValueError when the SVG can't be drawn (a DTD, bad markup, no size)."""
+    import resvg_py
+
+    from imgtui.api.imagecheck import BrokenImage, check_image
+
+    try:
+        info = check_image(data)  # well-formed, <svg> root, no DTD, a size within limits
+    except BrokenImage as exc:
+        raise ValueError(str(exc)) from None
+    scale = min(1.0, SVG_RASTER_MAX / max(info.width, info.height))
+    width = max(1, round(info.width * scale))
+    return bytes(resvg_py.svg_to_bytes(svg_string=data.decode("utf-8", "replace"), width=width))
 
 
 def shrink(img: Image, box: tuple[int, int], checker: int | None = None) -> Image:
@@ -178,7 +209,7 @@ def thumbnail_file(image: Path, out_dir: Path, width_px: int, height_px: int) ->
         return out
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
-        with PILImage.open(image) as im:
+        with open_image(image) as im:
             im.draft("RGB", (w, h))  # JPEG: decode at a reduced scale when possible
             im.thumbnail((w, h))
             small = im if im.mode in ("1", "L", "LA", "P", "RGB", "RGBA") else im.convert("RGBA")
