@@ -29,6 +29,7 @@ from textual.widgets import Footer, Static
 
 from imgtui import desktop, images
 from imgtui.api.events import Progress, Started
+from imgtui.spending import task_cost
 from imgtui.store import History
 from imgtui.tasks import SlotStatus, Status, Task
 from imgtui.text import clean
@@ -205,6 +206,9 @@ class DetailScreen(ModalScreen["DetailResult | None"]):
         self._section("params", "Parameters", self._params_content())
         usage = t.usage
         rows = _flatten_usage(usage) if usage else []
+        cost = task_cost(t)
+        if rows:
+            rows.append(("cost", f"${cost:.4f}" if cost is not None else "not priced"))
         self._section(
             "usage",
             "Usage",

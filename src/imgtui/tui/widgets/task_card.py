@@ -17,6 +17,7 @@ from textual.content import Content
 from textual.widget import Widget
 from textual.widgets import Static
 
+from imgtui.spending import task_cost
 from imgtui.tasks import Status, Task
 from imgtui.text import clean
 from imgtui.tui.widgets.image_view import ImageView
@@ -86,6 +87,9 @@ def status_line(task: Task, now: float) -> Content:
     parts.append((task.status_word(), STATUS_STYLE[task.status]))
     if task.started_at is not None:
         parts.append(("  " + format_elapsed(task.elapsed(now), running), "dim"))
+    cost = task_cost(task)
+    if cost is not None:
+        parts.append((f"  ${cost:.3f}", "dim"))
     return Content.assemble(*parts)
 
 
