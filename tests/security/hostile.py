@@ -176,6 +176,17 @@ def _app(h: Hostile) -> Starlette:
                 yield f"data: {json.dumps(done)}\n\n".encode()
 
             return await sse(bomb_frame())
+        if mode == "nested":  # a 10 KB event of nothing but nested arrays (a RecursionError)
+            deep = '{"type": "image_generation.completed", "b64_json": ' + "[" * 5000 + "]" * 5000
+            if b'"stream": true' in seen["body"] or b'"stream":true' in seen["body"]:
+
+                async def nested() -> AsyncIterator[bytes]:
+                    yield f"data: {deep}}}\n\n".encode()
+
+                return await sse(nested())
+            return Response(
+                '{"data": ' + "[" * 5000 + "]" * 5000 + "}", media_type="application/json"
+            )
         if mode == "long-revised":
             return JSONResponse(images_reply(revised_prompt="word " * 200_000))
         if mode == "long-id":

@@ -34,7 +34,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from imgtui.api.events import Failed, FailureKind, ImageMeta
 from imgtui.files import make_private_dir
@@ -49,12 +49,14 @@ from imgtui.store.files import (
     check_id,
     ext_for,
     remove_siblings,
+    sweep_tmp,
 )
 from imgtui.tasks import ImageParams, Slot, SlotStatus, Status, Task, finite
 
 __all__ = ["DB_NAME", "SCHEMA_VERSION", "UPGRADES", "OpenReport", "Store", "StoreError"]
 
 DB_NAME = "history.sqlite3"
+LOCK_NAME = "instance.lock"  # held by the imgtui that owns the data folder
 _SQLITE_HEADER = b"SQLite format 3\x00"
 _FAILED_STATUSES = (Status.FAILED.value, Status.CANCELLED.value)
 _UNFINISHED_STATUSES = (Status.QUEUED.value, Status.RUNNING.value)
@@ -62,10 +64,12 @@ _UNFINISHED_STATUSES = (Status.QUEUED.value, Status.RUNNING.value)
 
 @dataclass
 class OpenReport:
-    """What `Store.open()` had to do. Both None on an ordinary start."""
+    """What `Store.open()` had to do. All unset on an ordinary start."""
 
     moved_aside: Path | None = None  # where an unusable database was moved
     message: str | None = None  # one paragraph for the user
+    other_instance: int | None = None  # pid of another imgtui using this data folder (0: unknown)
+    swept: int = 0  # leftover temporary files from a killed run, removed
 
 
 # --------------------------------------------------------------------------------------
@@ -196,6 +200,8 @@ class Store:
         self.db_path = self.root / DB_NAME
         self._conn: sqlite3.Connection | None = None
         self._lock = threading.RLock()
+        self._lock_file: TextIO | None = None
+        self._shared = False
 
     def __enter__(self) -> Store:
         self.open()
@@ -207,7 +213,13 @@ class Store:
     # -- opening -----------------------------------------------------------------------
 
     def open(self) -> OpenReport:
-        """Create the folders and the database, upgrade it, or move an unusable one aside."""
+        """Create the folders and the database, upgrade it, or move an unusable one aside.
+
+        The first store to open a data folder holds its lock (`instance.lock`) until
+        `close()`: only that one recovers unfinished tasks (`mark_interrupted`) and sweeps
+        leftover temporary files. A second one (another imgtui running on the same folder)
+        works alongside it and says so in the report (issue 10.7).
+        """
         with self._lock:
             if self._conn is not None:
                 return OpenReport()
@@ -219,6 +231,17 @@ class Store:
                     f"cannot create the data folder {self.root}: {exc.strerror or exc}"
                 ) from None
             report = OpenReport()
+            other = self._take_folder_lock()
+            self._shared = other is not None
+            if other is not None:
+                report.other_instance = other
+                who = f" (process {other})" if other else ""
+                report.message = (
+                    f"Another imgtui{who} is using this data folder. Its running tasks are left "
+                    "to it: they show as they were when this one started."
+                )
+            else:
+                report.swept = sweep_tmp(self.root)
             try:
                 self._conn = self._connect()
             except _Unusable as exc:
@@ -229,6 +252,7 @@ class Store:
                     why = f"is damaged ({exc.detail})"
                 report = OpenReport(
                     moved_aside=moved,
+                    other_instance=report.other_instance,
                     message=(
                         f"The history database {why}. It was moved to {moved} and a new, empty "
                         "history was started; nothing was deleted. Your image files are still in "
@@ -328,6 +352,42 @@ class Store:
             if self._conn is not None:
                 self._conn.close()
                 self._conn = None
+            if self._lock_file is not None:
+                self._lock_file.close()  # releases the folder lock
+                self._lock_file = None
+            self._shared = False
+
+    @property
+    def shared(self) -> bool:
+        """Another imgtui holds this data folder (it recovers and sweeps, not this one)."""
+        return self._shared
+
+    def _take_folder_lock(self) -> int | None:
+        """Lock the data folder for this process. None when it got the lock; else the pid
+        of the process holding it (0 when it cannot be read). Without `fcntl` (Windows)
+        every store takes the folder as its own."""
+        try:
+            import fcntl
+        except ImportError:  # pragma: no cover
+            return None
+        path = self.root / LOCK_NAME
+        try:
+            f = open(path, "a+", encoding="ascii")  # noqa: SIM115 (held until close())
+        except OSError as exc:
+            raise StoreError(f"cannot open {path}: {exc.strerror or exc}") from None
+        try:
+            fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            f.seek(0)
+            text = f.read().strip()
+            f.close()
+            return int(text) if text.isdigit() else 0
+        f.seek(0)
+        f.truncate()
+        f.write(str(os.getpid()))
+        f.flush()
+        self._lock_file = f
+        return None
 
     @contextmanager
     def _db(self) -> Iterator[sqlite3.Connection]:
@@ -360,7 +420,10 @@ class Store:
         (the last preview frame, if saved, stays as a labelled partial). Returns the count.
         A task a polled provider accepted (it has a `job`) is left running: the provider
         still works on it, and `resumable()` hands it back to be polled again.
+        Does nothing while another imgtui holds the data folder: those tasks are its own.
         """
+        if self.shared:
+            return 0
         with self._transaction() as conn:
             marks = ",".join("?" * len(_UNFINISHED_STATUSES))
             rows = conn.execute(
@@ -394,7 +457,10 @@ class Store:
 
     def resumable(self) -> list[Task]:
         """Unfinished tasks a polled provider accepted (they have a `job` handle), oldest
-        first: poll them again instead of submitting them anew."""
+        first: poll them again instead of submitting them anew. None while another imgtui
+        holds the data folder: it polls its own."""
+        if self.shared:
+            return []
         marks = ",".join("?" * len(_UNFINISHED_STATUSES))
         with self._db() as conn:
             rows = conn.execute(

@@ -12,6 +12,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from imgtui.api.request import image_extension
 from imgtui.store.errors import StoreError
 from imgtui.store.files import IMAGES, copy_unique, slugify, write_unique
 from imgtui.tasks import Slot, Task
@@ -26,7 +27,8 @@ def export_images(task: Task, folder: Path) -> list[Path]:
     A final image carries its recipe (`imgtui.recipe`: prompt, parameters, model, profile
     name, revised prompt, response id, parent and task id; the image data itself is left as
     the server sent it). A locally keyed transparent image comes with its untouched
-    original, `…-original`."""
+    original, `…-original`. A final image that only lives in memory (no file could take
+    it, issue 10.5) is written from there."""
     folder = Path(folder).expanduser()
     try:
         folder.mkdir(parents=True, exist_ok=True)
@@ -38,6 +40,10 @@ def export_images(task: Task, folder: Path) -> list[Path]:
     out: list[Path] = []
     for i, slot in enumerate(task.slots):
         source, partial = slot_file(slot)
+        if source is None and slot.image:
+            ext = image_extension(slot.image, default="bin")
+            out.append(write_unique(folder, f"{base}-{i + 1}", ext, slot.image))
+            continue
         if source is None:
             continue
         stem = f"{base}-{i + 1}" + ("-partial" if partial else "")

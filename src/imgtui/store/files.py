@@ -17,6 +17,7 @@ import unicodedata
 from pathlib import Path
 
 from imgtui.api.request import image_extension
+from imgtui.files import make_private_dir
 from imgtui.store.errors import StoreError
 
 __all__ = [
@@ -26,7 +27,9 @@ __all__ = [
     "check_id",
     "copy_unique",
     "ext_for",
+    "keep_bytes",
     "remove_siblings",
+    "rescue_dirs",
     "slugify",
     "sweep_tmp",
     "unique_path",
@@ -176,6 +179,25 @@ def sweep_tmp(root: Path, older_than: float = 60.0) -> int:
             except OSError:
                 pass
     return removed
+
+
+def rescue_dirs(data_root: Path | None = None) -> list[Path]:
+    """Where a final image goes when its own place cannot take it (issue 10.5): the data
+    folder's `rescued/` (when given), then `imgtui-rescued` in the system's temporary folder."""
+    out = [Path(data_root) / "rescued"] if data_root is not None else []
+    return [*out, Path(tempfile.gettempdir()) / "imgtui-rescued"]
+
+
+def keep_bytes(data: bytes, stem: str, ext: str, folders: list[Path]) -> Path | None:
+    """Write `data` to a new file in the first of `folders` that takes it (see
+    `write_unique`); None when none does."""
+    for folder in folders:
+        try:
+            make_private_dir(Path(folder))
+            return write_unique(Path(folder), stem, ext, data)
+        except (OSError, StoreError):
+            continue
+    return None
 
 
 def check_id(task_id: str) -> None:

@@ -72,7 +72,7 @@ class History:
 
     def _open(self, limit: int | None) -> tuple[OpenReport, list[Task]]:
         report = self.store.open()
-        self.store.mark_interrupted()
+        self.store.mark_interrupted()  # not while another imgtui holds the folder
         return report, self.store.load(limit=limit)
 
     async def drain(self, timeout: float) -> None:
@@ -83,8 +83,10 @@ class History:
                 await asyncio.wait_for(asyncio.gather(*pending, return_exceptions=True), timeout)
 
     def close(self) -> None:
-        """Finish the queued calls and stop the thread (blocks)."""
+        """Finish the queued calls, stop the thread and close the store (which releases
+        the data folder for the next imgtui). Blocks."""
         self._pool.shutdown(wait=True)
+        self.store.close()
 
 
 def _settle(future: Future[Any], job: Callable[[], Any]) -> None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import signal
 import sys
 import time
 from collections.abc import Callable, Iterable
@@ -195,6 +196,8 @@ class ImgtuiApp(OrderedKeys, App[None]):
         return TaskCard(task, self.image_kind, self.clock)
 
     def on_mount(self) -> None:
+        if not self.is_headless:
+            self._handle_signals()
         self.param_bar.show(self.params)
         self.composer.area.focus()
         feed_keys(self, typed_during_probe())  # typed while the terminal was probed
@@ -395,7 +398,8 @@ class ImgtuiApp(OrderedKeys, App[None]):
         self._forward_to_detail(task, event)
 
     def _save_final(self, task: Task, slot: int) -> None:
-        """Write a final image on the store thread; then the bytes in memory are redundant."""
+        """Write a final image on the store thread; then the bytes in memory are redundant.
+        When the data folder cannot take it, the image is kept elsewhere (`_rescue`)."""
         data = task.slots[slot].image
         if data is None:
             return
@@ -410,13 +414,12 @@ class ImgtuiApp(OrderedKeys, App[None]):
             )
         future = self.history.call(self.store.write_image, task, slot, data)
 
-        def done(f: asyncio.Future) -> None:  # back on the event loop
+        def done(f: asyncio.Future[Any]) -> None:  # back on the event loop
             if f.cancelled():
                 return
-            if f.exception() is not None:
-                self.notify(
-                    str(f.exception()), title="Image not saved", severity="error", markup=False
-                )
+            error = f.exception()
+            if error is not None:
+                self.run_worker(self._rescue(task, slot, data, error), exit_on_error=False)
                 return
             s = task.slots[slot]
             s.image = None
@@ -466,6 +469,39 @@ class ImgtuiApp(OrderedKeys, App[None]):
                 s.partial = None
 
         future.add_done_callback(done)
+
+    async def _rescue(self, task: Task, slot: int, data: bytes, error: BaseException) -> None:
+        """A paid image is never lost (issue 10.5): when the data folder cannot take it, it
+        goes to a fallback folder (the path is shown, and Save copies it from there); when
+        none can, it stays in memory, and Save in the detail view writes it out."""
+        from imgtui.api.request import image_extension
+        from imgtui.store.files import keep_bytes, rescue_dirs
+
+        ext = image_extension(data, default="bin")
+        stem = f"imgtui-{task.id}-{slot + 1}"
+        path = await asyncio.to_thread(keep_bytes, data, stem, ext, rescue_dirs(self.store.root))
+        if path is None:
+            self.notify(
+                f"{error}\nNo fallback folder could take it either: it is kept in memory until "
+                "you quit. Open the task and press s to save it.",
+                title="Image not saved",
+                severity="error",
+                timeout=30,
+                markup=False,
+            )
+            return
+        s = task.slots[slot]
+        s.image_path = path
+        s.image = s.partial = None
+        self.history.background(self.store.save, task)
+        self._forward_to_detail(task, None)
+        self.notify(
+            f"{error}\nThe image was kept at {path}",
+            title="Image not saved in history",
+            severity="error",
+            timeout=30,
+            markup=False,
+        )
 
     def _task_ended(self, task: Task) -> None:
         """A task reached an end state: keep unfinished previews on disk (files, not bytes),
@@ -1034,6 +1070,21 @@ class ImgtuiApp(OrderedKeys, App[None]):
         yield from app_commands(self)
 
     # -- quitting -----------------------------------------------------------------------
+
+    def _handle_signals(self) -> None:
+        """SIGTERM and SIGHUP (the terminal window closed) end the app like Ctrl+Q with yes:
+        streams closed, the store caught up, the terminal restored (issue 10.7)."""
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGHUP):
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                loop.add_signal_handler(signum, self._on_signal, signum)
+
+    def _on_signal(self, signum: int) -> None:
+        self.call_later(self._quit_on_signal, signum)
+
+    async def _quit_on_signal(self, signum: int) -> None:
+        await self.shutdown()
+        self.exit(return_code=128 + signum)
 
     async def action_quit(self) -> None:
         if isinstance(self.screen, ConfirmScreen):
