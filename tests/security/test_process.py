@@ -104,6 +104,9 @@ def test_a_signal_ends_the_app_like_ctrl_q(server, tmp_path, signum):
     tmux = Tmux(tmp_path / "tmux.sock")
     command = f"exec env -u OPENAI_API_KEY {prefix} {shlex.quote(sys.executable)} -m imgtui"
     try:
+        # a session of its own keeps the server up; dead panes stay to be read
+        tmux.run("-f", "/dev/null", "new-session", "-d", "-s", "keep")
+        tmux.run("set-option", "-g", "-w", "remain-on-exit", "on")
         pid = int(
             tmux.run(
                 "new-session",
@@ -118,12 +121,6 @@ def test_a_signal_ends_the_app_like_ctrl_q(server, tmp_path, signum):
                 "-y",
                 "40",
                 command,
-                ";",
-                "set-option",
-                "-t",
-                "s",
-                "remain-on-exit",
-                "on",
             )
         )
         tmux.wait(
@@ -134,10 +131,19 @@ def test_a_signal_ends_the_app_like_ctrl_q(server, tmp_path, signum):
         tmux.run("send-keys", "-t", "s", "Enter")
         tmux.wait(lambda: task_rows(data) == [("a signal arrives", "running")], "the task to run")
         os.kill(pid, signum)
-        tmux.wait(lambda: tmux.flag("pane_dead") == "1", "the app to exit")
-        assert tmux.flag("pane_dead_status") == str(128 + signum)
-        assert tmux.flag("alternate_on") == "0"  # back on the shell's screen
-        assert tmux.flag("mouse_any_flag") == "0"  # mouse reporting off
+        # the terminal state as the app left it: read in one go as soon as the pane is dead
+        fields = "#{pane_dead} #{pane_dead_status} #{alternate_on} #{mouse_any_flag}"
+        seen: list[str] = []
+
+        def exited() -> bool:
+            seen.append(tmux.run("display-message", "-p", "-t", "s", fields))
+            return seen[-1].startswith("1 ")
+
+        tmux.wait(exited, "the app to exit")
+        _dead, status, alternate, mouse = seen[-1].split(" ")
+        assert status == str(128 + signum)  # it quit on purpose, not killed by the signal
+        assert alternate == "0"  # back on the shell's screen
+        assert mouse == "0"  # mouse reporting off
         assert task_rows(data) == [("a signal arrives", "cancelled")]  # the stream was closed
     finally:
         tmux.run("kill-server")
