@@ -246,9 +246,7 @@ def check_spending_limit(drafts: list[Draft]) -> None:
         store.close()
     for profile in limited.values():
         try:
-            check_daily_limit(
-                tasks, profile.name, profile.daily_limit_usd, profile.price_overrides
-            )
+            check_daily_limit(tasks, profile.name, profile.daily_limit_usd, profile.price_overrides)
         except LimitReached as exc:
             raise UsageError(str(exc)) from None
 
