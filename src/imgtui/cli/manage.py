@@ -97,7 +97,7 @@ def cmd_models(args: argparse.Namespace) -> int:
     from imgtui.api import ApiFailure
     from imgtui.draft import available_profiles
     from imgtui.models import lookup, shutdown_notice
-    from imgtui.models.listing import CACHE_FILE, ModelCache, models_for
+    from imgtui.models.listing import CACHE_FILE, ModelCache, ModelList, models_for
 
     try:
         config = cfg.load()
@@ -111,7 +111,7 @@ def cmd_models(args: argparse.Namespace) -> int:
             f"no profile named {name!r} (profiles: {', '.join(p.name for p in profiles)})"
         )
 
-    async def fetch():  # type: ignore[no-untyped-def]
+    async def fetch() -> ModelList:
         if profile.is_demo:
             from imgtui.demo import embedded_server
 
