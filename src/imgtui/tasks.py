@@ -288,7 +288,11 @@ class Task:
     def elapsed(self, now: float | None = None) -> float:
         if self.started_at is None:
             return 0.0
-        end = self.finished_at if self.finished_at is not None else (now or time.time())
+        end = (
+            self.finished_at
+            if self.finished_at is not None
+            else (time.time() if now is None else now)
+        )
         return max(0.0, end - self.started_at)
 
     @property
@@ -313,7 +317,7 @@ class Task:
         """Queue the task and mark it running at once (history fixtures, tests)."""
         self.queue()
         self.status = Status.RUNNING
-        self.started_at = now or time.time()
+        self.started_at = time.time() if now is None else now
 
     def cancel(self, now: float | None = None) -> bool:
         """Mark a running task cancelled. Its last partial frames stay as labelled previews."""
@@ -331,7 +335,7 @@ class Task:
             "Cancelled",
             None,
         )
-        self.finished_at = now or time.time()
+        self.finished_at = time.time() if now is None else now
         return True
 
 
@@ -363,7 +367,7 @@ def apply(task: Task, event: Event, now: float | None = None) -> bool:
     This is the only function that changes a task in response to the wire; the TUI and the
     CLI both call it. A queued task becomes running at its first `Started`.
     """
-    now = now or time.time()
+    now = time.time() if now is None else now
     if not 0 <= event.slot < len(task.slots):
         return False
     slot = task.slots[event.slot]

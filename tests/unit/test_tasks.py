@@ -365,3 +365,12 @@ def test_progress_counts_frames_and_final_images() -> None:
     assert task.progress() == pytest.approx(0.25)
     apply(task, Completed(1, FINAL), now=T0 + 2)
     assert task.progress() == pytest.approx(0.75)
+
+
+def test_an_explicit_clock_of_zero_is_used_not_the_wall_clock():
+    """`now=0.0` is a time like any other (fixed clocks in tests start at 0)."""
+    task = Task(prompt="p", profile_name="Demo")
+    task.start(now=0.0)
+    assert task.started_at == 0.0
+    assert task.cancel(now=0.0)
+    assert task.finished_at == 0.0

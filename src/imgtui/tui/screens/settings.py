@@ -712,7 +712,7 @@ class SettingsScreen(Screen[str | None]):
         self.post_message(self.ConnectionTested(token, failure))
 
     async def _demo_url(self) -> str:
-        url = self.demo_base_url or getattr(self.app, "demo_base_url", None)
+        url = self.demo_base_url
         if not url:
             url = await asyncio.to_thread(_start_demo_server)
             self.demo_base_url = url
