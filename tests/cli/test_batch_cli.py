@@ -4,36 +4,21 @@ real subprocesses against the embedded demo server."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
-
-def env_for(tmp_path: Path) -> dict[str, str]:
-    e = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "IMGTUI_"))}
-    e["IMGTUI_CONFIG_FILE"] = str(tmp_path / "cfg" / "config.toml")
-    e["IMGTUI_DATA_DIR"] = str(tmp_path / "data")
-    e["IMGTUI_DEMO_DELAY"] = "0"
-    e["PYTHONPATH"] = str(Path(__file__).parents[2] / "src")
-    return e
+from tests.cli import helpers
+from tests.cli.helpers import clean_env
 
 
-def run(args, env, timeout=180):
-    return subprocess.run(
-        [sys.executable, "-m", "imgtui", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
+def run(args, env):
+    return helpers.run(args, env, timeout=180)  # a batch of 20 takes longer
 
 
 def test_twenty_prompts_run_through_the_queue_into_history(tmp_path):
-    env = env_for(tmp_path)
+    env = clean_env(tmp_path)
     lines = [f"prompt number {i}" for i in range(17)]
     lines += [
         "# a comment line",
@@ -66,7 +51,7 @@ def test_twenty_prompts_run_through_the_queue_into_history(tmp_path):
 
 
 def test_a_bad_batch_line_sends_nothing(tmp_path):
-    env = env_for(tmp_path)
+    env = clean_env(tmp_path)
     batch = tmp_path / "prompts.txt"
     batch.write_text('fine\n{"prompt": "x", "sise": "1024x1024"}\n', encoding="utf-8")
     r = run(["generate", "--demo", "--from", str(batch), "-o", str(tmp_path / "out")], env)
@@ -76,7 +61,7 @@ def test_a_bad_batch_line_sends_nothing(tmp_path):
 
 
 def test_a_local_transparent_sticker_is_saved_twice_and_imports_back(tmp_path):
-    env = env_for(tmp_path)
+    env = clean_env(tmp_path)
     out = tmp_path / "out"
     r = run(
         ["generate", "--demo", "a sticker of a fox", "--transparent", "local", "--recipe",

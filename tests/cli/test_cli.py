@@ -16,29 +16,7 @@ from PIL import Image
 from imgtui.api.client import RetryPolicy
 from imgtui.cli import build_parser
 from imgtui.cli.generate import cmd_generate
-
-
-@pytest.fixture
-def env(tmp_path, server):
-    """A clean environment: its own config and data dirs, no OpenAI variables."""
-    e = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "IMGTUI_"))}
-    e["IMGTUI_CONFIG_FILE"] = str(tmp_path / "cfg" / "config.toml")
-    e["IMGTUI_DATA_DIR"] = str(tmp_path / "data")
-    e["IMGTUI_DEMO_DELAY"] = "0"
-    e["PYTHONPATH"] = str(Path(__file__).parents[2] / "src")
-    server.clear()
-    return e
-
-
-def run(args, env, timeout=60, **kw):
-    return subprocess.run(
-        [sys.executable, "-m", "imgtui", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        **kw,
-    )
+from tests.cli.helpers import run
 
 
 class RecordedSleeps(list):

@@ -5,36 +5,12 @@ from __future__ import annotations
 
 import io
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
-import pytest
 from PIL import Image
 
 from imgtui.models import cost_usd
-
-
-@pytest.fixture
-def env(tmp_path, server):
-    e = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "IMGTUI_"))}
-    e["IMGTUI_CONFIG_FILE"] = str(tmp_path / "cfg" / "config.toml")
-    e["IMGTUI_DATA_DIR"] = str(tmp_path / "data")
-    e["IMGTUI_DEMO_DELAY"] = "0"
-    e["PYTHONPATH"] = str(Path(__file__).parents[2] / "src")
-    server.clear()
-    return e
-
-
-def run(args, env, timeout=60):
-    return subprocess.run(
-        [sys.executable, "-m", "imgtui", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
+from tests.cli.helpers import run
 
 
 def generate(server, env, tmp_path, *flags, base=None):
