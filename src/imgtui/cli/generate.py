@@ -685,13 +685,19 @@ def cmd_batch(args: argparse.Namespace) -> int:
             )
         )
     except KeyboardInterrupt:
-        if args.json:
-            print(json.dumps({"event": "cancelled"}), flush=True)
-        print("imgtui: interrupted; streams closed", file=sys.stderr)
-        return EXIT_INTERRUPTED
+        return interrupted(args)
     finally:
         store.close()
     return EXIT_FAILED if any(r.failures for r in reports) else EXIT_OK
+
+
+def interrupted(args: argparse.Namespace) -> int:
+    """Ctrl-C: asyncio.run cancelled the main task first, so every stream is closed by now.
+    Says so (and a `cancelled` JSON event with --json); the exit code."""
+    if args.json:
+        print(json.dumps({"event": "cancelled"}), flush=True)
+    print("imgtui: interrupted; streams closed", file=sys.stderr)
+    return EXIT_INTERRUPTED
 
 
 def cmd_generate(args: argparse.Namespace, *, retry: RetryPolicy | None = None) -> int:
@@ -724,9 +730,5 @@ def cmd_generate(args: argparse.Namespace, *, retry: RetryPolicy | None = None) 
             )
         )
     except KeyboardInterrupt:
-        # asyncio.run cancelled the main task first: every stream is closed by now.
-        if args.json:
-            print(json.dumps({"event": "cancelled"}), flush=True)
-        print("imgtui: interrupted; streams closed", file=sys.stderr)
-        return EXIT_INTERRUPTED
+        return interrupted(args)
     return EXIT_FAILED if report.failures else EXIT_OK
