@@ -112,7 +112,48 @@ def rasterise_svg(data: bytes) -> bytes:
         raise ValueError(str(exc)) from None
     scale = min(1.0, SVG_RASTER_MAX / max(info.width, info.height))
     width = max(1, round(info.width * scale))
-    return bytes(resvg_py.svg_to_bytes(svg_string=data.decode("utf-8", "replace"), width=width))
+    with tempfile.TemporaryDirectory(prefix="imgtui-svg-") as empty:
+        return bytes(
+            resvg_py.svg_to_bytes(
+                svg_string=self_contained_svg(data), width=width, resources_dir=empty
+            )
+        )
+
+
+#: `data:` URIs an SVG result may embed: raster images only. A nested SVG could carry
+#: references of its own, so it is dropped like a file reference.
+_EMBEDDED_OK = ("data:image/png", "data:image/jpeg", "data:image/webp", "data:image/gif")
+
+
+def self_contained_svg(data: bytes) -> str:
+    """SVG markup (already checked by `check_image`) with every reference to something
+    outside it removed: any `href` / `xlink:href` that is not a fragment (`#id`) or an
+    embedded raster `data:` URI is dropped, and `<style>` `@import` rules are refused.
+
+    An SVG comes from a server, so it is hostile: resvg resolves `<image href="/any/file">`
+    against the local disk (a hostile result could draw the user's private pictures, or
+    hang the picture thread on `/dev/zero`). Rasterising is for the screen only; the file
+    is kept as received. Raises ValueError on markup that does not parse."""
+    import xml.etree.ElementTree as ET
+
+    try:
+        root = ET.fromstring(data)
+    except ET.ParseError as exc:
+        raise ValueError(f"The SVG is damaged or cut off: {exc}") from None
+    for element in root.iter():
+        for name in [a for a in element.attrib if a.rsplit("}", 1)[-1] == "href"]:
+            value = element.attrib[name].strip()
+            if not (value.startswith("#") or value.lower().startswith(_EMBEDDED_OK)):
+                del element.attrib[name]
+        if element.tag.rsplit("}", 1)[-1] == "style" and "@import" in (element.text or ""):
+            element.text = ""
+    for prefix, uri in (("", _SVG_NS), ("xlink", _XLINK_NS)):
+        ET.register_namespace(prefix, uri)
+    return ET.tostring(root, encoding="unicode")
+
+
+_SVG_NS = "http://www.w3.org/2000/svg"
+_XLINK_NS = "http://www.w3.org/1999/xlink"
 
 
 def shrink(img: Image, box: tuple[int, int], checker: int | None = None) -> Image:
