@@ -63,9 +63,11 @@ def test_a_playground_export_is_saved_and_resolved():
     )
     assert profile.transparent_method == "local" and profile.profile_id == "task-profile"
     assert profile.errors() == {}
-    assert [p.name for p in result.profiles] == ["Task relay", "No URL"]
-    assert any("custom-missing" in n for n in result.notes)
-    assert any("No URL" in n and "base URL" in n for n in result.notes)
+    assert [p.name for p in result.profiles] == ["Task relay"]
+    assert result.notes == [
+        "skipped profile 'Elsewhere': its provider 'custom-missing' is not in the file",
+        "skipped profile 'No URL': it has no base URL",
+    ]
 
 
 def test_builtin_ids_resolve_without_files():
@@ -85,3 +87,26 @@ def test_bad_files_and_ids_are_refused():
     assert Profile(name="x", base_url="https://a.example/v1", provider="a b").errors() == {
         "provider": "must be a provider id: letters, digits, '.', '_' or '-'"
     }
+
+
+def test_playground_records_map_like_a_share_link():
+    """Backups and provider exports use the share link's mapping: the Responses model is
+    the mainline model, stream defaults follow the playground, a ${VAR} key is refused."""
+    from imgtui.config.share import playground_profiles
+
+    made, notes = playground_profiles(
+        [
+            {"name": "R", "baseUrl": "https://r.example", "apiMode": "responses", "model": "gpt-5"},
+            {"name": "Ref", "baseUrl": "https://r.example", "apiKey": "${HOME}"},
+            {"name": "R", "baseUrl": "https://other.example", "apiKey": "sk-kept"},
+            "not a profile",
+        ]
+    )
+    assert [(p.name, p.base_url, p.api_mode) for p in made] == [
+        ("R", "https://r.example/v1", "responses"),
+        ("R (2)", "https://other.example/v1", "images"),
+    ]
+    assert made[0].mainline_model == "gpt-5" and made[1].api_key == "sk-kept"
+    assert len(notes) == 2
+    assert notes[0].startswith("skipped profile 'Ref': apiKey looks like an environment reference")
+    assert notes[1] == "skipped a profile that is not a JSON object"

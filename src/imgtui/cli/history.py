@@ -128,6 +128,7 @@ def _import_profiles(backup: Backup, args: argparse.Namespace) -> int:
     from imgtui import config as cfg
     from imgtui.api.polled import ManifestError, ProviderManifest
     from imgtui.config import providers
+    from imgtui.config.share import playground_profiles
 
     custom_ids = set()
     for raw in backup.custom_providers:
@@ -138,19 +139,16 @@ def _import_profiles(backup: Backup, args: argparse.Namespace) -> int:
             sys.stderr.write(f"imgtui: skipped a custom provider: {printable(exc)}\n")
             continue
         custom_ids.add(manifest.id)
-    made, notes = providers.profiles_from_playground(backup.profiles, custom_ids)
+    made, notes = playground_profiles(backup.profiles, custom_ids)
     for note in notes:
         sys.stderr.write(f"imgtui: {printable(note)}\n")
     config = cfg.load()
     names = {p.name for p in config.profiles}
-    keys = {str(p.get("name") or "").strip(): p.get("apiKey") for p in backup.profiles}
     added = 0
-    for profile in made:
-        if profile.name in names or profile.errors():
+    for profile in made:  # keys are in backup.profiles only with --include-keys
+        if profile.name in names:
+            sys.stderr.write(f"imgtui: profile {printable(profile.name)} exists; left as it is\n")
             continue
-        key = keys.get(profile.name)
-        if args.include_keys and isinstance(key, str):
-            profile.api_key = key
         config.add(profile)
         names.add(profile.name)
         added += 1
@@ -205,7 +203,10 @@ def cmd_providers(args: argparse.Namespace, out: TextIO | None = None) -> int:
         raise UsageError(f"{args.file}: {exc}") from None
     config = cfg.load()
     names = {p.name for p in config.profiles}
-    added = [p for p in imported.profiles if p.name not in names and not p.errors()]
+    added = [p for p in imported.profiles if p.name not in names]
+    imported.notes += [
+        f"profile {p.name} exists; left as it is" for p in imported.profiles if p.name in names
+    ]
     for profile in added:
         config.add(profile)
     if added:

@@ -6,8 +6,8 @@ A profile's `provider` is `openai` (the streaming Images/Responses API), `sub2ap
 `providers/<id>.json` beside the config file, exactly as imported.
 
 `import_manifests()` also turns the playground profiles in the same file into imgtui
-profiles (name, base URL, model, provider, transparency method); keys are never in them:
-the playground's export leaves them out and the user enters one in imgtui.
+profiles, through the one playground-profile mapping (`imgtui.config.share`); keys are
+never in them: the playground's export leaves them out and the user enters one in imgtui.
 """
 
 from __future__ import annotations
@@ -18,10 +18,9 @@ import re
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from imgtui.config.paths import config_path
-from imgtui.models.catalog import DEFAULT_MODEL
 
 if TYPE_CHECKING:
     from imgtui.api.polled import ProviderManifest
@@ -118,44 +117,9 @@ def import_manifests(text: str | bytes, save: bool = True) -> ImportedProviders:
         if save:
             save_custom(manifest)
         result.providers.append(manifest.id)
-    profiles, notes = profiles_from_playground(raw_profiles, {m.id for m in providers})
+    from imgtui.config.share import playground_profiles
+
+    profiles, notes = playground_profiles(raw_profiles, {m.id for m in providers})
     result.profiles += profiles
     result.notes += notes
     return result
-
-
-def profiles_from_playground(
-    raw_profiles: list[dict[str, Any]], custom_ids: set[str] | frozenset[str] = frozenset()
-) -> tuple[list[Profile], list[str]]:
-    """imgtui profiles for playground profiles (`ApiProfile`: name, provider, baseUrl,
-    model, apiMode, transparentBackgroundMethod, id) and notes about the ones skipped or
-    incomplete. A playground provider is kept when it is built in here (openai, fal) or
-    among `custom_ids`. No key is copied: the caller decides about keys."""
-    from imgtui.config.model import Profile
-
-    known = set(custom_ids) | set(BUILTIN)
-    profiles: list[Profile] = []
-    notes: list[str] = []
-    for raw in raw_profiles:
-        name = str(raw.get("name") or "").strip() or str(raw.get("id") or "imported")
-        provider = str(raw.get("provider") or OPENAI)
-        if provider not in known:
-            notes.append(f"profile {name!r}: provider {provider!r} is not in the file")
-            continue
-        base_url = str(raw.get("baseUrl") or "").strip()
-        if not base_url:
-            notes.append(f"profile {name!r} has no base URL: set it in the settings")
-        method = raw.get("transparentBackgroundMethod")
-        api_mode = raw.get("apiMode") if raw.get("apiMode") in ("images", "responses") else "images"
-        profiles.append(
-            Profile(
-                name=name,
-                base_url=base_url,
-                provider=provider,
-                model=str(raw.get("model") or DEFAULT_MODEL),
-                api_mode=str(api_mode),
-                transparent_method="local" if method == "local" else "native",
-                profile_id=str(raw.get("id") or ""),
-            )
-        )
-    return profiles, notes

@@ -170,6 +170,43 @@ def read_share_link(url: str, saved: Iterable[Profile] = ()) -> ShareImport:
     return plan
 
 
+def playground_profiles(
+    records: Iterable[Any], custom_ids: Iterable[str] = ()
+) -> tuple[list[Profile], list[str]]:
+    """New imgtui profiles for the playground's `ApiProfile` records (the `profiles` of a
+    backup's settings or of a provider export), and one note per record skipped or
+    changed, saying why. Each record goes through the same mapping and checks as a share
+    link's (`read_share_link`): field names, base URL normalisation, the playground's
+    stream defaults, `${VAR}` keys refused, the Responses model as the mainline model.
+
+    A record's provider must be built in or among `custom_ids` (the manifests imported
+    with it). An `apiKey` in a record is taken: the caller removes keys unless the user
+    asked for them (`imgtui.backup` does). Names are made unique among the records only,
+    so the caller can skip a profile whose name it already has."""
+    known = set(BUILTIN) | set(custom_ids)
+    profiles: list[Profile] = []
+    notes: list[str] = []
+    for raw in records:
+        if not isinstance(raw, dict):
+            notes.append("skipped a profile that is not a JSON object")
+            continue
+        name = str(raw.get("name") or raw.get("id") or "?").strip()
+        provider = raw.get("provider") or OPENAI
+        if provider not in known:
+            notes.append(f"skipped profile {name!r}: its provider {provider!r} is not in the file")
+            continue
+        if not _text(raw, "baseUrl"):
+            notes.append(f"skipped profile {name!r}: it has no base URL")
+            continue
+        try:
+            profile, _ = _plan_one(raw, [], [p.name for p in profiles], notes)
+        except ShareUrlError as exc:
+            notes.append(f"skipped profile {name!r}: {exc}")
+            continue
+        profiles.append(profile)
+    return profiles, notes
+
+
 def profile_from_share_url(url: str, existing_names: Iterable[str] = ()) -> Profile:
     """The first profile a link holds, as a new profile named uniquely against
     `existing_names`. (`read_share_link` also finds the saved profile a link updates.)"""
