@@ -10,6 +10,9 @@ UI thread (STYLE habit 5): pictures are decoded and shrunk to their cell box in 
   and masks, PROTOCOL.md §1), else `RequestError` naming the field.
 - `open_image`, `shrink`, `thumbnail`, `image_size`: decode and shrink for the screen.
 - `thumbnail_file`: a cached PNG thumbnail on disk (history cards after a restart).
+- `Frames`, `picture`: an animated image (GIF, animated WebP or PNG) as its frames shrunk
+  for the screen with their durations; `picture` gives `Frames` or a still, whichever the
+  source is.
 
 Pillow is imported when first needed, not at import: the CLI and the app's first frame
 do not pay for it.
@@ -21,6 +24,7 @@ import hashlib
 import io
 import os
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -32,11 +36,14 @@ if TYPE_CHECKING:
 
 __all__ = [
     "BACKDROP",
+    "Frames",
     "ImageFileError",
     "check_image",
     "image_extension",
     "image_size",
+    "is_animated",
     "open_image",
+    "picture",
     "shrink",
     "sniff_mime",
     "thumbnail",
@@ -215,6 +222,80 @@ def thumbnail(
             return shrink(img, box, checker)
     except (OSError, ValueError, SyntaxError, PILImage.DecompressionBombError):
         return None
+
+
+#: Frames shorter than this are shown for `SHORT_FRAME_MS` instead, as browsers do: old
+#: GIFs say 0 or 10 ms and mean "as fast as the viewer goes" (WHATWG HTML's image
+#: decoding notes; Firefox and Chromium clamp durations <= 10 ms to 100 ms).
+MIN_FRAME_MS = 20
+SHORT_FRAME_MS = 100
+#: At most this many frames are kept for the screen (the API sends 2-16, `frame_count`).
+MAX_FRAMES = 64
+
+
+@dataclass(frozen=True, eq=False)
+class Frames:
+    """An animation ready for the screen: `pictures[i]` (RGB, within the box asked for)
+    is shown for `durations_ms[i]` milliseconds, in a loop played `loops` times (0: for
+    ever; from the GIF's NETSCAPE2.0 loop count, Pillow's `info["loop"]`: 0 = for ever,
+    absent = once, N = N repeats after the first play)."""
+
+    pictures: tuple[Image, ...]
+    durations_ms: tuple[int, ...]
+    loops: int = 0
+
+    def __len__(self) -> int:
+        return len(self.pictures)
+
+    @property
+    def first(self) -> Image:
+        return self.pictures[0]
+
+
+def frame_ms(duration: object) -> int:
+    """A frame's display time in ms from Pillow's `info["duration"]` (see `MIN_FRAME_MS`)."""
+    try:
+        ms = int(duration)  # type: ignore[call-overload]
+    except (TypeError, ValueError):
+        return SHORT_FRAME_MS
+    return ms if ms >= MIN_FRAME_MS else SHORT_FRAME_MS
+
+
+def picture(
+    source: bytes | Path | str, box: tuple[int, int], checker: int | None = None
+) -> Frames | Image | None:
+    """What the screen shows for `source` (call from a thread): `Frames` when it is an
+    animated image (GIF, animated WebP, APNG: more than one frame), else the still picture
+    as `thumbnail` makes it; None when the data is not an image. Each frame is shrunk like
+    `shrink(img, box, checker)`; Pillow composes GIF frames (disposal, transparency) as it
+    seeks, so every frame is a whole picture."""
+    from PIL import Image as PILImage
+
+    try:
+        with open_image(source) as img:
+            if not getattr(img, "is_animated", False):
+                return shrink(img, box, checker)
+            pictures, durations = [], []
+            for index in range(min(getattr(img, "n_frames", 1), MAX_FRAMES)):
+                img.seek(index)
+                durations.append(frame_ms(img.info.get("duration")))
+                pictures.append(shrink(img, box, checker))
+            loop = img.info.get("loop")
+            loops = 1 if loop is None else (0 if loop == 0 else int(loop) + 1)
+            return Frames(tuple(pictures), tuple(durations), loops)
+    except (OSError, ValueError, SyntaxError, EOFError, PILImage.DecompressionBombError):
+        return None
+
+
+def is_animated(source: bytes | Path | str) -> bool:
+    """The image has more than one frame (reads the header and seeks to frame 2 only)."""
+    from PIL import Image as PILImage
+
+    try:
+        with open_image(source) as img:
+            return bool(getattr(img, "is_animated", False))
+    except (OSError, ValueError, SyntaxError, EOFError, PILImage.DecompressionBombError):
+        return False
 
 
 def image_size(source: bytes | Path | str) -> tuple[int, int] | None:

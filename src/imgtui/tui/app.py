@@ -87,7 +87,7 @@ class FrameDecoder:
         data = event.image
         if self.shown_final:
             return None
-        picture = images.thumbnail(data, self.box) if data else None
+        picture = images.picture(data, self.box) if data else None
         self.shown_final = isinstance(event, Completed) and picture is not None
         return picture
 
@@ -295,12 +295,12 @@ class ImgtuiApp(OrderedKeys, App[None]):
         await asyncio.gather(*(one(*w) for w in wanted))
 
     def _history_picture(self, source: bytes | Path, box: tuple[int, int]) -> Any:
-        if isinstance(source, Path):
+        if isinstance(source, Path) and not images.is_animated(source):
             try:
                 source = self.store.thumbnail(source, *box)
             except Exception:
                 return None
-        return images.thumbnail(source, box)
+        return images.picture(source, box)  # an animated file plays (its frames)
 
     def on_picture_ready(self, message: PictureReady) -> None:
         card = self.task_list.card(message.task_id)

@@ -12,6 +12,7 @@ if TYPE_CHECKING:
     from PIL.Image import Image
 
     from imgtui.api.events import Event
+    from imgtui.images import Frames
 
 
 class TaskAction(StrEnum):
@@ -29,7 +30,7 @@ class TaskAction(StrEnum):
 class TaskEvent(Message):
     """One wire event for a task, with the picture already decoded and shrunk (or None)."""
 
-    def __init__(self, task_id: str, event: Event, picture: Image | None = None) -> None:
+    def __init__(self, task_id: str, event: Event, picture: Image | Frames | None = None) -> None:
         super().__init__()
         self.task_id = task_id
         self.event = event
@@ -39,7 +40,7 @@ class TaskEvent(Message):
 class PictureReady(Message):
     """A card picture decoded off the UI thread (history thumbnails, finals written to disk)."""
 
-    def __init__(self, task_id: str, picture: Image | None, unfinished: bool) -> None:
+    def __init__(self, task_id: str, picture: Image | Frames | None, unfinished: bool) -> None:
         super().__init__()
         self.task_id = task_id
         self.picture = picture

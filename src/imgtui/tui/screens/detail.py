@@ -355,7 +355,7 @@ class DetailScreen(ModalScreen["DetailResult | None"]):
     async def _decode(self, source: bytes | Path, box: tuple[int, int], key: tuple) -> None:
         loop = asyncio.get_running_loop()
         checker = max(2, box[0] // 24)  # transparency shows on a checkerboard here
-        picture = await loop.run_in_executor(self.pictures, images.thumbnail, source, box, checker)
+        picture = await loop.run_in_executor(self.pictures, images.picture, source, box, checker)
         if key != self._shown_key:
             return  # a newer frame or another image was asked for meanwhile
         self.query_one("#big", ImageView).show(picture, "cannot read this image")

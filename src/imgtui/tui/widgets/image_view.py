@@ -2,6 +2,8 @@
 
 The picture handed in is already shrunk to the box (see `imaging`): textual-image
 re-processes its source on every repaint, so a small source keeps repaints cheap.
+An animation (`images.Frames`, from `images.picture`) plays through a `FramePlayer`,
+only while the view can be seen.
 """
 
 from __future__ import annotations
@@ -12,7 +14,9 @@ from textual.app import ComposeResult
 from textual.widget import Widget
 from textual.widgets import Static
 
+from imgtui.images import Frames
 from imgtui.tui import imaging
+from imgtui.tui.widgets.animation import FramePlayer
 
 if TYPE_CHECKING:
     from PIL.Image import Image
@@ -51,19 +55,35 @@ class ImageView(Widget):
         self._image_widget: Widget = imaging.image_widget_class(kind)(None, classes="picture")
         self._image_widget.display = False
         self._shown_placeholder = placeholder
+        self.player = FramePlayer(self, self._paint)
 
     def compose(self) -> ComposeResult:
         yield self._holder
         yield self._image_widget
 
+    def on_mount(self) -> None:
+        self.player.wake()  # a view mounted again plays on (no-op without an animation)
+
+    def on_unmount(self) -> None:
+        self.player.detach()
+
     @property
     def picture(self) -> Image | None:
+        """The picture on screen (an animation's current frame)."""
         return self._picture
 
-    def show(self, picture: Image | None, placeholder: str | None = None) -> None:
-        """Show `picture`, or the placeholder text when None."""
+    def show(self, picture: Image | Frames | None, placeholder: str | None = None) -> None:
+        """Show `picture`, play it when it is `Frames`, or the placeholder text when None."""
         if placeholder is not None:
             self._placeholder_text = placeholder
+        if isinstance(picture, Frames):
+            if picture is not self.player.frames:
+                self.player.play(picture)  # paints the first frame
+            return
+        self.player.stop()
+        self._paint(picture)
+
+    def _paint(self, picture: Image | None) -> None:
         self._picture = picture
         holder = self._holder
         image = self._image_widget

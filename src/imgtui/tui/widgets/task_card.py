@@ -25,6 +25,8 @@ from imgtui.tui.widgets.image_view import ImageView
 if TYPE_CHECKING:
     from PIL.Image import Image
 
+    from imgtui.images import Frames
+
 # Size of the card picture in cells (the app shrinks pictures to this box).
 THUMB_COLS, THUMB_ROWS = 22, 7
 
@@ -251,7 +253,8 @@ class TaskCard(Widget):
         """The card's text as shown (for tests and debugging)."""
         return self._info.render().plain
 
-    def set_picture(self, picture: Image | None, unfinished: bool) -> None:
+    def set_picture(self, picture: Image | Frames | None, unfinished: bool) -> None:
+        """Show a still, or play an animation (`Frames`: the view's `FramePlayer`)."""
         self.unfinished = unfinished
         self._has_picture = picture is not None
         self._thumb.show(picture, self._placeholder())

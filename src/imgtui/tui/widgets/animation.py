@@ -1,0 +1,187 @@
+"""Plays an animated picture (`imgtui.images.Frames`) in a view, only while it can be seen.
+
+    player = FramePlayer(view, paint)   # paint(picture) puts one frame on the screen
+    player.play(frames)                 # paints frame 0, then one timer per frame
+    player.stop()                       # forgets the animation (a still replaced it)
+    player.detach() / player.wake()     # the view was unmounted / mounted again
+
+The frames arrive decoded and shrunk to the view's box (`images.picture`, in a picture
+thread), so a frame change is a repaint of one small picture. There is at most one timer
+per player, set for the shown frame's own duration (`Frames.durations_ms`). The player
+pauses, with no timer left, when its view cannot be seen:
+
+- scrolled out of its container, not displayed, or not mounted (`Widget.can_view_partial`
+  of the view's screen);
+- its screen is not the current one (another screen, e.g. a modal, is on top);
+- the app is in the background (`App.app_focus` off: the terminal reported focus out) or
+  suspended (Ctrl+Z).
+
+A paused player costs nothing until something could have made it visible again: its
+screen's layout or scroll changed (`screen_layout_refresh_signal`), the current screen
+changed (`screen_change_signal`), the app got focus back or resumed. Then it checks once
+and, if visible, plays on from the frame it stopped at.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from PIL.Image import Image
+    from textual.timer import Timer
+    from textual.widget import Widget
+
+    from imgtui.images import Frames
+
+__all__ = ["FramePlayer"]
+
+
+class FramePlayer:
+    """One animation in one view (see the module docstring). Not a widget: the view owns
+    it and hands `play` the frames; `paint` shows one frame in the view."""
+
+    def __init__(self, view: Widget, paint: Callable[[Image], None]) -> None:
+        self.view = view
+        self.paint = paint
+        self.frames: Frames | None = None
+        self.index = 0  # the frame on screen
+        self.plays = 0  # loops finished
+        self._timer: Timer | None = None
+        self._subscribed_to: Any = None  # the screen whose signals wake a paused player
+        self._suspended = False
+
+    # -- state ------------------------------------------------------------------------------
+
+    @property
+    def running(self) -> bool:
+        """A timer is set for the next frame (False when stopped, paused or finished)."""
+        return self._timer is not None
+
+    @property
+    def finished(self) -> bool:
+        """The animation played its loops (`Frames.loops`) and rests on its last frame."""
+        frames = self.frames
+        return frames is not None and frames.loops > 0 and self.plays >= frames.loops
+
+    def visible(self) -> bool:
+        """The view can be seen now: mounted, on the current screen, at least partly
+        inside its scrolling containers, and the app in the foreground."""
+        view = self.view
+        if not view.is_attached or self._suspended:
+            return False
+        app = view.app
+        if not app.app_focus:
+            return False
+        try:
+            screen = view.screen
+        except Exception:  # NoScreen: being removed
+            return False
+        if screen is not app.screen:
+            return False
+        return screen.can_view_partial(view)
+
+    # -- control ----------------------------------------------------------------------------
+
+    def play(self, frames: Frames) -> None:
+        """Show `frames` from the first one and keep them moving while visible."""
+        self._cancel()
+        self.frames = frames
+        self.index = 0
+        self.plays = 0
+        self.paint(frames.first)
+        self._subscribe()
+        self._schedule()
+
+    def stop(self) -> None:
+        """Forget the animation (the view shows something else now). Idempotent."""
+        self._cancel()
+        self.frames = None
+        self.index = 0
+        self.plays = 0
+
+    def wake(self, _data: object = None) -> None:
+        """Something that can change visibility happened: play on if paused and visible."""
+        if self.frames is not None and self._timer is None:
+            self._subscribe()
+            self._schedule()
+
+    def detach(self) -> None:
+        """The view left the DOM (Textual drops its timers and signal subscriptions): no
+        timer, no subscriptions; the frames stay, and `wake` plays on if it comes back."""
+        self._cancel()
+        if self._subscribed_to is not None:
+            view, app = self.view, self.view.app
+            for signal in (
+                app.screen_change_signal,
+                app.app_suspend_signal,
+                app.app_resume_signal,
+                self._subscribed_to.screen_layout_refresh_signal,
+            ):
+                signal.unsubscribe(view)
+        self._subscribed_to = None
+
+    # -- inside ---------------------------------------------------------------------------
+
+    def _cancel(self) -> None:
+        if self._timer is not None:
+            self._timer.stop()
+            self._timer = None
+
+    def _schedule(self) -> None:
+        frames = self.frames
+        if frames is None or len(frames) < 2 or self.finished or not self.visible():
+            return
+        delay = frames.durations_ms[self.index] / 1000
+        self._timer = self.view.set_timer(delay, self._advance, name="animation frame")
+
+    def _advance(self) -> None:
+        self._timer = None
+        frames = self.frames
+        if frames is None:
+            return
+        if not self.visible():
+            return  # paused on this frame; `wake` plays on
+        index = self.index + 1
+        if index >= len(frames):
+            self.plays += 1
+            if self.finished:
+                return  # rests on the last frame
+            index = 0
+        self.index = index
+        self.paint(frames.pictures[index])
+        self._schedule()
+
+    def _subscribe(self) -> None:
+        """Listen (once per screen) for what can make a paused view visible again."""
+        view = self.view
+        if not view.is_running:
+            view.call_after_refresh(self._subscribe_later)
+            return
+        try:
+            screen = view.screen
+        except Exception:
+            return
+        if self._subscribed_to is screen:
+            return
+        app = view.app
+        if self._subscribed_to is None:  # app-wide ones once (`detach` drops them)
+            app.screen_change_signal.subscribe(view, self.wake)
+            app.app_suspend_signal.subscribe(view, self._on_suspend)
+            app.app_resume_signal.subscribe(view, self._on_resume)
+            view.watch(app, "app_focus", self.wake, init=False)
+        screen.screen_layout_refresh_signal.subscribe(view, self.wake)
+        self._subscribed_to = screen
+
+    def _subscribe_later(self) -> None:
+        if self.frames is not None:
+            self._subscribe()
+            self._schedule()
+
+    def _on_suspend(self, _app: object) -> None:
+        self._suspended = True
+        self._cancel()
+
+    def _on_resume(self, _app: object) -> None:
+        self._suspended = False
+        self.wake()

@@ -1,0 +1,179 @@
+"""Animated GIF results play in their card and in the detail view, only while visible
+(issue 11.5, issue 16.2): frames decoded off the UI thread, one timer per animation,
+paused (no timer) when scrolled off, covered by another screen or the app is in the
+background. Asserts on frame indexes and timer state, never on how long anything took."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PIL import Image
+from textual import events
+
+from imgtui.draft import Params
+from imgtui.images import Frames
+from imgtui.tasks import Status
+from imgtui.tui.screens.detail import DetailScreen
+from imgtui.tui.widgets.image_view import ImageView
+from tests.cli.helpers import clean_env, run
+from tests.tui.pilot import settled, submit, wait_for
+
+SIZE = (120, 40)
+GIF_MODEL = "gpt-image-2.6-flare"
+
+
+def card_view(app, task_id: str) -> ImageView:
+    card = app.task_list.card(task_id)
+    assert card is not None
+    return card.query_one("#thumb", ImageView)
+
+
+async def advances(pilot, view: ImageView, what: str) -> None:
+    """The view's animation moves on by at least two frames."""
+    player = view.player
+    start = player.index
+    seen = {start}
+    await wait_for(pilot, lambda: seen.add(player.index) or len(seen) >= 3, what=what)
+
+
+async def gif_task(pilot):
+    app = pilot.app
+    app.set_params(Params(app.params.profile, output_format="gif"))
+    task = await submit(pilot, "a cat in a hat")
+    await wait_for(pilot, lambda: task.status.ended, what="the GIF task")
+    assert task.status is Status.DONE, task.error_message
+    view = card_view(app, task.id)
+    await wait_for(pilot, lambda: view.player.frames is not None, what="the decoded frames")
+    return task, view
+
+
+async def test_gif_result_plays_in_its_card_and_stops_behind_the_detail_view(make_app):
+    app = make_app(model=GIF_MODEL)
+    async with app.run_test(size=SIZE) as pilot:
+        await settled(pilot)
+        task, view = await gif_task(pilot)
+        frames = view.player.frames
+        assert isinstance(frames, Frames)
+        assert len(frames) == 9  # the demo's default frame_count
+        assert all(p.size == frames.first.size for p in frames.pictures)
+        assert view.player.running
+        await advances(pilot, view, "the card's animation to advance")
+        assert view.picture is frames.pictures[view.player.index]
+
+        app.open_detail(task.id)
+        await wait_for(
+            pilot,
+            lambda: isinstance(app.screen, DetailScreen) and app.screen.query("#big"),
+            what="the detail view",
+        )
+        big = app.screen.query_one("#big", ImageView)
+        await wait_for(pilot, lambda: big.player.frames is not None, what="the big frames")
+        assert len(big.player.frames) == 9
+        assert big.player.frames.first.width > frames.first.width  # decoded for its own box
+        await advances(pilot, big, "the detail view's animation to advance")
+        # The card is covered: its player stops at its next frame and sets no new timer.
+        await wait_for(pilot, lambda: not view.player.running, what="the card to pause")
+        paused_at = view.player.index
+        await advances(pilot, big, "the detail view to play on")
+        assert view.player.index == paused_at
+        assert not view.player.running
+
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: app.screen is app.screen_stack[0], what="main screen")
+        assert not big.player.running  # the detail view is gone, and its timer
+        await wait_for(pilot, lambda: view.player.running, what="the card to play again")
+        await advances(pilot, view, "the card to move again")
+
+
+async def test_gif_pauses_while_the_app_is_in_the_background(make_app):
+    app = make_app(model=GIF_MODEL)
+    async with app.run_test(size=SIZE) as pilot:
+        await settled(pilot)
+        _task, view = await gif_task(pilot)
+        await advances(pilot, view, "the animation")
+        app.post_message(events.AppBlur())
+        await wait_for(pilot, lambda: not view.player.running, what="the pause")
+        paused_at = view.player.index
+        await pilot.pause()
+        assert view.player.index == paused_at
+        assert not view.player.running
+        app.post_message(events.AppFocus())
+        await wait_for(pilot, lambda: view.player.running, what="the resume")
+        await advances(pilot, view, "the animation after focus came back")
+
+
+async def test_gif_scrolled_off_screen_holds_no_timer_until_it_comes_back(make_app):
+    app = make_app(model=GIF_MODEL)
+    async with app.run_test(size=SIZE) as pilot:
+        await settled(pilot)
+        gif, view = await gif_task(pilot)
+        await advances(pilot, view, "the animation")
+        app.set_params(Params(app.params.profile, output_format="png"))
+        app.config.profiles[0].partial_images = 0
+        # 6 newer cards push the GIF's card below a 40-row screen
+        stills = [await submit(pilot, f"still {i}") for i in range(6)]
+        await wait_for(pilot, lambda: all(t.status.ended for t in stills), what="stills")
+        await wait_for(pilot, lambda: not view.player.running, what="the off-screen pause")
+        assert not app.screen.can_view_partial(view)
+        paused_at = view.player.index
+        await pilot.pause()
+        assert view.player.index == paused_at
+
+        assert await app.task_list.select(gif.id)  # scrolls the GIF's card into view
+        await wait_for(pilot, lambda: view.player.running, what="the play on scroll-back")
+        await advances(pilot, view, "the animation after scrolling back")
+
+
+async def test_a_still_replacing_an_animation_stops_its_timer(make_app, tmp_path):
+    app = make_app(model=GIF_MODEL)
+    async with app.run_test(size=SIZE) as pilot:
+        await settled(pilot)
+        _task, view = await gif_task(pilot)
+        assert view.player.running
+        still = Image.new("RGB", (8, 8), (1, 2, 3))
+        view.show(still)
+        assert view.player.frames is None
+        assert not view.player.running
+        assert view.picture is still
+
+
+def test_cli_gif_has_4_frames_and_the_app_animates_it(tmp_path: Path, server, make_app):
+    """`imgtui generate "a cat" -m gpt-image-2.6-flare --format gif --frames 4` saves a
+    playable 4-frame GIF; the same run as a batch puts it in the history, where the app
+    plays all 4 frames."""
+    env = clean_env(tmp_path)
+    env["OPENAI_BASE_URL"] = server.base_url
+    env["OPENAI_API_KEY"] = "sk-test"
+    out = tmp_path / "out"
+    args = ["generate", "a cat", "-m", GIF_MODEL, "--format", "gif", "--frames", "4"]
+    done = run([*args, "-o", str(out)], env)
+    assert done.returncode == 0, done.stderr
+    (gif,) = out.glob("*.gif")
+    with Image.open(gif) as im:
+        assert im.format == "GIF"
+        assert im.n_frames == 4
+        durations = []
+        for i in range(4):
+            im.seek(i)
+            durations.append(im.info["duration"])
+        assert all(d > 0 for d in durations)
+
+    prompts = tmp_path / "prompts.txt"
+    prompts.write_text("a cat\n")
+    batch = ["generate", "--from", str(prompts), "-m", GIF_MODEL, "--format", "gif"]
+    done = run([*batch, "--frames", "4", "-o", str(tmp_path / "batch")], env)
+    assert done.returncode == 0, done.stderr
+
+    import asyncio
+
+    async def in_app() -> None:
+        app = make_app(model=GIF_MODEL)
+        async with app.run_test(size=SIZE) as pilot:
+            await settled(pilot)
+            (task,) = app.tasks.values()
+            view = card_view(app, task.id)
+            await wait_for(pilot, lambda: view.player.frames is not None, what="history frames")
+            assert len(view.player.frames) == 4
+            await advances(pilot, view, "the history card's animation")
+
+    asyncio.run(in_app())
