@@ -1,0 +1,75 @@
+"""What the app's controllers share: the task service and the main screen's widgets.
+
+`AppBase` is an App; `ImgtuiApp` (`tui.app`) builds what it declares. Controllers subclass
+it so each can use the others' public methods and the widgets without importing the App.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from functools import cached_property
+
+from textual.app import App
+
+from imgtui.config import Config
+from imgtui.draft import Params
+from imgtui.service import TaskService
+from imgtui.store import History, Store
+from imgtui.tasks import Task
+from imgtui.tui.collector import Collector
+from imgtui.tui.screens.search import HistoryFilter
+from imgtui.tui.widgets.composer import Composer
+from imgtui.tui.widgets.param_bar import ParamBar
+from imgtui.tui.widgets.task_card import TaskCard
+from imgtui.tui.widgets.task_list import TaskList
+
+__all__ = ["AppBase"]
+
+
+class AppBase(App[None]):
+    """The app's shared state (set by `ImgtuiApp.__init__`) and main-screen widgets."""
+
+    service: TaskService
+    config: Config
+    store: Store
+    history: History
+    tasks: dict[str, Task]  # the service's: every task of this session by id
+    params: Params  # the composer's choice for the next task
+    clock: Callable[[], float]
+    image_kind: str
+    history_filter: HistoryFilter
+    history_loaded: asyncio.Event
+    collector: Collector
+
+    @cached_property
+    def task_list(self) -> TaskList:
+        return TaskList(self.make_card, id="tasks")
+
+    @cached_property
+    def param_bar(self) -> ParamBar:
+        return ParamBar(id="param-bar")
+
+    @cached_property
+    def composer(self) -> Composer:
+        return Composer(id="composer")
+
+    def make_card(self, task: Task) -> TaskCard:
+        return TaskCard(task, self.image_kind, self.clock)
+
+    def set_params(self, params: Params) -> None:
+        """The composer's choice for the next task."""
+        self.params = params
+        self.param_bar.show(params)
+
+    def update_subtitle(self) -> None:
+        """Running, queued and total counts, and the filter shown, in the header."""
+        running, queued, total = self.service.counts()
+        self.collector.streaming(running)
+        parts = [f"{running} running"] if running else []
+        if queued:
+            parts.append(f"{queued} queued")
+        parts.append(f"{total} task{'s' if total != 1 else ''}")
+        if self.history_filter.active:
+            parts.append(f"showing {self.history_filter.describe()} (F4)")
+        self.sub_title = " · ".join(parts)

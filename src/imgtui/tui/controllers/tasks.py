@@ -1,0 +1,246 @@
+"""Task events and task actions on screen: cards, the detail view, confirmations, toasts.
+
+`show_event` is the card side of one wire event (the service applied it); the actions
+(open, cancel, retry, delete, star, reuse, refine: `TaskAction`) ask the service and show
+the answer. Nothing here touches the store or the wire.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from imgtui.api.events import Completed, Event, Progress, Started
+from imgtui.config import default_output_dir
+from imgtui.draft import Draft
+from imgtui.tasks import Status, Task
+from imgtui.tui.controllers.base import AppBase
+from imgtui.tui.messages import TaskAction
+from imgtui.tui.screens.confirm import ConfirmScreen
+from imgtui.tui.screens.detail import DetailResult, DetailScreen
+from imgtui.tui.widgets.task_card import TaskCard, one_line
+
+if TYPE_CHECKING:
+    from PIL.Image import Image
+
+__all__ = ["TaskActions"]
+
+
+class TaskActions(AppBase):
+    """The task list's and the detail view's side of tasks (a mixin of the App)."""
+
+    # -- a task's life on screen ----------------------------------------------------------
+
+    def add_task(self, task: Task) -> TaskCard:
+        """Show a new task at the top of the list and select it."""
+        self.tasks[task.id] = task
+        card = self.make_card(task)
+        self.call_next(self.task_list.add_first, card)
+        self.update_subtitle()
+        return card
+
+    def launch(self, draft: Draft) -> Task:
+        """A new task for `draft`: queued, shown, saved, and run by its own worker."""
+        task = self.service.new_task(draft)
+        self.add_task(task)
+        self.service.run(task, draft)
+        return task
+
+    def show_event(self, task: Task, event: Event, before: Status, picture: Image | None) -> None:
+        """The card, header and detail view after the service applied `event` to `task`
+        (whose status was `before`); an ended task is `end`ed."""
+        card = self.task_list.card(task.id)
+        if card is not None and picture is not None and not card.has_final:
+            card.set_picture(picture, unfinished=not isinstance(event, Completed))
+        if task.status is not before:
+            if card is not None:
+                card.refresh_task()
+            self.update_subtitle()
+        elif card is not None and not isinstance(event, (Progress, Started)):
+            card.refresh_task()
+        if task.status is not before and task.status.ended:
+            self.service.end(task)
+            self.task_ended(task)
+        self.forward_to_detail(task, event)
+
+    def task_ended(self, task: Task) -> None:
+        """A task reached an end state (the service saved it): its card, the keys, the
+        header; a toast when a modal other than its own detail view hides the list."""
+        card = self.task_list.card(task.id)
+        if card is not None:
+            card.refresh_task()
+        self.task_list.sync_bindings()
+        self.update_subtitle()
+        if len(self.screen_stack) > 1:
+            showing = isinstance(self.screen, DetailScreen) and self.screen.imgtask.id == task.id
+            if not showing:
+                self.toast_ended(task)
+
+    def toast_ended(self, task: Task) -> None:
+        title = one_line(task.prompt, 50)
+        if task.status is Status.DONE:
+            self.notify(f"Done in {task.elapsed():.1f}s", title=title, markup=False)
+        elif task.status is Status.FAILED:
+            self.notify(
+                task.error_message or "failed",
+                title=f"Failed: {title}",
+                severity="error",
+                markup=False,
+            )
+
+    def forward_to_detail(self, task: Task, event: object = None) -> None:
+        """Tell an open detail view of `task` that it changed (`event`, or None)."""
+        for screen in self.screen_stack:
+            if isinstance(screen, DetailScreen) and screen.imgtask.id == task.id:
+                screen.task_changed(event)
+
+    def tick(self) -> None:
+        """Once a second: only the running cards' elapsed time."""
+        now = self.clock()
+        for task in self.tasks.values():
+            if task.status is Status.RUNNING:
+                card = self.task_list.card(task.id)
+                if card is not None:
+                    card.tick(now)
+
+    # -- actions --------------------------------------------------------------------------
+
+    def run_task_action(self, action: TaskAction, task_id: str, slot: int = 0) -> None:
+        if action is TaskAction.OPEN:
+            self.open_detail(task_id)
+        elif action is TaskAction.CANCEL:
+            if not self.cancel_task(task_id):
+                self.notify("That task is not running.", severity="warning")
+        elif action is TaskAction.RETRY:
+            self.retry_task(task_id)
+        elif action is TaskAction.DELETE:
+            self.ask_delete(task_id)
+        elif action is TaskAction.STAR:
+            self.toggle_star(task_id)
+        elif action is TaskAction.REUSE:
+            self.reuse_task(task_id)
+        elif action is TaskAction.REFINE:
+            self.refine_task(task_id, slot)
+
+    def action_selected(self, action: str) -> None:
+        task_id = self.task_list.selected_id
+        if task_id is None:
+            self.notify("No task selected.", severity="warning")
+            return
+        self.run_task_action(TaskAction(action), task_id)
+
+    def open_detail(self, task_id: str) -> None:
+        task = self.tasks.get(task_id)
+        if task is None:
+            return
+
+        def done(result: DetailResult | None) -> None:
+            if result is not None:
+                self.run_task_action(result.action, task_id, result.slot)
+
+        screen = DetailScreen(
+            task,
+            self.image_kind,
+            self.clock,
+            pictures=self.service.pictures,
+            history=self.history,
+            output_dir=default_output_dir(self.config),
+        )
+        self.push_screen(screen, done)
+
+    def cancel_task(self, task_id: str) -> bool:
+        """Cancel a queued or running task (its worker closes the HTTP stream)."""
+        task = self.service.cancel(task_id)
+        if task is None:
+            return False
+        self.task_ended(task)
+        self.forward_to_detail(task)
+        return True
+
+    def action_cancel_all(self) -> None:
+        for task_id in [t.id for t in self.tasks.values() if t.active]:
+            self.cancel_task(task_id)
+
+    def retry_task(self, task_id: str) -> Task | None:
+        """A new run of the same prompt and parameters (the old task stays in history)."""
+        draft = self.service.retry_draft(task_id, self.params)
+        return None if draft is None else self.launch(draft)
+
+    def reuse_task(self, task_id: str) -> None:
+        """Put a task's prompt, parameters and input images back into the composer."""
+        reuse = self.service.reuse(task_id, self.params)
+        if reuse is None:
+            return
+        self.set_params(reuse.params)
+        self.composer.set_attachments(reuse.attachments)
+        self.composer.set_text(reuse.prompt)
+        self.composer.area.focus()
+
+    def refine_task(self, task_id: str, slot: int = 0) -> None:
+        """Set the composer up for an edit of this task's image (Responses: a follow-up)."""
+        refine = self.service.refine(task_id, slot)
+        if refine is None:
+            return
+        self.composer.set_refine(refine.parent_id, refine.response_id, refine.images)
+        self.composer.area.focus()
+        self.notify("Describe the change and press Enter.", title="Refine")
+
+    def toggle_star(self, task_id: str) -> None:
+        if self.service.toggle_star(task_id) is None:
+            return
+        card = self.task_list.card(task_id)
+        if card is not None:
+            card.refresh_task()
+
+    def ask_delete(self, task_id: str) -> None:
+        task = self.tasks.get(task_id)
+        if task is None:
+            return
+        running = " It is still running and will be cancelled." if task.active else ""
+        question = f"Delete “{one_line(task.prompt, 60)}” and its images?{running}"
+
+        def done(yes: bool | None) -> None:
+            if yes:
+                self.call_next(self.delete_task, task_id)
+
+        self.push_screen(ConfirmScreen(question, yes="Delete", title="Delete task"), done)
+
+    async def delete_task(self, task_id: str) -> None:
+        """Delete a task (cancelling it first when it runs), its card and its files."""
+        task = self.tasks.get(task_id)
+        if task is None:
+            return
+        if task.active:
+            self.cancel_task(task_id)
+        self.service.forget(task_id)
+        self.task_list.forget({task_id})
+        await self.task_list.remove_task(task_id)
+        self.update_subtitle()
+
+    def action_delete_failed(self) -> None:
+        def done(yes: bool | None) -> None:
+            if yes:
+                self.call_next(self.delete_failed)
+
+        self.push_screen(
+            ConfirmScreen(
+                "Delete every failed and cancelled task, with its files? Starred tasks are kept.",
+                yes="Delete",
+                title="Delete failed tasks",
+            ),
+            done,
+        )
+
+    async def delete_failed(self) -> None:
+        """Delete every failed or cancelled task (starred ones stay), in the whole history."""
+        ids = self.service.failed_ids()
+        self.task_list.forget(set(ids))
+        for task_id in ids:
+            self.tasks.pop(task_id, None)
+            await self.task_list.remove_task(task_id)
+        count = await self.service.delete_failed()
+        if count is None:
+            return
+        self.update_subtitle()
+        self.notify(
+            f"Deleted {count} failed or cancelled task{'s' if count != 1 else ''} and their files."
+        )
