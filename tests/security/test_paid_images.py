@@ -105,7 +105,7 @@ async def test_app_keeps_a_final_the_data_folder_cannot_take(server, tmp_path):
         assert task.status is Status.DONE
         kept = task.slots[0].image_path
         assert kept.parent == data / "rescued" and kept.read_bytes().startswith(PNG)
-        assert any(str(kept) in n.message for n in app._notifications)
+        assert any(str(kept) in n.message for n in app.notices)
         # Save (the detail view's `s`) copies it from there
         (saved,) = await app.history.call(app.store.export_images, task, tmp_path / "saved")
         with Image.open(saved) as copy, Image.open(kept) as original:

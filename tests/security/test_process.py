@@ -101,7 +101,7 @@ async def test_the_app_tells_the_user_another_instance_runs(server, tmp_path):
         async with app.run_test(size=(120, 40)) as pilot:
             await app.history_loaded.wait()
             await pilot.pause()
-            assert any("Another imgtui" in n.message for n in app._notifications)
+            assert any("Another imgtui" in n.message for n in app.notices)
     finally:
         holder.close()
 

@@ -9,13 +9,13 @@ from pathlib import Path
 from urllib.parse import parse_qs, quote, urlsplit
 
 import pytest
-from textual.app import App
 from textual.content import Content
 from textual.widgets import Input
 
 from imgtui import config as cfg
 from imgtui.cli import main
 from imgtui.config import Config, Profile, Settings, ShareUrlError, read_share_link
+from imgtui.tui.notices import NoticeLog
 from imgtui.tui.screens.import_link import ImportLinkScreen
 from imgtui.tui.screens.settings import SettingsScreen
 
@@ -143,7 +143,7 @@ def test_cli_import_warns_about_plain_http_and_leaves_the_active_profile(
 # -- the settings screen ---------------------------------------------------------------------
 
 
-class Host(App[None]):
+class Host(NoticeLog):
     def __init__(self, screen: SettingsScreen) -> None:
         super().__init__()
         self.settings_screen = screen
@@ -173,7 +173,7 @@ async def test_settings_import_does_not_make_the_profile_active_unsaid(tmp_path:
         await pilot.pause()
         await pilot.press("enter")
         await pilot.pause()
-        messages = [n.message for n in app._notifications]
+        messages = [n.message for n in app.notices]
     assert cfg.load(config.path).settings.active_profile == "Mine"
     assert config.settings.active_profile == "Mine"
     assert any("active profile is unchanged" in m for m in messages)
@@ -230,6 +230,6 @@ async def test_markup_in_a_linked_name_is_shown_as_text_not_run(tmp_path: Path) 
         assert screen.editing == hostile
         # the title holds the name as escaped text: shown as typed, never run as markup
         assert screen.form.border_title == Content(f"Edit · {hostile}").markup
-        assert any(hostile in n.message for n in app._notifications)
+        assert any(hostile in n.message and not n.markup for n in app.notices)
         assert app.is_running
     assert cfg.load(config.path).get(hostile) is not None

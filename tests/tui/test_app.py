@@ -146,7 +146,7 @@ async def test_request_error_keeps_the_composer(make_app, tmp_path):
         assert app.tasks == {}
         assert app.composer.text == "edit this"
         assert app.composer.attachments.images == [tmp_path / "missing.png"]
-        (note,) = app._notifications
+        (note,) = app.notices
         assert note.severity == "error" and "image" in note.title and "no such file" in note.message
 
 
@@ -274,7 +274,7 @@ async def test_detail_shows_live_partial_and_open_failure_toasts(make_app, monke
         await pilot.press("o")
         await wait_for(
             pilot,
-            lambda: any("Can't open" in (n.title or "") for n in app._notifications),
+            lambda: any("Can't open" in (n.title or "") for n in app.notices),
             what="the toast",
         )
         await pilot.press("escape")
@@ -294,7 +294,7 @@ async def test_toast_when_a_task_ends_behind_a_modal(make_app):
         await wait_for(pilot, lambda: task.status is Status.DONE, what="done")
         await pilot.pause()
         assert isinstance(app.screen, ParamsScreen)
-        assert any("behind the modal" in (n.title or "") for n in app._notifications)
+        assert any("behind the modal" in (n.title or "") for n in app.notices)
 
 
 # -- responses mode -------------------------------------------------------------------

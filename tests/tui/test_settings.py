@@ -18,6 +18,7 @@ from textual.widgets import Input, Select, Static, TextArea
 
 from imgtui import config as cfg
 from imgtui.config import DEMO_URL, Config, Profile, Settings
+from imgtui.tui.notices import NoticeLog
 from imgtui.tui.screens.confirm import ConfirmScreen
 from imgtui.tui.screens.settings import (
     ImportLinkScreen,
@@ -31,7 +32,7 @@ SECRET = "sk-proj-TOPSECRET0123456789zzzz"  # must never be rendered
 SIZE = (120, 40)
 
 
-class Host(App[None]):
+class Host(NoticeLog):
     """Pushes one screen at start and records what it dismissed with."""
 
     def __init__(self, make_screen) -> None:
@@ -235,9 +236,7 @@ async def test_save_failure_keeps_edits(config) -> None:
         await pilot.press("ctrl+s")
         await pilot.pause()
         assert screen.dirty and screen.query_one("#f-model", Input).value == "other-model"
-        assert any(
-            n.severity == "error" and "Permission denied" in n.message for n in app._notifications
-        )
+        assert any(n.severity == "error" and "Permission denied" in n.message for n in app.notices)
     assert (
         config.get("OpenAI").model == "gpt-image-2.6-sunburst"
     )  # the live config did not change either
@@ -411,11 +410,11 @@ async def test_copy_link_leaves_key_out_unless_asked(config) -> None:
         assert len(app.copied) == 1
         assert SECRET not in app.copied[0] and "apiKey" not in app.copied[0]
         assert cfg.profile_from_share_url(app.copied[0]).base_url == "https://example.com/v1"
-        warnings = [n.message for n in app._notifications if n.severity == "warning"]
+        warnings = [n.message for n in app.notices if n.severity == "warning"]
         assert any(
             "extra headers" in w and "timeout (s)" in w for w in warnings
         )  # share_url_losses
-        assert all(SECRET not in n.message for n in app._notifications)
+        assert all(SECRET not in n.message for n in app.notices)
 
         await pilot.press("C")  # the explicit variant asks first
         await pilot.pause()
@@ -438,7 +437,7 @@ async def test_copy_link_of_demo_is_refused(config) -> None:
         await pilot.press("c")
         await pilot.pause()
         assert app.copied == []
-        assert any(n.severity == "error" and "demo" in n.message for n in app._notifications)
+        assert any(n.severity == "error" and "demo" in n.message for n in app.notices)
 
 
 # -- the key on screen -------------------------------------------------------------------

@@ -36,7 +36,6 @@ from imgtui.config import Config, ConfigError
 from imgtui.draft import Params, find_profile
 from imgtui.runner import Runner
 from imgtui.service import TaskService
-from imgtui.text import clean
 from imgtui.tui import imaging
 from imgtui.tui.collector import Collector
 from imgtui.tui.commands import app_commands
@@ -122,21 +121,6 @@ class ImgtuiApp(OrderedKeys, HistoryControl, Composing):
         """A task's coroutine as one worker in its own group (cancelling it cancels nothing else)."""
         return self.run_worker(
             coroutine, name=f"task {name}", group=f"task-{name}", exit_on_error=False
-        )
-
-    def notify(
-        self,
-        message: str,
-        *,
-        title: str = "",
-        severity: Any = "information",
-        timeout: float | None = None,
-        markup: bool = False,
-    ) -> None:
-        """Every toast (the screens' too): never parsed as markup, control characters
-        removed. Error messages, prompts and file names from anywhere pass through here."""
-        super().notify(
-            clean(message), title=clean(title), severity=severity, timeout=timeout, markup=False
         )
 
     def action_help_quit(self) -> None:  # Textual's own hint uses markup

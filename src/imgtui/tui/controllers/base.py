@@ -1,7 +1,8 @@
 """What the app's controllers share: the task service and the main screen's widgets.
 
-`AppBase` is an App; `ImgtuiApp` (`tui.app`) builds what it declares. Controllers subclass
-it so each can use the others' public methods and the widgets without importing the App.
+`AppBase` is an App whose toasts are plain text and logged (`notices.PlainNotices`);
+`ImgtuiApp` (`tui.app`) builds what it declares. Controllers subclass it, so each can use
+the others' public methods and the widgets without importing the App.
 """
 
 from __future__ import annotations
@@ -10,14 +11,13 @@ import asyncio
 from collections.abc import Callable
 from functools import cached_property
 
-from textual.app import App
-
 from imgtui.config import Config
 from imgtui.draft import Params
 from imgtui.service import TaskService
 from imgtui.store import History, Store
 from imgtui.tasks import Task
 from imgtui.tui.collector import Collector
+from imgtui.tui.notices import PlainNotices
 from imgtui.tui.screens.search import HistoryFilter
 from imgtui.tui.widgets.composer import Composer
 from imgtui.tui.widgets.param_bar import ParamBar
@@ -27,7 +27,7 @@ from imgtui.tui.widgets.task_list import TaskList
 __all__ = ["AppBase"]
 
 
-class AppBase(App[None]):
+class AppBase(PlainNotices):
     """The app's shared state (set by `ImgtuiApp.__init__`) and main-screen widgets."""
 
     service: TaskService
