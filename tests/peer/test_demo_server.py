@@ -6,7 +6,6 @@ import base64
 import io
 import json
 import threading
-import time
 from collections.abc import Iterator
 
 import httpx
@@ -430,23 +429,22 @@ def test_responses_stream_with_zero_partials_is_rejected(
 
 
 def test_x_demo_delay_slows_one_request(srv: DemoServer, client: httpx.Client) -> None:
+    """The header paces one request (the server's own delay is 0 here): its image's time
+    spread over its frames, half before the partial and half before the final. The
+    server's record of its pacing waits is read, not the clock."""
     body = {"prompt": "slow", "size": "64x64", "stream": True, "partial_images": 1}
-    started = time.monotonic()
     client.post(f"{srv.base_url}{GEN}", json=body)
-    fast = time.monotonic() - started
+    assert srv.state.paced == [0.0, 0.0]
 
-    started = time.monotonic()
+    srv.clear()
     with client.stream(
         "POST", f"{srv.base_url}{GEN}", json=body, headers={"x-demo-delay": "0.6"}
     ) as r:
         lines = r.iter_lines()
         assert next(lines).startswith("event: image_generation.partial_image")
-        first_frame = time.monotonic() - started
+        assert srv.state.paced[0] == 0.3  # the first frame waited half the delay...
         rest = "\n".join(lines)
-    total = time.monotonic() - started
-    assert fast < 0.4
-    assert first_frame >= 0.29  # half the delay per frame with one partial...
-    assert total >= 0.6 and total - first_frame >= 0.25  # ...and the other half before the final
+    assert srv.state.paced == [0.3, 0.3]  # ...and the final the other half
     assert "image_generation.completed" in rest
 
 

@@ -48,6 +48,9 @@ class DemoState:
         #: Generations being answered now, and the most at once since `clear()` (queue tests).
         self.in_flight = 0
         self.max_in_flight = 0
+        #: The seconds of every pacing wait, in the order they started (`streaming.pace`):
+        #: what tests read instead of timing the server.
+        self.paced: list[float] = []
         #: Set while the server shuts down: sleeping handlers and streams stop early.
         self.stopping = threading.Event()
         self._cond = threading.Condition()
@@ -72,6 +75,12 @@ class DemoState:
         """Block until `predicate()` holds (checked under the lock); False on timeout."""
         with self._cond:
             return self._cond.wait_for(predicate, timeout)
+
+    def note_pace(self, seconds: float) -> None:
+        """Record a pacing wait of `seconds` about to start."""
+        with self._cond:
+            self.paced.append(seconds)
+            self._cond.notify_all()
 
     # -- picture variants for parallel requests
 
@@ -106,6 +115,7 @@ class DemoState:
             ) = 0
             self.flaky_count = self.transport_fallbacks = 0
             self.max_in_flight = self.in_flight
+            self.paced.clear()
             self._cond.notify_all()
 
     # -- recording

@@ -74,6 +74,7 @@ async def _drop_connection(receive: Receive, state: DemoState | None = None) -> 
 
 async def pace(state: DemoState, seconds: float) -> bool:
     """Sleep in short slices; False as soon as the server starts stopping."""
+    state.note_pace(seconds)
     deadline = time.monotonic() + seconds
     while not state.stopping.is_set():
         left = deadline - time.monotonic()
@@ -88,6 +89,7 @@ async def pace_watching(request: Request, state: DemoState, seconds: float) -> b
 
     For handlers that have not started replying; streams use `EventStream`'s watcher.
     """
+    state.note_pace(seconds)
     deadline = time.monotonic() + seconds
     while True:
         if await request.is_disconnected():
