@@ -22,6 +22,9 @@ from imgtui.tui.widgets.task_card import TaskCard, one_line
 if TYPE_CHECKING:
     from PIL.Image import Image
 
+    from imgtui.images import Frames
+
+
 __all__ = ["TaskActions"]
 
 
@@ -45,7 +48,9 @@ class TaskActions(AppBase):
         self.service.run(task, draft)
         return task
 
-    def show_event(self, task: Task, event: Event, before: Status, picture: Image | None) -> None:
+    def show_event(
+        self, task: Task, event: Event, before: Status, picture: Image | Frames | None
+    ) -> None:
         """The card, header and detail view after the service applied `event` to `task`
         (whose status was `before`); an ended task is `end`ed."""
         card = self.task_list.card(task.id)
