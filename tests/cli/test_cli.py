@@ -211,6 +211,7 @@ def test_base_url_elsewhere_never_gets_the_env_key(env, server):
 
 
 def test_ctrl_c_closes_streams_and_exits_130(tmp_path, env, server):
+    server.clear()  # the counters below are this test's (the module's earlier tests stream too)
     env["OPENAI_BASE_URL"] = server.base_url
     proc = subprocess.Popen(
         [
