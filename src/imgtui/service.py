@@ -398,7 +398,7 @@ class TaskService:
         if path is None:
             self.notify(
                 f"{error}\nNo fallback folder could take it either: it is kept in memory until "
-                "you quit. Open the task and press s to save it.",
+                "you quit. Open the task and press Ctrl+S to save it.",
                 title="Image not saved",
                 severity="error",
                 timeout=30,

@@ -274,15 +274,17 @@ class Task:
         return done / len(self.slots)
 
     def status_word(self) -> str:
-        """`queued`, `running`, `partial k/N`, `done`, `failed`, `cancelled`, `interrupted`."""
+        """`queued`, `running`, `frame k of N` (partial frame k of the N asked for),
+        `done`, `k of N done` (n > 1, some images failed), `failed`, `cancelled`,
+        `interrupted`. Fractions always say what they count (issue 14.11)."""
         if self.status is Status.RUNNING:
             idx = max(
                 (s.partial_index for s in self.slots if s.partial_index is not None), default=None
             )
             if idx is not None and self.partial_images:
-                return f"partial {idx + 1}/{self.partial_images}"
+                return f"frame {idx + 1} of {self.partial_images}"
         if self.status is Status.DONE and any(s.status is not SlotStatus.DONE for s in self.slots):
-            return f"done {len(self.images)}/{self.n}"
+            return f"{len(self.images)} of {self.n} done"
         return self.status.value
 
     def elapsed(self, now: float | None = None) -> float:

@@ -212,7 +212,7 @@ def crash(server, tmp_path_factory) -> Crash:
             "the second task's row",
         )
         tmux.wait_for_text(
-            f"partial 1/{PARTIALS}", SLOW_DELAY / 2, "the first partial frame on the card"
+            f"frame 1 of {PARTIALS}", SLOW_DELAY / 2, "the first partial frame on the card"
         )
         # Give the store thread a moment to persist that frame (if the app does so).
         deadline = time.monotonic() + 1.5
@@ -333,7 +333,7 @@ async def test_reopened_app_shows_interrupted_card_and_retries(
         assert app.task_list.selected_id == crash.killed_id  # the newest task
         app.action_focus_tasks()
         await pilot.pause()
-        await pilot.press("ctrl+r")
+        await pilot.press("f5")
         deadline = time.monotonic() + 10
         while True:
             retries = [

@@ -34,7 +34,7 @@ async def test_submit_streams_partials_then_done(make_app):
         await wait_for(pilot, lambda: task.status is Status.DONE, what="done")
         await settled(pilot)
         # every event is applied in order: Started, both frames, the final image
-        assert app.seen[task.id] == ["running", "partial 1/2", "partial 2/2", "done"]
+        assert app.seen[task.id] == ["running", "frame 1 of 2", "frame 2 of 2", "done"]
         card = app.query_one(f"#task-{task.id}", TaskCard)
         assert card.has_final
         assert "done" in card_text(app, task.id)
@@ -54,7 +54,7 @@ async def test_n3_card_counts_images(make_app):
         await wait_for(pilot, lambda: task.status is Status.DONE, what="done")
         await settled(pilot)
         assert len(task.images) == 3
-        assert card_text(app, task.id, "pic-label") == "1/3"
+        assert card_text(app, task.id, "pic-label") == "image 1 of 3"
 
 
 async def test_cancel_closes_the_stream(make_app, server):
@@ -196,20 +196,20 @@ async def test_detail_pager_save_copy_retry_refine_delete(make_app, tmp_path):
         await pilot.press("tab", "enter")
         await wait_for(pilot, lambda: isinstance(app.screen, DetailScreen), what="the detail modal")
         screen = app.screen
-        assert "1/2" in str(screen.query_one("#pager").render())
+        assert "image 1 of 2" in str(screen.query_one("#pager").render())
         await pilot.press("right")
-        assert screen.index == 1 and "2/2" in str(screen.query_one("#pager").render())
+        assert screen.index == 1 and "image 2 of 2" in str(screen.query_one("#pager").render())
 
-        await pilot.press("s")  # save
+        await pilot.press("ctrl+s")  # save
         await wait_for(
             pilot,
             lambda: (tmp_path / "out").is_dir() and len(list((tmp_path / "out").iterdir())) == 2,
             what="saved files",
         )
-        await pilot.press("c")  # copy the shown image's path (OSC 52)
+        await pilot.press("ctrl+c")  # copy the shown image's path (OSC 52)
         assert app.clipboard == str(task.images[1])
 
-        await pilot.press("r")  # retry: a new run of the same prompt
+        await pilot.press("f5")  # retry: a new run of the same prompt
         await wait_for(pilot, lambda: len(app.tasks) == 2, what="the retry")
         retry = next(t for t in app.tasks.values() if t.id != task.id)
         assert retry.prompt == task.prompt and retry.params == task.params
@@ -219,7 +219,7 @@ async def test_detail_pager_save_copy_retry_refine_delete(make_app, tmp_path):
         app.task_list.focus()
         await pilot.press("enter")
         await wait_for(pilot, lambda: isinstance(app.screen, DetailScreen), what="the detail modal")
-        await pilot.press("f")  # refine: the composer now edits this image
+        await pilot.press("ctrl+f")  # refine: the composer now edits this image
         await pilot.pause()
         assert app.composer.attachments.parent_id == task.id
         assert app.composer.attachments.images == [task.images[0]]
@@ -271,7 +271,7 @@ async def test_detail_shows_live_partial_and_open_failure_toasts(make_app, monke
             what="the final image in the pager",
         )
         await settled(pilot)
-        await pilot.press("o")
+        await pilot.press("enter")  # open in the system viewer
         await wait_for(
             pilot,
             lambda: any("Can't open" in (n.title or "") for n in app.notices),
@@ -335,7 +335,7 @@ async def test_interrupted_history_shows_preview_and_retries(make_app, tmp_path)
         assert "interrupted" in card_text(app, "interr00000e")
         await app.task_list.select("interr00000e")
         app.task_list.focus()
-        await pilot.press("ctrl+r")
+        await pilot.press("f5")
         await wait_for(pilot, lambda: len(app.tasks) == 6, what="the retry")
         retry = app.tasks[app.task_list.selected_id]
         assert retry.prompt == interrupted.prompt

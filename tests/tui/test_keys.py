@@ -169,9 +169,9 @@ async def test_words_typed_in_the_list_become_the_prompt_not_actions(make_app, s
         assert len(server.requests) == requests_before
         # the deliberate keys still work
         app.task_list.focus()
-        await pilot.press("ctrl+s")
+        await pilot.press("ctrl+k")
         assert task.starred
-        await pilot.press("ctrl+r")
+        await pilot.press("f5")
         await until(pilot, lambda: len(app.tasks) == 2, "the retry")
 
 

@@ -171,7 +171,7 @@ def test_partial_keeps_the_newest_frame_and_merges_meta() -> None:
     assert (slot.partial_index, slot.partial, slot.bytes_received) == (1, b"finer", 20)
     assert slot.meta == ImageMeta(size="1024x1024", quality="low")
     assert task.first_partial_at == T0 + 1  # the first frame's time, not the newest's
-    assert task.status_word() == "partial 2/3"
+    assert task.status_word() == "frame 2 of 3"
 
 
 def test_completed_writes_the_result_and_keeps_the_last_preview() -> None:
@@ -342,7 +342,7 @@ def test_done_with_a_missing_image_says_so() -> None:
     for slot in (0, 2):  # what the store does with each final image
         task.slots[slot].image_path = Path(f"image-{slot}.png")
     assert task.status is Status.DONE
-    assert task.status_word() == "done 2/3"
+    assert task.status_word() == "2 of 3 done"
     assert task.error_message == "1 of 3 images failed: server went wrong"
 
 

@@ -512,7 +512,7 @@ def _save_row(history: Store, task: Task, say: Callable[[str], None]) -> None:
 
 
 class _LiveDisplay:
-    """One status line on a terminal: slot, partial k/N, elapsed, bytes received."""
+    """One status line on a terminal: image k, frame k of N, elapsed, bytes received."""
 
     def __init__(self, stream: TextIO, task: Task) -> None:
         self.stream, self.task = stream, task
@@ -529,11 +529,11 @@ class _LiveDisplay:
         task = self.task
         parts = []
         for i, slot in enumerate(task.slots):
-            label = f"#{i + 1} " if len(task.slots) > 1 else ""
+            label = f"image {i + 1}: " if len(task.slots) > 1 else ""
             if slot.status is not SlotStatus.RUNNING:
                 state = slot.status.value
             elif slot.partial_index is not None and task.partial_images:
-                state = f"partial {slot.partial_index + 1}/{task.partial_images}"
+                state = f"frame {slot.partial_index + 1} of {task.partial_images}"
             else:
                 state = task.status.value
             parts.append(f"{label}{state} {_human_bytes(slot.bytes_received)}")

@@ -671,15 +671,20 @@ class Store:
         """Copy the task's images to `folder` (see `imgtui.store.export.export_images`)."""
         return export.export_images(task, folder)
 
-    def export_zip(self, path: Path) -> int:
-        """Every task's images and a manifest (never a key) into a zip at `path`; returns
-        the task count (see `imgtui.store.export.export_zip`)."""
+    def export_zip(self, path: Path, task_ids: list[str] | None = None) -> int:
+        """Every task's images (or only `task_ids`', in that order) and a manifest (never a
+        key) into a zip at `path`; returns the task count (see
+        `imgtui.store.export.export_zip`)."""
         with self._db() as conn:
             rows = conn.execute("SELECT task_id, name FROM collections ORDER BY name").fetchall()
         member: dict[str, list[str]] = {}
         for task_id, name in rows:
             member.setdefault(task_id, []).append(name)
-        return export.export_zip(self.load(), path, member)
+        if task_ids is None:
+            tasks = self.load()
+        else:
+            tasks = [t for t in (self.get(i) for i in task_ids) if t is not None]
+        return export.export_zip(tasks, path, member)
 
     # -- thumbnails --------------------------------------------------------------------
 

@@ -39,8 +39,10 @@ from imgtui.service import TaskService
 from imgtui.tui import imaging
 from imgtui.tui.collector import Collector
 from imgtui.tui.commands import app_commands
+from imgtui.tui.controllers.batch import TaskBatch
 from imgtui.tui.controllers.composing import Composing
 from imgtui.tui.controllers.history import HistoryControl
+from imgtui.tui.keys import HELP_KEYS
 from imgtui.tui.messages import TaskAction, TaskActionRequested, TaskEvent
 from imgtui.tui.screens.confirm import ConfirmScreen
 from imgtui.tui.screens.search import HistoryFilter
@@ -64,6 +66,8 @@ class ImgtuiApp(OrderedKeys, HistoryControl, Composing):
         Binding("ctrl+f", "attach", "Attach", id="app.attach"),
         Binding("f3", "open_settings", "Settings", id="app.settings"),
         Binding("f4", "find", "Find", id="app.find"),
+        # Priority, so it works over modals too; a text field that takes `?` keeps it.
+        Binding(HELP_KEYS, "help", "Keys", id="app.help", key_display="?", priority=True),
     ]
 
     def __init__(
@@ -116,12 +120,22 @@ class ImgtuiApp(OrderedKeys, HistoryControl, Composing):
         self.history_filter = HistoryFilter()
         self.history_loaded = asyncio.Event()
         self.collector = Collector(self.call_after_refresh)
+        self.batch = TaskBatch(self)
 
     def spawn_task(self, name: str, coroutine: Coroutine[Any, Any, None]) -> Worker[None]:
         """A task's coroutine as one worker in its own group (cancelling it cancels nothing else)."""
         return self.run_worker(
             coroutine, name=f"task {name}", group=f"task-{name}", exit_on_error=False
         )
+
+    def action_help(self) -> None:
+        """`?` / F1: the keys of the screen shown, from its bindings (issue 14.11)."""
+        from imgtui.tui.screens.keys_help import HelpScreen, key_sections
+
+        if isinstance(self.screen, HelpScreen):
+            self.screen.dismiss(None)  # the same key closes it
+        else:
+            self.push_screen(HelpScreen(key_sections(self.screen)))
 
     def action_help_quit(self) -> None:  # Textual's own hint uses markup
         self.notify("Press Ctrl+Q to quit the app", title="Do you want to quit?")
@@ -159,6 +173,19 @@ class ImgtuiApp(OrderedKeys, HistoryControl, Composing):
     @on(TaskList.Requested)
     def _list_request(self, event: TaskList.Requested) -> None:
         self.run_task_action(TaskAction(event.action), event.task_id)
+
+    @on(TaskList.BatchRequested)
+    def _batch_request(self, event: TaskList.BatchRequested) -> None:
+        self.batch.run(event.action, event.task_ids)
+
+    @on(TaskList.MarksChanged)
+    def _marks_changed(self) -> None:
+        self.update_subtitle()
+
+    def action_batch_selected(self, action: str) -> None:
+        """A batch action (`TaskBatch.run`) on the marked tasks, else the selected one."""
+        ids = self.task_list.marked_ids or [i for i in [self.task_list.selected_id] if i]
+        self.batch.run(action, ids)
 
     @on(TaskActionRequested)
     def _screen_request(self, event: TaskActionRequested) -> None:

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from textual.app import SystemCommand
 
+from imgtui.tui.keys import TASK_KEYS
 from imgtui.tui.messages import TaskAction
 from imgtui.tui.screens.search import HistoryFilter
 
@@ -20,23 +21,62 @@ if TYPE_CHECKING:
 
 __all__ = ["app_commands"]
 
+
+def _key(action: str) -> str:
+    """How the task key for `action` reads in help text, from the one key table."""
+    keys = TASK_KEYS[action][0].split(",")[0]
+    return "+".join(k.capitalize() if len(k) > 1 else k.upper() for k in keys.split("+"))
+
+
 # (action, palette title, help) for the selected task.
 TASK_COMMANDS = (
     (TaskAction.OPEN, "Open task", "Show the selected task large, with its details (Enter)"),
-    (TaskAction.CANCEL, "Cancel task", "Stop the selected running task (Ctrl+X)"),
-    (TaskAction.RETRY, "Retry task", "Run the selected task's prompt again (Ctrl+R)"),
+    (TaskAction.CANCEL, "Cancel task", f"Stop the selected running task ({_key('cancel')})"),
+    (TaskAction.RETRY, "Retry task", f"Run the selected task's prompt again ({_key('retry')})"),
     (
         TaskAction.REUSE,
         "Reuse parameters",
-        "Put the selected task's prompt and parameters in the composer",
+        f"Put the selected task's prompt and parameters in the composer ({_key('reuse')})",
     ),
-    (TaskAction.REFINE, "Refine image", "Edit the selected task's image with a new instruction"),
+    (
+        TaskAction.REFINE,
+        "Refine image",
+        f"Edit the selected task's image with a new instruction ({_key('refine')})",
+    ),
     (
         TaskAction.STAR,
         "Star / unstar task",
-        "Keep the selected task when deleting failed ones (Ctrl+S)",
+        f"Keep the selected task when deleting failed ones ({_key('star')})",
     ),
     (TaskAction.DELETE, "Delete task", "Delete the selected task and its images (Delete)"),
+)
+
+# (task list action, palette title, help): marks, and batch actions on the marked tasks
+# (the selected task when none is marked).
+MARK_COMMANDS = (
+    ("toggle_mark", "Mark / unmark task", "Mark the selected task for a batch action (Ctrl+Space)"),
+    ("mark_all", "Mark all tasks", "Mark every task the list shows (Ctrl+A)"),
+    ("mark_none", "Unmark all tasks", "Clear the marks (Esc in the list)"),
+    ("mark_invert", "Invert marks", "Mark the unmarked tasks and unmark the marked (Alt+I)"),
+)
+BATCH_COMMANDS = (
+    (
+        "save",
+        "Save images",
+        f"The marked (or selected) tasks' images to the output folder ({_key('save')})",
+    ),
+    (
+        "export",
+        "Export marked as zip",
+        "The marked (or selected) tasks, images and manifest, as a zip",
+    ),
+    (
+        "collect",
+        "Add to collection",
+        f"Put the marked (or selected) tasks in a named collection ({_key('collect')})",
+    ),
+    ("retry", "Retry marked", f"Run every marked task again ({_key('retry')})"),
+    ("delete", "Delete marked", "Delete the marked tasks (asks, with the count; Delete)"),
 )
 
 
@@ -99,6 +139,10 @@ def app_commands(app: ImgtuiApp) -> Iterable[SystemCommand]:
     )
     for action, title, help_text in TASK_COMMANDS:
         yield SystemCommand(title, help_text, partial(app.action_selected, action.value))
+    for name, title, help_text in MARK_COMMANDS:
+        yield SystemCommand(title, help_text, getattr(app.task_list, f"action_{name}"))
+    for name, title, help_text in BATCH_COMMANDS:
+        yield SystemCommand(title, help_text, partial(app.action_batch_selected, name))
     yield SystemCommand(
         "Cancel all running tasks", "Stop every task that is still running", app.action_cancel_all
     )

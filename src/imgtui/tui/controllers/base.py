@@ -70,6 +70,9 @@ class AppBase(PlainNotices):
         if queued:
             parts.append(f"{queued} queued")
         parts.append(f"{total} task{'s' if total != 1 else ''}")
+        marked = len(self.task_list.marked)
+        if marked:
+            parts.append(f"{marked} marked")
         if self.history_filter.active:
             parts.append(f"showing {self.history_filter.describe()} (F4)")
         self.sub_title = " · ".join(parts)

@@ -190,11 +190,13 @@ class TaskActions(AppBase):
         self.notify("Describe the change and press Enter.", title="Refine")
 
     def toggle_star(self, task_id: str) -> None:
-        if self.service.toggle_star(task_id) is None:
+        task = self.service.toggle_star(task_id)
+        if task is None:
             return
         card = self.task_list.card(task_id)
         if card is not None:
             card.refresh_task()
+        self.forward_to_detail(task)  # the detail view shows the star too
 
     def ask_delete(self, task_id: str) -> None:
         task = self.tasks.get(task_id)

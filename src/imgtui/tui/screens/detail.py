@@ -34,6 +34,7 @@ from imgtui.store import History
 from imgtui.tasks import SlotStatus, Status, Task
 from imgtui.text import clean
 from imgtui.tui import imaging
+from imgtui.tui.keys import task_binding
 from imgtui.tui.messages import TaskAction, TaskActionRequested
 from imgtui.tui.widgets.image_view import ImageView
 from imgtui.tui.widgets.task_card import STATUS_STYLE, format_elapsed
@@ -105,18 +106,22 @@ class DetailScreen(ModalScreen["DetailResult | None"]):
     }
     """
 
+    KEYS_TITLE = "Detail view"
+
+    # The task keys are the list's (`imgtui.tui.keys`): no letter acts here either.
     BINDINGS = [
         Binding("escape", "close", "Close", id="detail.close"),
         Binding("left", "page(-1)", "Prev", id="detail.prev", key_display="←"),
         Binding("right", "page(1)", "Next", id="detail.next", key_display="→"),
-        Binding("s", "save", "Save", id="detail.save"),
-        Binding("o", "open", "Open", id="detail.open"),
-        Binding("c", "copy_path", "Copy path", id="detail.copy"),
-        Binding("r", "result('retry')", "Retry", id="detail.retry"),
-        Binding("e", "result('reuse')", "Reuse", id="detail.reuse"),
-        Binding("f", "result('refine')", "Refine", id="detail.refine"),
-        Binding("x", "cancel_task", "Cancel", id="detail.cancel"),
-        Binding("delete", "result('delete')", "Delete", id="detail.delete"),
+        Binding("enter", "open", "Open image", id="detail.open"),
+        task_binding("save", "save"),
+        task_binding("copy", "copy"),
+        task_binding("retry", "result('retry')"),
+        task_binding("reuse", "result('reuse')", show=True),
+        task_binding("refine", "result('refine')", show=True),
+        task_binding("star", "star"),
+        task_binding("cancel", "cancel_task"),
+        task_binding("delete", "result('delete')"),
     ]
 
     def __init__(
@@ -197,7 +202,9 @@ class DetailScreen(ModalScreen["DetailResult | None"]):
 
     def refresh_info(self) -> None:
         t = self.imgtask
-        self.query_one("#dialog").border_title = f"Task {t.id}"
+        self.query_one("#dialog").border_title = f"Task {t.id}" + (
+            "  ★ starred" if t.starred else ""
+        )
         slot = t.slots[self.index] if 0 <= self.index < len(t.slots) else None
         self._section("prompt", "Prompt", Content(t.prompt))
         revised = (slot.revised_prompt if slot else None) or t.revised_prompt
@@ -244,9 +251,9 @@ class DetailScreen(ModalScreen["DetailResult | None"]):
         parts: list = [(t.status_word(), STATUS_STYLE[t.status])]
         if t.started_at is not None:
             parts.append(("  " + format_elapsed(t.elapsed(self.clock()), running), "dim"))
-        if t.n > 1:
+        if t.n > 1 and not t.status_word().endswith(" done"):
             done = sum(1 for s in t.slots if s.status is SlotStatus.DONE)
-            parts.append((f"  · {done}/{t.n} images", "$foreground-muted"))
+            parts.append((f"  · {done} of {t.n} done", "$foreground-muted"))
         slot = t.slots[self.index] if 0 <= self.index < len(t.slots) else None
         message = (slot.error.message if slot and slot.error else None) or t.error_message
         hint = (slot.error.hint if slot and slot.error else None) or t.error_hint
@@ -312,7 +319,7 @@ class DetailScreen(ModalScreen["DetailResult | None"]):
         if t.n > 1:
             parts += [
                 ("← ", "$foreground-muted" if self.index > 0 else "$foreground-disabled"),
-                (f"{self.index + 1}/{t.n}", "bold"),
+                (f"image {self.index + 1} of {t.n}", "bold"),
                 (" →", "$foreground-muted" if self.index < t.n - 1 else "$foreground-disabled"),
                 "   ",
             ]
@@ -321,7 +328,7 @@ class DetailScreen(ModalScreen["DetailResult | None"]):
             parts.append((f"failed: {slot.error.message}", "$error"))
         elif unfinished and partial_index is not None:
             label = "preview" if t.status is Status.RUNNING else "unfinished preview"
-            of = f" {partial_index + 1}/{t.partial_images}" if t.partial_images else ""
+            of = f", frame {partial_index + 1} of {t.partial_images}" if t.partial_images else ""
             parts.append((f"{label}{of}", "italic $warning"))
         self.query_one("#pager", Static).update(Content.assemble(*parts))
 
@@ -368,7 +375,7 @@ class DetailScreen(ModalScreen["DetailResult | None"]):
         has_any = has_image or any(s.partial_path for s in t.slots)
         if action == "page":
             return t.n > 1
-        if action in ("save", "copy_path", "open"):
+        if action in ("save", "copy", "open"):
             return True if has_any else None
         if action == "cancel_task":
             return True if t.status is Status.RUNNING else None
@@ -399,6 +406,19 @@ class DetailScreen(ModalScreen["DetailResult | None"]):
                 if p is not None:
                     return Path(p)
         return next((Path(p) for p in t.images), None)
+
+    def action_star(self) -> None:
+        """Star or unstar the task (the app saves it); the screen stays."""
+        self.post_message(TaskActionRequested(TaskAction.STAR, self.imgtask.id, self.index))
+
+    def action_copy(self) -> None:
+        """Ctrl+C copies what is selected with the mouse, else the shown image's path."""
+        selected = self.get_selected_text()
+        if selected:
+            self.app.copy_to_clipboard(selected)
+            self.notify(f"{len(selected)} characters", title="Copied")
+            return
+        self.action_copy_path()
 
     def action_copy_path(self) -> None:
         path = self._current_file()

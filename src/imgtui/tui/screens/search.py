@@ -69,7 +69,6 @@ class SearchScreen(ModalScreen[HistoryFilter | None]):
 
     BINDINGS = [
         Binding("escape", "cancel", "Cancel", id="search.cancel"),
-        Binding("ctrl+x", "clear", "Show all", id="search.clear"),
     ]
 
     def __init__(self, current: HistoryFilter) -> None:

@@ -28,6 +28,11 @@ NEWLINE_KEYS = ("ctrl+j", "shift+enter", "alt+enter")
 class PromptArea(TextArea):
     """TextArea where Enter submits and Ctrl+J (or Shift/Alt+Enter) breaks the line."""
 
+    KEYS_TITLE = "Composer"
+    KEYS_NOTE = (
+        "The usual text-field keys edit the prompt (Ctrl+X cut, Ctrl+C copy, Ctrl+V paste…)."
+    )
+
     BINDINGS = [
         Binding("enter", "submit", "Generate", id="composer.submit", key_display="⏎"),
         Binding("ctrl+j", "newline", "Newline", id="composer.newline", key_display="^j"),

@@ -98,7 +98,7 @@ def status_line(task: Task, now: float) -> Content:
 def error_text(task: Task) -> Content | None:
     message = task.error_message
     if task.status is Status.INTERRUPTED and not message:
-        message = "The app closed while this ran. Press r to retry."
+        message = "The app closed while this ran. Press F5 to retry."
     if not message or task.status is Status.CANCELLED:
         return None
     style = "$foreground-muted" if task.status is Status.INTERRUPTED else "$error"
@@ -267,8 +267,7 @@ class TaskCard(Widget):
             if self.unfinished:
                 label = "preview" if t.status is Status.RUNNING else "unfinished preview"
             elif t.n > 1:
-                finals = sum(1 for s in t.slots if s.image is not None or s.image_path is not None)
-                label = f"1/{t.n if t.status is Status.RUNNING else max(finals, 1)}"
+                label = f"image 1 of {t.n}"  # the status line says how many are done
         if label != self._label:
             self._label = label
             self._pic_label.update(label, layout=False)  # fixed size: no layout pass

@@ -16,9 +16,14 @@ from textual.reactive import reactive
 from textual.widgets import Static
 
 from imgtui.tasks import Status, Task
+from imgtui.tui.keys import task_binding
 from imgtui.tui.widgets.task_card import TaskCard
 
 _UNKNOWN = object()
+# Actions that act on every marked task while any are marked; of those, the ones a single
+# selected task still runs through `Requested` (the others go through `BatchRequested`).
+BATCH_ACTIONS = ("delete", "retry", "star", "save", "copy", "collect")
+SINGLE_ACTIONS = ("delete", "retry", "star")
 PAGE = 20  # cards mounted at a time from history; more as the user scrolls down
 
 EMPTY_TEXT = (
@@ -29,7 +34,14 @@ EMPTY_TEXT = (
 class TaskList(VerticalScroll, can_focus=True, can_focus_children=False):
     """Printable keys never act here: typed text goes to the composer (`app.type_in_prompt`),
     so a word typed with the list focused cannot retry, cancel or star anything; those take
-    a Ctrl key or Delete."""
+    a Ctrl, F or Delete key, the same ones as in the detail view (`imgtui.tui.keys`).
+
+    Marks (multi-select): Ctrl+Space (or Insert, which also moves down) marks a task,
+    Shift+Up/Down mark while moving, Ctrl+A marks all, Alt+I inverts, Esc unmarks all.
+    While any are marked, Delete, F5, Ctrl+S, Ctrl+K and F6 act on the marked tasks."""
+
+    KEYS_TITLE = "Task list"
+    KEYS_NOTE = "Letters and other text typed here go to the composer; ? shows this help."
 
     BINDINGS = [
         Binding("up", "cursor(-1)", "Up", show=False),
@@ -39,11 +51,23 @@ class TaskList(VerticalScroll, can_focus=True, can_focus_children=False):
         Binding("pageup", "page(-1)", "Page up", show=False),
         Binding("pagedown", "page(1)", "Page down", show=False),
         Binding("enter", "request('open')", "Open", id="task.open"),
-        Binding("ctrl+x", "request('cancel')", "Cancel", id="task.cancel"),
-        Binding("ctrl+r", "request('retry')", "Retry", id="task.retry"),
-        Binding("delete", "request('delete')", "Delete", id="task.delete"),
-        Binding("ctrl+s", "request('star')", "Star", id="task.star", show=False),
-        Binding("tab,escape", "app.focus_prompt", "Prompt", id="task.to_prompt"),
+        task_binding("cancel", "request('cancel')"),
+        task_binding("retry", "request('retry')"),
+        task_binding("delete", "request('delete')"),
+        task_binding("save", "request('save')"),
+        task_binding("copy", "request('copy')"),
+        task_binding("star", "request('star')"),
+        task_binding("reuse", "request('reuse')"),
+        task_binding("refine", "request('refine')"),
+        task_binding("collect", "request('collect')"),
+        Binding("ctrl+space,ctrl+@", "toggle_mark", "Mark", id="task.mark", show=False),
+        Binding("insert", "toggle_mark(1)", "Mark and move down", id="task.mark_down", show=False),
+        Binding("shift+up", "extend(-1)", "Mark up", id="task.mark_up", show=False),
+        Binding("shift+down", "extend(1)", "Mark down", id="task.mark_range", show=False),
+        Binding("ctrl+a", "mark_all", "Mark all", id="task.mark_all", show=False),
+        Binding("alt+i", "mark_invert", "Invert marks", id="task.mark_invert", show=False),
+        Binding("tab", "app.focus_prompt", "Prompt", id="task.to_prompt"),
+        Binding("escape", "escape", "Unmark all / prompt", id="task.escape", show=False),
     ]
 
     DEFAULT_CSS = """
@@ -57,6 +81,10 @@ class TaskList(VerticalScroll, can_focus=True, can_focus_children=False):
         &:focus > TaskCard.-selected {
             border-left: outer $accent;
             background: $boost;
+        }
+        & > TaskCard.-marked {
+            border-left: thick $warning;
+            background: $warning 12%;
         }
         & > #empty {
             width: 100%;
@@ -76,6 +104,23 @@ class TaskList(VerticalScroll, can_focus=True, can_focus_children=False):
             self.action = action
             self.task_id = task_id
 
+    class BatchRequested(Message):
+        """The user asked for `action` (delete, retry, star, save, copy, collect) on several
+        tasks at once: the marked ones (`marked` True), else the selected one."""
+
+        def __init__(self, action: str, task_ids: list[str], marked: bool) -> None:
+            super().__init__()
+            self.action = action
+            self.task_ids = task_ids
+            self.marked = marked
+
+    class MarksChanged(Message):
+        """The set of marked tasks changed (`count` of them)."""
+
+        def __init__(self, count: int) -> None:
+            super().__init__()
+            self.count = count
+
     class CardsMounted(Message):
         """History cards were mounted (the app decodes their pictures)."""
 
@@ -92,6 +137,7 @@ class TaskList(VerticalScroll, can_focus=True, can_focus_children=False):
         self._mounting = False
         self._footer_state: object = _UNKNOWN  # what the footer last showed for the selection
         self._empty = Static(EMPTY_TEXT, id="empty")
+        self.marked: set[str] = set()  # task ids marked for a batch action
 
     def compose(self):
         yield self._empty
@@ -167,12 +213,15 @@ class TaskList(VerticalScroll, can_focus=True, can_focus_children=False):
         await self.remove_children(TaskCard)
         self.index = 0
         self._empty.display = not tasks
+        self._set_marks(self.marked & {t.id for t in tasks})
         await self.add_history(tasks)
         self.scroll_home(animate=False)
 
     def forget(self, task_ids: set[str]) -> None:
         """Drop unmounted history entries (deleted elsewhere)."""
         self._unmounted = [t for t in self._unmounted if t.id not in task_ids]
+        if self.marked & task_ids:
+            self._set_marks(self.marked - task_ids)
 
     def _maybe_more(self) -> None:
         if self._unmounted and not self._mounting:
@@ -217,7 +266,64 @@ class TaskList(VerticalScroll, can_focus=True, can_focus_children=False):
     def _mark(self) -> None:
         for i, card in enumerate(self.cards):
             card.set_class(i == self.index, "-selected")
+            card.set_class(card.imgtask.id in self.marked, "-marked")
         self.sync_bindings()
+
+    # -- marks (multi-select, issue 15.4) ---------------------------------------------------
+
+    @property
+    def marked_ids(self) -> list[str]:
+        """The marked tasks in list order (mounted cards first, then older history)."""
+        order = [c.imgtask.id for c in self.cards] + [t.id for t in self._unmounted]
+        return [i for i in order if i in self.marked]
+
+    @property
+    def shown_ids(self) -> set[str]:
+        """Every task the list holds: mounted cards and history not mounted yet."""
+        return {c.imgtask.id for c in self.cards} | {t.id for t in self._unmounted}
+
+    def set_empty_text(self, text: str) -> None:
+        """What the list says when it has no card (e.g. a filter that matches nothing)."""
+        self._empty.update(text)
+
+    def _set_marks(self, marks: set[str]) -> None:
+        if marks != self.marked:
+            self.marked = marks
+            self._mark()
+            self.post_message(self.MarksChanged(len(marks)))
+
+    def action_toggle_mark(self, move: int = 0) -> None:
+        card = self.selected
+        if card is None:
+            return
+        self._set_marks(self.marked ^ {card.imgtask.id})
+        if move:
+            self._move_to(self.index + move)
+
+    def action_extend(self, delta: int) -> None:
+        """Shift+Up/Down: mark the task under the cursor and the one it moves to."""
+        card = self.selected
+        if card is None:
+            return
+        self._move_to(self.index + delta)
+        new = self.selected
+        self._set_marks(self.marked | {card.imgtask.id} | ({new.imgtask.id} if new else set()))
+
+    def action_mark_all(self) -> None:
+        self._set_marks(self.shown_ids)
+
+    def action_mark_none(self) -> None:
+        self._set_marks(set())
+
+    def action_mark_invert(self) -> None:
+        self._set_marks(self.shown_ids - self.marked)
+
+    async def action_escape(self) -> None:
+        """Esc: unmark all when any task is marked, else back to the composer."""
+        if self.marked:
+            self.action_mark_none()
+        else:
+            await self.run_action("app.focus_prompt")
 
     def sync_bindings(self) -> None:
         """Refresh the footer if the keys it shows for this list changed.
@@ -257,8 +363,15 @@ class TaskList(VerticalScroll, can_focus=True, can_focus_children=False):
         self._move_to(self.index + direction * per_page)
 
     def action_request(self, action: str) -> None:
+        if action in BATCH_ACTIONS and self.marked:
+            self.post_message(self.BatchRequested(action, self.marked_ids, marked=True))
+            return
         task_id = self.selected_id
-        if task_id is not None:
+        if task_id is None:
+            return
+        if action in BATCH_ACTIONS and action not in SINGLE_ACTIONS:
+            self.post_message(self.BatchRequested(action, [task_id], marked=False))
+        else:
             self.post_message(self.Requested(action, task_id))
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -272,7 +385,12 @@ class TaskList(VerticalScroll, can_focus=True, can_focus_children=False):
         return True
 
     async def _on_key(self, event: events.Key) -> None:
-        if event.is_printable and event.character:
+        if event.key == "question_mark":
+            event.stop()
+            event.prevent_default()
+            await self.run_action("app.help")
+            return
+        if event.is_printable and event.character and not event.key.startswith("alt+"):
             # Text typed here is a prompt: it goes to the composer (which takes the focus).
             event.stop()
             event.prevent_default()
@@ -281,7 +399,11 @@ class TaskList(VerticalScroll, can_focus=True, can_focus_children=False):
         if event.key in ("tab", "escape"):  # move focus now, not after the key bubbles up
             event.stop()
             event.prevent_default()
-            await self.run_action("app.focus_prompt")
+            await (
+                self.action_escape()
+                if event.key == "escape"
+                else self.run_action("app.focus_prompt")
+            )
 
     def on_click(self, event: events.Click) -> None:
         widget = event.widget
