@@ -69,7 +69,7 @@ async def test_star_then_filter_starred(history_app):
         await settled(pilot)
         await app.task_list.select("three000000b")
         app.task_list.focus()
-        await pilot.press("ctrl+s")
+        await pilot.press("ctrl+k")
         await settled(pilot)
         assert app.tasks["three000000b"].starred
         await app.apply_filter(HistoryFilter(status="starred"))
