@@ -17,7 +17,7 @@ from imgtui.config import default_output_dir
 from imgtui.tui.screens.confirm import ConfirmScreen
 
 if TYPE_CHECKING:
-    from imgtui.tui.app import ImgtuiApp
+    from imgtui.tui.controllers.tasks import TaskActions
 
 __all__ = ["TaskBatch", "plural"]
 
@@ -30,7 +30,7 @@ def plural(count: int, word: str) -> str:
 class TaskBatch:
     """Batch actions for one app. Every method takes task ids in list order."""
 
-    def __init__(self, app: ImgtuiApp) -> None:
+    def __init__(self, app: TaskActions) -> None:
         self.app = app
 
     def run(self, action: str, task_ids: list[str]) -> None:
