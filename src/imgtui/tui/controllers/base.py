@@ -18,6 +18,7 @@ from imgtui.store import History, Store
 from imgtui.tasks import Task
 from imgtui.tui.collector import Collector
 from imgtui.tui.notices import PlainNotices
+from imgtui.tui.picture_gate import PictureGate
 from imgtui.tui.screens.search import HistoryFilter
 from imgtui.tui.widgets.composer import Composer
 from imgtui.tui.widgets.param_bar import ParamBar
@@ -45,6 +46,19 @@ class AppBase(PlainNotices):
     @cached_property
     def task_list(self) -> TaskList:
         return TaskList(self.make_card, id="tasks")
+
+    @cached_property
+    def picture_gate(self) -> PictureGate:
+        """Streamed frames are decoded only for cards that can be seen (`picture_gate`)."""
+        service = self.service
+        loop_run = asyncio.get_running_loop().run_in_executor
+        return PictureGate(
+            self,
+            service.decoders,
+            self.task_list.card,
+            lambda fn, *args: loop_run(service.pictures, fn, *args),
+            service.box,
+        )
 
     @cached_property
     def param_bar(self) -> ParamBar:
