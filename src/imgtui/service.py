@@ -38,7 +38,8 @@ from imgtui.batch import BatchItem
 from imgtui.config import Config, default_output_dir
 from imgtui.draft import Attachments, Draft, Params, find_profile
 from imgtui.runner import Runner
-from imgtui.store import History, Store
+from imgtui.store import History, Store, StoreError
+from imgtui.store.pages import HistoryPages
 from imgtui.tasks import SlotStatus, Status, Task, apply
 
 __all__ = [
@@ -178,16 +179,41 @@ class TaskService:
         self.changed = changed
         self.handles: dict[str, Handle] = {}
         self.decoders: dict[str, FrameDecoder] = {}  # running tasks' (`FrameDecoder.wanted`)
+        self.pages = HistoryPages(self.history, history_limit)  # the list's older tasks
+        self.stored_total: int | None = None  # COUNT of the stored tasks (`recount`)
 
     def store_error(self, what: str) -> Callable[[BaseException], None]:
         """An `on_error` for a background store call: a toast titled `what`."""
         return lambda exc: self.notify(str(exc), title=what, severity="error")
 
     def counts(self) -> tuple[int, int, int]:
-        """(running, queued, total) tasks of this session."""
+        """(running, queued, total): total counts every stored task (the last `recount`),
+        not only those read (issue 14.4)."""
         running = sum(1 for t in self.tasks.values() if t.status is Status.RUNNING)
         queued = sum(1 for t in self.tasks.values() if t.status is Status.QUEUED)
-        return running, queued, len(self.tasks)
+        return running, queued, max(len(self.tasks), self.stored_total or 0)
+
+    async def recount(self) -> int | None:
+        """COUNT the stored tasks (after the writes queued before it); None when the store
+        cannot be read."""
+        try:
+            self.stored_total = await self.pages.count()
+        except StoreError:
+            self.stored_total = None
+        return self.stored_total
+
+    async def older(self) -> list[Task]:
+        """The next page of the list's source (all history, or the last search) that is not
+        already here, kept; [] at the end (or a toast when the store failed)."""
+        try:
+            rows = await self.pages.next()
+        except StoreError as exc:
+            self.notify(str(exc), title="History unavailable", severity="error")
+            return []
+        older = [t for t in rows if t.id not in self.tasks]
+        for task in older:
+            self.tasks[task.id] = task
+        return older
 
     # -- starting -----------------------------------------------------------------------
 
@@ -499,6 +525,7 @@ class TaskService:
     def forget(self, task_id: str) -> None:
         """Drop an ended task and delete its row and files (on the store thread)."""
         self.tasks.pop(task_id, None)
+        self.pages.removed()  # the rows after it move up
         self.history.background(
             self.store.delete, task_id, on_error=self.store_error("Not deleted")
         )
@@ -539,6 +566,7 @@ class TaskService:
             return None
         if report.message:
             self.notify(report.message, title="History", severity="warning", timeout=15)
+        self.pages.first(tasks, self.history_limit)
         tasks = [t for t in tasks if t.id not in self.tasks]
         for task in tasks:
             self.tasks.setdefault(task.id, task)
@@ -557,6 +585,7 @@ class TaskService:
         except Exception as exc:  # StoreError: keep the list as it is
             self.notify(str(exc), title="Search failed", severity="error")
             return None
+        self.pages.first(found, self.history_limit, store_args)
         tasks = [self.tasks.get(t.id, t) for t in found]  # running tasks keep their live state
         for task in tasks:
             self.tasks.setdefault(task.id, task)

@@ -27,7 +27,7 @@ def history_app(tmp_path, make_app):
 
 
 def shown_ids(app) -> list[str]:
-    return [card.imgtask.id for card in app.task_list.cards]
+    return app.task_list.task_ids
 
 
 async def test_find_by_text_and_status_then_show_all(history_app):

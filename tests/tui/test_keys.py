@@ -221,7 +221,7 @@ async def test_many_prompts_sent_fast_all_finish(make_app, server):
         )
         assert {t.status for t in app.tasks.values()} == {Status.DONE}
         assert sorted(t.prompt for t in app.tasks.values()) == sorted(f"p{i}" for i in range(count))
-        assert len(app.task_list.cards) == count
+        assert len(app.task_list.task_ids) == count
         assert app.is_running
 
 

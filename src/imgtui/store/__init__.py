@@ -3,7 +3,8 @@
 Modules: `db` (the `Store`: schema, upgrades, rows <-> tasks, recovery at start-up),
 `files` (image files: `atomic_write`, unique names, leftover temporary files), `export`
 (copy images out, the history zip), `history` (`History`: every store call on one
-thread, in order, for the app), `errors` (`StoreError`).
+thread, in order, for the app), `pages` (`HistoryPages`: the list's history a page at a
+time, and its COUNT), `errors` (`StoreError`).
 
 `imgtui.store` keeps its public names: `Store`, `StoreError`, `OpenReport`, `DB_NAME`,
 `SCHEMA_VERSION`, `slugify`, `unique_path`.

@@ -11,6 +11,8 @@ import asyncio
 from collections.abc import Callable
 from functools import cached_property
 
+from textual import work
+
 from imgtui.config import Config
 from imgtui.draft import Params
 from imgtui.service import TaskService
@@ -76,8 +78,17 @@ class AppBase(PlainNotices):
         self.params = params
         self.param_bar.show(params)
 
+    _counted_at = -1  # how many tasks the service had when the last COUNT was asked
+
     def update_subtitle(self) -> None:
-        """Running, queued and total counts, and the filter shown, in the header."""
+        """Running, queued and total counts (every stored task: `service.recount`), and
+        the filter shown, in the header."""
+        if len(self.tasks) != self._counted_at and self.history_loaded.is_set():
+            self._counted_at = len(self.tasks)
+            self.call_later(self.recount)  # after the save the caller queues next
+        self.show_counts()
+
+    def show_counts(self) -> None:
         running, queued, total = self.service.counts()
         self.collector.streaming(running)
         parts = [f"{running} running"] if running else []
@@ -90,3 +101,9 @@ class AppBase(PlainNotices):
         if self.history_filter.active:
             parts.append(f"showing {self.history_filter.describe()} (F4)")
         self.sub_title = " · ".join(parts)
+
+    @work(group="count", exit_on_error=False)
+    async def recount(self) -> None:
+        """COUNT the stored tasks for the header (after the writes queued before it)."""
+        await self.service.recount()
+        self.show_counts()

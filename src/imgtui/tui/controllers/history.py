@@ -50,10 +50,22 @@ class HistoryControl(AppBase):
         with contextlib.suppress(StoreError):  # recall then starts from this session's prompts
             self.composer.area.prompts.load(await self.service.prompts())
         self.history_loaded.set()
+        self.update_subtitle()  # and COUNT every stored task
         self.call_after_refresh(self.collector.freeze)
         for task in tasks:
             if task.job is not None and not task.status.ended:
                 self.resume_task(task)
+
+    @on(TaskList.Exhausted)
+    async def older_history(self, event: TaskList.Exhausted) -> None:
+        """The list reached its end: the next page of its source from the store (issue
+        14.4). A stale message (the list has grown since) is ignored."""
+        if not self.history_loaded.is_set() or event.shown != len(self.task_list.tasks):
+            return
+        older = await self.service.older()
+        if older:
+            await self.task_list.add_history(older)
+            self.update_subtitle()
 
     def resume_task(self, task: Task) -> bool:
         """Poll again a task a polled provider accepted before the app was closed (its

@@ -242,6 +242,7 @@ class TaskActions(AppBase):
     async def delete_failed(self) -> None:
         """Delete every failed or cancelled task (starred ones stay), in the whole history."""
         ids = self.service.failed_ids()
+        self.service.pages.removed(len(ids))  # loaded rows: the later ones move up
         self.task_list.forget(set(ids))
         for task_id in ids:
             self.tasks.pop(task_id, None)
@@ -249,7 +250,7 @@ class TaskActions(AppBase):
         count = await self.service.delete_failed()
         if count is None:
             return
-        self.update_subtitle()
+        self.recount()
         self.notify(
             f"Deleted {count} failed or cancelled task{'s' if count != 1 else ''} and their files."
         )

@@ -29,6 +29,9 @@ if TYPE_CHECKING:
 
 # Size of the card picture in cells (the app shrinks pictures to this box).
 THUMB_COLS, THUMB_ROWS = 22, 7
+CARD_ROWS = THUMB_ROWS + 1  # a card's height in the list (picture and its label)
+# A card in the grid view (`TaskCard.-grid`): the picture over two lines of text.
+GRID_CARD_COLS, GRID_CARD_ROWS = THUMB_COLS + 4, THUMB_ROWS + 3
 
 STATUS_STYLE = {
     Status.QUEUED: "dim",
@@ -130,6 +133,13 @@ class CardInfo(Widget):
         prompt = Content(one_line(t.prompt))
         if t.starred:
             prompt = Content.assemble(("★ ", "$warning"), prompt)
+        if self.card.has_class("-grid"):  # the grid's two lines: prompt, status
+            return Content("\n").join(
+                [
+                    prompt.truncate(width, ellipsis=True),
+                    status_line(t, self.card.clock()).truncate(width, ellipsis=True),
+                ]
+            )
         wrapped = prompt.wrap(width)
         if len(wrapped) > 2:
             wrapped = [wrapped[0], Content(" ").join(wrapped[1:]).truncate(width, ellipsis=True)]
@@ -188,6 +198,14 @@ class TaskCard(Widget):
             color: $text-muted;
             text-style: italic;
         }}
+        &.-grid {{
+            layout: vertical;
+            width: 1fr;
+            height: {GRID_CARD_ROWS};
+            #pic {{ width: 100%; height: {THUMB_ROWS + 1}; align-horizontal: center; }}
+            #pic-label {{ width: {THUMB_COLS}; }}
+            CardInfo {{ padding-left: 0; height: 2; }}
+        }}
     }}
     """
 
@@ -209,6 +227,11 @@ class TaskCard(Widget):
     def has_picture(self) -> bool:
         """The card shows a picture (a preview or the final image)."""
         return self._has_picture
+
+    @property
+    def picture(self) -> Image | None:
+        """The picture shown (already shrunk to the card's box), or None."""
+        return self._thumb.picture if self._has_picture else None
 
     @property
     def has_final(self) -> bool:

@@ -1,34 +1,74 @@
-"""The task list: newest first, one card per task, keyboard selection.
+"""The task list: newest first, one card per task, keyboard selection, as rows or a grid.
+
+The list holds every task it shows (`tasks`, newest first) but mounts cards only for the
+rows on screen and a few either side (`window`): a spacer above and below stands in for
+the rest, so the scrollbar, PgDn and End cover all of them while a history of thousands
+costs a few dozen cards (issue 14.4: mounting 1,000 cards took minutes). Every card has
+the same height, so a row's place is arithmetic, not layout.
 
 The list owns focus; cards are not focusable. Actions on the selected task are posted as
-`TaskList.Requested` messages: the app owns tasks and workers.
+`TaskList.Requested` messages: the app owns tasks and workers. When the window reaches
+the last task the list has, it posts `Exhausted`: the app may hand over older ones.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections import OrderedDict
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING
 
 from textual import events
 from textual.binding import Binding
-from textual.containers import VerticalScroll
+from textual.containers import Container, VerticalScroll
 from textual.message import Message
 from textual.reactive import reactive
+from textual.widget import Widget
 from textual.widgets import Static
 
 from imgtui.tasks import Status, Task
 from imgtui.tui.keys import task_binding
-from imgtui.tui.widgets.task_card import TaskCard
+from imgtui.tui.widgets.task_card import CARD_ROWS, GRID_CARD_COLS, GRID_CARD_ROWS, TaskCard
+
+if TYPE_CHECKING:
+    from PIL.Image import Image
 
 _UNKNOWN = object()
 # Actions that act on every marked task while any are marked; of those, the ones a single
 # selected task still runs through `Requested` (the others go through `BatchRequested`).
 BATCH_ACTIONS = ("delete", "retry", "star", "save", "copy", "collect")
 SINGLE_ACTIONS = ("delete", "retry", "star")
-PAGE = 20  # cards mounted at a time from history; more as the user scrolls down
+BUFFER_ROWS = 3  # rows mounted above and below the visible ones
+PICTURE_CACHE = 400  # finished cards' pictures kept for when their row comes back
 
 EMPTY_TEXT = (
     "No images yet.\nType a prompt below and press Enter: the picture sharpens here as it forms."
 )
+
+
+class Spacer(Widget):
+    """Empty rows standing in for cards that are not mounted."""
+
+    DEFAULT_CSS = "Spacer { width: 100%; height: 0; }"
+
+
+class CardWindow(Container):
+    """The mounted cards: a column of rows, or a grid (class `-grid`)."""
+
+    DEFAULT_CSS = f"""
+    CardWindow {{
+        width: 100%;
+        height: auto;
+        layout: vertical;
+        & > TaskCard {{ margin-bottom: 1; }}
+        &.-grid {{
+            layout: grid;
+            grid-size: 1;
+            grid-rows: {GRID_CARD_ROWS + 1};
+            grid-gutter: 0 1;
+            & > TaskCard {{ margin-bottom: 0; height: {GRID_CARD_ROWS}; }}
+        }}
+    }}
+    """
 
 
 class TaskList(VerticalScroll, can_focus=True, can_focus_children=False):
@@ -38,7 +78,8 @@ class TaskList(VerticalScroll, can_focus=True, can_focus_children=False):
 
     Marks (multi-select): Ctrl+Space (or Insert, which also moves down) marks a task,
     Shift+Up/Down mark while moving, Ctrl+A marks all, Alt+I inverts, Esc unmarks all.
-    While any are marked, Delete, F5, Ctrl+S, Ctrl+K and F6 act on the marked tasks."""
+    While any are marked, Delete, F5, Ctrl+S, Ctrl+K and F6 act on the marked tasks.
+    In the grid view (`grid`), Left/Right move across a row and Up/Down a row."""
 
     KEYS_TITLE = "Task list"
     KEYS_NOTE = "Letters and other text typed here go to the composer; ? shows this help."
@@ -46,6 +87,8 @@ class TaskList(VerticalScroll, can_focus=True, can_focus_children=False):
     BINDINGS = [
         Binding("up", "cursor(-1)", "Up", show=False),
         Binding("down", "cursor(1)", "Down", show=False),
+        Binding("left", "cursor(-1, True)", "Left", show=False),
+        Binding("right", "cursor(1, True)", "Right", show=False),
         Binding("home", "jump(0)", "First", show=False),
         Binding("end", "jump(-1)", "Last", show=False),
         Binding("pageup", "page(-1)", "Page up", show=False),
@@ -75,14 +118,14 @@ class TaskList(VerticalScroll, can_focus=True, can_focus_children=False):
         height: 1fr;
         padding: 0 1;
         scrollbar-size-vertical: 1;
-        & > TaskCard.-selected {
+        TaskCard.-selected {
             border-left: outer $foreground-muted;
         }
-        &:focus > TaskCard.-selected {
+        &:focus TaskCard.-selected {
             border-left: outer $accent;
             background: $boost;
         }
-        & > TaskCard.-marked {
+        TaskCard.-marked {
             border-left: thick $warning;
             background: $warning 12%;
         }
@@ -104,6 +147,21 @@ class TaskList(VerticalScroll, can_focus=True, can_focus_children=False):
             self.action = action
             self.task_id = task_id
 
+    class CardsMounted(Message):
+        """Cards were mounted without a picture (the app decodes their pictures)."""
+
+        def __init__(self, cards: list[TaskCard]) -> None:
+            super().__init__()
+            self.cards = cards
+
+    class Exhausted(Message):
+        """The window reached the last of the `shown` tasks the list has: the app may add
+        older ones (`add_history`). Stale when the list has more than `shown` by now."""
+
+        def __init__(self, shown: int) -> None:
+            super().__init__()
+            self.shown = shown
+
     class BatchRequested(Message):
         """The user asked for `action` (delete, retry, star, save, copy, collect) on several
         tasks at once: the marked ones (`marked` True), else the selected one."""
@@ -121,142 +179,307 @@ class TaskList(VerticalScroll, can_focus=True, can_focus_children=False):
             super().__init__()
             self.count = count
 
-    class CardsMounted(Message):
-        """History cards were mounted (the app decodes their pictures)."""
+    class Selected(Message):
+        """The selection moved to `task_id` (None: the list is empty)."""
 
-        def __init__(self, cards: list[TaskCard]) -> None:
+        def __init__(self, task_id: str | None) -> None:
             super().__init__()
-            self.cards = cards
+            self.task_id = task_id
 
     index: reactive[int] = reactive(0, init=False)
+    grid: reactive[bool] = reactive(False, init=False)
 
     def __init__(self, make_card: Callable[[Task], TaskCard], *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.make_card = make_card
-        self._unmounted: list[Task] = []  # older history, newest first, not mounted yet
-        self._mounting = False
-        self._footer_state: object = _UNKNOWN  # what the footer last showed for the selection
-        self._empty = Static(EMPTY_TEXT, id="empty")
+        self._tasks: list[Task] = []  # everything the list shows, newest first
+        self._positions: dict[str, int] | None = None  # task id -> index (rebuilt lazily)
+        self._cards: dict[str, TaskCard] = {}  # the mounted ones
+        self._window_ids: list[str] = []  # ids of the mounted cards, in order
+        self._pictures: OrderedDict[str, Image] = OrderedDict()  # finished cards' pictures
         self.marked: set[str] = set()  # task ids marked for a batch action
+        self._syncing = False
+        self._again = False
+        self._footer_state: object = _UNKNOWN  # what the footer last showed for the selection
+        self._selected_posted: object = _UNKNOWN
+        self._empty = Static(EMPTY_TEXT, id="empty")
+        self._top = Spacer(id="above")
+        self._window = CardWindow(id="window")
+        self._bottom = Spacer(id="below")
 
     def compose(self):
         yield self._empty
+        yield self._top
+        yield self._window
+        yield self._bottom
+
+    def on_mount(self) -> None:
+        self._empty.display = not self._tasks
+
+    # -- geometry -------------------------------------------------------------------------
+
+    @property
+    def per_row(self) -> int:
+        """Cards per row: 1 as a list; as many as fit as a grid."""
+        if not self.grid:
+            return 1
+        width = self.scrollable_content_region.width or self.size.width
+        return max(1, (width + 1) // (GRID_CARD_COLS + 1))
+
+    @property
+    def pitch(self) -> int:
+        """Rows of the screen one row of cards takes (card and gap)."""
+        return (GRID_CARD_ROWS if self.grid else CARD_ROWS) + 1
+
+    def _rows(self, count: int | None = None) -> int:
+        k = self.per_row
+        return -(-(len(self._tasks) if count is None else count) // k)
 
     # -- content --------------------------------------------------------------------------
 
     @property
+    def tasks(self) -> list[Task]:
+        """Every task the list shows (mounted or not), newest first."""
+        return list(self._tasks)
+
+    @property
+    def task_ids(self) -> list[str]:
+        return [t.id for t in self._tasks]
+
+    @property
     def cards(self) -> list[TaskCard]:
-        return list(self.query_children(TaskCard))
+        """The mounted cards, in order (a window over `tasks`)."""
+        return [self._cards[i] for i in self._window_ids if i in self._cards]
 
     def card(self, task_id: str) -> TaskCard | None:
-        try:
-            return self.query_one(f"#task-{task_id}", TaskCard)
-        except Exception:
-            return None
+        """The task's card if it is mounted (None when its row is off screen)."""
+        return self._cards.get(task_id)
+
+    def position(self, task_id: str) -> int | None:
+        if self._positions is None:
+            self._positions = {t.id: i for i, t in enumerate(self._tasks)}
+        return self._positions.get(task_id)
+
+    @property
+    def selected_task(self) -> Task | None:
+        return self._tasks[self.index] if 0 <= self.index < len(self._tasks) else None
 
     @property
     def selected(self) -> TaskCard | None:
-        cards = self.cards
-        return cards[self.index] if 0 <= self.index < len(cards) else None
+        task = self.selected_task
+        return self._cards.get(task.id) if task else None
 
     @property
     def selected_id(self) -> str | None:
-        card = self.selected
-        return card.imgtask.id if card else None
+        task = self.selected_task
+        return task.id if task else None
+
+    def _changed(self) -> None:
+        self._positions = None
+        self._empty.display = not self._tasks
+        self.index = max(0, min(self.index, len(self._tasks) - 1))
+        self._size_spacers()
+        self.call_after_refresh(self.sync_window)
 
     async def add_first(self, card: TaskCard, select: bool = True) -> None:
-        """Insert a card at the top (newest first)."""
-        cards = self.cards
-        self._empty.display = False
-        if cards:
-            await self.mount(card, before=cards[0])
-        else:
-            await self.mount(card)
+        """A new task at the top (newest first), its card made by the app."""
+        had = bool(self._tasks)
+        self._tasks.insert(0, card.imgtask)
         if select:
             self.index = 0
-            self._mark()
+        elif had:
+            self.index += 1  # keep the same task selected
+        self._positions = None
+        self._empty.display = False
+        at_top = not self._window_ids or self._window_ids[0] == (
+            self._tasks[1].id if len(self._tasks) > 1 else None
+        )
+        if at_top and self.scroll_y < self.pitch:
+            card.set_class(self.grid, "-grid")
+            self._cards[card.imgtask.id] = card
+            self._window_ids.insert(0, card.imgtask.id)
+            first = self._window.children[0] if self._window.children else None
+            await self._window.mount(card, before=first)
+            self._size_spacers()
+        if select:
             self.scroll_home(animate=False)
-        else:
-            self.index += 1 if cards else 0  # keep the same card selected
-            self._mark()
+        self._mark()
+        await self.sync_window()
 
     async def add_history(self, tasks: list[Task]) -> None:
-        """Older tasks below the current ones; mounted a page at a time."""
-        self._unmounted.extend(tasks)
-        await self.mount_more()
-
-    @property
-    def has_more(self) -> bool:
-        return bool(self._unmounted)
-
-    async def mount_more(self, count: int = PAGE) -> None:
-        if self._mounting or not self._unmounted:
-            return
-        self._mounting = True
-        try:
-            batch, self._unmounted = self._unmounted[:count], self._unmounted[count:]
-            cards = [self.make_card(t) for t in batch]
-            self._empty.display = False
-            await self.mount_all(cards)
-            self._mark()
-            self.post_message(self.CardsMounted(cards))
-        finally:
-            self._mounting = False
-
-    async def mount_all_remaining(self) -> None:
-        while self._unmounted:
-            await self.mount_more(len(self._unmounted))
+        """Older tasks below the ones shown."""
+        self._tasks.extend(tasks)
+        self._changed()
+        await self.sync_window()
+        self._mark()
 
     async def replace_all(self, tasks: list[Task]) -> None:
         """Show exactly these tasks (newest first), e.g. the result of a search."""
-        self._unmounted = []
-        await self.remove_children(TaskCard)
+        self._tasks = list(tasks)
         self.index = 0
-        self._empty.display = not tasks
         self._set_marks(self.marked & {t.id for t in tasks})
-        await self.add_history(tasks)
         self.scroll_home(animate=False)
+        self._changed()
+        await self.sync_window()
+        self._mark()
 
     def forget(self, task_ids: set[str]) -> None:
-        """Drop unmounted history entries (deleted elsewhere)."""
-        self._unmounted = [t for t in self._unmounted if t.id not in task_ids]
+        """Drop tasks from the list (deleted elsewhere); their cards go at the next sync."""
+        selected = self.selected_id
         if self.marked & task_ids:
             self._set_marks(self.marked - task_ids)
-
-    def _maybe_more(self) -> None:
-        if self._unmounted and not self._mounting:
-            self.call_later(self.mount_more)
-
-    def watch_scroll_y(self, old_value: float, new_value: float) -> None:
-        super().watch_scroll_y(old_value, new_value)
-        if new_value >= self.max_scroll_y - self.size.height:
-            self._maybe_more()
+        self._tasks = [t for t in self._tasks if t.id not in task_ids]
+        self._positions = None
+        if selected is not None and selected not in task_ids:
+            self.index = self.position(selected) or 0
+        self._changed()
 
     async def remove_task(self, task_id: str) -> None:
-        card = self.card(task_id)
-        if card is None:
-            return
-        await card.remove()
-        remaining = len(self.cards)
-        if remaining < PAGE and self._unmounted:
-            await self.mount_more()
-            remaining = len(self.cards)
-        self._empty.display = remaining == 0
-        self.index = min(self.index, max(0, remaining - 1))
+        self.forget({task_id})
+        await self.sync_window()
         self._mark()
 
     async def select(self, task_id: str) -> bool:
-        """Select a task's card, mounting history down to it if needed."""
-        while True:
-            for i, card in enumerate(self.cards):
-                if card.imgtask.id == task_id:
-                    self.index = i
-                    self._mark()
-                    self.scroll_to_widget(card, animate=False)
-                    return True
-            if not any(t.id == task_id for t in self._unmounted):
-                return False
-            await self.mount_more()
+        """Select a task (its row is scrolled to and mounted); False if the list lacks it."""
+        index = self.position(task_id)
+        if index is None:
+            return False
+        await self._move_to(index)
+        return True
+
+    # -- the window of mounted cards ------------------------------------------------------
+
+    def _size_spacers(self) -> None:
+        k = self.per_row
+        pitch = self.pitch
+        lo = self.position(self._window_ids[0]) if self._window_ids else None
+        hi = self.position(self._window_ids[-1]) if self._window_ids else None
+        if lo is None or hi is None:
+            above, below = 0, self._rows() * pitch
+        else:
+            above = (lo // k) * pitch
+            below = max(0, self._rows() - (hi // k + 1)) * pitch
+        if self._top.styles.height is None or self._top.styles.height.value != above:
+            self._top.styles.height = above
+        if self._bottom.styles.height is None or self._bottom.styles.height.value != below:
+            self._bottom.styles.height = below
+
+    def _wanted(self) -> tuple[int, int]:
+        """The task range [lo, hi) to mount: the visible rows and BUFFER_ROWS either side."""
+        k = self.per_row
+        pitch = self.pitch
+        height = self.scrollable_content_region.height or self.size.height or 40
+        first = int(self.scroll_y) // pitch
+        # The selection's row too: keys move it before the scroll catches up.
+        sel_row = self.index // k
+        if not first <= sel_row < first + height // pitch + 1:
+            first = max(0, sel_row - max(0, height // pitch - 1))
+        lo_row = max(0, first - BUFFER_ROWS)
+        hi_row = min(self._rows(), first + height // pitch + 1 + BUFFER_ROWS)
+        return lo_row * k, min(len(self._tasks), hi_row * k)
+
+    async def sync_window(self) -> None:
+        """Mount the cards of the rows on screen (and a few around), unmount the rest."""
+        if self._syncing:
+            self._again = True
+            return
+        self._syncing = True
+        try:
+            while True:
+                self._again = False
+                await self._sync_once()
+                if not self._again:
+                    break
+        finally:
+            self._syncing = False
+
+    async def _sync_once(self) -> None:
+        if not self.is_mounted:
+            return
+        lo, hi = self._wanted()
+        want = [t.id for t in self._tasks[lo:hi]]
+        if want != self._window_ids:
+            keep = set(want)
+            gone = [
+                self._cards.pop(i) for i in self._window_ids if i not in keep and i in self._cards
+            ]
+            for card in gone:
+                self._remember(card)
+            existing = [i for i in self._window_ids if i in keep]
+            new_cards: list[TaskCard] = []
+            # Each run of new cards goes before the next card that stays (or at the end).
+            runs: list[tuple[str | None, list[TaskCard]]] = []
+            run: list[TaskCard] = []
+            for task in self._tasks[lo:hi]:
+                if task.id in self._cards:
+                    if run:
+                        runs.append((task.id, run))
+                        run = []
+                    continue
+                card = self.make_card(task)
+                card.set_class(self.grid, "-grid")
+                self._restore(card)
+                self._cards[task.id] = card
+                run.append(card)
+                if not card.has_picture:
+                    new_cards.append(card)
+            if run:
+                runs.append((None, run))
+            del existing
+            self._window_ids = want
+            with self.app.batch_update():
+                if gone:
+                    await self._window.remove_children(gone)
+                for before, cards in runs:
+                    target = self._cards[before] if before is not None else None
+                    await self._window.mount_all(cards, before=target)
+                self._size_spacers()
+                self._mark()
+            if new_cards:
+                self.post_message(self.CardsMounted(new_cards))
+        else:
+            self._size_spacers()
+        if self._tasks and hi >= len(self._tasks):
+            self.post_message(self.Exhausted(len(self._tasks)))
+
+    def _remember(self, card: TaskCard) -> None:
+        """Keep a leaving card's final picture (small) for when its row comes back."""
+        picture = card.picture
+        if picture is not None and card.has_final and card.imgtask.status.ended:
+            self._pictures[card.imgtask.id] = picture
+            self._pictures.move_to_end(card.imgtask.id)
+            while len(self._pictures) > PICTURE_CACHE:
+                self._pictures.popitem(last=False)
+
+    def _restore(self, card: TaskCard) -> None:
+        picture = self._pictures.get(card.imgtask.id)
+        if picture is not None:
+            card.set_picture(picture, unfinished=False)
+
+    def watch_scroll_y(self, old_value: float, new_value: float) -> None:
+        super().watch_scroll_y(old_value, new_value)
+        if int(old_value) // self.pitch != int(new_value) // self.pitch:
+            self.call_later(self.sync_window)
+
+    def watch_grid(self) -> None:
+        self._window.set_class(self.grid, "-grid")
+        self._window.styles.grid_size_columns = self.per_row
+        for card in self._cards.values():
+            card.set_class(self.grid, "-grid")
+            card.refresh_task()
+        self._size_spacers()
+        self.call_after_refresh(self._regrid)
+
+    async def _regrid(self) -> None:
+        self._window.styles.grid_size_columns = self.per_row
+        self._size_spacers()
+        await self._scroll_to_index()
+
+    def on_resize(self, event: events.Resize) -> None:
+        if self.grid:
+            self.call_after_refresh(self._regrid)
+        else:
+            self.call_after_refresh(self.sync_window)
 
     # -- selection ------------------------------------------------------------------------
 
@@ -264,23 +487,26 @@ class TaskList(VerticalScroll, can_focus=True, can_focus_children=False):
         self._mark()
 
     def _mark(self) -> None:
-        for i, card in enumerate(self.cards):
-            card.set_class(i == self.index, "-selected")
-            card.set_class(card.imgtask.id in self.marked, "-marked")
+        selected = self.selected_id
+        for task_id, card in self._cards.items():
+            card.set_class(task_id == selected, "-selected")
+            card.set_class(task_id in self.marked, "-marked")
         self.sync_bindings()
+        if selected != self._selected_posted:
+            self._selected_posted = selected
+            self.post_message(self.Selected(selected))
 
     # -- marks (multi-select, issue 15.4) ---------------------------------------------------
 
     @property
     def marked_ids(self) -> list[str]:
-        """The marked tasks in list order (mounted cards first, then older history)."""
-        order = [c.imgtask.id for c in self.cards] + [t.id for t in self._unmounted]
-        return [i for i in order if i in self.marked]
+        """The marked tasks in list order."""
+        return [t.id for t in self._tasks if t.id in self.marked]
 
     @property
     def shown_ids(self) -> set[str]:
-        """Every task the list holds: mounted cards and history not mounted yet."""
-        return {c.imgtask.id for c in self.cards} | {t.id for t in self._unmounted}
+        """Every task the list holds (mounted or not)."""
+        return {t.id for t in self._tasks}
 
     def set_empty_text(self, text: str) -> None:
         """What the list says when it has no card (e.g. a filter that matches nothing)."""
@@ -292,22 +518,22 @@ class TaskList(VerticalScroll, can_focus=True, can_focus_children=False):
             self._mark()
             self.post_message(self.MarksChanged(len(marks)))
 
-    def action_toggle_mark(self, move: int = 0) -> None:
-        card = self.selected
-        if card is None:
+    async def action_toggle_mark(self, move: int = 0) -> None:
+        task_id = self.selected_id
+        if task_id is None:
             return
-        self._set_marks(self.marked ^ {card.imgtask.id})
+        self._set_marks(self.marked ^ {task_id})
         if move:
-            self._move_to(self.index + move)
+            await self._move_to(self.index + move)
 
-    def action_extend(self, delta: int) -> None:
+    async def action_extend(self, delta: int) -> None:
         """Shift+Up/Down: mark the task under the cursor and the one it moves to."""
-        card = self.selected
-        if card is None:
+        task_id = self.selected_id
+        if task_id is None:
             return
-        self._move_to(self.index + delta)
-        new = self.selected
-        self._set_marks(self.marked | {card.imgtask.id} | ({new.imgtask.id} if new else set()))
+        await self._move_to(self.index + delta)
+        new = self.selected_id
+        self._set_marks(self.marked | {task_id} | ({new} if new else set()))
 
     def action_mark_all(self) -> None:
         self._set_marks(self.shown_ids)
@@ -328,12 +554,12 @@ class TaskList(VerticalScroll, can_focus=True, can_focus_children=False):
     def sync_bindings(self) -> None:
         """Refresh the footer if the keys it shows for this list changed.
 
-        A refresh recomposes the Footer (a full layout, tens of ms with many cards), so
-        only when this list has focus (else the footer shows another widget's keys, and
-        focusing the list refreshes them) and the selected task's cancel key came or went.
+        A refresh recomposes the Footer (a full layout), so only when this list has focus
+        (else the footer shows another widget's keys, and focusing the list refreshes them)
+        and the selected task's cancel key came or went.
         """
-        card = self.selected
-        state = None if card is None else card.imgtask.status in (Status.QUEUED, Status.RUNNING)
+        task = self.selected_task
+        state = None if task is None else task.status in (Status.QUEUED, Status.RUNNING)
         if self.has_focus and state != self._footer_state:
             self.refresh_bindings()
         self._footer_state = state if self.has_focus else _UNKNOWN
@@ -341,26 +567,43 @@ class TaskList(VerticalScroll, can_focus=True, can_focus_children=False):
     def on_focus(self) -> None:
         self._footer_state = _UNKNOWN  # Textual refreshes the footer on a focus change itself
 
-    def _move_to(self, index: int) -> None:
-        cards = self.cards
-        if not cards:
+    async def _move_to(self, index: int) -> None:
+        if not self._tasks:
             return
-        self.index = max(0, min(len(cards) - 1, index))
-        self.scroll_to_widget(cards[self.index], animate=False)
-        if self.index >= len(cards) - 3:
-            self._maybe_more()
+        self.index = max(0, min(len(self._tasks) - 1, index))
+        await self._scroll_to_index()
 
-    def action_cursor(self, delta: int) -> None:
-        self._move_to(self.index + delta)
+    async def _scroll_to_index(self) -> None:
+        """Scroll so the selected row is on screen, then mount its window."""
+        pitch = self.pitch
+        row = self.index // self.per_row
+        top = row * pitch
+        height = self.scrollable_content_region.height or self.size.height
+        y = self.scroll_y
+        if top < y:
+            y = top
+        elif top + pitch - 1 > y + height:
+            y = top + pitch - 1 - height
+        self._size_spacers()
+        if y != self.scroll_y:
+            self.scroll_to(y=y, animate=False, force=True)
+        await self.sync_window()
+        self._mark()
 
-    def action_jump(self, where: int) -> None:
-        """Home: the newest task. End: the oldest one loaded (and the next page loads)."""
-        self._move_to(0 if where == 0 else len(self.cards) - 1)
+    async def action_cursor(self, delta: int, across: bool = False) -> None:
+        """Up/Down: the next row (a card, or a grid row); Left/Right: the next card."""
+        step = delta if across or not self.grid else delta * self.per_row
+        await self._move_to(self.index + step)
 
-    def action_page(self, direction: int) -> None:
-        card = self.selected
-        per_page = max(1, self.size.height // max(1, card.outer_size.height if card else 1))
-        self._move_to(self.index + direction * per_page)
+    async def action_jump(self, where: int) -> None:
+        """Home: the newest task. End: the oldest one the list has (the app then adds
+        older ones from history, if any: End again goes further)."""
+        await self._move_to(0 if where == 0 else len(self._tasks) - 1)
+
+    async def action_page(self, direction: int) -> None:
+        height = self.scrollable_content_region.height or self.size.height
+        rows = max(1, height // self.pitch)
+        await self._move_to(self.index + direction * rows * self.per_row)
 
     def action_request(self, action: str) -> None:
         if action in BATCH_ACTIONS and self.marked:
@@ -376,13 +619,14 @@ class TaskList(VerticalScroll, can_focus=True, can_focus_children=False):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "request":
-            card = self.selected
-            if card is None:
+            task = self.selected_task
+            if task is None:
                 return False
             what = parameters[0] if parameters else ""
             if what == "cancel":
-                return True if card.imgtask.status in (Status.QUEUED, Status.RUNNING) else None
-        return True
+                return True if task.status in (Status.QUEUED, Status.RUNNING) else None
+        # Left/Right move only in the grid.
+        return not (action == "cursor" and len(parameters) > 1 and parameters[1] and not self.grid)
 
     async def _on_key(self, event: events.Key) -> None:
         if event.key == "question_mark":
@@ -405,13 +649,18 @@ class TaskList(VerticalScroll, can_focus=True, can_focus_children=False):
                 else self.run_action("app.focus_prompt")
             )
 
-    def on_click(self, event: events.Click) -> None:
+    async def on_click(self, event: events.Click) -> None:
         widget = event.widget
         while widget is not None and not isinstance(widget, TaskCard):
             widget = widget.parent  # type: ignore[assignment]
         if isinstance(widget, TaskCard):
-            index = self.cards.index(widget)
+            index = self.position(widget.imgtask.id)
+            if index is None:
+                return
             if index == self.index and (self.has_focus or event.chain >= 2):
                 self.post_message(self.Requested("open", widget.imgtask.id))
             self.index = index
             self.focus()
+
+    def mounted_ids(self) -> Iterable[str]:
+        return list(self._window_ids)
