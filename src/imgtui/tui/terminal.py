@@ -218,13 +218,16 @@ def whole_bands(image: Any) -> Any:
 
 
 _SIXEL_CLASS: type | None = None
+_RASTER = re.compile(r'"\d+;\d+;(\d+);(\d+)')  # a Sixel's raster attributes: width, height
 
 
 def sixel_widget_class() -> type:
     """textual-image's Sixel widget, with an inner widget that (1) leaves the cursor on the
     image's last row, right of it, where Textual continues writing that line (0.12 left it
     a row lower, so the rest of the line landed a row too low: ghosts after scrolling and
-    modals), (2) defines colours before pixels, (3) sends whole 6-pixel bands.
+    modals), (2) defines colours before pixels, (3) sends whole 6-pixel bands, (4) leaves
+    the cells the picture covers whole as they are at a repaint (no blank before the
+    picture: issue 13.8), and an outer widget that composes its inner one once.
 
     Relies on `textual_image.widget.sixel.Image.compose` yielding `_ImageSixelImpl`, on its
     `_NoopRenderable`, and on
@@ -239,6 +242,7 @@ def sixel_widget_class() -> type:
     from rich.segment import ControlType, Segment
     from rich.style import Style
     from textual.strip import Strip
+    from textual_image._terminal import get_cell_size
     from textual_image.widget import sixel as sixel_widget
     from textual_image.widget._base import Image as BaseImage
 
@@ -248,24 +252,28 @@ def sixel_widget_class() -> type:
     class _Sixels(impl):  # type: ignore[misc, valid-type]
         DEFAULT_CSS = "_Sixels { width: 100%; height: 100%; }"
 
-        keep_cells = False  # set for the repaint after a new picture of the same size
-
         def render_lines(self, crop):
-            keep, self.keep_cells = self.keep_cells, False
             lines = super().render_lines(crop)
-            if not keep or not lines:
+            if len(lines) < 2:
                 return lines
-            # A new picture over the one shown, same place and size: the cells under it
-            # are left as they are (the cursor moves over them). Blanking them first made
-            # the picture vanish until the terminal had decoded the new one: a flash at
-            # every partial frame.
-            skip = Segment(
-                f"\x1b[{crop.width}C", control=((ControlType.CURSOR_FORWARD, crop.width),)
+            # The cells the picture covers whole are left as they are (the cursor moves over
+            # them): the Sixel, drawn last, paints over them. Blanking them first made the
+            # picture vanish until the terminal had decoded it again: a flash at every
+            # repaint (a new frame, a state change of the card, a layout pass). Cells the
+            # picture covers only in part are blanked as before.
+            raster = _RASTER.search("".join(s.text for s in lines[-1]))
+            if raster is None:
+                return lines
+            cell = get_cell_size()
+            cols = min(crop.width, int(raster.group(1)) // max(1, cell.width))
+            rows = min(len(lines) - 1, int(raster.group(2)) // max(1, cell.height))
+            if cols <= 0 or rows <= 0:
+                return lines
+            skip = Strip(
+                [Segment(f"\x1b[{cols}C", control=((ControlType.CURSOR_FORWARD, cols),))],
+                cell_length=cols,
             )
-            sixel = [s for s in lines[-1] if s.control or not s.text.isspace()]
-            return [Strip([skip], cell_length=crop.width)] * (len(lines) - 1) + [
-                Strip([skip, *sixel], cell_length=crop.width)
-            ]
+            return [skip] * rows + lines[rows:]
 
         def _image_to_sixels(self, image, sixel_options=None, background=None):
             return registers_first(
@@ -280,8 +288,6 @@ def sixel_widget_class() -> type:
                 Segment(Control.move_to(region.right, region.bottom - 1).segment.text, style=plain),
             ]
 
-    base_setter = sixel_widget.Image.image.fset
-
     class SixelImage(sixel_widget.Image, Renderable=sixel_widget._NoopRenderable):
         _sixels: Any = None
 
@@ -290,12 +296,10 @@ def sixel_widget_class() -> type:
             yield self._sixels
 
         def _set_image(self, value):
-            """A new picture goes to the Sixel widget shown (textual-image recomposes:
-            a new widget, the picture painted twice with a blank between)."""
+            """A picture goes to the Sixel widget composed once (textual-image recomposes
+            at every change: a new widget, the picture painted twice with a blank between).
+            Before the first compose, `compose` takes it from `image`."""
             inner = self._sixels
-            if inner is None or not inner.is_mounted:
-                base_setter(self, value)
-                return
             same_size = (
                 isinstance(value, PILImage.Image)
                 and isinstance(self._image, PILImage.Image)
@@ -303,11 +307,11 @@ def sixel_widget_class() -> type:
             )
             if same_size:
                 self._image = value  # the size cannot change: no layout pass
-                inner.keep_cells = True
             else:
                 BaseImage.image.fset(self, value)
-            inner.image = value
-            inner.refresh()
+            if inner is not None:
+                inner.image = value
+                inner.refresh()
 
         image = property(sixel_widget.Image.image.fget, _set_image)
 
