@@ -1,10 +1,11 @@
 """Write SVG screenshots of the app to screenshots/ (halfcell pictures, demo provider).
 
-    PYTHONPATH=src python3 scripts/screenshots.py [--out screenshots] [--size 140x44]
+    PYTHONPATH=src python3 scripts/screenshots.py [--out screenshots] [--size 160x48]
 
 Runs the real app headless against the embedded demo server in a temporary data dir:
-a few finished tasks, one failed, one still streaming, then the detail modal, the
-parameters and the settings screen.
+a few finished tasks, one failed, one still streaming; the main screen at --size (the list
+beside the preview of the streaming task) and at 80x24 (the list alone), the grid view
+(F7), then the detail modal, the parameters and the settings screen.
 """
 
 from __future__ import annotations
@@ -89,6 +90,18 @@ async def scene(out: Path, size: tuple[int, int]) -> list[Path]:
                 await pilot.pause(0.3)
                 written.append(Path(app.save_screenshot("main.svg", str(out))))
 
+                await pilot.resize_terminal(80, 24)
+                await pilot.pause(0.5)
+                written.append(Path(app.save_screenshot("main-80x24.svg", str(out))))
+                await pilot.resize_terminal(*size)
+                await pilot.pause(0.3)
+
+                await pilot.press("f7")  # the grid view
+                await pilot.pause(0.5)
+                written.append(Path(app.save_screenshot("grid.svg", str(out))))
+                await pilot.press("f7")
+                await pilot.pause(0.3)
+
                 app.open_detail(three.id)
                 await wait_for(pilot, lambda: isinstance(app.screen, DetailScreen))
                 await pilot.pause(1.0)  # the large picture decodes in a thread
@@ -131,7 +144,7 @@ async def scene(out: Path, size: tuple[int, int]) -> list[Path]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default=str(ROOT / "screenshots"))
-    parser.add_argument("--size", default="140x44", help="COLSxROWS")
+    parser.add_argument("--size", default="160x48", help="COLSxROWS")
     args = parser.parse_args()
     cols, rows = (int(x) for x in args.size.lower().split("x"))
     out = Path(args.out)

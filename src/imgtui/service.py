@@ -262,16 +262,21 @@ class TaskService:
         self.run(task, draft)
         return True
 
-    def retry_draft(self, task_id: str, choice: Params) -> Draft | None:
+    def retry_draft(self, task_id: str, choice: Params, slot: int | None = None) -> Draft | None:
         """A checked draft of a past task's prompt and parameters, on its profile (else the
-        current one); None (and a toast) when a field is refused."""
+        current one), for the images `Task.retry_slots(slot)` names (n > 1: `slot` alone,
+        or only the failed ones; issue 14.2); None (and a toast) when a field is refused."""
         old = self.tasks.get(task_id)
         if old is None:
             return None
         base = find_profile(self.config, old.profile_name) or choice.profile
         profile = choice.with_task(old.params, base, old.api_mode).profile
+        redo = old.retry_slots(slot if old.n > 1 else None)
         try:
-            return Draft.from_task(old, profile).check()
+            draft = Draft.from_task(old, profile)
+            if len(redo) != old.n:
+                draft = replace(draft, params=replace(draft.params, n=len(redo)))
+            return draft.check()
         except RequestError as exc:
             self.notify(exc.message, title=f"Can't retry: {exc.field}", severity="error")
             return None

@@ -82,6 +82,16 @@ class Slot:
     def ended(self) -> bool:
         return self.status is not SlotStatus.RUNNING
 
+    def picture(self) -> tuple[bytes | Path | None, bool]:
+        """What this slot shows now: the final image (bytes, else its file), else the newest
+        partial frame (bytes, else its file); and whether that is an unfinished preview.
+        (None, True) before the first frame."""
+        if self.image is not None or self.image_path is not None:
+            return (self.image if self.image is not None else self.image_path), False
+        if self.partial is not None or self.partial_path is not None:
+            return (self.partial if self.partial is not None else self.partial_path), True
+        return None, True
+
 
 @dataclass(frozen=True)
 class ImageParams(Mapping[str, Any]):
@@ -217,6 +227,17 @@ class Task:
     def images(self) -> list[Path]:
         """Final image files, slot order."""
         return [s.image_path for s in self.slots if s.image_path is not None]
+
+    def retry_slots(self, slot: int | None = None) -> list[int]:
+        """The images a retry runs again (issue 14.2): `slot` alone when given; else, when
+        some images of an n > 1 task came and others did not, only those that did not;
+        else all of them."""
+        if slot is not None and 0 <= slot < max(1, self.n):
+            return [slot]
+        missing = [i for i, s in enumerate(self.slots) if s.image is None and s.image_path is None]
+        if self.slots and 0 < len(missing) < len(self.slots):
+            return missing
+        return list(range(max(1, self.n)))
 
     def slot_image(self, slot: int) -> Path | None:
         """The final image file of `slot`, else the first final image file of any slot."""

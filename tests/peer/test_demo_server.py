@@ -692,6 +692,21 @@ def test_in_stream_errors(srv: DemoServer, client: httpx.Client, endpoint: str, 
     assert srv.streams_completed == 1  # the stream itself ended cleanly
 
 
+def test_some_fail_fails_only_the_first_two_streams(srv: DemoServer, client: httpx.Client) -> None:
+    """`some-fail`: per-image failures of an n > 1 task (one stream per image), and a
+    retry of the failed ones that succeeds."""
+    srv.clear()
+    body = {"prompt": "x", "stream": True, "partial_images": 1, "size": "64x64"}
+    ends = [
+        sse_json(client.post(f"{srv.fault_url('some-fail')}{GEN}", json=body).text)[-1]["type"]
+        for _ in range(4)
+    ]
+    assert ends == ["error", "error", "image_generation.completed", "image_generation.completed"]
+    srv.clear()
+    last = sse_json(client.post(f"{srv.fault_url('some-fail')}{GEN}", json=body).text)[-1]
+    assert last["type"] == "error"
+
+
 def test_response_failed_and_incomplete(srv: DemoServer, client: httpx.Client) -> None:
     payloads = sse_json(
         client.post(
@@ -906,7 +921,7 @@ def test_every_fault_mode_is_covered_here() -> None:
         "drop", "stall", "error-flat", "error-nested", "failed-event", "response-failed",
         "incomplete", "malformed", "eof", "json", "dataonly", "url", "relay", "flaky",
         "async-fail", "async-lost",  # async mode: tests/peer/test_polled.py
-        "stream-url", "drop-after-final",
+        "stream-url", "drop-after-final", "some-fail",
         "strict",  # tests/peer/test_demo_today.py
     }  # fmt: skip
     assert covered == set(FAULT_MODES)

@@ -7,6 +7,7 @@ and the app's one handler (`on_task_event`), which the recording subclass observ
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 
 import pytest
 
@@ -200,19 +201,20 @@ async def test_detail_pager_save_copy_retry_refine_delete(make_app, tmp_path):
         await pilot.press("right")
         assert screen.index == 1 and "image 2 of 2" in str(screen.query_one("#pager").render())
 
-        await pilot.press("ctrl+s")  # save
+        await pilot.press("ctrl+s")  # save the image shown
         await wait_for(
             pilot,
-            lambda: (tmp_path / "out").is_dir() and len(list((tmp_path / "out").iterdir())) == 2,
-            what="saved files",
+            lambda: (tmp_path / "out").is_dir() and len(list((tmp_path / "out").iterdir())) == 1,
+            what="the saved image",
         )
+
         await pilot.press("ctrl+c")  # copy the shown image's path (OSC 52)
         assert app.clipboard == str(task.images[1])
 
-        await pilot.press("f5")  # retry: a new run of the same prompt
+        await pilot.press("f5")  # retry: a new run of the same prompt, of the image shown
         await wait_for(pilot, lambda: len(app.tasks) == 2, what="the retry")
         retry = next(t for t in app.tasks.values() if t.id != task.id)
-        assert retry.prompt == task.prompt and retry.params == task.params
+        assert retry.prompt == task.prompt and retry.params == replace(task.params, n=1)
         await wait_for(pilot, lambda: retry.status is Status.DONE, what="the retry to finish")
 
         await app.task_list.select(task.id)

@@ -116,6 +116,39 @@ def test_main_screen_list_focused(snap_compare, app):
     assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
 
 
+def test_main_screen_80x24(snap_compare, app):
+    """The smallest usual terminal: the list alone, the footer's essentials."""
+
+    async def run_before(pilot):
+        await settle(pilot)
+        await add_running(pilot)
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)
+
+
+def test_main_screen_160x48_preview(snap_compare, app):
+    """A wide terminal: the list beside the preview of the selected n=3 task, all three
+    images large."""
+
+    async def run_before(pilot):
+        await settle(pilot)
+        await pilot.app.task_list.select("three000000b")
+        pilot.app.task_list.focus()
+        await settle(pilot)
+
+    assert snap_compare(app, terminal_size=(160, 48), run_before=run_before)
+
+
+def test_grid_view_160x48(snap_compare, app):
+    async def run_before(pilot):
+        await settle(pilot)
+        await pilot.press("f7")
+        await settle(pilot)
+
+    assert snap_compare(app, terminal_size=(160, 48), run_before=run_before)
+
+
 def test_detail_modal_pager(snap_compare, app):
     async def run_before(pilot):
         await settle(pilot)

@@ -177,7 +177,9 @@ async def _images_events(
     if not await pace(state, interval):
         yield ABORT
         return
-    if mode.images_end is not None:
+    if mode.images_end is not None and (
+        not mode.first_only or state.next_of_first_fails(mode.first_only)
+    ):
         for chunk in mode.images_end(StreamEnd(sse.event, sse.raw, prefix)):
             yield chunk
         return

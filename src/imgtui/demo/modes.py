@@ -71,6 +71,9 @@ class Fault:
     unframed: bool = False  # a streamed reply is the JSON reply, no SSE framing
     end_with_final: bool = False  # Responses: the ending gets the finished image item
     strict: bool = False  # HTTP 400 for a parameter the model doesn't take (`today.py`)
+    # Only the first N streamed Images requests (since `clear()`) get `images_end`; later
+    # ones complete (per-image failures of an n > 1 task, and a retry that succeeds).
+    first_only: int = 0
 
     async def early_reply(
         self, request: Request, state: DemoState, stream: bool
@@ -279,6 +282,12 @@ FAULTS: dict[str, Fault] = {
         responses_end=_end_flat,
         images_json=_json_error(FLAT_ERROR_MESSAGE),
         responses_json=_json_error(FLAT_ERROR_MESSAGE),
+    ),
+    "some-fail": Fault(
+        "Images streams: the first 2 image requests (since the server was cleared) end with "
+        "an in-stream error, later ones complete: an n=4 task gets 2 of 4 images",
+        images_end=_end_flat,
+        first_only=2,
     ),
     "error-nested": Fault(
         'an in-stream {"type": "error", "error": {...}} event (non-streaming: HTTP 500)',

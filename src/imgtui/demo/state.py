@@ -42,6 +42,7 @@ class DemoState:
         self.streams_dropped = 0  # cut on purpose (`drop` fault, shutdown)
         self.disconnects = 0  # the client went away before the reply was finished
         self.flaky_count = 0  # requests seen by the `flaky` fault mode
+        self.first_only_count = 0  # streams seen by modes that fail only the first few
         #: Cuts that could not reach uvicorn's transport (see `streaming.close_transport`).
         self.transport_fallbacks = 0
         self._in_flight: dict[str, int] = {}  # prompt -> requests being answered (picture variants)
@@ -64,6 +65,12 @@ class DemoState:
         with self._cond:
             self.flaky_count += 1
             return self.flaky_count % 2 == 0
+
+    def next_of_first_fails(self, first: int) -> bool:
+        """Count a stream of a `first_only` mode; True for the first `first` since `clear()`."""
+        with self._cond:
+            self.first_only_count += 1
+            return self.first_only_count <= first
 
     def bump(self, counter: str) -> None:
         """Add one to a stream counter and wake anyone waiting on the counters."""
@@ -113,7 +120,7 @@ class DemoState:
             self.streams_started = self.streams_completed = self.streams_dropped = (
                 self.disconnects
             ) = 0
-            self.flaky_count = self.transport_fallbacks = 0
+            self.flaky_count = self.transport_fallbacks = self.first_only_count = 0
             self.max_in_flight = self.in_flight
             self.paced.clear()
             self._cond.notify_all()

@@ -30,7 +30,7 @@ import shutil
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -667,9 +667,12 @@ class Store:
 
     # -- export ------------------------------------------------------------------------
 
-    def export_images(self, task: Task, folder: Path) -> list[Path]:
-        """Copy the task's images to `folder` (see `imgtui.store.export.export_images`)."""
-        return export.export_images(task, folder)
+    def export_images(
+        self, task: Task, folder: Path, slots: Iterable[int] | None = None
+    ) -> list[Path]:
+        """Copy the task's images (or only `slots`) to `folder` (see
+        `imgtui.store.export.export_images`)."""
+        return export.export_images(task, folder, slots)
 
     def export_zip(self, path: Path, task_ids: list[str] | None = None) -> int:
         """Every task's images (or only `task_ids`', in that order) and a manifest (never a

@@ -8,6 +8,7 @@ import os
 import tempfile
 import time
 import zipfile
+from collections.abc import Iterable
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,7 @@ from imgtui.tasks import Slot, Task
 __all__ = ["export_images", "export_zip", "manifest_entry"]
 
 
-def export_images(task: Task, folder: Path) -> list[Path]:
+def export_images(task: Task, folder: Path, slots: Iterable[int] | None = None) -> list[Path]:
     """Copy the task's images to `folder` as `<prompt-slug>-<date>-<slot>.<ext>` (a slot
     with no final image gives its preview, `…-partial`). Never overwrites: `-2`, `-3`…
 
@@ -28,7 +29,9 @@ def export_images(task: Task, folder: Path) -> list[Path]:
     name, revised prompt, response id, parent and task id; the image data itself is left as
     the server sent it). A locally keyed transparent image comes with its untouched
     original, `…-original`. A final image that only lives in memory (no file could take
-    it, issue 10.5) is written from there."""
+    it, issue 10.5) is written from there. `slots`: only these images (0-based), e.g. the
+    one shown in the detail view; default all."""
+    wanted = None if slots is None else set(slots)
     folder = Path(folder).expanduser()
     try:
         folder.mkdir(parents=True, exist_ok=True)
@@ -39,6 +42,8 @@ def export_images(task: Task, folder: Path) -> list[Path]:
     )
     out: list[Path] = []
     for i, slot in enumerate(task.slots):
+        if wanted is not None and i not in wanted:
+            continue
         source, partial = slot_file(slot)
         if source is None and slot.image:
             ext = image_extension(slot.image, default="bin")

@@ -23,7 +23,9 @@ from imgtui.tui.notices import PlainNotices
 from imgtui.tui.picture_gate import PictureGate
 from imgtui.tui.screens.search import HistoryFilter
 from imgtui.tui.widgets.composer import Composer
+from imgtui.tui.widgets.gallery import Gallery
 from imgtui.tui.widgets.param_bar import ParamBar
+from imgtui.tui.widgets.preview import PreviewPane
 from imgtui.tui.widgets.task_card import TaskCard
 from imgtui.tui.widgets.task_list import TaskList
 
@@ -61,6 +63,12 @@ class AppBase(PlainNotices):
             lambda fn, *args: loop_run(service.pictures, fn, *args),
             service.box,
         )
+
+    @cached_property
+    def gallery(self) -> Gallery:
+        """The task list and the preview pane of the selected task (or the grid view)."""
+        preview = PreviewPane(self.image_kind, self.service.pictures, self.clock, id="preview")
+        return Gallery(self.task_list, preview, id="gallery")
 
     @cached_property
     def param_bar(self) -> ParamBar:

@@ -95,7 +95,9 @@ class TaskActions(AppBase):
             )
 
     def forward_to_detail(self, task: Task, event: object = None) -> None:
-        """Tell an open detail view of `task` that it changed (`event`, or None)."""
+        """Tell the preview and an open detail view of `task` that it changed (`event`, or
+        None)."""
+        self.gallery.preview.task_changed(task, event)
         for screen in self.screen_stack:
             if isinstance(screen, DetailScreen) and screen.imgtask.id == task.id:
                 screen.task_changed(event)
@@ -111,14 +113,16 @@ class TaskActions(AppBase):
 
     # -- actions --------------------------------------------------------------------------
 
-    def run_task_action(self, action: TaskAction, task_id: str, slot: int = 0) -> None:
+    def run_task_action(self, action: TaskAction, task_id: str, slot: int | None = None) -> None:
+        """`slot`: the image the action is about (the detail view's shown one); None from
+        the list (retry: the failed images; refine: the first)."""
         if action is TaskAction.OPEN:
             self.open_detail(task_id)
         elif action is TaskAction.CANCEL:
             if not self.cancel_task(task_id):
                 self.notify("That task is not running.", severity="warning")
         elif action is TaskAction.RETRY:
-            self.retry_task(task_id)
+            self.retry_task(task_id, slot)
         elif action is TaskAction.DELETE:
             self.ask_delete(task_id)
         elif action is TaskAction.STAR:
@@ -126,7 +130,7 @@ class TaskActions(AppBase):
         elif action is TaskAction.REUSE:
             self.reuse_task(task_id)
         elif action is TaskAction.REFINE:
-            self.refine_task(task_id, slot)
+            self.refine_task(task_id, slot or 0)
 
     def action_selected(self, action: str) -> None:
         task_id = self.task_list.selected_id
@@ -167,10 +171,24 @@ class TaskActions(AppBase):
         for task_id in [t.id for t in self.tasks.values() if t.active]:
             self.cancel_task(task_id)
 
-    def retry_task(self, task_id: str) -> Task | None:
-        """A new run of the same prompt and parameters (the old task stays in history)."""
-        draft = self.service.retry_draft(task_id, self.params)
-        return None if draft is None else self.launch(draft)
+    def retry_task(self, task_id: str, slot: int | None = None) -> Task | None:
+        """A new run of the same prompt and parameters (the old task stays in history), of
+        the images that need it (`Task.retry_slots`): `slot` alone, or only the failed
+        images of an n > 1 task some of whose images came (issue 14.2)."""
+        old = self.tasks.get(task_id)
+        draft = self.service.retry_draft(task_id, self.params, slot)
+        if draft is None or old is None:
+            return None
+        if draft.params.n != old.n:
+            redo = old.retry_slots(slot if old.n > 1 else None)
+            which = ", ".join(str(i + 1) for i in redo)
+            self.notify(
+                f"Image{'s' if len(redo) > 1 else ''} {which} of {old.n} run again"
+                + ("" if slot is not None else " (the ones that failed)"),
+                title="Retry",
+                markup=False,
+            )
+        return self.launch(draft)
 
     def reuse_task(self, task_id: str) -> None:
         """Put a task's prompt, parameters and input images back into the composer."""
@@ -189,7 +207,17 @@ class TaskActions(AppBase):
             return
         self.composer.set_refine(refine.parent_id, refine.response_id, refine.images)
         self.composer.area.focus()
-        self.notify("Describe the change and press Enter.", title="Refine")
+        task = self.tasks[task_id]
+        image = refine.images[0] if refine.images else None
+        used = next((i for i, s in enumerate(task.slots) if s.image_path == image), slot)
+        what = f"image {used + 1} of {task.n}" if task.n > 1 else "the image"
+        self.notify(
+            f"Refining {what} of “{one_line(task.prompt, 60)}”"
+            + (f" ({image.name})" if image is not None else "")
+            + ". Describe the change and press Enter.",
+            title="Refine",
+            markup=False,
+        )
 
     def toggle_star(self, task_id: str) -> None:
         task = self.service.toggle_star(task_id)

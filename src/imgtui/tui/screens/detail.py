@@ -103,8 +103,15 @@ class DetailScreen(ModalScreen["DetailResult | None"]):
         }
         #info > Static { margin-bottom: 1; }
         Footer { background: $panel; }
+        &.-narrow {
+            & > #dialog { margin: 0; }
+            #body { layout: vertical; }
+            #left { width: 100%; height: 3fr; }
+            #info { width: 100%; height: 2fr; border-left: none; border-top: hkey $panel; }
+        }
     }
     """
+    NARROW = 100  # columns below which the picture and the information stack
 
     KEYS_TITLE = "Detail view"
 
@@ -167,11 +174,13 @@ class DetailScreen(ModalScreen["DetailResult | None"]):
             yield Footer()
 
     def on_mount(self) -> None:
+        self.set_class(self.app.size.width < self.NARROW, "-narrow")
         self.refresh_info()
         self.call_after_refresh(self._load_picture)
         self.set_interval(1.0, self._tick)
 
     def on_resize(self, event: events.Resize) -> None:
+        self.set_class(event.size.width < self.NARROW, "-narrow")
         self.call_after_refresh(self._load_picture, True)
 
     # -- live updates from the app -------------------------------------------------------
@@ -405,6 +414,8 @@ class DetailScreen(ModalScreen["DetailResult | None"]):
             for p in (slot.image_path, slot.partial_path):
                 if p is not None:
                     return Path(p)
+        if t.n > 1:
+            return None  # n > 1: the image shown, never another one
         return next((Path(p) for p in t.images), None)
 
     def action_star(self) -> None:
@@ -423,13 +434,13 @@ class DetailScreen(ModalScreen["DetailResult | None"]):
     def action_copy_path(self) -> None:
         path = self._current_file()
         if path is None:
-            self.notify("The image is not on disk yet.", severity="warning")
+            self.notify(f"The {self._which()} is not on disk.", severity="warning")
             return
         self.app.copy_to_clipboard(str(path))  # OSC 52: works over SSH
         self.run_worker(
             asyncio.to_thread(desktop.copy_to_clipboard, str(path)), exit_on_error=False
         )
-        self.notify(str(path), title="Path copied", markup=False)
+        self.notify(str(path), title=f"Path of {self._which()} copied", markup=False)
 
     @work(group="detail-action", exit_on_error=False)
     async def action_open(self) -> None:
@@ -443,14 +454,24 @@ class DetailScreen(ModalScreen["DetailResult | None"]):
 
     @work(group="detail-action", exit_on_error=False)
     async def action_save(self) -> None:
+        """Save the image shown (n > 1: this one only, issue 14.2; the list's save key
+        saves every image of the task)."""
         folder = self.output_dir
+        slots = None if self.imgtask.n <= 1 else [self.index]
         try:
-            saved = await self.history.call(self.history.store.export_images, self.imgtask, folder)
+            saved = await self.history.call(
+                self.history.store.export_images, self.imgtask, folder, slots
+            )
         except Exception as exc:  # StoreError / OSError: say so, keep the screen
             self.notify(str(exc), title="Not saved", severity="error", markup=False)
             return
         if not saved:
-            self.notify("No image to save yet.", severity="warning")
+            self.notify(f"No {self._which()} to save yet.", severity="warning")
             return
         what = saved[0].name if len(saved) == 1 else f"{len(saved)} images"
-        self.notify(f"{what} → {folder}", title="Saved", markup=False)
+        self.notify(f"{what} → {folder}", title=f"Saved {self._which()}", markup=False)
+
+    def _which(self) -> str:
+        """`image 2 of 4` (the one shown, n > 1), else `image`."""
+        n = self.imgtask.n
+        return f"image {self.index + 1} of {n}" if n > 1 else "image"

@@ -216,6 +216,7 @@ class TaskCard(Widget):
         self.clock = clock
         self.unfinished = True
         self._has_picture = False
+        self._picture: Image | Frames | None = None
         self._label = ""
         # The children exist from the start, so the app may update a card before it is
         # composed or after it is removed (under load both happen): nothing is queried.
@@ -229,9 +230,10 @@ class TaskCard(Widget):
         return self._has_picture
 
     @property
-    def picture(self) -> Image | None:
-        """The picture shown (already shrunk to the card's box), or None."""
-        return self._thumb.picture if self._has_picture else None
+    def picture(self) -> Image | Frames | None:
+        """The picture handed to `set_picture` (shrunk to the card's box; `Frames` for an
+        animation), or None."""
+        return self._picture
 
     @property
     def has_final(self) -> bool:
@@ -280,6 +282,7 @@ class TaskCard(Widget):
         """Show a still, or play an animation (`Frames`: the view's `FramePlayer`)."""
         self.unfinished = unfinished
         self._has_picture = picture is not None
+        self._picture = picture
         self._thumb.show(picture, self._placeholder())
         self._update_label()
 

@@ -32,6 +32,8 @@ from imgtui.tui.widgets.task_card import CARD_ROWS, GRID_CARD_COLS, GRID_CARD_RO
 if TYPE_CHECKING:
     from PIL.Image import Image
 
+    from imgtui.images import Frames
+
 _UNKNOWN = object()
 # Actions that act on every marked task while any are marked; of those, the ones a single
 # selected task still runs through `Requested` (the others go through `BatchRequested`).
@@ -196,7 +198,7 @@ class TaskList(VerticalScroll, can_focus=True, can_focus_children=False):
         self._positions: dict[str, int] | None = None  # task id -> index (rebuilt lazily)
         self._cards: dict[str, TaskCard] = {}  # the mounted ones
         self._window_ids: list[str] = []  # ids of the mounted cards, in order
-        self._pictures: OrderedDict[str, Image] = OrderedDict()  # finished cards' pictures
+        self._pictures: OrderedDict[str, Image | Frames] = OrderedDict()  # finished cards' pictures
         self.marked: set[str] = set()  # task ids marked for a batch action
         self._syncing = False
         self._again = False

@@ -1,0 +1,278 @@
+"""The preview pane: the selected task's images, as large as the pane allows (issue 14.1).
+
+One `SlotView` per requested image (n > 1: a grid of them), each showing that slot's final
+image or, while it runs, its newest partial frame, with a caption saying which image it is
+and what state it is in. Pictures are decoded and shrunk to each view's box on the
+picture threads (`pictures`), so they size themselves to the space they get: a resize or a
+new frame asks for a new decode, and a result that is no longer wanted is dropped.
+
+The pane only reads its `Task`; the gallery tells it which task is selected (`show`) and
+the app tells it when that task changed (`task_changed`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from collections.abc import Callable
+from concurrent.futures import Executor
+from pathlib import Path
+
+from textual import events
+from textual.app import ComposeResult
+from textual.containers import Container, Vertical
+from textual.content import Content
+from textual.widget import Widget
+from textual.widgets import Static
+
+from imgtui import images
+from imgtui.api.events import Progress, Started
+from imgtui.tasks import SlotStatus, Status, Task
+from imgtui.tui import imaging
+from imgtui.tui.widgets.image_view import ImageView
+from imgtui.tui.widgets.task_card import one_line, params_summary, status_line
+
+EMPTY_TEXT = "The selected task's images show here."
+
+
+def slot_caption(task: Task, index: int) -> Content:
+    """`image 2 of 4 · preview, frame 2 of 3`, `image 3 of 4 · failed: …`: which image,
+    and its state (the words of the card and the detail view)."""
+    slot = task.slots[index] if 0 <= index < len(task.slots) else None
+    parts: list = []
+    if task.n > 1:
+        parts.append((f"image {index + 1} of {task.n}", "bold"))
+    if slot is None:
+        return Content.assemble(*parts)
+    source, unfinished = slot.picture()
+    state: tuple[str, str] | None = None
+    if slot.status is SlotStatus.FAILED:
+        message = slot.error.message if slot.error else "failed"
+        state = (f"failed: {one_line(message, 120)}", "$error")
+    elif slot.status is SlotStatus.CANCELLED:
+        state = ("cancelled", "$foreground-muted")
+    elif source is not None and unfinished and slot.partial_index is not None:
+        label = "preview" if task.status is Status.RUNNING else "unfinished preview"
+        of = (
+            f", frame {slot.partial_index + 1} of {task.partial_images}"
+            if task.partial_images
+            else ""
+        )
+        state = (f"{label}{of}", "italic $warning")
+    elif slot.status is SlotStatus.RUNNING and task.status is Status.RUNNING:
+        state = ("waiting for the first frame…", "italic $foreground-muted")
+    if state is not None:
+        if parts:
+            parts.append(("  ·  ", "$foreground-muted"))
+        parts.append(state)
+    return Content.assemble(*parts)
+
+
+class SlotView(Vertical):
+    """One image of the task: the picture box and its caption."""
+
+    DEFAULT_CSS = """
+    SlotView {
+        width: 1fr;
+        height: 1fr;
+        & > ImageView { width: 1fr; height: 1fr; background: $background; }
+        & > .caption { width: 1fr; height: 1; padding: 0 1; color: $text-muted; }
+    }
+    """
+
+    def __init__(self, kind: str, index: int) -> None:
+        super().__init__(classes=f"slot-{index}")
+        self.index = index
+        self.view = ImageView(kind, "")
+        self.caption = Static("", classes="caption")
+        self.wanted: tuple | None = None  # (source key, box) of the picture asked for
+
+    def compose(self) -> ComposeResult:
+        yield self.view
+        yield self.caption
+
+
+class PreviewPane(Widget):
+    """The selected task, large: every slot's picture, the prompt, the state."""
+
+    DEFAULT_CSS = """
+    PreviewPane {
+        layout: vertical;
+        background: $surface;
+        padding: 0 1;
+        & > #preview-prompt { height: auto; max-height: 2; color: $text; text-style: bold; }
+        & > #preview-state { height: 1; }
+        & > #preview-slots { height: 1fr; layout: grid; grid-gutter: 0 1; }
+        & > #preview-empty {
+            height: 1fr; content-align: center middle; color: $text-muted; text-style: italic;
+        }
+    }
+    """
+
+    def __init__(
+        self,
+        kind: str,
+        pictures: Executor | None,
+        clock: Callable[[], float],
+        *,
+        id: str | None = None,
+    ) -> None:
+        super().__init__(id=id)
+        self.kind = kind
+        self.pictures = pictures
+        self.clock = clock
+        self.imgtask: Task | None = None
+        self._prompt = Static("", id="preview-prompt", markup=False)
+        self._state = Static("", id="preview-state")
+        self._slots = Container(id="preview-slots")
+        self._empty = Static(EMPTY_TEXT, id="preview-empty")
+        self._views: list[SlotView] = []
+
+    def compose(self) -> ComposeResult:
+        yield self._prompt
+        yield self._state
+        yield self._slots
+        yield self._empty
+
+    def on_mount(self) -> None:
+        self._show_empty(self.imgtask is None)
+        self.set_interval(1.0, self._tick)
+
+    @property
+    def views(self) -> list[SlotView]:
+        return list(self._views)
+
+    def _show_empty(self, empty: bool) -> None:
+        self._empty.display = empty
+        for widget in (self._prompt, self._state, self._slots):
+            widget.display = not empty
+
+    # -- what is shown ---------------------------------------------------------------------
+
+    async def show(self, task: Task | None) -> None:
+        """Show `task` (None: nothing selected)."""
+        same = task is self.imgtask
+        self.imgtask = task
+        if not self.is_mounted:
+            return
+        self._show_empty(task is None)
+        if task is None:
+            return
+        n = max(1, task.n)
+        if len(self._views) != n:
+            await self._slots.remove_children()
+            self._views = [SlotView(self.kind, i) for i in range(n)]
+            cols = self._columns(n)
+            self._slots.styles.grid_size_columns = cols
+            self._slots.styles.grid_size_rows = math.ceil(n / cols)
+            await self._slots.mount_all(self._views)
+        elif not same:
+            for view in self._views:
+                view.wanted = None
+        self._refresh_text()
+        self.call_after_refresh(self.load_pictures)
+
+    def _columns(self, n: int) -> int:
+        """Slots per row: a grid as square as the pane's shape allows (cells are ~1:2)."""
+        if n <= 1:
+            return 1
+        width, height = self.size
+        wide = width >= 2 * 2 * max(1, height)  # a wide pane: one row of 2 (or 3)
+        if n <= 3 and wide:
+            return n
+        return math.ceil(math.sqrt(n))
+
+    def task_changed(self, task: Task, event: object = None) -> None:
+        """The app applied a change to `task`: repaint if it is the one shown."""
+        if (
+            task is not self.imgtask
+            or not self.is_mounted
+            or isinstance(event, (Progress, Started))
+        ):
+            return
+        self._refresh_text()
+        self.load_pictures()
+
+    def _tick(self) -> None:
+        if self.imgtask is not None and self.imgtask.status is Status.RUNNING:
+            self._refresh_state()
+
+    def _refresh_text(self) -> None:
+        task = self.imgtask
+        if task is None:
+            return
+        self._prompt.update(Content(one_line(task.prompt, 300)))
+        self._refresh_state()
+        for view in self._views:
+            view.caption.update(slot_caption(task, view.index))
+
+    def _refresh_state(self) -> None:
+        task = self.imgtask
+        if task is None:
+            return
+        self._state.update(
+            Content.assemble(
+                status_line(task, self.clock()),
+                ("  ·  ", "$foreground-muted"),
+                (params_summary(task), "$foreground-muted"),
+            )
+        )
+
+    def on_resize(self, event: events.Resize) -> None:
+        task = self.imgtask
+        if task is not None and task.n > 1:
+            cols = self._columns(task.n)
+            self._slots.styles.grid_size_columns = cols
+            self._slots.styles.grid_size_rows = math.ceil(task.n / cols)
+        self.call_after_refresh(self.load_pictures)
+
+    # -- pictures ------------------------------------------------------------------------
+
+    def load_pictures(self) -> None:
+        """Ask for each slot's newest picture at its view's size (if not asked already)."""
+        task = self.imgtask
+        if task is None:
+            return
+        for view in self._views:
+            if view.index >= len(task.slots):
+                view.view.show(None, "queued" if task.status is Status.QUEUED else "")
+                continue
+            slot = task.slots[view.index]
+            source, _ = slot.picture()
+            w, h = view.view.size
+            if not (w and h):
+                continue
+            box = imaging.box_pixels(self.kind, w, h)
+            key = (id(source) if isinstance(source, bytes) else source, box)
+            if key == view.wanted:
+                continue
+            view.wanted = key
+            if source is None:
+                view.view.show(None, self._placeholder(task, view.index))
+                continue
+            self.run_worker(
+                self._decode(view, task, source, box, key),
+                group=f"preview-{view.index}",
+                exclusive=True,
+                exit_on_error=False,
+            )
+
+    def _placeholder(self, task: Task, index: int) -> str:
+        slot = task.slots[index]
+        if slot.status is SlotStatus.FAILED:
+            return "no image"
+        if task.status is Status.QUEUED:
+            return "queued"
+        if task.status is Status.RUNNING:
+            return "waiting for the first frame…"
+        return "no image"
+
+    async def _decode(
+        self, view: SlotView, task: Task, source: bytes | Path, box: tuple[int, int], key: tuple
+    ) -> None:
+        loop = asyncio.get_running_loop()
+        checker = max(2, box[0] // 24)  # transparency shows on a checkerboard
+        picture = await loop.run_in_executor(self.pictures, images.picture, source, box, checker)
+        if view.wanted != key or task is not self.imgtask:
+            return  # a newer frame, another size or another task was asked for meanwhile
+        view.view.show(picture, "cannot read this image")
