@@ -22,7 +22,7 @@ from imgtui.tui.widgets.task_list import TaskList
 SIDE_BY_SIDE = 110  # columns from which the preview sits beside the list
 BELOW_MIN_ROWS = 26  # rows the gallery needs to show the preview below the list
 LIST_SHARE = 0.4  # of the width, for the list beside the preview
-LIST_MIN, LIST_MAX = 50, 90  # columns of the list beside the preview
+LIST_MIN, LIST_MAX = 56, 90  # columns of the list beside the preview
 
 
 class Gallery(Container):

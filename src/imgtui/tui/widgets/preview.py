@@ -17,6 +17,7 @@ import math
 from collections.abc import Callable
 from concurrent.futures import Executor
 from pathlib import Path
+from typing import Any
 
 from textual import events
 from textual.app import ComposeResult
@@ -272,7 +273,13 @@ class PreviewPane(Widget):
     ) -> None:
         loop = asyncio.get_running_loop()
         checker = max(2, box[0] // 24)  # transparency shows on a checkerboard
-        picture = await loop.run_in_executor(self.pictures, images.picture, source, box, checker)
+
+        def decode() -> Any:  # on a picture thread: skipped when no longer wanted by then
+            if view.wanted != key:  # (the selection moved on while this waited its turn)
+                return None
+            return images.picture(source, box, checker)
+
+        picture = await loop.run_in_executor(self.pictures, decode)
         if view.wanted != key or task is not self.imgtask:
             return  # a newer frame, another size or another task was asked for meanwhile
         view.view.show(picture, "cannot read this image")
