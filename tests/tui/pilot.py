@@ -59,7 +59,9 @@ async def submit(pilot, prompt: str):
 
 
 def card_text(app, task_id: str, part: str = "info") -> str:
+    """A card's text; the info part on one line (the card wraps it to its width, which
+    depends on the layout: beside the preview, alone, in the grid)."""
     card = app.query_one(f"#task-{task_id}", TaskCard)
     if part == "info":
-        return card.info_text()
+        return " ".join(card.info_text().split())
     return str(card.query_one(f"#{part}").render())
