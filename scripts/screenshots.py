@@ -5,7 +5,7 @@
 Runs the real app headless against the embedded demo server in a temporary data dir:
 a few finished tasks, one failed, one still streaming; the main screen at --size (the list
 beside the preview of the streaming task) and at 80x24 (the list alone), the grid view
-(F7), then the detail modal, the parameters and the settings screen.
+(F8), then the detail modal, the parameters and the settings screen.
 """
 
 from __future__ import annotations
@@ -96,10 +96,10 @@ async def scene(out: Path, size: tuple[int, int]) -> list[Path]:
                 await pilot.resize_terminal(*size)
                 await pilot.pause(0.3)
 
-                await pilot.press("f7")  # the grid view
+                await pilot.press("f8")  # the grid view
                 await pilot.pause(0.5)
                 written.append(Path(app.save_screenshot("grid.svg", str(out))))
-                await pilot.press("f7")
+                await pilot.press("f8")
                 await pilot.pause(0.3)
 
                 app.open_detail(three.id)

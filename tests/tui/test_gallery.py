@@ -1,5 +1,5 @@
 """The main screen's layout (issue 14.1): the preview pane beside or below the list, or not
-at all at 80x24; the grid view (F7); an n=4 task's four images in the preview, each with
+at all at 80x24; the grid view (F8); an n=4 task's four images in the preview, each with
 its live partial frame; pictures sized to the space they get; the detail view stacking
 when narrow."""
 
@@ -50,7 +50,7 @@ async def test_f7_shows_the_cards_as_a_grid_and_back(make_app):
         for i in range(7):
             await submit(pilot, f"grid prompt {i}")
         await wait_for(pilot, lambda: len(app.task_list.cards) == 7, what="the cards")
-        await pilot.press("f7")
+        await pilot.press("f8")
         await wait_for(pilot, lambda: app.gallery.arrangement == "grid", what="the grid")
         await pilot.pause()
         per_row = app.task_list.per_row
@@ -67,7 +67,7 @@ async def test_f7_shows_the_cards_as_a_grid_and_back(make_app):
         assert app.task_list.index == 1
         await pilot.press("down")
         assert app.task_list.index == 1 + per_row
-        await pilot.press("f7")
+        await pilot.press("f8")
         await wait_for(pilot, lambda: app.gallery.arrangement == "side", what="back to the list")
 
 

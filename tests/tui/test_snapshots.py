@@ -143,7 +143,7 @@ def test_main_screen_160x48_preview(snap_compare, app):
 def test_grid_view_160x48(snap_compare, app):
     async def run_before(pilot):
         await settle(pilot)
-        await pilot.press("f7")
+        await pilot.press("f8")
         await settle(pilot)
 
     assert snap_compare(app, terminal_size=(160, 48), run_before=run_before)

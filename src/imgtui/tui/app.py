@@ -68,7 +68,7 @@ class ImgtuiApp(OrderedKeys, HistoryControl, Composing):
         Binding("f4", "find", "Find", id="app.find"),
         # Priority, so it works over modals too; a text field that takes `?` keeps it.
         Binding(HELP_KEYS, "help", "Keys", id="app.help", key_display="?", priority=True),
-        Binding("f7", "toggle_grid", "Grid", id="app.grid"),
+        Binding("f8", "toggle_grid", "Grid", id="app.grid"),
     ]
 
     def __init__(
@@ -151,7 +151,7 @@ class ImgtuiApp(OrderedKeys, HistoryControl, Composing):
         yield Footer()
 
     def action_toggle_grid(self) -> None:
-        """F7: the cards as a grid over the whole width, or the list beside the preview."""
+        """F8: the cards as a grid over the whole width, or the list beside the preview."""
         self.gallery.toggle_grid()
 
     def on_mount(self) -> None:

@@ -2,7 +2,7 @@
 
 Wide terminals (at least `SIDE_BY_SIDE` columns): the list on the left, the selected
 task's images large on the right. Narrower but tall enough: the preview below the list.
-Small (80x24): the list alone; Enter opens the detail view. The grid view (`grid`, F7)
+Small (80x24): the list alone; Enter opens the detail view. The grid view (`grid`, F8)
 shows the cards as a grid over the whole width instead, without the preview.
 
 The gallery follows the list's selection (`TaskList.Selected`) into the preview; the app
