@@ -62,7 +62,7 @@ async def test_a_sixel_card_never_blanks_or_replaces_its_picture(tmp_path, serve
         second = await submit(pilot, "a blue fox")  # moves the selection off the first card
         await wait_for(pilot, lambda: second.status.ended, what="the second task")
         await pilot.pause()
-        assert app.seen[first.id][-1] == "done" and "partial 2/2" in app.seen[first.id]
+        assert app.seen[first.id][-1] == "done" and "frame 2 of 2" in app.seen[first.id]
         card = app.task_list.card(first.id)
         assert card is not None and card.has_final
         outer = card.query_one(sixel)

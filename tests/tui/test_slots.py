@@ -28,7 +28,7 @@ async def four_with_two_failed(pilot, server):
     await wait_for(pilot, lambda: task.status.ended, 30, "the n=4 task")
     await settled(pilot)
     assert [s.status for s in task.slots].count(SlotStatus.FAILED) == 2
-    assert len(task.images) == 2 and task.status_word() == "done 2/4"
+    assert len(task.images) == 2 and task.status_word() == "2 of 4 done"
     return task
 
 
