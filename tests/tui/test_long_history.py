@@ -8,6 +8,7 @@ from __future__ import annotations
 from imgtui.store import Store
 from imgtui.tasks import ImageParams, Status, Task
 from imgtui.tui import testing
+from imgtui.tui.screens.search import HistoryFilter
 from tests.tui.pilot import SIZE, RecordingApp, settled, wait_for
 
 DEMO_DELAY = 0.0
@@ -97,3 +98,47 @@ async def test_a_thousand_tasks_are_counted_and_all_reachable(tmp_path, server):
         assert await app.task_list.select(middle)
         await wait_for(pilot, lambda: shown_on_screen(app, middle), what="the middle task")
         assert len(app.task_list.cards) <= MOUNTED_AT_MOST
+
+
+async def test_a_find_pages_through_every_match(tmp_path, server):
+    """Find reads its matches a page at a time too: End goes on into the store until the
+    oldest match, and no task that does not match is shown."""
+    with Store(tmp_path / "data") as store:
+        for i in range(TOTAL):
+            task = Task(
+                prompt=f"history prompt {i:04d}",
+                params=ImageParams(),
+                profile_name="Demo",
+                id=f"hist{i:08d}",
+                created_at=1_700_000_000.0 + i,
+            )
+            task.status = Status.FAILED if i % 2 else Status.CANCELLED
+            store.save(task)
+    app = RecordingApp(
+        config=testing.demo_config(tmp_path),
+        store=Store(tmp_path / "data"),
+        demo_base_url=server.base_url,
+        renderer="halfcell",
+        history_limit=PAGE,
+    )
+    async with app.run_test(size=SIZE) as pilot:
+        await settled(pilot)
+        await app.apply_filter(HistoryFilter(status="failed"))
+        await pilot.pause()
+        assert len(app.task_list.tasks) == PAGE
+        app.task_list.focus()
+        oldest = "hist00000001"
+        while app.task_list.selected_id != oldest:
+            before = len(app.task_list.tasks)
+            await pilot.press("end")
+            await wait_for(
+                pilot,
+                lambda before=before: (
+                    len(app.task_list.tasks) > before or app.task_list.selected_id == oldest
+                ),
+                30,
+                "older matches",
+            )
+        failed = [f"hist{i:08d}" for i in reversed(range(TOTAL)) if i % 2]
+        assert app.task_list.task_ids == failed
+        assert app.sub_title.startswith(f"{TOTAL} tasks") and "failed" in app.sub_title
