@@ -106,8 +106,11 @@ class DetailScreen(ModalScreen["DetailResult | None"]):
         &.-narrow {
             & > #dialog { margin: 0; }
             #body { layout: vertical; }
-            #left { width: 100%; height: 3fr; }
-            #info { width: 100%; height: 2fr; border-left: none; border-top: hkey $panel; }
+            #left { width: 100%; height: 1fr; }
+            #info {
+                width: 100%; height: 35%; min-height: 5;
+                border-left: none; border-top: hkey $panel;
+            }
         }
     }
     """
