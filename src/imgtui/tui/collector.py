@@ -5,7 +5,14 @@ Textual's many small objects that paused the UI 100-260 ms mid-stream
 (benchmarks/loop_lag.py). So: everything alive after start-up is frozen (`gc.freeze()`:
 out of the collector's sight, refcounting still frees it), and while any task streams
 full collections wait; the young generations, which hold most garbage, run as usual.
-The deferred collection runs once the last stream's final frame is on screen.
+Once the last stream's final frame is on screen the thresholds come back, and Python's
+own policy decides when the next full collection runs (it waits until the objects that
+survived into the oldest generation since the last one are a quarter of those there).
+
+No explicit `gc.collect()` then: it walks every object created since start-up, the cards
+of all the session's tasks included, so one per burst of tasks made a long session
+quadratic (`benchmarks/history.py --generate 1000` spent half its time there and stalled
+past 800 tasks); and it was queued once per header update, so several ran back to back.
 """
 
 from __future__ import annotations
@@ -25,6 +32,7 @@ class Collector:
         self._after_refresh = after_refresh  # App.call_after_refresh
         self._thresholds = gc.get_threshold()
         self._running = 0
+        self._resuming = False
 
     def freeze(self) -> None:
         """Start-up is done: move everything alive out of the collector's sight."""
@@ -35,14 +43,20 @@ class Collector:
         young, middle, _full = self._thresholds
         if running:
             gc.set_threshold(young, middle, _DEFERRED)
-        elif gc.get_threshold() != self._thresholds:
+        elif gc.get_threshold() != self._thresholds and not self._resuming:
+            self._resuming = True  # once, however many updates come before it runs
             self._after_refresh(self._resume)  # not in the middle of painting the final frame
 
+    @property
+    def deferred(self) -> bool:
+        """Full collections are held back (a task streams, or the resume is pending)."""
+        return gc.get_threshold() != self._thresholds
+
     def _resume(self) -> None:
+        self._resuming = False
         if self._running:
             return
         gc.set_threshold(*self._thresholds)
-        gc.collect()
 
     def restore(self) -> None:
         """At exit: the thresholds as they were."""
