@@ -261,6 +261,10 @@ class CallRunner:
                 had_final = parser.final is not None
                 for event in parser.feed(obj, resp.num_bytes_downloaded):
                     yield event
+                # The event's line and its base64 are the consumer's now: not kept here
+                # until the next event (seconds, ~64 MB per 4K stream).
+                del item
+                obj = event = None  # type: ignore[assignment]
                 if parser.done:
                     break
                 if parser.final is not None and not had_final:

@@ -10,6 +10,9 @@ Multi-megabyte lines: bytes are split into lines with `bytes.find` (no text deco
 `data:` line longer than `BIG_LINE` is never decoded as text: its bytes go to the parser
 as they are, and httpx-sse's field parser sees a short stand-in.
 
+Memory: a 4K frame's line is ~32 MB; nothing here keeps it once its event is out (the
+loop's names are cleared before the stream waits for the next event, seconds later).
+
 This is the ONE module that touches httpx-sse's private `_decoders` (its field parser).
 `check_httpx_sse()` guards it: the version must be in the tested range and the parser must
 still behave as the SSE spec says; tests/unit fail loudly otherwise.
@@ -266,6 +269,9 @@ async def iter_sse(
         if found:
             for item in emit(found):
                 yield item
+            # Drop this frame's line now: the stream may wait seconds for the next event,
+            # and 8 streams' last lines were ~256 MB kept for nothing at 4K.
+            found = item = None  # type: ignore[assignment]
         if byte_counts:
             yield received
     # a final blank line dispatches an unterminated event (or ends an unframed document)
