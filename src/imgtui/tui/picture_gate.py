@@ -74,14 +74,20 @@ class PictureGate:
         self._decoding: set[str] = set()
         self._watched: Any = None
 
-    def frame_shown(self, card: TaskCard, event: object, decoded: bool) -> None:
-        """After a frame event was applied (`decoded`: it came with a picture)."""
+    def frame_shown(
+        self, task_id: str, card: TaskCard | None, event: object, decoded: bool
+    ) -> None:
+        """After a frame event was applied (`decoded`: it came with a picture). `card` is
+        None when the task list has not mounted the task's card (its row is far off
+        screen): nothing to decode for then; a card mounted later decodes its task's
+        newest frame itself."""
         self.watch()
-        task_id = card.imgtask.id
-        visible = can_be_seen(card)
+        visible = card is not None and can_be_seen(card)
         decoder = self.decoders.get(task_id)
         if decoder is not None:
             decoder.wanted = visible
+        if card is None:
+            return
         if decoded:
             self.stale.discard(task_id)
         elif isinstance(event, (Partial, Completed)) and not card.has_final:

@@ -56,8 +56,8 @@ class TaskActions(AppBase):
         card = self.task_list.card(task.id)
         if card is not None and picture is not None and not card.has_final:
             card.set_picture(picture, unfinished=not isinstance(event, Completed))
-        if card is not None and isinstance(event, (Partial, Completed)):
-            self.picture_gate.frame_shown(card, event, decoded=picture is not None)
+        if isinstance(event, (Partial, Completed)):
+            self.picture_gate.frame_shown(task.id, card, event, decoded=picture is not None)
         if task.status is not before:
             if card is not None:
                 card.refresh_task()
