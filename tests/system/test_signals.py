@@ -121,3 +121,33 @@ def test_a_signal_quits_like_ctrl_q_and_restores_the_terminal(tmp_path, signum):
         assert app.statuses() == [Status.CANCELLED]
     finally:
         app.close()
+
+
+def test_closing_the_terminal_window_ends_the_app(tmp_path):
+    """The window closes (the pty's other end goes away) while a task streams and the
+    detail view is open: the kernel sends SIGHUP and SIGCONT, every later write fails, and
+    the app must still exit, with the task saved as cancelled (it used to hang: Textual
+    took the SIGCONT for a resume and started a second output thread, which died on its
+    first write, and the next 30 writes filled its queue and blocked for ever)."""
+    app = App(tmp_path)
+    try:
+        app.wait_for(lambda: b"Generate" in app.out, "the footer")
+        os.write(app.fd, b"a lighthouse at dusk\r")
+        app.wait_for(lambda: app.statuses() == [Status.RUNNING], "the task to run")
+        os.write(app.fd, b"\t")  # the list
+        mark = len(app.out)
+        os.write(app.fd, b"\r")  # the detail view
+        app.wait_for(lambda: b"Prompt" in app.out[mark:], "the detail view")
+
+        os.close(app.fd)  # the window closes: SIGHUP and SIGCONT from the kernel
+        app.fd = os.open(os.devnull, os.O_RDONLY)  # for close()
+        deadline = time.monotonic() + 30
+        while (waited := os.waitpid(app.pid, os.WNOHANG))[0] == 0:
+            assert time.monotonic() < deadline, "the app still runs after its window closed"
+            time.sleep(0.1)
+        _, status = waited
+        assert os.WIFEXITED(status), f"killed by signal {os.WTERMSIG(status)}, not an exit"
+        assert os.WEXITSTATUS(status) == 128 + signal.SIGHUP
+        assert app.statuses() == [Status.CANCELLED]
+    finally:
+        app.close()

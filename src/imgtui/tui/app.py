@@ -46,7 +46,14 @@ from imgtui.tui.keys import HELP_KEYS
 from imgtui.tui.messages import TaskAction, TaskActionRequested, TaskEvent
 from imgtui.tui.screens.confirm import ConfirmScreen
 from imgtui.tui.screens.search import HistoryFilter
-from imgtui.tui.terminal import OrderedKeys, feed_keys, typed_during_probe
+from imgtui.tui.terminal import (
+    OrderedKeys,
+    exit_if_still_running,
+    feed_keys,
+    mute_output_if_terminal_gone,
+    resume_only_after_stop,
+    typed_during_probe,
+)
 from imgtui.tui.widgets.task_list import TaskList
 
 HISTORY_LIMIT = 200
@@ -205,16 +212,21 @@ class ImgtuiApp(OrderedKeys, HistoryControl, Composing):
     def _handle_signals(self) -> None:
         """SIGTERM and SIGHUP (the terminal window closed) end the app like Ctrl+Q with yes:
         streams closed, the store caught up, the terminal restored (issue 10.7)."""
+        resume_only_after_stop()  # the SIGCONT that follows a SIGHUP is no resume
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGHUP):
             with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
                 loop.add_signal_handler(signum, self._on_signal, signum)
 
     def _on_signal(self, signum: int) -> None:
+        if signum == signal.SIGHUP:  # the window closed: writing to it can only fail
+            mute_output_if_terminal_gone(self)
         self.call_later(self._quit_on_signal, signum)
 
     async def _quit_on_signal(self, signum: int) -> None:
         await self.shutdown()
+        if signum == signal.SIGHUP:  # the data is safe; nothing may keep the process alive
+            exit_if_still_running(128 + signum, after=10.0)
         self.exit(return_code=128 + signum)
 
     async def action_quit(self) -> None:

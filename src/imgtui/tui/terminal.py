@@ -16,11 +16,16 @@ What lives here:
   expects it after an image, colour registers defined before any pixel, and images cut to
   whole 6-pixel bands.
 - `feed_keys()`: keys typed while the terminal was probed, handed to the app as key events.
+- `resume_only_after_stop()` and `mute_output_if_terminal_gone()`: the app survives its terminal window
+  closing (a SIGHUP, then a SIGCONT, from the kernel; every write fails from then on).
 """
 
 from __future__ import annotations
 
+import os
 import re
+import signal
+import threading
 import time
 from collections import deque
 from typing import TYPE_CHECKING, Any
@@ -323,6 +328,62 @@ def sixel_widget_class() -> type:
 # -- the guard ----------------------------------------------------------------------------
 
 
+# -- the terminal window closing -----------------------------------------------------------
+
+
+def resume_only_after_stop() -> None:
+    """Let Textual's SIGCONT handler resume application mode only after a stop it saw.
+
+    When a terminal window closes, the kernel sends the app SIGHUP and then SIGCONT.
+    Textual's Linux driver takes any SIGCONT for the end of a Ctrl+Z suspension and starts
+    application mode again, with a second output thread; that thread dies on its first
+    write to the closed terminal, and once its queue holds 30 writes the app blocks for
+    ever while quitting. Wrapping the SIGTSTP and SIGCONT handlers the driver installed
+    (checked by `check_internals`) keeps Ctrl+Z working and ignores the stray SIGCONT.
+    Call once the app runs on a real terminal (from `on_mount`); main thread only."""
+    on_stop, on_cont = signal.getsignal(signal.SIGTSTP), signal.getsignal(signal.SIGCONT)
+    if not (callable(on_stop) and callable(on_cont)):
+        return  # not Textual's Linux driver (headless, Windows): nothing to guard
+    stopped = threading.Event()
+
+    def stop(signum: int, frame: Any) -> None:
+        stopped.set()
+        on_stop(signum, frame)
+
+    def cont(signum: int, frame: Any) -> None:
+        if stopped.is_set():
+            stopped.clear()
+            on_cont(signum, frame)
+
+    signal.signal(signal.SIGTSTP, stop)
+    signal.signal(signal.SIGCONT, cont)
+
+
+def mute_output_if_terminal_gone(app: App[Any]) -> bool:
+    """After a SIGHUP: if the terminal is really gone (hung up: no longer a tty, every
+    write fails with EIO), the app's driver writes nothing from now on, so quitting cannot
+    block on it (Textual's output thread dies on the first failed write and its queue then
+    fills). A SIGHUP sent with the window still open changes nothing: the terminal is
+    restored as usual. Whether it muted. Uses `App._driver` and the driver's `fileno`,
+    checked by `check_internals`."""
+    driver = getattr(app, "_driver", None)
+    fileno = getattr(driver, "fileno", None)
+    if driver is None or not isinstance(fileno, int) or os.isatty(fileno):
+        return False
+    driver.write = lambda data: None
+    driver.flush = lambda: None
+    return True
+
+
+def exit_if_still_running(code: int, after: float) -> None:
+    """The last resort once a quitting app's data is safe: end the process with `code`
+    if it is still running `after` seconds from now (something in a dependency blocked
+    on the closed terminal). A daemon timer; a normal exit before then cancels it."""
+    timer = threading.Timer(after, os._exit, (code,))
+    timer.daemon = True
+    timer.start()
+
+
 def _version(dist: str) -> tuple[int, ...]:
     from importlib.metadata import version
 
@@ -396,6 +457,15 @@ def check_internals() -> list[str]:
             problems.append("textual_image.probe_terminal no longer caches on _result")
     elif "_result" not in inspect.getsource(_terminal.get_cell_size):
         problems.append("textual_image.get_cell_size no longer caches on _result")
+    from textual.drivers import linux_driver
+
+    driver_init = inspect.getsource(linux_driver.LinuxDriver.__init__)
+    if "signal.SIGCONT, self._sigcont_application" not in driver_init:
+        problems.append("LinuxDriver no longer installs its SIGCONT handler in __init__")
+    if "self.fileno" not in driver_init:
+        problems.append("LinuxDriver no longer keeps its terminal's fileno")
+    if "self._driver = driver" not in inspect.getsource(textual_app.App._build_driver):
+        problems.append("App._driver is no longer where the App keeps its driver")
     from textual_image import _sixel
 
     if "#{i};2;{r};{g};{b}" not in inspect.getsource(_sixel):
