@@ -265,6 +265,45 @@ async def test_delete_asks_first(config) -> None:
     assert on_disk(config).names() == ["Demo", "OpenAI"]
 
 
+async def test_deleting_the_active_profile_says_which_is_active_now(config) -> None:
+    """Issue 14.10: another profile becomes active explicitly, and the toast names it."""
+    app = Host(lambda: SettingsScreen(config))
+    async with app.run_test(size=SIZE) as pilot:
+        screen = screen_of(app)
+        await highlight(pilot, "OpenAI")  # the active one
+        await pilot.press("delete")
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmScreen)
+        assert "It is the active profile." in str(app.screen.query_one("#question").render())
+        await pilot.press("y")
+        await pilot.pause()
+        assert app.screen is screen
+        assert any(
+            n.message == "Deleted OpenAI. Literal is now the active profile."
+            for n in app._notifications
+        )
+        first_line = str(screen.profile_list.get_option("Literal").prompt).splitlines()[0]
+        assert first_line.startswith("●")
+        await pilot.press("escape")
+        await pilot.pause()
+    assert app.results == ["Literal"]
+    assert on_disk(config).settings.active_profile == "Literal"
+
+
+async def test_reordering_keeps_the_default_active_profile(tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("IMGTUI_TEST_KEY", "sk-test")
+    config = make_config(tmp_path, active="")  # no choice saved: the first profile is active
+    assert config.active().name == "Demo"
+    app = Host(lambda: SettingsScreen(config))
+    async with app.run_test(size=SIZE) as pilot:
+        await highlight(pilot, "Literal")
+        await pilot.press("[", "[")
+        await pilot.pause()
+        assert on_disk(config).names() == ["Literal", "Demo", "OpenAI"]
+        assert on_disk(config).active().name == "Demo"
+        assert on_disk(config).settings.active_profile == "Demo"
+
+
 async def test_reorder_make_active_duplicate(config) -> None:
     app = Host(lambda: SettingsScreen(config))
     async with app.run_test(size=SIZE) as pilot:

@@ -599,10 +599,41 @@ def test_config_mutators_keep_invariants(tmp_path: Path) -> None:
         config.replace("Relay 2", Profile("Azure", "https://relay.example/v1"))
 
     config.set_active("Demo")
-    config.remove("Demo")
-    assert config.settings.active_profile is None and config.get("Demo") is None
+    assert config.names() == ["Azure", "New", "Relay 2", "Demo"]
+    assert config.remove("Demo") == "Relay 2"  # the active one: the one above takes over
+    assert config.settings.active_profile == "Relay 2" and config.get("Demo") is None
     with pytest.raises(KeyError):
         config.set_active("Nope")
+
+
+def test_deleting_the_active_profile_names_its_successor(tmp_path: Path) -> None:
+    """Issue 14.10: the next profile becomes active explicitly, and the caller learns which."""
+    config = full_config(tmp_path / "c.toml")
+    config.set_active("Azure")
+    assert config.remove("Azure") == "Relay"  # the one now in its place
+    assert config.settings.active_profile == "Relay"
+    assert config.remove("Demo") is None  # not the active one: nothing changes
+    assert config.settings.active_profile == "Relay"
+    assert config.remove("Relay") is None and config.profiles == []
+    assert config.settings.active_profile is None
+
+
+def test_reordering_never_changes_the_active_profile(tmp_path: Path) -> None:
+    config = full_config(tmp_path / "c.toml")
+    config.settings.active_profile = None  # "the first one" by default
+    assert config.active().name == "Azure"
+    config.move("Relay", -1)
+    assert config.names() == ["Relay", "Azure", "Demo"]
+    assert config.active().name == "Azure" and config.settings.active_profile == "Azure"
+    config.set_active("Demo")
+    config.move("Demo", -2)
+    config.move("Relay", 2)
+    assert config.active().name == "Demo"
+    # deleting another profile while the default is "the first one" pins it too
+    config.settings.active_profile = None
+    first = config.names()[0]
+    config.remove(config.names()[1])
+    assert config.settings.active_profile == first
 
 
 # -- where files live ----------------------------------------------------------------------

@@ -849,19 +849,41 @@ class Config:
             raise ValueError(f"a profile named {profile.name!r} already exists")
         self.profiles.append(profile)
 
-    def remove(self, name: str) -> None:
+    def remove(self, name: str) -> str | None:
+        """Delete a profile. When it was the active one (chosen, or first by default) the
+        profile now in its place (else the one above) becomes active explicitly, so the
+        choice never rests on list order (issue 14.10). Returns the newly active profile's
+        name, None when the active profile did not change or none is left."""
         profile = self.get(name)
         if profile is None:
             raise KeyError(name)
+        self._pin_active()
+        was_active = self.settings.active_profile == name
+        index = self.profiles.index(profile)
         self.profiles.remove(profile)
-        if self.settings.active_profile == name:
+        if not was_active:
+            return None
+        if not self.profiles:
             self.settings.active_profile = None
+            return None
+        successor = self.profiles[min(index, len(self.profiles) - 1)]
+        self.settings.active_profile = successor.name
+        return successor.name
+
+    def _pin_active(self) -> None:
+        """Name the active profile explicitly when it is only "the first one", so that
+        reordering or deleting others never changes which profile is active."""
+        chosen = self.settings.active_profile
+        if (not chosen or self.get(chosen) is None) and self.profiles:
+            self.settings.active_profile = self.profiles[0].name
 
     def move(self, name: str, delta: int) -> None:
-        """Move a profile `delta` places (negative: up), clamped to the list."""
+        """Move a profile `delta` places (negative: up), clamped to the list. The active
+        profile stays the same one (issue 14.10): a default "first profile" is pinned."""
         profile = self.get(name)
         if profile is None:
             raise KeyError(name)
+        self._pin_active()
         i = self.profiles.index(profile)
         j = max(0, min(len(self.profiles) - 1, i + delta))
         self.profiles.insert(j, self.profiles.pop(i))

@@ -514,9 +514,16 @@ class SettingsScreen(Screen[str | None]):
             if not yes:
                 return
             index = self.config.names().index(name)
-            if not self._commit(lambda c: c.remove(name), "Delete"):
+            successor: list[str | None] = []
+            if not self._commit(lambda c: successor.append(c.remove(name)), "Delete"):
                 return
-            self.notify(f"Deleted {name}", title="Settings")
+            if successor and successor[0]:
+                self.notify(
+                    f"Deleted {name}. {successor[0]} is now the active profile.",
+                    title="Settings",
+                )
+            else:
+                self.notify(f"Deleted {name}", title="Settings")
             if self.config.profiles:
                 nxt = self.config.profiles[min(index, len(self.config.profiles) - 1)]
                 if self.editing == name or not self.dirty:
