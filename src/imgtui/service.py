@@ -42,6 +42,9 @@ from imgtui.store import History, Store, StoreError
 from imgtui.store.pages import HistoryPages
 from imgtui.tasks import SlotStatus, Status, Task, apply
 
+# What "Delete failed tasks" removes (`Store.delete_failed`): no final image to lose.
+_FAILED = (Status.FAILED, Status.CANCELLED)
+
 __all__ = [
     "BATCH_PARAM_FIELDS",
     "PICTURE_THREADS",
@@ -543,6 +546,22 @@ class TaskService:
             if t.status in (Status.FAILED, Status.CANCELLED) and not t.starred
         ]
 
+    async def failed_counts(self) -> dict[str, int] | None:
+        """What "Delete failed tasks" would delete, in the whole history: {"failed": n,
+        "cancelled": n, "starred": n (failed or cancelled but starred: kept)}; None (and
+        a toast) when the store failed. Interrupted tasks are never deleted by it."""
+
+        def counts() -> dict[str, int]:
+            out = {s.value: self.store.count(status=s.value, starred=False) for s in _FAILED}
+            out["starred"] = sum(self.store.count(status=s.value, starred=True) for s in _FAILED)
+            return out
+
+        try:
+            return dict(await self.history.call(counts))
+        except Exception as exc:
+            self.notify(str(exc), title="History unavailable", severity="error")
+            return None
+
     async def delete_failed(self) -> int | None:
         """Delete every failed or cancelled task (starred ones stay) in the whole history
         (drop them from `tasks` first: `failed_ids`): the count deleted, or None (and a
@@ -585,8 +604,19 @@ class TaskService:
     async def search(self, store_args: dict[str, Any]) -> list[Task] | None:
         """Tasks from the store (all history) matching `store_args` (`Store.load`'s
         filters), running ones with their live state; None (and a toast) on failure."""
+        found = await self.search_counted(store_args)
+        return None if found is None else found[0]
+
+    async def search_counted(self, store_args: dict[str, Any]) -> tuple[list[Task], int] | None:
+        """`search`, and how many tasks match in all (the list shows at most the
+        history limit); None (and a toast) on failure."""
+
+        def both() -> tuple[list[Task], int]:
+            found = self.store.load(limit=self.history_limit, **store_args)
+            return found, self.store.count(**store_args)
+
         try:
-            found = await self.history.call(self.store.load, limit=self.history_limit, **store_args)
+            found, total = await self.history.call(both)
         except Exception as exc:  # StoreError: keep the list as it is
             self.notify(str(exc), title="Search failed", severity="error")
             return None
@@ -594,7 +624,14 @@ class TaskService:
         tasks = [self.tasks.get(t.id, t) for t in found]  # running tasks keep their live state
         for task in tasks:
             self.tasks.setdefault(task.id, task)
-        return tasks
+        return tasks, total
+
+    async def filter_choices(self) -> dict[str, list[str]]:
+        """The models, profiles and collections history holds (empty lists on failure)."""
+        try:
+            return dict(await self.history.call(self.store.filter_choices))
+        except Exception:  # StoreError: the text and status filters still work
+            return {"models": [], "profiles": [], "collections": []}
 
     def history_picture(self, source: bytes | Path, box: tuple[int, int]) -> Any:
         """A card picture for a history task (picture thread): from the store's thumbnail

@@ -547,11 +547,16 @@ class Store:
         status: str | None = None,
         starred: bool | None = None,
         collection: str | None = None,
+        model: str | None = None,
+        profile: str | None = None,
+        since: float | None = None,
     ) -> list[Task]:
         """Tasks newest first, in one query. Slots come back with their file paths; image
-        bytes are not read (`slot.image` and `slot.partial` stay None). `collection`:
-        only the tasks in that collection."""
-        where, args = _filters(search, status, starred, collection)
+        bytes are not read (`slot.image` and `slot.partial` stay None). Filters (all
+        optional, combined with AND): `search` text in the prompt or revised prompt
+        (case-folded), `status`, `starred`, `collection` name, `model`, `profile` name,
+        `since` (created at or after, epoch seconds)."""
+        where, args = _filters(search, status, starred, collection, model, profile, since)
         sql = f"{_SELECT}{where} ORDER BY created_at DESC, rowid DESC"
         if limit is not None or offset:
             sql += " LIMIT ? OFFSET ?"
@@ -571,8 +576,12 @@ class Store:
         status: str | None = None,
         starred: bool | None = None,
         collection: str | None = None,
+        model: str | None = None,
+        profile: str | None = None,
+        since: float | None = None,
     ) -> int:
-        where, args = _filters(search, status, starred, collection)
+        """How many tasks `load` would return with these filters and no limit."""
+        where, args = _filters(search, status, starred, collection, model, profile, since)
         with self._db() as conn:
             return int(conn.execute(f"SELECT COUNT(*) FROM tasks{where}", args).fetchone()[0])
 
@@ -592,6 +601,25 @@ class Store:
                 "SELECT name, COUNT(*) FROM collections GROUP BY name ORDER BY name"
             ).fetchall()
         return {name: int(n) for name, n in rows}
+
+    def filter_choices(self) -> dict[str, list[str]]:
+        """What the history holds to filter by: `models`, `profiles` and `collections`,
+        each distinct and sorted."""
+        with self._db() as conn:
+            models = conn.execute(
+                "SELECT DISTINCT json_extract(params, '$.model') AS m FROM tasks "
+                "WHERE m IS NOT NULL ORDER BY m"
+            ).fetchall()
+            profiles = conn.execute(
+                "SELECT DISTINCT profile_name FROM tasks WHERE profile_name != '' "
+                "ORDER BY profile_name"
+            ).fetchall()
+            names = conn.execute("SELECT DISTINCT name FROM collections ORDER BY name").fetchall()
+        return {
+            "models": [str(m) for (m,) in models],
+            "profiles": [str(p) for (p,) in profiles],
+            "collections": [str(n) for (n,) in names],
+        }
 
     def collections_of(self, task_id: str) -> list[str]:
         """The collections a task is in, by name."""
@@ -837,10 +865,25 @@ class Store:
 
 
 def _filters(
-    search: str | None, status: str | None, starred: bool | None, collection: str | None = None
+    search: str | None,
+    status: str | None,
+    starred: bool | None,
+    collection: str | None = None,
+    model: str | None = None,
+    profile: str | None = None,
+    since: float | None = None,
 ) -> tuple[str, list[Any]]:
     clauses: list[str] = []
     args: list[Any] = []
+    if model is not None:
+        clauses.append("json_extract(params, '$.model') = ?")
+        args.append(model)
+    if profile is not None:
+        clauses.append("profile_name = ?")
+        args.append(profile)
+    if since is not None:
+        clauses.append("created_at >= ?")
+        args.append(float(since))
     if collection is not None:
         clauses.append("id IN (SELECT task_id FROM collections WHERE name = ?)")
         args.append(collection)

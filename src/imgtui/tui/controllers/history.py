@@ -20,7 +20,7 @@ from imgtui.tui.controllers.base import AppBase
 from imgtui.tui.messages import PictureReady
 from imgtui.tui.screens.search import HistoryFilter, SearchScreen
 from imgtui.tui.widgets.task_card import THUMB_COLS, THUMB_ROWS
-from imgtui.tui.widgets.task_list import TaskList
+from imgtui.tui.widgets.task_list import EMPTY_TEXT, TaskList
 
 __all__ = ["HistoryControl"]
 
@@ -114,22 +114,38 @@ class HistoryControl(AppBase):
     # -- find -----------------------------------------------------------------------------
 
     def action_find(self) -> None:
+        """F4: the live filter; the list follows it; Enter keeps it (the list gets the
+        focus), Esc clears it."""
+
         def done(flt: HistoryFilter | None) -> None:
-            if flt is not None:
+            if flt is None:
+                return
+            if flt != self.history_filter:
                 self.call_next(self.apply_filter, flt)
+            if flt.active:
+                self.screen.set_focus(self.task_list)
 
-        self.push_screen(SearchScreen(self.history_filter), done)
+        self.push_screen(
+            SearchScreen(self.history_filter, self.apply_filter, self.service.filter_choices),
+            done,
+        )
 
-    async def apply_filter(self, flt: HistoryFilter) -> None:
-        """Show the tasks that match: from the store (all history), plus matching running ones."""
+    async def apply_filter(self, flt: HistoryFilter) -> int | None:
+        """Show the tasks that match: from the store (all history), running ones with their
+        live state. Returns how many match in all; None when the search failed."""
         self.history_filter = flt
-        tasks = await self.service.search(flt.store_args())
-        if tasks is None:
-            return
+        found = await self.service.search_counted(flt.store_args(self.clock()))
+        if found is None:
+            return None
+        tasks, total = found
         await self.task_list.replace_all(tasks)
+        self.task_list.set_empty_text(
+            f"No task matches {flt.describe()}.\nF4 then Esc shows every task again."
+            if flt.active
+            else EMPTY_TEXT
+        )
         self.update_subtitle()
-        if flt.active:
-            self.notify(f"{len(tasks)} task{'s' if len(tasks) != 1 else ''} match", title="Find")
+        return total
 
     # -- export, import -------------------------------------------------------------------
 

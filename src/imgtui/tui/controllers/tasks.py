@@ -254,14 +254,37 @@ class TaskActions(AppBase):
         self.update_subtitle()
 
     def action_delete_failed(self) -> None:
+        self.call_next(self.ask_delete_failed)
+
+    async def ask_delete_failed(self) -> None:
+        """Say how many tasks of which status would go (the whole history), then ask; with
+        none to delete, say so and ask nothing (issue 14.5)."""
+        counts = await self.service.failed_counts()
+        if counts is None:
+            return
+        failed, cancelled, starred = counts["failed"], counts["cancelled"], counts["starred"]
+        kept = "Interrupted tasks are kept (their preview may be all there is)"
+        if starred:
+            kept += f", and {starred} starred failed or cancelled task"
+            kept += "s" if starred != 1 else ""
+        if not failed + cancelled:
+            self.notify(
+                f"No failed or cancelled task to delete. {kept}.", title="Nothing to delete"
+            )
+            return
+
         def done(yes: bool | None) -> None:
             if yes:
                 self.call_next(self.delete_failed)
 
+        def n(count: int, word: str) -> str:
+            return f"{count} {word} task{'s' if count != 1 else ''}"
+
         self.push_screen(
             ConfirmScreen(
-                "Delete every failed and cancelled task, with its files? Starred tasks are kept.",
-                yes="Delete",
+                f"Delete {n(failed, 'failed')} and {n(cancelled, 'cancelled')}, with their "
+                f"files? {kept}.",
+                yes=f"Delete {failed + cancelled}",
                 title="Delete failed tasks",
             ),
             done,

@@ -20,12 +20,14 @@ from typing import TYPE_CHECKING
 from textual import events
 from textual.binding import Binding
 from textual.containers import Container, VerticalScroll
+from textual.content import Content
 from textual.message import Message
 from textual.reactive import reactive
 from textual.widget import Widget
 from textual.widgets import Static
 
 from imgtui.tasks import Status, Task
+from imgtui.text import clean
 from imgtui.tui.keys import task_binding
 from imgtui.tui.widgets.task_card import CARD_ROWS, GRID_CARD_COLS, GRID_CARD_ROWS, TaskCard
 
@@ -511,8 +513,9 @@ class TaskList(VerticalScroll, can_focus=True, can_focus_children=False):
         return {t.id for t in self._tasks}
 
     def set_empty_text(self, text: str) -> None:
-        """What the list says when it has no card (e.g. a filter that matches nothing)."""
-        self._empty.update(text)
+        """What the list says when it has no card (e.g. a filter that matches nothing).
+        Plain text: a typed filter is never parsed as markup."""
+        self._empty.update(Content(clean(text)))
 
     def _set_marks(self, marks: set[str]) -> None:
         if marks != self.marked:
