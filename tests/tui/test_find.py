@@ -59,7 +59,7 @@ async def test_typing_filters_the_list_as_you_type_and_escape_clears(history_app
         await pilot.press(*"lighth")  # no Enter: the list follows the typing
         await screen.settled()
         assert shown(app) == ["done0000000a"]
-        assert matches(app) == "1 task match “lighth”."
+        assert matches(app) == "1 task matches “lighth”."
         assert isinstance(app.screen, SearchScreen)
         await pilot.press(*"zzz")
         await screen.settled()
@@ -138,7 +138,7 @@ async def test_status_star_model_profile_date_and_collection(history_app):
         collections.value = "Foxes"
         await follow(pilot, screen)
         assert shown(app) == ["three000000b"]
-        assert matches(app) == "1 task match collection Foxes."
+        assert matches(app) == "1 task matches collection Foxes."
 
 
 def test_filter_store_args_and_the_date_choices():

@@ -106,7 +106,8 @@ def match_text(count: int | None, flt: HistoryFilter) -> Content:
         return Content.styled(f"All {count} task{'s' if count != 1 else ''}.", "$text-muted")
     if count == 0:
         return Content.styled(f"No task matches {flt.describe()}.", "$warning")
-    return Content(f"{count} task{'s' if count != 1 else ''} match {flt.describe()}.")
+    verb = "task matches" if count == 1 else "tasks match"
+    return Content(f"{count} {verb} {flt.describe()}.")
 
 
 class SearchScreen(ModalScreen[HistoryFilter | None]):
@@ -117,10 +118,10 @@ class SearchScreen(ModalScreen[HistoryFilter | None]):
 
     DEFAULT_CSS = """
     SearchScreen {
-        align: center top;
+        align: center bottom;  /* over the composer: the top of the list stays in view */
         background: $background 30%;
         & > Vertical {
-            margin-top: 1;
+            margin-bottom: 1;
             width: 96;
             max-width: 98%;
             height: auto;
