@@ -58,9 +58,10 @@ async def test_f4_in_the_list_opens_find_and_escape_keeps_the_list(history_app):
         app.task_list.focus()
         await pilot.press("f4")
         assert isinstance(app.screen, SearchScreen)
-        await pilot.press(*"zzz", "escape")
-        await pilot.pause()
-        assert shown_ids(app) == before
+        await pilot.press(*"zzz", "escape")  # Esc clears the filter: every task again
+        await wait_for(pilot, lambda: not isinstance(app.screen, SearchScreen), what="closed")
+        await wait_for(pilot, lambda: shown_ids(app) == before, what="every task")
+        assert app.history_filter == HistoryFilter()
 
 
 async def test_star_then_filter_starred(history_app):

@@ -14,6 +14,7 @@ from imgtui.store import Store
 from imgtui.tui import testing
 from imgtui.tui.screens.confirm import ConfirmScreen
 from imgtui.tui.screens.name import NameScreen
+from imgtui.tui.screens.search import HistoryFilter
 from tests.tui.pilot import SIZE, settled, wait_for
 
 
@@ -125,3 +126,32 @@ async def test_no_marks_act_on_the_selected_task_only(make_app, history):
         await pilot.press("n")
         await wait_for(pilot, lambda: not isinstance(app.screen, ConfirmScreen), what="closed")
         assert set(app.tasks) == set(history)
+
+
+async def test_collection_view_and_taking_tasks_out(make_app, history):
+    """A collection shows through Find's collection choice; the palette's *Remove from this
+    collection* takes the marked tasks out (they stay in history)."""
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settled(pilot)
+        lst = app.task_list
+        lst.focus()
+        await pilot.press("ctrl+a", "f6")
+        await wait_for(pilot, lambda: isinstance(app.screen, NameScreen), what="the name modal")
+        app.screen.query_one("#name-input").value = "Everything"
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: not isinstance(app.screen, NameScreen), what="closed")
+        await app.history.drain(10)
+        assert app.store.collections() == {"Everything": 5}
+        await pilot.press("escape")
+
+        await app.apply_filter(HistoryFilter(collection="Everything"))
+        assert [c.imgtask.id for c in lst.cards] == history
+        assert "showing collection Everything" in app.sub_title
+        await pilot.press("ctrl+@", "down", "ctrl+@")
+        app.action_batch_selected("uncollect")
+        await wait_for(pilot, lambda: len(lst.cards) == 3, what="the collection without two")
+        assert [c.imgtask.id for c in lst.cards] == history[2:]
+        assert app.store.collections() == {"Everything": 3}
+        assert app.store.get(history[0]) is not None  # still in history
+        assert lst.marked == set()

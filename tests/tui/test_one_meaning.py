@@ -10,6 +10,7 @@ import inspect
 import pkgutil
 
 from textual.binding import Binding
+from textual.selection import SELECT_ALL
 
 import imgtui.tui
 from imgtui.tasks import Status
@@ -100,6 +101,13 @@ async def test_detail_view_letters_do_nothing_and_ctrl_keys_act(make_app, server
             lambda: "★ starred" in str(app.screen.query_one("#dialog").border_title),
             what="the star in the title",
         )
+        screen = app.screen
+        screen.selections = {screen.query_one("#prompt"): SELECT_ALL}
+        await pilot.press("ctrl+c")  # copy: the selected text first
+        assert app.clipboard == "Prompt\na lighthouse"
+        screen.selections = {}
+        await pilot.press("ctrl+c")  # else the image's path
+        assert app.clipboard == str(task.images[0])
         await pilot.press("ctrl+s")  # save, as in the list
         await wait_for(
             pilot,

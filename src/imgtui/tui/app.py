@@ -128,7 +128,7 @@ class ImgtuiApp(OrderedKeys, HistoryControl, Composing):
         self.history_filter = HistoryFilter()
         self.history_loaded = asyncio.Event()
         self.collector = Collector(self.call_after_refresh)
-        self.batch = TaskBatch(self)
+        self.batch = TaskBatch(self, self.apply_filter)
 
     def spawn_task(self, name: str, coroutine: Coroutine[Any, Any, None]) -> Worker[None]:
         """A task's coroutine as one worker in its own group (cancelling it cancels nothing else)."""

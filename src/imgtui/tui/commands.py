@@ -75,6 +75,11 @@ BATCH_COMMANDS = (
         "Add to collection",
         f"Put the marked (or selected) tasks in a named collection ({_key('collect')})",
     ),
+    (
+        "uncollect",
+        "Remove from this collection",
+        "Take the marked (or selected) tasks out of the collection shown (they stay in history)",
+    ),
     ("retry", "Retry marked", f"Run every marked task again ({_key('retry')})"),
     ("delete", "Delete marked", "Delete the marked tasks (asks, with the count; Delete)"),
 )

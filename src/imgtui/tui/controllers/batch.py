@@ -2,13 +2,14 @@
 
 `TaskBatch(app).run(action, task_ids)` for `delete` (asks first, naming how many),
 `retry`, `star`, `save` (images with their recipes into the output folder), `copy` (the
-images' paths), `collect` (into a named collection, asked for) and `export` (a zip of just
-these tasks). It uses the app's public task operations and the history service; the task
+images' paths), `collect` (into a named collection, asked for), `uncollect` (out of the collection
+the list shows) and `export` (a zip of just these tasks). It uses the app's public task operations and the history service; the task
 list posts `TaskList.BatchRequested` and the app hands it here.
 """
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -18,6 +19,8 @@ from imgtui.tui.screens.confirm import ConfirmScreen
 
 if TYPE_CHECKING:
     from imgtui.tui.controllers.tasks import TaskActions
+    from imgtui.tui.screens.search import HistoryFilter
+
 
 __all__ = ["TaskBatch", "plural"]
 
@@ -30,8 +33,11 @@ def plural(count: int, word: str) -> str:
 class TaskBatch:
     """Batch actions for one app. Every method takes task ids in list order."""
 
-    def __init__(self, app: TaskActions) -> None:
+    def __init__(
+        self, app: TaskActions, apply_filter: Callable[[HistoryFilter], Awaitable[int | None]]
+    ) -> None:
         self.app = app
+        self.apply_filter = apply_filter  # shows the list for a filter (`HistoryControl`)
 
     def run(self, action: str, task_ids: list[str]) -> None:
         ids = [i for i in task_ids if i in self.app.tasks]
@@ -55,6 +61,8 @@ class TaskBatch:
             self.ask_collection(ids)
         elif action == "export":
             self.app.call_next(self.export, ids)
+        elif action == "uncollect":
+            self.app.call_next(self.uncollect, ids)
         else:
             raise ValueError(f"unknown batch action {action!r}")
 
@@ -159,6 +167,30 @@ class TaskBatch:
             f"{plural(added, 'task')} added to {name}{note}", title="Collection", markup=False
         )
         return added
+
+    async def uncollect(self, ids: list[str]) -> int:
+        """Take the tasks out of the collection the list shows (F4's collection); the tasks
+        stay in history. The list then shows the collection without them."""
+        name = self.app.history_filter.collection
+        if not name:
+            self.app.notify(
+                "The list is not showing a collection (choose one in Find, F4).",
+                severity="warning",
+            )
+            return 0
+        try:
+            removed = int(
+                await self.app.history.call(self.app.store.remove_from_collection, name, ids)
+            )
+        except Exception as exc:  # StoreError
+            self.app.notify(str(exc), title="Not removed", severity="error", markup=False)
+            return 0
+        self.app.task_list.action_mark_none()
+        await self.apply_filter(self.app.history_filter)
+        self.app.notify(
+            f"{plural(removed, 'task')} taken out of {name}", title="Collection", markup=False
+        )
+        return removed
 
     async def export(self, ids: list[str]) -> Path | None:
         """These tasks (images + manifest, never a key) as one zip in the output folder."""

@@ -267,4 +267,7 @@ class SearchScreen(ModalScreen[HistoryFilter | None]):
         self.dismiss(self.shown)
 
     def action_clear(self) -> None:
+        # No search of this screen may land after the clear (a pending one would show
+        # its filter again): stop them first; the app then shows every task.
+        self.workers.cancel_group(self, "find")
         self.dismiss(HistoryFilter())
