@@ -249,20 +249,32 @@ class SearchScreen(ModalScreen[HistoryFilter | None]):
         self.query_one("#matches", Static).update(match_text(count, flt))
 
     async def settled(self) -> None:
-        """Until the list shows what the fields say (tests; Enter waits for it too)."""
-        while self.shown != self.chosen() or self.count is None:
-            await self.workers.wait_for_complete()
-            if self.shown != self.chosen() or self.count is None:
-                self._refresh(immediately=True)
+        """Until the list shows what the fields say (tests; Enter waits for it too). Waits
+        on this screen's own searches only, never on the app's other workers."""
+        while True:
+            pending = [
+                w
+                for w in self.workers
+                if w.node is self and w.group == "find" and not w.is_finished
+            ]
+            if pending:
+                await asyncio.gather(*(w.wait() for w in pending), return_exceptions=True)
+            elif self.shown == self.chosen() and self.count is not None:
+                return
+            else:
+                self._refresh(immediately=True)  # registers a worker: the loop waits on it
 
     @on(Input.Submitted)
-    async def _keep(self) -> None:
-        await self._keep_filter()
+    def _keep(self) -> None:
+        self._keep_filter()
 
-    async def key_enter(self) -> None:  # Enter on the status choice keeps the filter too
-        await self._keep_filter()
+    def key_enter(self) -> None:  # Enter on the status choice keeps the filter too
+        self._keep_filter()
 
+    @work(group="find-keep", exclusive=True, exit_on_error=False)
     async def _keep_filter(self) -> None:
+        """Enter: once the list shows the fields' filter, close with it. A worker, so the
+        key's handler returns at once (keys after it are not held up)."""
         await self.settled()
         self.dismiss(self.shown)
 
@@ -270,4 +282,5 @@ class SearchScreen(ModalScreen[HistoryFilter | None]):
         # No search of this screen may land after the clear (a pending one would show
         # its filter again): stop them first; the app then shows every task.
         self.workers.cancel_group(self, "find")
+        self.workers.cancel_group(self, "find-keep")
         self.dismiss(HistoryFilter())
