@@ -258,7 +258,8 @@ def load_image(data: bytes) -> Image.Image:
 
 
 def encode(image: Image.Image, output_format: str, compression: int | None = None) -> bytes:
-    """Encode to `png`, `jpeg` or `webp`. `compression` (0-100) applies to jpeg/webp."""
+    """Encode to `png` (fast zlib level 1), `jpeg` or `webp`. `compression` (0-100)
+    applies to jpeg/webp."""
     buf = io.BytesIO()
     quality = 90 if compression is None else max(1, 100 - compression)
     if output_format == "jpeg":
@@ -270,7 +271,9 @@ def encode(image: Image.Image, output_format: str, compression: int | None = Non
     elif output_format == "webp":
         image.save(buf, "WEBP", quality=quality, method=1)
     else:
-        image.save(buf, "PNG")
+        # zlib level 1: the frames are made per request, and at the default level (6) the
+        # encode took 2.3x as long (~0.36 s for 1024x1024 here) for files ~1/3 smaller.
+        image.save(buf, "PNG", compress_level=1)
     return buf.getvalue()
 
 

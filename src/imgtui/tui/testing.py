@@ -5,6 +5,7 @@ wired to a temporary data dir. Nothing here runs at import time.
 from __future__ import annotations
 
 from dataclasses import replace
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +55,7 @@ def demo_config(
     return Config(path=root / "config.toml", profiles=[profile], settings=settings)
 
 
+@lru_cache(maxsize=32)
 def picture_png(
     prompt: str,
     width: int = 1536,
@@ -61,7 +63,9 @@ def picture_png(
     partial: tuple[int, int] | None = None,
     variant: int = 0,
 ) -> bytes:
-    """The demo server's picture for `prompt` (or its partial frame k of N), as PNG bytes."""
+    """The demo server's picture for `prompt` (or its partial frame k of N), as PNG bytes.
+    Remembered per arguments: sample histories and screenshots ask for the same few often,
+    and each costs a render and an encode (tenths of a second)."""
     from imgtui.demo.pictures import coarse_frame, encode, render_picture
 
     image = render_picture(prompt, width, height, variant=variant)
