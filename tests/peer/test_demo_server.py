@@ -448,6 +448,24 @@ def test_x_demo_delay_slows_one_request(srv: DemoServer, client: httpx.Client) -
     assert "image_generation.completed" in rest
 
 
+def test_x_demo_hold_keeps_the_final_image_until_the_gate_opens(
+    srv: DemoServer, client: httpx.Client
+) -> None:
+    """A test that must see the previews before the final (e.g. a live detail view) holds
+    the stream at a gate and opens it when it has seen them: no race against a delay."""
+    body = {"prompt": "held", "size": "64x64", "stream": True, "partial_images": 2}
+    with client.stream(
+        "POST", f"{srv.base_url}{GEN}", json=body, headers={"x-demo-hold": "gate-1"}
+    ) as r:
+        lines = (line for line in r.iter_lines() if line.startswith("event:"))
+        assert next(lines) == "event: image_generation.partial_image"
+        assert next(lines) == "event: image_generation.partial_image"
+        assert srv.state.streams_completed == 0  # held: the final is not sent
+        srv.release("gate-1")
+        assert next(lines) == "event: image_generation.completed"
+    assert srv.state.wait_for(lambda: srv.state.streams_completed == 1, 10)
+
+
 def test_parallel_requests_are_paced_concurrently(srv: DemoServer) -> None:
     body = {"prompt": "together", "size": "64x64"}
 

@@ -247,14 +247,15 @@ async def test_detail_pager_save_copy_retry_refine_delete(make_app, tmp_path):
         assert app.task_list.card(task.id) is None
 
 
-async def test_detail_shows_live_partial_and_open_failure_toasts(make_app, monkeypatch):
+async def test_detail_shows_live_partial_and_open_failure_toasts(make_app, monkeypatch, server):
     from imgtui import desktop
 
     async def no_viewer(path):
         return "xdg-open is not available (No such file or directory)"
 
     monkeypatch.setattr(desktop, "open_in_viewer", no_viewer)
-    app = make_app(partial_images=3, headers={"x-demo-delay": "2.0"})
+    # the final image is held until the preview was seen (x-demo-hold), whatever the load
+    app = make_app(partial_images=3, headers={"x-demo-hold": "live-detail"})
     async with app.run_test(size=SIZE) as pilot:
         await settled(pilot)
         task = await submit(pilot, "watch it sharpen")
@@ -266,6 +267,8 @@ async def test_detail_shows_live_partial_and_open_failure_toasts(make_app, monke
             lambda: "preview" in str(screen.query_one("#pager").render()),
             what="a live preview",
         )
+        assert task.status is Status.RUNNING
+        server.release("live-detail")
         await wait_for(pilot, lambda: task.status is Status.DONE, timeout=15, what="done")
         await wait_for(
             pilot,

@@ -31,6 +31,7 @@ from imgtui.demo.streaming import (
     EventStream,
     SSEWriter,
     abandon,
+    hold,
     pace,
     pace_watching,
     releasing,
@@ -175,6 +176,9 @@ async def _images_events(
             }
         )
     if not await pace(state, interval):
+        yield ABORT
+        return
+    if params.hold and not await hold(state, params.hold):
         yield ABORT
         return
     if mode.images_end is not None and (

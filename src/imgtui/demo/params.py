@@ -189,6 +189,7 @@ class ImageParams:
     safety_identifier: str | None = None
     user: str | None = None
     svg: Mapping[str, Any] | None = None
+    hold: str | None = None  # `x-demo-hold: NAME`: the final image waits for gate NAME
 
     @property
     def size(self) -> str:
@@ -333,6 +334,7 @@ def image_params(
         delay=_request_delay(request, state),
         variant=int(variant_header) if variant_header.lstrip("-").isdigit() else 0,
         svg=svg_object(fields),
+        hold=request.headers.get("x-demo-hold") or None,
         **values,
     )
 

@@ -158,8 +158,12 @@ class DemoServer:
         return await asyncio.to_thread(self.wait_for_disconnects, count, timeout)
 
     def clear(self) -> None:
-        """Forget recorded requests and reset the counters."""
+        """Forget recorded requests and reset the counters (and open every gate)."""
         self.state.clear()
+
+    def release(self, name: str) -> None:
+        """Open gate `name`: streams sent with `x-demo-hold: NAME` send their final image."""
+        self.state.open_gate(name)
 
     # -- lifecycle
 

@@ -52,6 +52,8 @@ class DemoState:
         #: The seconds of every pacing wait, in the order they started (`streaming.pace`):
         #: what tests read instead of timing the server.
         self.paced: list[float] = []
+        #: Gates of `x-demo-hold: NAME` streams: closed until `open_gate(NAME)` (or `clear()`).
+        self._gates: dict[str, threading.Event] = {}
         #: Set while the server shuts down: sleeping handlers and streams stop early.
         self.stopping = threading.Event()
         self._cond = threading.Condition()
@@ -82,6 +84,15 @@ class DemoState:
         """Block until `predicate()` holds (checked under the lock); False on timeout."""
         with self._cond:
             return self._cond.wait_for(predicate, timeout)
+
+    def gate(self, name: str) -> threading.Event:
+        """The gate `name` (created closed on first use)."""
+        with self._cond:
+            return self._gates.setdefault(name, threading.Event())
+
+    def open_gate(self, name: str) -> None:
+        """Let the streams held at gate `name` send their final image."""
+        self.gate(name).set()
 
     def note_pace(self, seconds: float) -> None:
         """Record a pacing wait of `seconds` about to start."""
@@ -123,6 +134,9 @@ class DemoState:
             self.flaky_count = self.transport_fallbacks = self.first_only_count = 0
             self.max_in_flight = self.in_flight
             self.paced.clear()
+            for gate in self._gates.values():
+                gate.set()  # nothing stays held for a test that has gone
+            self._gates.clear()
             self._cond.notify_all()
 
     # -- recording

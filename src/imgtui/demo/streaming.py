@@ -84,6 +84,17 @@ async def pace(state: DemoState, seconds: float) -> bool:
     return False
 
 
+async def hold(state: DemoState, name: str) -> bool:
+    """Wait (in short slices) until gate `name` is opened (`DemoState.open_gate`, which a
+    test calls once it has seen what comes before); False if the server starts stopping."""
+    gate = state.gate(name)
+    while not gate.is_set():
+        if state.stopping.is_set():
+            return False
+        await asyncio.sleep(POLL_SECONDS)
+    return True
+
+
 async def pace_watching(request: Request, state: DemoState, seconds: float) -> bool:
     """Like `pace`, but also False (and a disconnect recorded) if the client goes away.
 
