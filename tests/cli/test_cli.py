@@ -213,28 +213,34 @@ def test_base_url_elsewhere_never_gets_the_env_key(env, server):
 def test_ctrl_c_closes_streams_and_exits_130(tmp_path, env, server):
     server.clear()  # the counters below are this test's (the module's earlier tests stream too)
     env["OPENAI_BASE_URL"] = server.base_url
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "imgtui",
-            "generate",
-            "slow",
-            "-n",
-            "2",
-            "--json",
-            "--base-url",
-            server.base_url,
-            "-H",
-            "x-demo-delay: 30",
-            "-o",
-            str(tmp_path),
-        ],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    # Ctrl-C in a terminal: the child must not inherit an ignored SIGINT (which it does when
+    # the suite itself was started in the background, `cmd &`: it would then stream on)
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "imgtui",
+                "generate",
+                "slow",
+                "-n",
+                "2",
+                "--json",
+                "--base-url",
+                server.base_url,
+                "-H",
+                "x-demo-delay: 30",
+                "-o",
+                str(tmp_path),
+            ],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+    finally:
+        signal.signal(signal.SIGINT, previous)
     # wait until both requests are in flight on the server
     assert server.state.wait_for(lambda: server.streams_started >= 2, 20.0)
     proc.send_signal(signal.SIGINT)
