@@ -72,7 +72,9 @@ async def test_f7_shows_the_cards_as_a_grid_and_back(make_app):
 
 
 async def test_an_n4_task_shows_its_four_images_live_in_the_preview(make_app, server):
-    app = make_app(partial_images=2)
+    # the finals wait at a gate until a live frame was seen (x-demo-hold): no race with the
+    # demo's pace, whatever the machine's load
+    app = make_app(partial_images=2, headers={"x-demo-hold": "four-foxes"})
     app.params = app.params.__class__(app.params.profile, n=4)
     async with app.run_test(size=(160, 48)) as pilot:
         await settled(pilot)
@@ -90,6 +92,7 @@ async def test_an_n4_task_shows_its_four_images_live_in_the_preview(make_app, se
             )
 
         await wait_for(pilot, live_frame, 30, "a live partial frame in its slot")
+        server.release("four-foxes")
         await wait_for(pilot, lambda: task.status.ended, 30, "the task's end")
         await wait_for(
             pilot,
