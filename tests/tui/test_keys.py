@@ -259,3 +259,24 @@ async def test_a_prompt_sent_before_history_loaded_is_saved(make_app, tmp_path):
     stored.open()
     (task,) = stored.load(limit=10)
     assert task.prompt == "sent at once" and task.status is Status.DONE
+
+
+async def test_attachments_set_before_the_composer_is_composed_are_shown_once_it_is(tmp_path):
+    """Issue 13.3: a handler may touch the composer before its chips row exists (seen
+    under load as NoMatches '#chips'); nothing raises, and the chips appear on mount."""
+    from textual.app import App
+
+    from imgtui.tui.widgets.composer import Attachments, Composer
+
+    picture = tmp_path / "ref.png"
+    composer = Composer(id="composer")
+    composer.set_attachments(Attachments([picture]))  # not composed: no error
+
+    class Host(App[None]):
+        def compose(self):
+            yield composer
+
+    async with Host().run_test() as pilot:
+        await pilot.pause()
+        chips = [str(c.label) for c in composer.query("Chip")]
+        assert chips == ["▣ ref.png ✕"]

@@ -230,8 +230,13 @@ class Composer(Vertical):
             a.mask = None
         self._render_chips()
 
+    def on_mount(self) -> None:
+        self._render_chips()  # attachments set before the chips row was composed
+
     def _render_chips(self) -> None:
-        row = self.query_one("#chips", Horizontal)
+        row = next(iter(self.query("#chips").results(Horizontal)), None)
+        if row is None:  # not composed yet, or being removed: on_mount renders them
+            return
         row.remove_children()
         a = self.attachments
         chips: list = []

@@ -16,6 +16,7 @@ import asyncio
 import math
 from collections.abc import Callable
 from concurrent.futures import Executor
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -251,8 +252,8 @@ class PreviewPane(Widget):
             if source is None:
                 view.view.show(None, self._placeholder(task, view.index))
                 continue
-            self.run_worker(
-                self._decode(view, task, source, box, key),
+            self.run_worker(  # a callable: a decode replaced before it starts is never created
+                partial(self._decode, view, task, source, box, key),
                 group=f"preview-{view.index}",
                 exclusive=True,
                 exit_on_error=False,
