@@ -14,9 +14,8 @@ from __future__ import annotations
 
 import asyncio
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from concurrent.futures import Executor
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -252,8 +251,10 @@ class PreviewPane(Widget):
             if source is None:
                 view.view.show(None, self._placeholder(task, view.index))
                 continue
-            self.run_worker(  # a callable: a decode replaced before it starts is never created
-                partial(self._decode, view, task, source, box, key),
+            # a coroutine function, not a coroutine: one replaced before it starts never runs
+            # (mypy infers Never from the union of Textual's WorkType, hence the ignore)
+            self.run_worker(
+                self._decoder(view, task, source, box, key),  # type: ignore[arg-type]
                 group=f"preview-{view.index}",
                 exclusive=True,
                 exit_on_error=False,
@@ -268,6 +269,14 @@ class PreviewPane(Widget):
         if task.status is Status.RUNNING:
             return "waiting for the first frame…"
         return "no image"
+
+    def _decoder(
+        self, view: SlotView, task: Task, source: bytes | Path, box: tuple[int, int], key: tuple
+    ) -> Callable[[], Coroutine[None, None, None]]:
+        async def decode() -> None:
+            await self._decode(view, task, source, box, key)
+
+        return decode
 
     async def _decode(
         self, view: SlotView, task: Task, source: bytes | Path, box: tuple[int, int], key: tuple
