@@ -83,7 +83,7 @@ def write_history(data: Path, picture: bytes, fmt: str, newer_stills: int) -> No
             store.save(task)
 
 
-async def measure(root: Path, seconds: float) -> tuple[float, int]:
+async def measure(root: Path, seconds: float, width: int = 120) -> tuple[float, int]:
     """(CPU seconds per second, paints of the oldest task's picture) over `seconds`."""
     from textual_image.renderable.halfcell import Image as HalfcellRenderable
 
@@ -96,7 +96,7 @@ async def measure(root: Path, seconds: float) -> tuple[float, int]:
         yield from real_console(self, console, options)
 
     app = harness.make_app(root, "http://127.0.0.1:9")  # its history: root / "data"
-    async with app.run_test(size=(120, 40)):
+    async with app.run_test(size=(width, 40)):
         await harness.ready(app)
         await asyncio.sleep(2.0)  # history pictures decoded and painted
         HalfcellRenderable.__rich_console__ = counting
@@ -114,6 +114,13 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--gif-size", default="1024x1024")
     parser.add_argument("--frames", type=int, default=16)
+    parser.add_argument(
+        "--width",
+        type=int,
+        default=120,
+        help="terminal columns: 120 shows the selected task in the preview pane too "
+        "(two views animate); under 110 the list is alone (the card only)",
+    )
     args = parser.parse_args()
     w, _, h = args.gif_size.partition("x")
     gif = make_gif(int(w), int(h), args.frames)
@@ -133,7 +140,7 @@ def main() -> int:
         for name, (picture, fmt, above) in cases.items():
             root = Path(tmp) / name.replace(" ", "-").strip("()")
             write_history(root / "data", picture, fmt, above)
-            cpu, paints = asyncio.run(measure(root, args.seconds))
+            cpu, paints = asyncio.run(measure(root, args.seconds, args.width))
             results[name] = cpu
             if name == "gif visible":
                 animated = paints > 1

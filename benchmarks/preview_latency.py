@@ -103,15 +103,15 @@ class Probe:
                     probe.samples[key] = data
             return data
 
-        real_thumbnail = images.thumbnail
+        real_picture = images.picture
 
-        def thumbnail(source, box):
+        def picture(source, box, checker=None):
             stamps = probe.by_bytes.pop(id(source), None)
-            picture = real_thumbnail(source, box)
-            if stamps is not None and picture is not None:
+            made = real_picture(source, box, checker)
+            if stamps is not None and made is not None:
                 stamps["thread_done"] = time.perf_counter()
-                probe.by_picture[id(picture)] = stamps
-            return picture
+                probe.by_picture[id(made)] = stamps
+            return made
 
         widget_class = imaging.image_widget_class("halfcell")
         real_prop = widget_class.image
@@ -143,7 +143,7 @@ class Probe:
 
         self.patch(Partial, "__init__", init)
         self.patch(Partial, "image", property(image))
-        self.patch(images, "thumbnail", thumbnail)  # the app decodes through imgtui.images
+        self.patch(images, "picture", picture)  # the app decodes through imgtui.images
         self.patch(widget_class, "image", property(real_prop.fget, set_image))
         self.patch(widget_class, "render", render)
         self.patch(HalfcellRenderable, "__rich_console__", rich_console)
