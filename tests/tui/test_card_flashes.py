@@ -11,8 +11,6 @@ the Sixel widget writes, not by timing.
 
 from __future__ import annotations
 
-from rich.segment import ControlType
-
 from imgtui.store import Store
 from imgtui.tui import terminal, testing
 from tests.tui.pilot import SIZE, RecordingApp, settled, submit, wait_for
@@ -21,10 +19,12 @@ DEMO_DELAY = 0.05
 
 
 def blanks_covered_cells(strips) -> bool:
-    """A render that writes anything but a cursor move over the first row (the picture
-    starts there: a blank row there is a blank over the picture)."""
-    first = list(strips[0])
-    return not (first and first[0].control and first[0].control[0][0] is ControlType.CURSOR_FORWARD)
+    """A render that blanks cells under the picture: a row left empty (Textual pads it with
+    blank cells) or holding a run of spaces. Every row must only move the cursor over the
+    picture's cells, or carry the Sixel (on the first row)."""
+    return any(
+        not list(strip) or any(s.text and s.text.isspace() for s in strip) for strip in strips
+    )
 
 
 async def test_a_sixel_card_never_blanks_or_replaces_its_picture(tmp_path, server, monkeypatch):

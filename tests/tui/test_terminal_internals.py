@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from PIL import Image
 from rich.control import Control
 from textual.app import App, ComposeResult
@@ -42,10 +43,58 @@ class SixelHost(App[None]):
         yield widget
 
 
-async def test_sixel_bytes_leave_the_cursor_on_the_image_row():
-    """What the Sixel widget writes: palette first, whole bands, and the cursor put back on
-    the image's last row, right of it (textual-image 0.12 put it a row lower: Textual then
-    wrote the rest of that line one row too low, the ghosts of issue 13)."""
+def _sixel_bytes(inner, app) -> tuple[list, str, Region]:
+    region = app.screen.find_widget(inner).visible_region
+    strips = inner.render_lines(Region(0, 0, region.width, region.height))
+    text = "".join(s.text for s in strips[0])
+    return strips, text[text.index("\x1bP") : text.index("\x1b\\") + 2], region
+
+
+@pytest.mark.parametrize("konsole", [False, True])
+async def test_sixel_bytes_draw_from_the_first_row_and_write_nothing_over_it(monkeypatch, konsole):
+    """What the Sixel widget writes: the picture from the widget's first row, the cursor
+    put back right of the widget on that row (textual-image 0.12 drew from the last row and
+    left the cursor a row lower: Textual then wrote the rest of that line one row too low,
+    the ghosts of issue 13), the cursor moved over the widget's cells on the other rows
+    (nothing written over the picture; everything beside it written after it: Konsole
+    repainted older pictures' strips there), palette first, every cell covered (in the
+    widget's background beyond the picture: mlterm painted the rest of a cell white,
+    Konsole an older picture), and in Konsole whole 6-pixel bands."""
+    from textual_image.widget.sixel import get_cell_size
+
+    if konsole:
+        monkeypatch.setenv("KONSOLE_VERSION", "221203")
+    else:
+        monkeypatch.delenv("KONSOLE_VERSION", raising=False)
+    app = SixelHost()
+    async with app.run_test(size=(40, 12)) as pilot:
+        outer = app.query_one(terminal.sixel_widget_class())
+        outer.image = Image.new("RGB", (75, 140), (200, 30, 30))  # 7.5 cells wide
+        await pilot.pause()
+        (inner,) = outer.children
+        strips, sixel, region = _sixel_bytes(inner, app)
+        first = "".join(s.text for s in strips[0])
+        assert first.startswith(Control.move_to(region.x, region.y).segment.text + "\x1bP")
+        assert first.endswith(Control.move_to(region.right, region.y).segment.text)
+        assert len(strips) == region.height
+        for strip in strips[1:]:
+            assert [s.text for s in strip] == [f"\x1b[{region.width}C"]
+            assert strip.cell_length == region.width
+        width, height = map(int, re.search(r'"1;1;(\d+);(\d+)', sixel).groups())
+        cell = get_cell_size()
+        assert width == region.width * cell.width
+        if konsole:
+            assert height % 6 == 0 and height > region.height * cell.height - 6
+        else:
+            assert height == region.height * cell.height
+        first_pixel = re.search(r"#\d+[^#;\d]", sixel).start()
+        assert ";2;" not in sixel[first_pixel:]
+
+
+async def test_the_screen_writes_beside_a_picture_after_it():
+    """The whole frame as Textual writes it: the picture goes out on the widget's first
+    row, before any cell of the rows below is written (Konsole keeps older pictures'
+    strips beside a new one in cells written before it)."""
     app = SixelHost()
     async with app.run_test(size=(40, 12)) as pilot:
         outer = app.query_one(terminal.sixel_widget_class())
@@ -53,17 +102,33 @@ async def test_sixel_bytes_leave_the_cursor_on_the_image_row():
         await pilot.pause()
         (inner,) = outer.children
         region = app.screen.find_widget(inner).visible_region
-        strips = inner.render_lines(Region(0, 0, region.width, region.height))
-        segments = list(strips[-1])
-        text = "".join(s.text for s in segments)
-        sixel = text[text.index("\x1bP") : text.index("\x1b\\") + 2]
-        assert text.endswith(Control.move_to(region.right, region.bottom - 1).segment.text), (
-            "cursor not left on the image's last row"
-        )
-        width, height = map(int, re.search(r'"1;1;(\d+);(\d+)', sixel).groups())
-        assert height % 6 == 0 and width > 0
-        first_pixel = re.search(r"#\d+[^#;\d]", sixel).start()
-        assert ";2;" not in sixel[first_pixel:]
+        frame = app.screen._compositor.render_full_update().render_segments(app.console)
+        at = frame.index("\x1bP")
+        below = f"\x1b[{region.y + 2};1H"  # the start of the widget's second row
+        assert frame.index(below) > at
+        inside = frame[at:]
+        for row in range(region.y + 1, region.bottom):
+            line = inside[inside.index(f"\x1b[{row + 1};1H") :]
+            line = line[: line.index("\n")] if "\n" in line else line
+            assert f"\x1b[{region.width}C" in line  # moved over, not written
+
+
+def test_whole_cells_pads_in_the_background_colour():
+    picture = Image.new("RGB", (25, 37), (200, 30, 30))
+    padded = terminal.whole_cells(picture, (10, 20), (1, 2, 3, 255))
+    assert padded.size == (30, 40)
+    assert padded.getpixel((24, 36)) == (200, 30, 30)
+    assert padded.getpixel((29, 39)) == (1, 2, 3) and padded.getpixel((25, 0)) == (1, 2, 3)
+    clear = terminal.whole_cells(Image.new("RGBA", (5, 5), (0, 0, 0, 0)), (10, 20), (9, 9, 9, 255))
+    assert clear.size == (10, 20) and clear.getpixel((9, 19)) == (9, 9, 9, 255)
+    assert terminal.whole_cells(Image.new("P", (10, 20)), (10, 20), None).size == (10, 20)
+    assert terminal.whole_cells(Image.new("L", (3, 3)), (10, 20), None).mode == "RGB"
+    assert terminal.terminal_colour((35, 46, 51, 255), "truecolor") == (35, 46, 51, 255)
+    assert terminal.terminal_colour((35, 46, 51, 255), "standard") == (128, 128, 128, 255)
+    assert terminal.terminal_colour((35, 46, 51, 255), "256") == (0, 0, 95, 255)  # as Rich lowers it
+    assert terminal.terminal_colour(None, "standard") is None
+    assert terminal.sixel_cuts_bands({"KONSOLE_VERSION": "221203"})
+    assert not terminal.sixel_cuts_bands({"TERM": "mlterm"})
 
 
 async def test_feed_keys_takes_nothing_and_keys():
@@ -92,8 +157,7 @@ async def test_a_new_picture_of_the_same_size_repaints_without_blanking():
         again = inner.render_lines(crop)  # the repaint this asks for
         await pilot.pause()
         assert list(outer.children) == [inner]
-        for strip in again[:-1]:
-            assert "".join(s.text for s in strip).strip(" ") == f"\x1b[{region.width}C"
-            assert not any(s.text.isspace() and s.text for s in strip)
-        assert "\x1bP" in "".join(s.text for s in again[-1])
-        assert "".join(s.text for s in first[-1]) != "".join(s.text for s in again[-1])
+        for strip in again[1:]:
+            assert "".join(s.text for s in strip) == f"\x1b[{region.width}C"
+        assert "\x1bP" in "".join(s.text for s in again[0])
+        assert "".join(s.text for s in first[0]) != "".join(s.text for s in again[0])

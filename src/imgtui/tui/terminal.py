@@ -12,12 +12,15 @@ What lives here:
   every parent's message queue, while a printable key is inserted at the first hop: with
   several keys in one read, `hello` Left `X` became `helloX`). It also stops a key that a
   modal screen handled by closing itself from running a binding of the screen beneath.
-- `sixel_widget_class()`: textual-image's Sixel widget with the cursor left where Textual
-  expects it after an image, colour registers defined before any pixel, and images cut to
-  whole 6-pixel bands.
+- `sixel_widget_class()`: textual-image's Sixel widget drawn from its first row with the
+  cursor left where Textual expects it after an image, its cells never blanked, colour
+  registers defined before any pixel, pictures padded to whole cells, and in Konsole cut
+  to whole 6-pixel bands.
 - `feed_keys()`: keys typed while the terminal was probed, handed to the app as key events.
 - `resume_only_after_stop()` and `mute_output_if_terminal_gone()`: the app survives its terminal window
   closing (a SIGHUP, then a SIGCONT, from the kernel; every write fails from then on).
+- `write_to_terminal()`: an escape sequence of imgtui's own (clipboard through tmux,
+  desktop notifications) written between Textual's frames.
 """
 
 from __future__ import annotations
@@ -33,6 +36,8 @@ from typing import TYPE_CHECKING, Any
 from textual import events
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from textual.app import App
     from textual.dom import DOMNode
     from textual.widget import Widget
@@ -186,6 +191,21 @@ def feed_keys(app: App[Any], data: str) -> int:
     return count
 
 
+def write_to_terminal(app: App[Any], data: str) -> bool:
+    """Write `data` (an escape sequence built by `imgtui.desktop`: never untrusted text) to
+    the terminal through the app's driver, the way Textual's own `copy_to_clipboard` does.
+    False when there is no driver (not running, or closing).
+
+    Relies on Textual's private `App._driver` (set while the app runs) and its public
+    `Driver.write`.
+    """
+    driver = getattr(app, "_driver", None)
+    if driver is None:
+        return False
+    driver.write(data)
+    return True
+
+
 # -- Sixel --------------------------------------------------------------------------------
 
 _SIXEL_BAND = 6  # pixel rows per Sixel band
@@ -222,22 +242,88 @@ def whole_bands(image: Any) -> Any:
     return image.crop((0, 0, image.width, image.height - extra))
 
 
+def whole_cells(
+    image: Any,
+    cell: tuple[int, int],
+    background: tuple[int, ...] | None,
+    at_least: tuple[int, int] = (0, 0),
+) -> Any:
+    """The image padded on the right and at the bottom, in `background` (RGB(A), the
+    widget's colour), to whole character cells (`cell` = (width, height) in pixels), and
+    to `at_least` pixels (the widget's cells: the picture then covers every one of them).
+
+    A cell the picture covers only partly is left to the terminal: mlterm paints the rest
+    of it in its default background (a white line under every picture in its default
+    colours), Konsole keeps whatever picture was there before (strips of the detail view's
+    large image beside every thumbnail after it closed). Covered whole, the cell is ours.
+    """
+    from PIL import Image as PILImage
+
+    width, height = cell
+    if width <= 0 or height <= 0:
+        return image
+    wide = -(-max(image.width, at_least[0]) // width) * width
+    tall = -(-max(image.height, at_least[1]) // height) * height
+    if (wide, tall) == image.size:
+        return image
+    rgb = tuple(background[:3]) if background else (0, 0, 0)
+    if image.mode not in ("RGB", "RGBA"):
+        image = image.convert("RGBA" if "A" in image.getbands() else "RGB")
+    fill = rgb + (255,) if image.mode == "RGBA" else rgb
+    padded = PILImage.new(image.mode, (wide, tall), fill)
+    padded.paste(image, (0, 0))
+    return padded
+
+
+def terminal_colour(
+    colour: tuple[int, ...] | None, color_system: str | None
+) -> tuple[int, ...] | None:
+    """`colour` (RGB(A)) as the terminal shows it when Textual writes it in `color_system`
+    (Rich's name: truecolor, 256, standard, windows): Textual lowers every colour to the
+    terminal's palette, so padding beside a picture must be lowered alike to match the
+    cells around it (the 16 colours' RGB are Rich's default terminal theme's)."""
+    if colour is None or color_system in (None, "truecolor"):
+        return colour
+    from rich.color import Color, ColorSystem
+
+    system = {
+        "256": ColorSystem.EIGHT_BIT,
+        "standard": ColorSystem.STANDARD,
+        "windows": ColorSystem.WINDOWS,
+    }.get(color_system)
+    if system is None:
+        return colour
+    lowered = Color.from_rgb(*colour[:3]).downgrade(system).get_truecolor()
+    return (lowered.red, lowered.green, lowered.blue, *colour[3:])
+
+
+def sixel_cuts_bands(environ: Mapping[str, str] | None = None) -> bool:
+    """Pictures are cut to whole 6-pixel bands only in Konsole ($KONSOLE_VERSION): other
+    terminals draw a last partial band as it is, and a cut there leaves 1-5 px of the last
+    cell row to the terminal (see `whole_cells`)."""
+    import os
+
+    env = os.environ if environ is None else environ
+    return bool(env.get("KONSOLE_VERSION"))
+
+
 _SIXEL_CLASS: type | None = None
-_RASTER = re.compile(r'"\d+;\d+;(\d+);(\d+)')  # a Sixel's raster attributes: width, height
 
 
 def sixel_widget_class() -> type:
-    """textual-image's Sixel widget, with an inner widget that (1) leaves the cursor on the
-    image's last row, right of it, where Textual continues writing that line (0.12 left it
-    a row lower, so the rest of the line landed a row too low: ghosts after scrolling and
-    modals), (2) defines colours before pixels, (3) sends whole 6-pixel bands, (4) leaves
-    the cells the picture covers whole as they are at a repaint (no blank before the
-    picture: issue 13.8), and an outer widget that composes its inner one once.
+    """textual-image's Sixel widget, with an inner widget that (1) draws the picture from
+    its first row and leaves the cursor right of it on that row, where Textual continues
+    writing (0.12 drew it from the last row and left the cursor a row lower, so the rest of
+    the line landed a row too low: ghosts after scrolling and modals), then moves over the
+    widget's cells on the other rows, writing nothing there (no blank before the picture:
+    issue 13.8), (2) defines colours before pixels, (3) covers all the widget's cells
+    (`whole_cells`), (4) in Konsole sends whole 6-pixel bands; and an outer widget that
+    composes its inner one once.
 
     Relies on `textual_image.widget.sixel.Image.compose` yielding `_ImageSixelImpl`, on its
     `_NoopRenderable`, and on
     `_ImageSixelImpl._get_sixel_segments(sixel_data)` and `_image_to_sixels(image, options,
-    background)`.
+    background)` (background: the widget's RGBA), and on `sixel.get_cell_size()`.
     """
     global _SIXEL_CLASS
     if _SIXEL_CLASS is not None:
@@ -247,50 +333,57 @@ def sixel_widget_class() -> type:
     from rich.segment import ControlType, Segment
     from rich.style import Style
     from textual.strip import Strip
-    from textual_image._terminal import get_cell_size
     from textual_image.widget import sixel as sixel_widget
     from textual_image.widget._base import Image as BaseImage
 
     impl = sixel_widget._ImageSixelImpl
     plain = Style()
+    get_cell_size = sixel_widget.get_cell_size  # the cell size textual-image scales with
 
     class _Sixels(impl):  # type: ignore[misc, valid-type]
         DEFAULT_CSS = "_Sixels { width: 100%; height: 100%; }"
 
+        _box = (0, 0)  # the cells being drawn (the crop), which the picture covers whole
+
         def render_lines(self, crop):
+            self._box = (crop.width, crop.height)
             lines = super().render_lines(crop)
-            if len(lines) < 2:
+            if not lines:
                 return lines
-            # The cells the picture covers whole are left as they are (the cursor moves over
-            # them): the Sixel, drawn last, paints over them. Blanking them first made the
-            # picture vanish until the terminal had decoded it again: a flash at every
-            # repaint (a new frame, a state change of the card, a layout pass). Cells the
-            # picture covers only in part are blanked as before.
-            raster = _RASTER.search("".join(s.text for s in lines[-1]))
-            if raster is None:
-                return lines
-            cell = get_cell_size()
-            cols = min(crop.width, int(raster.group(1)) // max(1, cell.width))
-            rows = min(len(lines) - 1, int(raster.group(2)) // max(1, cell.height))
-            if cols <= 0 or rows <= 0:
-                return lines
+            # The picture goes out on the widget's first row and covers all its cells
+            # (`whole_cells`); on every row the cursor then moves over the widget's cells,
+            # leaving them as they are. So nothing is written over the picture (blanking
+            # the cells first made it vanish until the terminal had decoded it again: a
+            # flash at every frame), and everything right of and below the widget is
+            # written after it: Konsole repaints the cells beside a new picture from its
+            # older pictures (strips of the detail view's large image beside every
+            # thumbnail after it closed) until text is written there again.
             skip = Strip(
-                [Segment(f"\x1b[{cols}C", control=((ControlType.CURSOR_FORWARD, cols),))],
-                cell_length=cols,
+                [
+                    Segment(
+                        f"\x1b[{crop.width}C", control=((ControlType.CURSOR_FORWARD, crop.width),)
+                    )
+                ],
+                cell_length=crop.width,
             )
-            return [skip] * rows + lines[rows:]
+            sixel = [s for s in lines[-1] if s.control or not s.text.isspace()]
+            return [Strip(sixel, cell_length=crop.width)] + [skip] * (len(lines) - 1)
 
         def _image_to_sixels(self, image, sixel_options=None, background=None):
-            return registers_first(
-                super()._image_to_sixels(whole_bands(image), sixel_options, background)
-            )
+            cell = get_cell_size()
+            box = (self._box[0] * cell.width, self._box[1] * cell.height)
+            pad = terminal_colour(background, self.app.console.color_system)
+            image = whole_cells(image, (cell.width, cell.height), pad, box)
+            if sixel_cuts_bands():
+                image = whole_bands(image)
+            return registers_first(super()._image_to_sixels(image, sixel_options, background))
 
         def _get_sixel_segments(self, sixel_data: str):
             region = self.screen.find_widget(self).visible_region
             return [
                 Segment(Control.move_to(region.x, region.y).segment.text, style=plain),
                 Segment(sixel_data, style=plain, control=((ControlType.CURSOR_FORWARD, 0),)),
-                Segment(Control.move_to(region.right, region.bottom - 1).segment.text, style=plain),
+                Segment(Control.move_to(region.right, region.y).segment.text, style=plain),
             ]
 
     class SixelImage(sixel_widget.Image, Renderable=sixel_widget._NoopRenderable):
@@ -411,6 +504,8 @@ def check_internals() -> list[str]:
         problems.append("App.on_event no longer forwards keys after the priority bindings")
     if "_check_bindings(event.key)" not in inspect.getsource(textual_app.App._on_key):
         problems.append("App._on_key no longer runs the bindings of bubbled keys")
+    if "self._driver.write(" not in inspect.getsource(textual_app.App.copy_to_clipboard):
+        problems.append("App.copy_to_clipboard no longer writes through App._driver")
     stopped = events.Key("a", "a")
     stopped.stop()
     if getattr(stopped, "_stop_propagation", None) is not True:
@@ -445,6 +540,8 @@ def check_internals() -> list[str]:
             for name in ("_get_sixel_segments", "_image_to_sixels")
             if not callable(getattr(impl, name, None))
         ]
+        if not callable(getattr(sixel_widget, "get_cell_size", None)):
+            problems.append("textual_image.widget.sixel.get_cell_size is gone")
         if "_ImageSixelImpl(" not in inspect.getsource(sixel_widget.Image.compose):
             problems.append("textual_image's Sixel Image no longer composes _ImageSixelImpl")
     from textual_image import _terminal
