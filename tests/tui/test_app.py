@@ -185,7 +185,9 @@ async def test_attachment_chips_show_their_labels(make_app, tmp_path):
 # -- the detail modal ---------------------------------------------------------------
 
 
-async def test_detail_pager_save_copy_retry_refine_delete(make_app, tmp_path):
+async def test_detail_pager_save_copy_retry_refine_delete(make_app, tmp_path, monkeypatch):
+    for name in ("DISPLAY", "WAYLAND_DISPLAY", "TMUX"):  # no desktop clipboard for the image
+        monkeypatch.delenv(name, raising=False)
     app = make_app(partial_images=1, output_dir=tmp_path / "out")
     async with app.run_test(size=SIZE) as pilot:
         await settled(pilot)
@@ -207,9 +209,8 @@ async def test_detail_pager_save_copy_retry_refine_delete(make_app, tmp_path):
             lambda: (tmp_path / "out").is_dir() and len(list((tmp_path / "out").iterdir())) == 1,
             what="the saved image",
         )
-
-        await pilot.press("ctrl+c")  # copy the shown image's path (OSC 52)
-        assert app.clipboard == str(task.images[1])
+        await pilot.press("ctrl+c")  # the shown image; no desktop here: its path (OSC 52)
+        await wait_for(pilot, lambda: app.clipboard == str(task.images[1]), what="the copy")
 
         await pilot.press("f5")  # retry: a new run of the same prompt, of the image shown
         await wait_for(pilot, lambda: len(app.tasks) == 2, what="the retry")

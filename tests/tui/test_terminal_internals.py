@@ -125,7 +125,8 @@ def test_whole_cells_pads_in_the_background_colour():
     assert terminal.whole_cells(Image.new("L", (3, 3)), (10, 20), None).mode == "RGB"
     assert terminal.terminal_colour((35, 46, 51, 255), "truecolor") == (35, 46, 51, 255)
     assert terminal.terminal_colour((35, 46, 51, 255), "standard") == (128, 128, 128, 255)
-    assert terminal.terminal_colour((35, 46, 51, 255), "256") == (0, 0, 95, 255)  # as Rich lowers it
+    lowered = terminal.terminal_colour((35, 46, 51, 255), "256")  # as Rich lowers it
+    assert lowered == (0, 0, 95, 255)
     assert terminal.terminal_colour(None, "standard") is None
     assert terminal.sixel_cuts_bands({"KONSOLE_VERSION": "221203"})
     assert not terminal.sixel_cuts_bands({"TERM": "mlterm"})

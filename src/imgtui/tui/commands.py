@@ -136,6 +136,11 @@ def app_commands(app: ImgtuiApp) -> Iterable[SystemCommand]:
         "Attach reference image", "Make the next task an edit (Ctrl+F)", app.action_attach
     )
     yield SystemCommand(
+        "Paste image from clipboard",
+        "Attach the image on the system clipboard (Ctrl+V in the composer)",
+        app.composer.paste_image,
+    )
+    yield SystemCommand(
         "Clear attachments", "Remove attached images, mask and refine", app.action_clear_attachments
     )
     yield SystemCommand("Focus prompt", "Move the cursor to the composer", app.action_focus_prompt)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from functools import cached_property
+from pathlib import Path
 
 from textual import work
 
@@ -19,6 +20,7 @@ from imgtui.service import TaskService
 from imgtui.store import History, Store
 from imgtui.tasks import Task
 from imgtui.tui.collector import Collector
+from imgtui.tui.desktop_notices import DoneNotifier
 from imgtui.tui.notices import PlainNotices
 from imgtui.tui.picture_gate import PictureGate
 from imgtui.tui.screens.search import HistoryFilter
@@ -76,7 +78,12 @@ class AppBase(PlainNotices):
 
     @cached_property
     def composer(self) -> Composer:
-        return Composer(id="composer")
+        return Composer(id="composer", data_root=Path(self.store.root))
+
+    @cached_property
+    def done_notifier(self) -> DoneNotifier:
+        """Told when done: the desktop notification of a task that ends unfocused."""
+        return DoneNotifier(self, lambda: self.config.settings.notify)
 
     def make_card(self, task: Task) -> TaskCard:
         return TaskCard(task, self.image_kind, self.clock)

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from imgtui.config import default_output_dir
+from imgtui.tui import clipboard
 from imgtui.tui.screens.confirm import ConfirmScreen
 
 if TYPE_CHECKING:
@@ -120,13 +121,15 @@ class TaskBatch:
         return saved
 
     def copy(self, ids: list[str]) -> str | None:
-        """The images' paths, one a line, to the clipboard (OSC 52)."""
+        """The images' paths, one a line, to the clipboard (`clipboard.copy_text`: OSC 52,
+        through tmux as it allows, and the system clipboard)."""
         paths = [str(p) for i in ids for p in self.app.tasks[i].images]
         if not paths:
             self.app.notify("No image on disk yet.", severity="warning")
             return None
         text = "\n".join(paths)
-        self.app.copy_to_clipboard(text)
+        pending = clipboard.copy_text(self.app, text)  # OSC 52 now; tmux's way, the desktop's
+        self.app.run_worker(clipboard.tell_copy_problem(self.app, pending, "Copy"))
         self.app.notify(
             paths[0] if len(paths) == 1 else plural(len(paths), "path"),
             title="Copied",

@@ -3,7 +3,7 @@ attachments and focus. Drafts are checked and run by the service (`imgtui.servic
 
 from __future__ import annotations
 
-from textual import on
+from textual import events, on
 
 from imgtui.api.request import RequestError
 from imgtui.batch import BatchItem
@@ -138,6 +138,11 @@ class Composing(TaskActions):
         area = self.composer.area
         self.screen.set_focus(area)
         area.insert(text)
+
+    def on_paste(self, event: events.Paste) -> None:
+        """Pasted (or a file dropped) while the task list had focus: to the composer."""
+        if self.screen is self.screen_stack[0]:
+            self.composer.take_paste(event.text)
 
     def action_focus_tasks(self) -> None:
         self.screen.set_focus(self.task_list)

@@ -15,7 +15,7 @@ from imgtui.desktop import open_in_viewer
 from imgtui.draft import Attachments
 from imgtui.store import StoreError
 from imgtui.tasks import Task
-from imgtui.tui import imaging
+from imgtui.tui import clipboard, imaging
 from imgtui.tui.controllers.base import AppBase
 from imgtui.tui.messages import PictureReady
 from imgtui.tui.screens.search import HistoryFilter, SearchScreen
@@ -216,7 +216,8 @@ class HistoryControl(AppBase):
         folder = Path(self.store.root)
         error = await open_in_viewer(folder)
         if error:
-            self.copy_to_clipboard(str(folder))
+            pending = clipboard.copy_text(self, str(folder))
             self.notify(
                 f"{folder} (path copied)\n{error}", title="Data folder", timeout=10, markup=False
             )
+            await clipboard.tell_copy_problem(self, pending, "The path")

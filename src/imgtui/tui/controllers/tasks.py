@@ -71,12 +71,15 @@ class TaskActions(AppBase):
 
     def task_ended(self, task: Task) -> None:
         """A task reached an end state (the service saved it): its card, the keys, the
-        header; a toast when a modal other than its own detail view hides the list."""
+        header; a desktop notification when the window is not focused (`done_notifier`);
+        a toast when a modal other than its own detail view hides the list."""
         card = self.task_list.card(task.id)
         if card is not None:
             card.refresh_task()
         self.task_list.sync_bindings()
         self.update_subtitle()
+        running, queued, _ = self.service.counts()
+        self.done_notifier.task_ended(task, running + queued)
         if len(self.screen_stack) > 1:
             showing = isinstance(self.screen, DetailScreen) and self.screen.imgtask.id == task.id
             if not showing:

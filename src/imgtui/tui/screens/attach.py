@@ -1,8 +1,11 @@
 """Attach reference images (and an optional mask) to the next task (Ctrl+F).
 
-A path input with filesystem completion (Tab or → accepts the suggestion), the attached
-files in a list (Delete removes one). Changes apply as they are made; Escape closes and
-returns the attachments.
+A path input with filesystem completion (Tab or → accepts the suggestion; the candidates
+are listed under the input as you type), the attached files in a list (Delete removes
+one). Paths pasted or dropped on the terminal are added at once, several at a time.
+Changes apply as they are made; Escape closes and returns the attachments, with a path
+still in the input (typed without Enter) added first: if it is not an image, the error
+shows and the dialog stays, and a second Escape leaves it out.
 """
 
 from __future__ import annotations
@@ -10,11 +13,12 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.content import Content
+from textual.message import Message
 from textual.screen import ModalScreen
 from textual.suggester import Suggester
 from textual.widgets import Input, Label, OptionList, Static
@@ -22,11 +26,14 @@ from textual.widgets.option_list import Option
 
 from imgtui.api.request import RequestError
 from imgtui.draft import Attachments
+from imgtui.files import pasted_paths
 from imgtui.images import check_image
 from imgtui.text import clean
 
+MAX_IMAGES = 16  # reference images per edit (PROTOCOL.md §1)
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".gif"}
 MAX_LISTED = 2000
+MAX_SHOWN = 12  # candidates shown under the input
 
 
 class PathSuggester(Suggester):
@@ -39,9 +46,11 @@ class PathSuggester(Suggester):
         return complete_path(value)
 
 
-def complete_path(value: str) -> str | None:
+def path_candidates(value: str) -> list[str]:
+    """The names the last path component of `value` can complete to: folders (with a `/`,
+    first) and image files, hidden ones only when asked for; at most 2,000 entries read."""
     if not value:
-        return None
+        return []
     expanded = os.path.expanduser(value)
     folder, prefix = os.path.split(expanded)
     try:
@@ -52,7 +61,7 @@ def complete_path(value: str) -> str | None:
                     break
                 entries.append(entry)
     except OSError:
-        return None
+        return []
     matches = []
     for entry in entries:
         name = entry.name
@@ -66,9 +75,17 @@ def complete_path(value: str) -> str | None:
             matches.append(name + "/")
         elif Path(name).suffix.lower() in IMAGE_SUFFIXES:
             matches.append(name)
+    matches.sort(key=lambda n: (not n.endswith("/"), n.lower()))
+    return matches
+
+
+def complete_path(value: str) -> str | None:
+    """`value` completed as far as its candidates agree (the longest common start), or
+    to the first candidate when they agree on nothing more; None without candidates."""
+    matches = path_candidates(value)
     if not matches:
         return None
-    matches.sort(key=lambda n: (not n.endswith("/"), n.lower()))
+    prefix = os.path.split(os.path.expanduser(value))[1]
     # the longest common start of the names, character by character (a completion)
     best = matches[0] if len(matches) == 1 else os.path.commonprefix(matches) or matches[0]  # noqa: RUF071
     if len(best) <= len(prefix):
@@ -76,8 +93,39 @@ def complete_path(value: str) -> str | None:
     return value[: len(value) - len(prefix)] + best
 
 
+def candidates_text(value: str, limit: int = MAX_SHOWN) -> str:
+    """The candidates for `value` on one or two lines (`a.png  b.png  photos/  +12 more`),
+    or '' when there are none or the only one is what is typed."""
+    matches = path_candidates(value)
+    prefix = os.path.split(os.path.expanduser(value))[1]
+    if not matches or matches == [prefix]:
+        return ""
+    shown = "  ".join(matches[:limit])
+    return shown + (f"  +{len(matches) - limit} more" if len(matches) > limit else "")
+
+
 class PathInput(Input):
     BINDINGS = [Binding("tab", "complete", "Complete", show=False)]
+
+    class FilesPasted(Message):
+        """Pasted text that names existing files only (one or more dropped on the terminal)."""
+
+        def __init__(self, path_input: PathInput, paths: list[Path]) -> None:
+            super().__init__()
+            self.path_input = path_input
+            self.paths = paths
+
+        @property
+        def control(self) -> PathInput:
+            return self.path_input
+
+    def _on_paste(self, event: events.Paste) -> None:
+        paths = pasted_paths(event.text)
+        if paths is None:
+            return  # text: Input's own handler (next in the MRO) inserts its first line
+        event.stop()
+        event.prevent_default()
+        self.post_message(self.FilesPasted(self, paths))
 
     def action_complete(self) -> None:
         if self._suggestion and self.cursor_at_end and len(self._suggestion) > len(self.value):
@@ -104,6 +152,8 @@ class AttachScreen(ModalScreen[Attachments]):
         #error { color: $error; height: auto; }
         OptionList { height: auto; max-height: 10; min-height: 3; }
         #hint { color: $text-muted; margin-top: 1; }
+        .candidates { color: $text-muted; height: auto; max-height: 2; display: none; }
+        .candidates.-shown { display: block; }
     }
     """
 
@@ -120,14 +170,18 @@ class AttachScreen(ModalScreen[Attachments]):
             attachments.parent_id,
             attachments.previous_response_id,
         )
+        self._refused = ""  # the last path whose error was shown
 
     def compose(self) -> ComposeResult:
         with Vertical() as box:
             box.border_title = "Reference images (the task becomes an edit)"
             yield Label("Image file — Enter adds it, Tab completes")
             yield PathInput(
-                placeholder="~/Pictures/photo.png", suggester=PathSuggester(), id="image"
+                placeholder="~/Pictures/photo.png  (or paste / drop files)",
+                suggester=PathSuggester(),
+                id="image",
             )
+            yield Static("", id="image-candidates", classes="candidates", markup=False)
             yield Label("Mask (optional PNG; transparent = area to edit)")
             yield PathInput(
                 str(self.attachments.mask) if self.attachments.mask else "",
@@ -135,6 +189,7 @@ class AttachScreen(ModalScreen[Attachments]):
                 suggester=PathSuggester(),
                 id="mask",
             )
+            yield Static("", id="mask-candidates", classes="candidates", markup=False)
             yield Static("", id="error")
             yield Label("Attached")
             yield OptionList(id="attached")
@@ -162,34 +217,63 @@ class AttachScreen(ModalScreen[Attachments]):
     def _error(self, text: str) -> None:
         self.query_one("#error", Static).update(Content(clean(text)))  # names file paths
 
-    @on(Input.Submitted, "#image")
-    def _add_image(self, event: Input.Submitted) -> None:
+    @on(Input.Changed, "PathInput")
+    def _show_candidates(self, event: Input.Changed) -> None:
+        shown = self.query_one(f"#{event.input.id}-candidates", Static)
+        text = candidates_text(event.value)
+        shown.update(Content(clean(text, newlines=False)))  # file names
+        shown.set_class(bool(text), "-shown")
+
+    def _add(self, text: str) -> bool:
+        """Add the image file `text` names; False (the error shown) when it is not one."""
         try:
-            path = check_image(event.value, "image")
+            path = check_image(text, "image")
         except RequestError as exc:
             self._error(f"{exc.field}: {exc.message}")
-            return
+            self._refused = text
+            return False
         if path not in self.attachments.images:
-            if len(self.attachments.images) >= 16:
-                self._error("images: at most 16")
-                return
+            if len(self.attachments.images) >= MAX_IMAGES:
+                self._error(f"images: at most {MAX_IMAGES}")
+                self._refused = text
+                return False
             self.attachments.images.append(path)
         self._error("")
-        event.input.value = ""
-        self._refresh_list()
+        return True
+
+    @on(Input.Submitted, "#image")
+    def _add_image(self, event: Input.Submitted) -> None:
+        if self._add(event.value):
+            event.input.value = ""
+            self._refresh_list()
+
+    @on(PathInput.FilesPasted)
+    def _files_pasted(self, event: PathInput.FilesPasted) -> None:
+        if event.path_input.id == "mask":
+            event.path_input.value = str(event.paths[0])
+            self._set_mask_from(event.path_input.value)
+            return
+        added = [p for p in event.paths if self._add(str(p))]
+        if added:
+            self._refresh_list()
 
     @on(Input.Submitted, "#mask")
     def _set_mask(self, event: Input.Submitted) -> None:
-        if not event.value.strip():
+        self._set_mask_from(event.value)
+
+    def _set_mask_from(self, text: str) -> bool:
+        if not text.strip():
             self.attachments.mask = None
         else:
             try:
-                self.attachments.mask = check_image(event.value, "mask")
+                self.attachments.mask = check_image(text, "mask")
             except RequestError as exc:
                 self._error(f"{exc.field}: {exc.message}")
-                return
+                self._refused = text
+                return False
         self._error("")
         self._refresh_list()
+        return True
 
     def action_remove(self) -> None:
         option_list = self.query_one("#attached", OptionList)
@@ -207,6 +291,23 @@ class AttachScreen(ModalScreen[Attachments]):
         self._refresh_list()
 
     def action_close(self) -> None:
+        """Done: a path still in an input (typed without Enter) is added first. One that is
+        not an image keeps the dialog open with the error, unless that error was shown
+        for it already (then this Escape leaves it out, knowingly)."""
+        image = self.query_one("#image", Input)
+        leftover = image.value
+        if leftover.strip() and leftover != self._refused:
+            if not self._add(leftover):
+                image.focus()
+                return
+            image.value = ""
+            self._refresh_list()
+        mask = self.query_one("#mask", Input)
+        current = str(self.attachments.mask) if self.attachments.mask else ""
+        changed = mask.value not in (current, self._refused)
+        if changed and not self._set_mask_from(mask.value):
+            mask.focus()
+            return
         if not self.attachments.images:
             self.attachments.mask = None
         self.dismiss(self.attachments)

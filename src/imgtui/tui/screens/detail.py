@@ -33,7 +33,7 @@ from imgtui.spending import task_cost
 from imgtui.store import History
 from imgtui.tasks import SlotStatus, Status, Task
 from imgtui.text import clean
-from imgtui.tui import imaging
+from imgtui.tui import clipboard, imaging
 from imgtui.tui.keys import task_binding
 from imgtui.tui.messages import TaskAction, TaskActionRequested
 from imgtui.tui.widgets.image_view import ImageView
@@ -426,24 +426,26 @@ class DetailScreen(ModalScreen["DetailResult | None"]):
         self.post_message(TaskActionRequested(TaskAction.STAR, self.imgtask.id, self.index))
 
     def action_copy(self) -> None:
-        """Ctrl+C copies what is selected with the mouse, else the shown image's path."""
+        """Ctrl+C copies what is selected with the mouse, else the shown image itself
+        (`action_copy_image`)."""
         selected = self.get_selected_text()
         if selected:
             self.app.copy_to_clipboard(selected)
             self.notify(f"{len(selected)} characters", title="Copied")
             return
-        self.action_copy_path()
+        self.action_copy_image()
 
-    def action_copy_path(self) -> None:
+    @work(group="detail-copy", exclusive=True, exit_on_error=False)
+    async def action_copy_image(self) -> None:
+        """The image itself to the system clipboard (PNG); where the desktop has no way
+        (over SSH), its path through the terminal, and the toast says why."""
         path = self._current_file()
         if path is None:
             self.notify(f"The {self._which()} is not on disk.", severity="warning")
             return
-        self.app.copy_to_clipboard(str(path))  # OSC 52: works over SSH
-        self.run_worker(
-            asyncio.to_thread(desktop.copy_to_clipboard, str(path)), exit_on_error=False
-        )
-        self.notify(str(path), title=f"Path of {self._which()} copied", markup=False)
+        copied = await clipboard.copy_image(self.app, path)
+        title, message, severity = copied.toast(path)
+        self.notify(message, title=title, severity=severity, markup=False)  # type: ignore[arg-type]
 
     @work(group="detail-action", exit_on_error=False)
     async def action_open(self) -> None:

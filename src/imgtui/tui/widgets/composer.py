@@ -4,13 +4,18 @@ Enter submits; Ctrl+J inserts a newline (it is a plain LF byte, so it works in e
 terminal and through tmux); Shift+Enter and Alt+Enter do too where the terminal reports them.
 Up and Down in an empty composer recall earlier prompts (`imgtui.prompts`: keep pressing
 while the recalled text is unedited); Ctrl+R searches them.
+
+Images come in three ways besides the attach dialog: a file dropped on the terminal (the
+terminal pastes its path: `imgtui.files.pasted_paths` reads quoted, escaped and `file://`
+forms, several at once), paths pasted, and Ctrl+V: the image on the system clipboard
+(`imgtui.tui.clipboard.paste_image`). A paste that is not only existing files is text.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from textual import events, on
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -18,9 +23,14 @@ from textual.content import Content
 from textual.message import Message
 from textual.widgets import Button, Static, TextArea
 
+from imgtui.api.request import RequestError
 from imgtui.draft import Attachments
+from imgtui.files import pasted_paths
+from imgtui.images import check_image
 from imgtui.prompts import PromptHistory
 from imgtui.text import clean
+
+MAX_IMAGES = 16  # reference images per edit (PROTOCOL.md §1)
 
 NEWLINE_KEYS = ("ctrl+j", "shift+enter", "alt+enter")
 
@@ -40,6 +50,7 @@ class PromptArea(TextArea):
         Binding(
             "ctrl+r", "search_prompts", "Earlier prompts", show=False, id="composer.search_prompts"
         ),
+        Binding("ctrl+v", "paste_image", "Paste image", show=False, id="composer.paste_image"),
     ]
 
     def __init__(self, *args: object, **kwargs: object) -> None:
@@ -50,6 +61,27 @@ class PromptArea(TextArea):
         def __init__(self, text: str) -> None:
             super().__init__()
             self.text = text
+
+    class FilesPasted(Message):
+        """Pasted text that names existing files only (a drop on the terminal)."""
+
+        def __init__(self, paths: list[Path]) -> None:
+            super().__init__()
+            self.paths = paths
+
+    class PasteImage(Message):
+        """Ctrl+V: attach the image on the system clipboard."""
+
+    async def _on_paste(self, event: events.Paste) -> None:
+        event.stop()  # handled here: not again by the app's paste-to-composer
+        paths = pasted_paths(event.text)
+        if paths is None:
+            return  # text: TextArea's own handler (next in the MRO) inserts it
+        event.prevent_default()
+        self.post_message(self.FilesPasted(paths))
+
+    def action_paste_image(self) -> None:
+        self.post_message(self.PasteImage())
 
     async def _on_key(self, event: events.Key) -> None:
         if self.screen.focused is not self:
@@ -166,9 +198,18 @@ class Composer(Vertical):
     class Changed(Message):
         """Attachments changed."""
 
-    def __init__(self, *, id: str | None = None) -> None:
+    def __init__(self, *, id: str | None = None, data_root: Path | None = None) -> None:
         super().__init__(id=id)
         self.attachments = Attachments()
+        self._data_root = data_root  # images pasted from the clipboard go below it
+
+    @property
+    def data_root(self) -> Path:
+        if self._data_root is None:
+            from imgtui.config import data_dir
+
+            self._data_root = data_dir()
+        return self._data_root
 
     def compose(self) -> ComposeResult:
         yield Horizontal(id="chips")
@@ -198,6 +239,74 @@ class Composer(Vertical):
         self._render_chips()
 
     # -- attachments ----------------------------------------------------------------------
+
+    def take_paste(self, text: str) -> None:
+        """Text pasted while something else on the main screen had focus (the task list):
+        files are attached, other text goes into the prompt, which takes focus."""
+        paths = pasted_paths(text)
+        if paths is not None:
+            self.attach_files(paths)
+            return
+        self.area.focus()
+        self.area.insert(text)
+
+    def attach_files(self, paths: list[Path]) -> list[Path]:
+        """Attach the image files among `paths` (each checked: PNG, JPEG, WebP or GIF, up
+        to 16 in all); a toast names what was attached and what was not, and why."""
+        added: list[Path] = []
+        refused: list[str] = []
+        for raw in paths:
+            try:
+                path = check_image(str(raw), "image")
+            except RequestError as exc:
+                refused.append(exc.message)
+                continue
+            if path in self.attachments.images:
+                continue
+            if len(self.attachments.images) >= MAX_IMAGES:
+                refused.append(f"{path.name}: at most {MAX_IMAGES} images")
+                continue
+            self.attachments.images.append(path)
+            added.append(path)
+        if added:
+            self._render_chips()
+            names = ", ".join(p.name for p in added)
+            self.notify(names, title=f"Attached {len(added)} image{'s' * (len(added) > 1)}")
+        if refused:
+            self.notify("\n".join(refused), title="Not attached", severity="warning")
+        return added
+
+    @on(PromptArea.FilesPasted)
+    def _files_pasted(self, event: PromptArea.FilesPasted) -> None:
+        event.stop()
+        self.attach_files(event.paths)
+
+    @on(PromptArea.PasteImage)
+    def _paste_image_requested(self, event: PromptArea.PasteImage) -> None:
+        event.stop()
+        self.paste_image()
+
+    @work(group="composer-paste", exclusive=True, exit_on_error=False)
+    async def paste_image(self) -> None:
+        """Attach the image on the system clipboard (or files copied in a file manager).
+        Without one, Ctrl+V pastes the app's own clipboard (text copied in the app) as a
+        text field does, or a toast says why there is nothing to paste."""
+        from imgtui.desktop import DesktopError
+        from imgtui.tui.clipboard import paste_image
+
+        try:
+            paths = await paste_image(self.data_root)
+        except DesktopError as exc:
+            if self.app.clipboard:
+                self.area.action_paste()
+                return
+            self.notify(
+                f"{exc}. Text pastes with your terminal's own paste key (Ctrl+Shift+V, Cmd+V).",
+                title="No image pasted",
+                severity="warning",
+            )
+            return
+        self.attach_files(paths)
 
     def attach(self, path: Path) -> None:
         if path not in self.attachments.images:
