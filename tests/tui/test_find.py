@@ -198,7 +198,7 @@ async def test_delete_failed_says_how_many_of_which_status_first(history_app, tm
         app.action_delete_failed()  # nothing left: a toast, no question
         await wait_for(
             pilot,
-            lambda: any(n.title == "Nothing to delete" for n in app._notifications),
+            lambda: any(n.title == "Nothing to delete" for n in app.notices),
             what="the toast",
         )
         assert not isinstance(app.screen, ConfirmScreen)

@@ -279,8 +279,7 @@ async def test_deleting_the_active_profile_says_which_is_active_now(config) -> N
         await pilot.pause()
         assert app.screen is screen
         assert any(
-            n.message == "Deleted OpenAI. Literal is now the active profile."
-            for n in app._notifications
+            n.message == "Deleted OpenAI. Literal is now the active profile." for n in app.notices
         )
         first_line = str(screen.profile_list.get_option("Literal").prompt).splitlines()[0]
         assert first_line.startswith("●")
