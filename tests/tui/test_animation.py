@@ -85,6 +85,21 @@ async def test_gif_result_plays_in_its_card_and_stops_behind_the_detail_view(mak
         await advances(pilot, view, "the card to move again")
 
 
+async def test_the_preview_pane_shows_an_animation_still_and_says_where_it_plays(make_app):
+    """Played large beside the list a GIF cost a quarter of a core (benchmarks/gif_cpu.py):
+    the pane shows its first frame, no timer, and its caption says where it plays."""
+    app = make_app(model=GIF_MODEL)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settled(pilot)
+        _task, card = await gif_task(pilot)
+        (slot,) = app.gallery.preview.views
+        await wait_for(pilot, lambda: slot.view.picture is not None, what="the preview")
+        assert slot.view.player.frames is None and not slot.view.player.running
+        assert slot.view.picture.width > card.player.frames.first.width  # its own, larger box
+        assert "plays in its card and the detail view" in str(slot.caption.render())
+        assert card.player.running  # the card plays meanwhile
+
+
 async def test_gif_pauses_while_the_app_is_in_the_background(make_app):
     app = make_app(model=GIF_MODEL)
     async with app.run_test(size=SIZE) as pilot:
