@@ -280,3 +280,30 @@ async def test_attachments_set_before_the_composer_is_composed_are_shown_once_it
         await pilot.pause()
         chips = [str(c.label) for c in composer.query("Chip")]
         assert chips == ["▣ ref.png ✕"]
+
+
+async def test_a_card_names_the_image_it_shows(tmp_path):
+    """n=4 whose image 2 finished first: the card shows image 2 and says so (it said
+    "image 1 of 4" whatever it showed); without a slot, the first final is meant."""
+    from PIL import Image
+    from textual.app import App
+
+    from imgtui.tasks import Slot
+
+    task = Task(prompt="four", params={"n": 4}, profile_name="Demo", api_mode="images")
+    task.slots = [Slot() for _ in range(4)]
+    card = TaskCard(task, "halfcell")
+
+    class Host(App[None]):
+        def compose(self):
+            yield card
+
+    async with Host().run_test() as pilot:
+        picture = Image.new("RGB", (8, 8))
+        card.set_picture(picture, unfinished=False, slot=1)
+        await pilot.pause()
+        assert str(card.query_one("#pic-label").render()) == "image 2 of 4"
+        task.slots[2].image_path = tmp_path / "3.png"
+        card.set_picture(picture, unfinished=False)  # from history: Task.preview()'s pick
+        await pilot.pause()
+        assert str(card.query_one("#pic-label").render()) == "image 3 of 4"

@@ -55,7 +55,8 @@ class TaskActions(AppBase):
         (whose status was `before`); an ended task is `end`ed."""
         card = self.task_list.card(task.id)
         if card is not None and picture is not None and not card.has_final:
-            card.set_picture(picture, unfinished=not isinstance(event, Completed))
+            slot = event.slot if isinstance(event, Completed) else None
+            card.set_picture(picture, unfinished=slot is None, slot=slot)
         if isinstance(event, (Partial, Completed)):
             self.picture_gate.frame_shown(task.id, card, event, decoded=picture is not None)
         if task.status is not before:

@@ -217,6 +217,7 @@ class TaskCard(Widget):
         self.unfinished = True
         self._has_picture = False
         self._picture: Image | Frames | None = None
+        self._slot = 0  # which image of the task the picture is (its label says so)
         self._label = ""
         # The children exist from the start, so the app may update a card before it is
         # composed or after it is removed (under load both happen): nothing is queried.
@@ -278,9 +279,18 @@ class TaskCard(Widget):
         """The card's text as shown (for tests and debugging)."""
         return self._info.render().plain
 
-    def set_picture(self, picture: Image | Frames | None, unfinished: bool) -> None:
-        """Show a still, or play an animation (`Frames`: the view's `FramePlayer`)."""
+    def set_picture(
+        self, picture: Image | Frames | None, unfinished: bool, slot: int | None = None
+    ) -> None:
+        """Show a still, or play an animation (`Frames`: the view's `FramePlayer`).
+        `slot`: which image of the task it is (0-based); None means the one
+        `Task.preview()` picks, the first image that has a final."""
         self.unfinished = unfinished
+        if slot is None:
+            slots = self.imgtask.slots
+            finals = [i for i, s in enumerate(slots) if s.image is not None or s.image_path]
+            slot = finals[0] if finals else 0
+        self._slot = slot
         self._has_picture = picture is not None
         self._picture = picture
         self._thumb.show(picture, self._placeholder())
@@ -293,7 +303,7 @@ class TaskCard(Widget):
             if self.unfinished:
                 label = "preview" if t.status is Status.RUNNING else "unfinished preview"
             elif t.n > 1:
-                label = f"image 1 of {t.n}"  # the status line says how many are done
+                label = f"image {self._slot + 1} of {t.n}"  # the status line: how many done
         if label != self._label:
             self._label = label
             self._pic_label.update(label, layout=False)  # fixed size: no layout pass
