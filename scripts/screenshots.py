@@ -60,7 +60,7 @@ async def scene(out: Path, size: tuple[int, int]) -> list[Path]:
                     prompt: str,
                     n: int = 1,
                     size_: str = "1536x1024",
-                    model: str = "gpt-image-1",
+                    model: str = "gpt-image-2",
                     headers: dict | None = None,
                     wait: bool = True,
                 ):
@@ -84,7 +84,7 @@ async def scene(out: Path, size: tuple[int, int]) -> list[Path]:
                 )
                 await wait_for(pilot, lambda: live.first_partial_at is not None)
                 await pilot.pause(0.5)
-                testing.with_model(app, "gpt-image-1", headers={})
+                testing.with_model(app, "gpt-image-2", headers={})
                 app.set_params(Params(app.params.profile, size="1536x1024", quality="high", n=1))
                 app.composer.set_text("a koi pond seen from above, ink and watercolour")
                 await pilot.pause(0.3)

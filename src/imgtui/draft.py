@@ -12,6 +12,9 @@ size, quality, n and format) is here too, so the app and the CLI agree on the de
 
 from __future__ import annotations
 
+import json
+import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -27,6 +30,7 @@ __all__ = [
     "SIZES",
     "Attachments",
     "Draft",
+    "LastParams",
     "Params",
     "available_profiles",
     "find_profile",
@@ -68,10 +72,53 @@ class Attachments:
         return bool(self.images or self.mask or self.parent_id)
 
 
+#: The image options of `Params` beyond size, quality, n and format, by their API names
+#: (`ImageParams` fields): None is "not set", so nothing is sent for them.
+OPTIONS: tuple[str, ...] = (
+    "background",
+    "output_compression",
+    "moderation",
+    "input_fidelity",
+    "complexity",
+    "frame_count",
+    "frame_duration_ms",
+    "svg_model",
+    "svg_effort",
+)
+
+
+#: What `repaired` resets when a field is refused: API field -> Params defaults.
+RESETS: dict[str, dict[str, Any]] = {
+    "size": {"size": "auto", "size_spec": None},
+    "quality": {"quality": "auto"},
+    "n": {"n": 1},
+    "output_format": {
+        "output_format": "png",
+        "frame_count": None,
+        "frame_duration_ms": None,
+        "svg_model": None,
+        "svg_effort": None,
+        "output_compression": None,
+    },
+    "background": {"background": "auto", "transparent": None},
+    "output_compression": {"output_compression": None},
+    "moderation": {"moderation": None},
+    "input_fidelity": {"input_fidelity": None},
+    "complexity": {"complexity": None},
+    "frame_count": {"frame_count": None},
+    "frame_duration_ms": {"frame_duration_ms": None},
+    "svg": {"svg_model": None, "svg_effort": None},
+}
+
+
 @dataclass
 class Params:
     """The composer's choice for the next task: one profile (with session overrides of
-    model, api_mode, stream and partial_images) and the image options."""
+    model, mainline model, api_mode, stream and partial_images) and the image options.
+
+    `size` is what is sent (`auto` or `WxH`); `size_spec` what the user picked when it was
+    a ratio and tier (`16:9@2k`, `imgtui.models.sizes`), so the picker shows it again and
+    a change of model snaps it anew. The options (`OPTIONS`) are None when not set."""
 
     profile: Profile
     size: str = "auto"
@@ -79,6 +126,16 @@ class Params:
     n: int = 1
     output_format: str = "png"
     transparent: str | None = None  # None, "native" or "local" (`Draft.transparency`)
+    background: str = "auto"
+    output_compression: int | None = None
+    moderation: str | None = None
+    input_fidelity: str | None = None
+    complexity: str | None = None
+    frame_count: int | None = None
+    frame_duration_ms: int | None = None
+    svg_model: str | None = None
+    svg_effort: str | None = None
+    size_spec: str | None = None
 
     @classmethod
     def from_config(cls, config: Config) -> Params:
@@ -101,6 +158,7 @@ class Params:
             partial_images=p.partial_images if p.stream else 0,
             stream=p.stream,
             transparent=self.transparent,
+            **{name: getattr(self, name) for name in OPTIONS},
         )
 
     def with_task(
@@ -122,7 +180,153 @@ class Params:
             params.n or self.n,
             params.output_format or self.output_format,
             params.transparent,
+            **{name: getattr(params, name) for name in OPTIONS},
         )
+
+    def check(self) -> list[str]:
+        """Check the choice as a request would carry it (any prompt, no input images):
+        raise RequestError naming the first bad field; return the warnings that do not
+        block (an experimental size, a model shutting down...)."""
+        return Draft("-", self.profile, self.image_params()).check_fields()
+
+    # -- the last-used parameters of a profile (`LastParams`) ---------------------------
+
+    def to_json(self) -> dict[str, Any]:
+        """What is kept per profile across restarts: the models, mode, streaming and every
+        image option (None-valued options left out)."""
+        p = self.profile
+        out: dict[str, Any] = {
+            "model": p.model,
+            "mainline_model": p.mainline_model,
+            "api_mode": p.api_mode,
+            "stream": p.stream,
+            "partial_images": p.partial_images,
+            "size": self.size,
+            "quality": self.quality,
+            "n": self.n,
+            "output_format": self.output_format,
+            "transparent": self.transparent,
+            "size_spec": self.size_spec,
+            **{name: getattr(self, name) for name in OPTIONS},
+        }
+        return {k: v for k, v in out.items() if v is not None}
+
+    def with_saved(self, saved: Mapping[str, Any]) -> Params:
+        """This choice (on the same profile) with `saved` (`to_json()` output) applied.
+        A value of the wrong type is skipped: a damaged file never stops the app."""
+        kinds: dict[str, type | tuple[type, ...]] = {
+            "model": str,
+            "mainline_model": str,
+            "api_mode": str,
+            "stream": bool,
+            "partial_images": int,
+            "size": str,
+            "quality": str,
+            "n": int,
+            "output_format": str,
+            "transparent": str,
+            "size_spec": str,
+            "background": str,
+            "output_compression": int,
+            "moderation": str,
+            "input_fidelity": str,
+            "complexity": str,
+            "frame_count": int,
+            "frame_duration_ms": int,
+            "svg_model": str,
+            "svg_effort": str,
+        }
+        good: dict[str, Any] = {
+            k: v
+            for k, v in saved.items()
+            if k in kinds
+            and isinstance(v, kinds[k])
+            and not (isinstance(v, bool) and kinds[k] is int)
+            and v != ""
+        }
+        profile_keys = ("model", "mainline_model", "api_mode", "stream", "partial_images")
+        prof = replace(self.profile, **{k: good[k] for k in profile_keys if k in good})
+        if prof.errors():
+            prof = self.profile
+        rest = {k: v for k, v in good.items() if k not in profile_keys}
+        return replace(self, profile=prof, **rest).repaired()
+
+    def repaired(self) -> Params:
+        """This choice made valid for its model: a ratio@tier size snapped again to the
+        model's rule, then each field the model refuses (`check()`) back to its default.
+        A kept choice then always sends, even after the profile's model changed."""
+        from imgtui.models.rules import snap_size
+
+        params = self
+        for _ in range(len(RESETS) + 1):
+            if params.size_spec:
+                try:
+                    snapped = snap_size(
+                        params.model,
+                        params.size_spec,
+                        output_format=params.output_format,
+                        frame_count=params.frame_count,
+                    )
+                    params = replace(params, size=snapped.size)
+                except RequestError:
+                    params = replace(params, size_spec=None)
+            try:
+                params.check()
+            except RequestError as exc:
+                reset = RESETS.get(exc.field.split(".")[0])
+                if reset is None:
+                    return params
+                params = replace(params, **reset)
+            else:
+                return params
+        return params
+
+
+class LastParams:
+    """The last-used parameters of each profile, kept across restarts in one JSON file
+    (`last-params.json` in the data folder): `{"profiles": {NAME: Params.to_json()}}`.
+    Only state, like a cache: a file that cannot be read counts as empty."""
+
+    FILE = "last-params.json"
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def _read(self) -> dict[str, Any]:
+        try:
+            data = json.loads(self.path.read_text("utf-8"))
+        except (OSError, ValueError):
+            return {}
+        profiles = data.get("profiles") if isinstance(data, dict) else None
+        return profiles if isinstance(profiles, dict) else {}
+
+    def get(self, profile: str) -> dict[str, Any] | None:
+        entry = self._read().get(profile)
+        return entry if isinstance(entry, dict) else None
+
+    def apply(self, params: Params) -> Params:
+        """`params` with its profile's saved choice applied (unchanged when none is saved).
+
+        The saved models are used only while the profile's own model is the one it had
+        when they were saved: a model changed in settings (say, off a shut-down one) wins
+        over a choice made before."""
+        saved = self.get(params.profile.name)
+        if not saved:
+            return params
+        if saved.get("profile_model") != params.profile.model:
+            saved = {k: v for k, v in saved.items() if k not in ("model", "mainline_model")}
+        return params.with_saved(saved)
+
+    def put(self, params: Params, profile_model: str) -> None:
+        """Keep `params` as its profile's last choice; `profile_model` is the profile's own
+        (configured) model now. Written to a temporary file renamed over the old one, so a
+        crash leaves one or the other."""
+        profiles = self._read()
+        profiles[params.profile.name] = {**params.to_json(), "profile_model": profile_model}
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_suffix(".tmp")
+        tmp.write_text(json.dumps({"profiles": profiles}, indent=1), "utf-8")
+        os.replace(tmp, self.path)
 
 
 @dataclass
@@ -204,6 +408,11 @@ class Draft:
             self.params = replace(self.params, markup=str(markup))
         self.images, self.mask = images, mask
         return self
+
+    def check_fields(self) -> list[str]:
+        """Every scalar field and the model's rules, without reading files or the key:
+        raise RequestError naming the first bad field; return the non-blocking warnings."""
+        return self.model_warnings(self._request((), None))
 
     def model_warnings(self, request: ImageRequest) -> list[str]:
         """The model's own rules (`imgtui.models`): raise RequestError naming the field and

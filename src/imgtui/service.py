@@ -28,6 +28,7 @@ import asyncio
 from collections.abc import Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
+from datetime import date
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
@@ -35,9 +36,11 @@ from imgtui import images, memory
 from imgtui.api.events import Completed, Event, Failed, Partial, Submitted
 from imgtui.api.request import RequestError
 from imgtui.batch import BatchItem
-from imgtui.config import Config, default_output_dir
-from imgtui.draft import Attachments, Draft, Params, find_profile
+from imgtui.config import Config, Profile, default_output_dir
+from imgtui.draft import Attachments, Draft, LastParams, Params, find_profile
+from imgtui.models.listing import CACHE_FILE, ModelCache, ModelLists, model_notice
 from imgtui.runner import Runner
+from imgtui.spending import LimitReached, PriceBook, check_daily_limit, spending_line
 from imgtui.store import History, Store, StoreError
 from imgtui.store.pages import HistoryPages
 from imgtui.tasks import SlotStatus, Status, Task, apply
@@ -184,6 +187,10 @@ class TaskService:
         self.decoders: dict[str, FrameDecoder] = {}  # running tasks' (`FrameDecoder.wanted`)
         self.pages = HistoryPages(self.history, history_limit)  # the list's older tasks
         self.stored_total: int | None = None  # COUNT of the stored tasks (`recount`)
+        root = Path(store.root)
+        # The last-used parameters per profile, and the providers' model lists (F2).
+        self.last_params = LastParams(root / LastParams.FILE)
+        self.model_lists = ModelLists(ModelCache(root / CACHE_FILE), self.runner.connection)
 
     def store_error(self, what: str) -> Callable[[BaseException], None]:
         """An `on_error` for a background store call: a toast titled `what`."""
@@ -217,6 +224,52 @@ class TaskService:
         for task in older:
             self.tasks[task.id] = task
         return older
+
+    # -- costs, the daily limit, models shutting down ------------------------------------
+
+    def task_cost(self, task: Task) -> float | None:
+        """USD for `task` at its profile's prices (`price_overrides` over the table)."""
+        return PriceBook.of(self.config.profiles).cost(task)
+
+    def spending(self, profile: str) -> str:
+        """Today's spending on `profile` and its daily limit, one line ("" when none)."""
+        saved = self.config.get(profile)
+        limit = saved.daily_limit_usd if saved is not None else None
+        return spending_line(
+            self.tasks.values(), profile, limit, PriceBook.of(self.config.profiles)
+        )
+
+    def may_spend(self, profile_name: str) -> bool:
+        """False, and the user told why, when the saved profile's daily spending limit is
+        reached (`spending.check_daily_limit`). Running tasks are never touched."""
+        saved = self.config.get(profile_name)
+        if saved is None or saved.daily_limit_usd is None:
+            return True
+        try:
+            check_daily_limit(
+                self.tasks.values(), saved.name, saved.daily_limit_usd, saved.price_overrides
+            )
+        except LimitReached as exc:
+            self.notify(str(exc), title="Not sent: daily limit", severity="error", timeout=15)
+            return False
+        return True
+
+    def shutdown_warning(self, profile: Profile, model: str) -> str | None:
+        """The warning before sending to `model` on `profile` when it is shut down or shuts
+        down within 30 days: the provider's date when its list is known, else the table's."""
+        url = self.runner.demo_base_url if profile.is_demo else None
+        listing = self.model_lists.known(profile, url) if url or not profile.is_demo else None
+        return model_notice(model, listing, date.today())
+
+    def keep_params(self, params: Params) -> None:
+        """Keep `params` as its profile's last choice (`LastParams`, on the store thread)."""
+        configured = self.config.get(params.profile.name)
+        self.history.background(
+            self.last_params.put,
+            params,
+            (configured or params.profile).model,
+            on_error=self.store_error("Parameters not kept"),
+        )
 
     # -- starting -----------------------------------------------------------------------
 
@@ -714,8 +767,9 @@ class TaskService:
         return tasks
 
     def use_profile(self, name: str, choice: Params) -> Params | None:
-        """`choice` on the profile `name` (saved as the active one when it is a configured
-        profile); None when there is no such profile."""
+        """The composer's choice on the profile `name` (saved as the active one when it is a
+        configured profile): its last choice (`LastParams`), else `choice`'s settings
+        defaults; None when there is no such profile."""
         profile = find_profile(self.config, name)
         if profile is None:
             return None
@@ -726,7 +780,9 @@ class TaskService:
             self.history.background(
                 save, self.config, on_error=self.store_error("Active profile not saved")
             )
-        return replace(choice, profile=replace(profile))
+        s = self.config.settings
+        fresh = Params(replace(profile), s.size, s.quality, s.n, s.output_format)
+        return self.last_params.apply(fresh)
 
     # -- the end --------------------------------------------------------------------------
 

@@ -10,10 +10,10 @@ task is sent).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from imgtui.models import cost_usd
 from imgtui.tasks import Task
@@ -113,3 +113,46 @@ def check_daily_limit(
             f"${limit_usd:.2f} today; new tasks start again tomorrow (or raise "
             "daily_limit_usd in its settings)"
         )
+
+
+class _Priced(Protocol):
+    name: str
+    price_overrides: dict[str, dict[str, float]]
+
+
+@dataclass
+class PriceBook:
+    """The price overrides of every profile (`Profile.price_overrides`), so a task's cost
+    uses the rates of the profile it ran on: the cards, the detail view and the app's
+    spending line all price through one of these."""
+
+    overrides: dict[str, Mapping[str, Mapping[str, object]]] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, profiles: Iterable[_Priced]) -> PriceBook:
+        return cls({p.name: p.price_overrides for p in profiles if p.price_overrides})
+
+    def cost(self, task: Task) -> float | None:
+        """USD for `task` at its profile's rates (`task_cost`); None when unpriced."""
+        return task_cost(task, self.overrides.get(task.profile_name))
+
+
+#: How the TUI prices one task (a `PriceBook.cost`, or plain `task_cost`).
+CostFn = Callable[[Task], "float | None"]
+
+
+def spending_line(
+    tasks: Iterable[Task],
+    profile: str,
+    limit_usd: float | None,
+    prices: PriceBook,
+    today: date | None = None,
+) -> str:
+    """One line for the app: what `profile` spent today and its daily limit, e.g.
+    `today $0.42 on Demo` or `today $5.10 of $5.00 on Demo: limit reached`; "" when
+    nothing was spent and there is no limit."""
+    spent = spent_today(tasks, profile, prices.overrides.get(profile), today)
+    if limit_usd is None:
+        return f"today ${spent:.2f} on {profile}" if spent else ""
+    line = f"today ${spent:.2f} of ${limit_usd:.2f} on {profile}"
+    return line + ": limit reached" if spent >= limit_usd else line

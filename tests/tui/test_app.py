@@ -49,7 +49,7 @@ async def test_n3_card_counts_images(make_app):
     app = make_app(partial_images=1)
     async with app.run_test(size=SIZE) as pilot:
         await settled(pilot)
-        testing.with_model(app, "gpt-image-1")
+        testing.with_model(app, "gpt-image-2")
         app.set_params(app.params.__class__(app.params.profile, n=3))
         task = await submit(pilot, "three foxes")
         await wait_for(pilot, lambda: task.status is Status.DONE, what="done")
@@ -342,6 +342,12 @@ async def test_interrupted_history_shows_preview_and_retries(make_app, tmp_path)
         await app.task_list.select("interr00000e")
         app.task_list.focus()
         await pilot.press("f5")
+        # The sample task ran on gpt-image-1, shut down on 2026-10-23: asked first.
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="the question")
+        assert "gpt-image-1 was shut down on 2026-10-23" in str(
+            app.screen.query_one("#question").render()
+        )
+        await pilot.press("y")
         await wait_for(pilot, lambda: len(app.tasks) == 6, what="the retry")
         retry = app.tasks[app.task_list.selected_id]
         assert retry.prompt == interrupted.prompt

@@ -156,7 +156,7 @@ async def test_ctrl_o_switches_profile_for_new_tasks_only(make_app, server):
     from imgtui.tui.screens.settings import ProfilePicker
 
     app = make_app(partial_images=1)
-    second = replace(app.config.profiles[0], name="Second", model="gpt-image-1.5")
+    second = replace(app.config.profiles[0], name="Second", model="gpt-image-2.5-flare")
     app.config.add(second)
     save(app.config)
     async with app.run_test(size=SIZE) as pilot:
@@ -166,8 +166,8 @@ async def test_ctrl_o_switches_profile_for_new_tasks_only(make_app, server):
         await wait_for(pilot, lambda: isinstance(app.screen, ProfilePicker), what="the picker")
         await pilot.press("2")
         await wait_for(pilot, lambda: app.params.profile.name == "Second", what="the switch")
-        assert first == "Demo" and app.params.profile.model == "gpt-image-1.5"
+        assert first == "Demo" and app.params.profile.model == "gpt-image-2.5-flare"
         task = await submit(pilot, "with the second profile")
-        assert task.profile_name == "Second" and task.model == "gpt-image-1.5"
+        assert task.profile_name == "Second" and task.model == "gpt-image-2.5-flare"
         await wait_for(pilot, lambda: task.status is Status.DONE, what="the task")
     assert load(app.config.path).settings.active_profile == "Second"

@@ -62,13 +62,13 @@ async def test_params_apply_and_validation():
     app = Host(ParamsScreen(Params(PROFILES[0]), PROFILES))
     async with app.run_test(size=(100, 40)) as pilot:
         screen = app.modal
-        screen.query_one("#size", Input).value = "1000x1000"  # not multiples of 16
+        screen.query_one("#size", Input).value = "banana"
         await pilot.press("f2")
         await pilot.pause()
         assert app.results == []
-        assert "multiples of 16" in str(screen.query_one("#error").render())
+        assert "expected auto, WIDTHxHEIGHT" in str(screen.query_one("#error").render())
         screen.query_one("#size", Input).value = "1536x1024"
-        screen.query_one("#quality", Input).value = "high"
+        screen.query_one("#quality", Select).value = "high"
         screen.query_one("#n", Select).value = 3
         screen.query_one("#partials", Select).value = 1
         await pilot.press("f2")

@@ -62,6 +62,7 @@ from imgtui.api.parse import (
     decode_outputs,
     malformed,
     usage_of,
+    with_svg_usage,
 )
 from imgtui.api.pool import make_client
 from imgtui.api.request import Connection, ImageRequest
@@ -330,7 +331,7 @@ class CallRunner:
             parser.feed({"type": "response.completed", "response": obj}, nbytes)
             yield await self._checked(parser.finish(nbytes))
             return
-        usage = usage_of(obj.get("usage"))
+        usage = with_svg_usage(usage_of(obj.get("usage")), obj.get("svg_usage"))
         meta = self.requested.merged(ImageMeta.from_json(obj))
         items = [d for d in obj.get("data") or [] if isinstance(d, dict)]
         for slot, item in zip(self.call.slots, items, strict=False):

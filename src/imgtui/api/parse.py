@@ -75,6 +75,27 @@ def usage_of(obj: object) -> dict[str, Any] | None:
     return obj if isinstance(obj, dict) and obj else None
 
 
+def with_svg_usage(usage: dict[str, Any] | None, svg_usage: object) -> dict[str, Any] | None:
+    """`usage` with an SVG reply's `svg_usage` (the author model's tokens, OPENAI-IMAGES.md
+    §3) kept under the key `svg_usage`, so the cost counts it (`models.prices.cost_usd`)."""
+    svg = usage_of(svg_usage)
+    if svg is None:
+        return usage
+    return {**(usage or {}), "svg_usage": svg}
+
+
+def response_usage(response: dict[str, Any]) -> dict[str, Any] | None:
+    """The image usage of a Response object: `tool_usage.image_gen` (the image model's
+    tokens, OPENAI-IMAGES.md §5 "Cost on Responses"), with the mainline model's `usage`
+    kept under `mainline_usage`; the plain `usage` when the reply has no tool usage."""
+    mainline = usage_of(response.get("usage"))
+    tool_usage = response.get("tool_usage")
+    image_gen = usage_of(tool_usage.get("image_gen")) if isinstance(tool_usage, dict) else None
+    if image_gen is None:
+        return mainline
+    return {**image_gen, "mainline_usage": mainline} if mainline else dict(image_gen)
+
+
 def malformed(data: str | bytes, start: int = 0) -> ApiFailure:
     """The failure for an event that is not JSON (its first 60 characters shown)."""
     shown = data[start : start + 60] if isinstance(data, bytes) else data[:60]
@@ -164,6 +185,7 @@ class StreamParser:
         self.final_url: str | None = None  # a completed event that gave a URL, not base64
         self._url_fields: tuple[ImageMeta, object, dict[str, Any] | None, int] | None = None
         self._partials = 0
+        self._svg_usage: object = None  # an SVG image_generation_call's `svg_usage`
 
     def feed(self, obj: dict[str, Any], bytes_received: int) -> list[Event]:
         err = error_object(obj)
@@ -191,18 +213,19 @@ class StreamParser:
                 and item.get("_image")
                 and self.final is None
             ):
+                self._svg_usage = item.get("svg_usage")
                 self.final = self._completed(
                     item["_image"],
                     ImageMeta.from_json(item),
                     item.get("revised_prompt"),
-                    None,
+                    with_svg_usage(None, self._svg_usage),
                     bytes_received,
                 )
             return []
         if etype == "response.completed":
             response = obj.get("response") or {}
             self._note_response(response)
-            usage = usage_of(response.get("usage"))
+            usage = response_usage(response)
             if self.final is None:
                 for item in response.get("output") or []:
                     if isinstance(item, dict) and item.get("_image"):
@@ -210,11 +233,12 @@ class StreamParser:
                             item["_image"],
                             ImageMeta.from_json(item),
                             item.get("revised_prompt"),
-                            usage,
+                            with_svg_usage(usage, item.get("svg_usage")),
                             bytes_received,
                         )
                         break
             elif usage:
+                usage = with_svg_usage(usage, self._svg_usage)
                 self.final = replace(self.final, usage=usage, response_id=self.response_id)
             self.done = True
             return []
@@ -311,5 +335,7 @@ __all__ = [
     "decode_outputs",
     "iter_sse_json",
     "malformed",
+    "response_usage",
     "usage_of",
+    "with_svg_usage",
 ]

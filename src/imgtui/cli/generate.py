@@ -213,16 +213,12 @@ def resolve_size_flag(
     """`-s` as sent: `auto`, `WxH` or `RATIO@TIER`, snapped to the model's size rule (a
     GIF's frame-size cap included); the notes say what changed. Raises UsageError."""
     from imgtui.api.request import RequestError
-    from imgtui.models import lookup, parse_size_spec, resolve_size
-    from imgtui.models.sizes import GIF_DEFAULT_FRAMES
+    from imgtui.models.rules import snap_size
 
-    spec = lookup(model)
     try:
-        parsed = parse_size_spec(text)
+        snapped = snap_size(model, text, output_format=output_format, frame_count=frames)
     except RequestError as exc:
         raise UsageError(f"-s/--size: {exc.message}") from None
-    gif_frames = (frames or GIF_DEFAULT_FRAMES) if output_format == "gif" else None
-    snapped = resolve_size(parsed, spec.sizes if spec else None, frames=gif_frames)
     return snapped.size, list(snapped.notices)
 
 

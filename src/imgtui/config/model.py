@@ -30,6 +30,7 @@ from urllib.parse import urlsplit
 from imgtui.api.request import API_MODES, FORMATS, Connection, RequestError, parse_size
 from imgtui.config import secrets
 from imgtui.models.catalog import DEFAULT_MODEL
+from imgtui.models.prices import RATE_KEYS
 
 __all__ = [
     "DEMO_URL",
@@ -78,15 +79,9 @@ REASONING_EFFORTS: tuple[str, ...] = (
     "max",
 )
 # Token rates a price override may set, in USD per 1M tokens (the columns of the price
-# table in OPENAI-IMAGES.md section 7).
-PRICE_RATES: tuple[str, ...] = (
-    "text_input",
-    "cached_text_input",
-    "text_output",
-    "image_input",
-    "cached_image_input",
-    "image_output",
-)
+# table in OPENAI-IMAGES.md section 7): the price table's own names, so an override the
+# config accepts is one the price table reads.
+PRICE_RATES: tuple[str, ...] = RATE_KEYS
 
 _HEADER_NAME_RE = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")  # RFC 9110 token
 _PARAM_NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")

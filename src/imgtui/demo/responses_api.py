@@ -139,6 +139,8 @@ class _ResponseContext:
                 action=self.action,
                 **self.params.meta(),
             )
+            if self.params.output_format == "svg":  # the SVG author's tokens (§5 output item)
+                item["svg_usage"] = today.svg_usage(self.params.prompt, self.params.svg)
         return item
 
     def usage(self) -> dict:
@@ -155,11 +157,15 @@ class _ResponseContext:
 
     def tool_usage(self) -> dict:
         image_tokens = self.params.output_tokens()
+        text = max(1, len(self.params.prompt) // 4)
+        image_in = 323 * self.input_images
         return {
             "image_gen": {
-                "input_tokens": 50,
+                "input_tokens": text + image_in,
+                "input_tokens_details": {"text_tokens": text, "image_tokens": image_in},
                 "output_tokens": image_tokens,
-                "total_tokens": 50 + image_tokens,
+                "output_tokens_details": {"image_tokens": image_tokens, "text_tokens": 0},
+                "total_tokens": text + image_in + image_tokens,
             }
         }
 

@@ -16,14 +16,14 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from imgtui.api.request import Connection
-from imgtui.models.catalog import lookup
+from imgtui.models.catalog import lookup, shutdown_notice
 
 CACHE_FILE = "models-cache.json"
 MAX_AGE = timedelta(hours=24)
@@ -127,6 +127,59 @@ class ModelList:
         return spec.shutdown if spec else None
 
 
+def shutdown_of(model_id: str, listing: ModelList | None) -> date | None:
+    """`model_id`'s shutdown date: the provider's (`listing`, when fetched), else the
+    built-in table's, else None."""
+    if listing is not None:
+        return listing.shutdown_date(model_id)
+    spec = lookup(model_id)
+    return spec.shutdown if spec else None
+
+
+def model_notice(model_id: str, listing: ModelList | None, today: date) -> str | None:
+    """The warning before sending to `model_id` when it is shut down or shuts down within
+    30 days (`catalog.shutdown_notice`), using the provider's date where known."""
+    return shutdown_notice(model_id, shutdown_of(model_id, listing), today)
+
+
+@dataclass(frozen=True)
+class Choice:
+    """One model offered in a picker: its id and a short note (family, shutdown)."""
+
+    id: str
+    note: str
+    shut_down: bool = False
+
+
+def choices(listing: ModelList | None, kind: str, today: date, current: str = "") -> list[Choice]:
+    """The models to offer for `kind` ("image": the image models; "mainline": the models
+    that call the Responses tool), current ones first, shut-down ones last and marked;
+    without a `listing`, the built-in table's models (image) or none (mainline). `current`
+    (the profile's model) is always offered, even when the provider does not list it."""
+    from imgtui.models.catalog import FAMILIES
+
+    if listing is not None:
+        ids = [m.id for m in (listing.image_models if kind == "image" else listing.mainline_models)]
+    elif kind == "image":
+        ids = [model_id for spec in FAMILIES for model_id in spec.ids]
+    else:
+        ids = []
+    if current and current not in ids:
+        ids.insert(0, current)
+    out = []
+    for model_id in ids:
+        shutdown = shutdown_of(model_id, listing)
+        spec = lookup(model_id)
+        notes = [spec.family] if spec else []
+        gone = shutdown is not None and today >= shutdown
+        if shutdown is not None:
+            notes.append(f"{'shut down' if gone else 'shuts down'} {shutdown.isoformat()}")
+        if listing is not None and listing.get(model_id) is None:
+            notes.append("not listed by the provider")
+        out.append(Choice(model_id, ", ".join(notes), gone))
+    return sorted(out, key=lambda c: c.shut_down)
+
+
 class ModelCache:
     """Per-profile model lists in one JSON file."""
 
@@ -209,3 +262,33 @@ async def models_for(
     listing = await fetch_models(conn)
     cache.put(profile, listing)
     return listing
+
+
+class ModelLists:
+    """The model lists of a session's profiles: fetched ones kept in memory, backed by
+    the on-disk `ModelCache`. `connect(profile)` resolves a profile's connection (the app
+    passes its runner's, which starts the demo server when needed).
+
+    Profiles are read duck-typed: `name`, `base_url` and `is_demo`."""
+
+    def __init__(self, cache: ModelCache, connect: Callable[[Any], Awaitable[Connection]]) -> None:
+        self.cache = cache
+        self.connect = connect
+        self._lists: dict[str, ModelList] = {}
+
+    def known(self, profile: Any, base_url: str | None = None) -> ModelList | None:
+        """The list fetched this session, else the cached one for the profile's base URL
+        (`base_url` overrides it: the demo server's address), else None. Never fetches."""
+        found = self._lists.get(profile.name)
+        url = base_url or ("" if profile.is_demo else str(profile.base_url).rstrip("/"))
+        if found is not None and (not url or found.base_url == url):
+            return found
+        return self.cache.get(profile.name, url) if url else None
+
+    async def fetch(self, profile: Any, *, refresh: bool = False) -> ModelList:
+        """The profile's list: cached (younger than a day) unless `refresh`, else fetched
+        (`models_for`). Raises ApiFailure when a fetch fails."""
+        conn = await self.connect(profile)
+        listing = await models_for(profile.name, conn, self.cache, refresh=refresh)
+        self._lists[profile.name] = listing
+        return listing

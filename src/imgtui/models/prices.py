@@ -111,12 +111,17 @@ def cost_usd(
     overrides: Mapping[str, Mapping[str, object]] | None = None,
 ) -> float | None:
     """USD for one result with this `usage` (Images API `usage`, or Responses
-    `tool_usage.image_gen`); None when there is no usage or a part is unpriced.
+    `tool_usage.image_gen`); None when there is no usage or a part is unpriced. An SVG's
+    `svg_usage` (given, or kept in `usage["svg_usage"]`) is added at its author's rates;
+    `usage["mainline_usage"]` (the Responses mainline model's own tokens) is not priced.
 
     Without `input_tokens_details`, all input tokens count as text; without
     `output_tokens_details`, all output tokens count as image tokens (§7)."""
     if not isinstance(usage, Mapping):
         return None
+    kept = usage.get("svg_usage")  # kept there by the parser (`api.parse.with_svg_usage`)
+    if svg_usage is None and isinstance(kept, Mapping):
+        svg_usage = kept
     rates = rates_for(model, overrides)
     if rates is None:
         return None

@@ -32,7 +32,16 @@ from imgtui.models.catalog import (
     lookup,
     shutdown_notice,
 )
-from imgtui.models.sizes import GIF_DEFAULT_FRAMES, GIF_FRAMES, check_size, gif_rule, parse_wxh
+from imgtui.models.sizes import (
+    GIF_DEFAULT_FRAMES,
+    GIF_FRAMES,
+    Snapped,
+    check_size,
+    gif_rule,
+    parse_size_spec,
+    parse_wxh,
+    resolve_size,
+)
 
 #: The image parameters imgtui can send, by their API names.
 PARAMS: tuple[str, ...] = (
@@ -104,6 +113,18 @@ def takes(model: str, param: str) -> bool | None:
         return spec.svg
     values = accepted(model, param)
     return bool(values) if values is not None else param in PARAMS
+
+
+def snap_size(
+    model: str, text: str, *, output_format: str = "png", frame_count: int | None = None
+) -> Snapped:
+    """The size to send for the picker's or `-s`'s `text` (`auto`, `WxH`, `A:B@TIER`)
+    with `model`: snapped to the family's size rule (a GIF frame's cap for `frame_count`
+    frames, 9 when unset, with `output_format` gif), with notices saying what changed.
+    Raises RequestError("size") when `text` is none of those forms."""
+    spec = lookup(model)
+    frames = (frame_count or GIF_DEFAULT_FRAMES) if output_format == "gif" else None
+    return resolve_size(parse_size_spec(text), spec.sizes if spec else None, frames=frames)
 
 
 def check_params(

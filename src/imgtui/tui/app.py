@@ -124,7 +124,8 @@ class ImgtuiApp(OrderedKeys, HistoryControl, Composing):
         self.runner = self.service.runner
         self.tasks = self.service.tasks
         self.clock = clock
-        self.params = Params.from_config(config)
+        # the active profile's last choice (`draft.LastParams`), else the settings' defaults
+        self.params = self.service.last_params.apply(Params.from_config(config))
         self.history_filter = HistoryFilter()
         self.history_loaded = asyncio.Event()
         self.collector = Collector(self.call_after_refresh)
@@ -164,7 +165,7 @@ class ImgtuiApp(OrderedKeys, HistoryControl, Composing):
     def on_mount(self) -> None:
         if not self.is_headless:
             self._handle_signals()
-        self.param_bar.show(self.params)
+        self.show_params()
         self.composer.area.focus()
         feed_keys(self, typed_during_probe())  # typed while the terminal was probed
         self.update_subtitle()
@@ -288,7 +289,7 @@ def run_app(renderer: str | None = None, profile: str | None = None) -> int:
     kind = imaging.prepare_renderer(imaging.renderer_name(renderer or config.settings.renderer))
     app = ImgtuiApp(config=config, renderer=kind)
     if found is not None:
-        app.params = replace(app.params, profile=replace(found))
+        app.params = app.service.last_params.apply(replace(app.params, profile=replace(found)))
     app.run()
     return app.return_code or 0
 

@@ -32,7 +32,7 @@ class FixedClock:
 def demo_config(
     root: Path,
     *,
-    model: str = "gpt-image-1",
+    model: str = "gpt-image-2",
     partial_images: int = 2,
     headers: dict[str, str] | None = None,
     output_dir: Path | None = None,

@@ -86,12 +86,18 @@ class AppBase(PlainNotices):
         return DoneNotifier(self, lambda: self.config.settings.notify)
 
     def make_card(self, task: Task) -> TaskCard:
-        return TaskCard(task, self.image_kind, self.clock)
+        return TaskCard(task, self.image_kind, self.clock, self.service.task_cost)
 
     def set_params(self, params: Params) -> None:
-        """The composer's choice for the next task."""
+        """The composer's choice for the next task, kept as its profile's last choice
+        (`draft.LastParams`: back at the next start and whenever the profile is chosen)."""
         self.params = params
-        self.param_bar.show(params)
+        self.show_params()
+        self.service.keep_params(params)
+
+    def show_params(self) -> None:
+        """The line above the composer: the choice, and today's spending on its profile."""
+        self.param_bar.show(self.params, self.service.spending(self.params.profile.name))
 
     _counted_at = -1  # how many tasks the service had when the last COUNT was asked
 

@@ -37,8 +37,13 @@ class Composing(TaskActions):
                 exc.message, title=f"Can't send: {exc.field}", severity="error", markup=False
             )
             return None
-        self.composer.clear_attachments()  # (the prompt area emptied itself on Enter)
-        return self.launch(draft)
+
+        def sent() -> None:  # the prompt area emptied itself on Enter; after a question
+            if self.composer.text == text:  # the prompt came back: it is taken now
+                self.composer.set_text("")
+            self.composer.clear_attachments()
+
+        return self.send(draft, sent)
 
     # -- batches --------------------------------------------------------------------------
 
@@ -63,6 +68,8 @@ class Composing(TaskActions):
                 exc.message, title=f"Batch not run: {exc.field}", severity="error", markup=False
             )
             return []
+        if not all(self.service.may_spend(name) for name in {d.profile.name for d in drafts}):
+            return []
         tasks = [self.launch(draft) for draft in drafts]
         self.notify(f"{len(tasks)} tasks queued", title="Batch", markup=False)
         return tasks
@@ -76,7 +83,15 @@ class Composing(TaskActions):
             if params is not None:
                 self.set_params(params)
 
-        self.push_screen(ParamsScreen(self.params, available_profiles(self.config)), done)
+        self.push_screen(
+            ParamsScreen(
+                self.params,
+                available_profiles(self.config),
+                self.service.model_lists,
+                demo_base_url=self.service.runner.demo_base_url,
+            ),
+            done,
+        )
 
     @on(ParamBar.Clicked)
     def _param_bar_clicked(self) -> None:

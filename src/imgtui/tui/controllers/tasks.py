@@ -7,6 +7,7 @@ the answer. Nothing here touches the store or the wire.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from imgtui.api.events import Completed, Event, Partial, Progress, Started
@@ -40,6 +41,35 @@ class TaskActions(AppBase):
         self.call_next(self.task_list.add_first, card)
         self.update_subtitle()
         return card
+
+    def send(self, draft: Draft, sent: Callable[[], object] | None = None) -> Task | None:
+        """Launch a checked draft unless its profile's daily spending limit is reached; a
+        model shut down or shutting down within 30 days is sent only once the user says
+        yes (the task starts then, and None is returned now). `sent()` runs at launch."""
+        if not self.service.may_spend(draft.profile.name):
+            return None
+        warning = self.service.shutdown_warning(draft.profile, draft.params.model)
+        if warning is None:
+            if sent is not None:
+                sent()
+            return self.launch(draft)
+
+        def answered(yes: bool | None) -> None:
+            if yes and self.service.may_spend(draft.profile.name):
+                if sent is not None:
+                    sent()
+                self.launch(draft)
+
+        self.push_screen(
+            ConfirmScreen(
+                f"{warning}.\n\nSend this task to {draft.params.model} anyway?",
+                yes="Send",
+                no="Don't send",
+                title="Model shutting down",
+            ),
+            answered,
+        )
+        return None
 
     def launch(self, draft: Draft) -> Task:
         """A new task for `draft`: queued, shown, saved, and run by its own worker."""
@@ -81,6 +111,7 @@ class TaskActions(AppBase):
         self.update_subtitle()
         running, queued, _ = self.service.counts()
         self.done_notifier.task_ended(task, running + queued)
+        self.show_params()  # today's spending moved
         if len(self.screen_stack) > 1:
             showing = isinstance(self.screen, DetailScreen) and self.screen.imgtask.id == task.id
             if not showing:
@@ -159,6 +190,7 @@ class TaskActions(AppBase):
             pictures=self.service.pictures,
             history=self.history,
             output_dir=default_output_dir(self.config),
+            cost_of=self.service.task_cost,
         )
         self.push_screen(screen, done)
 
@@ -192,7 +224,7 @@ class TaskActions(AppBase):
                 title="Retry",
                 markup=False,
             )
-        return self.launch(draft)
+        return self.send(draft)
 
     def reuse_task(self, task_id: str) -> None:
         """Put a task's prompt, parameters and input images back into the composer."""

@@ -29,7 +29,7 @@ from textual.widgets import Footer, Static
 
 from imgtui import desktop, images
 from imgtui.api.events import Progress, Started
-from imgtui.spending import task_cost
+from imgtui.spending import CostFn, task_cost
 from imgtui.store import History
 from imgtui.tasks import SlotStatus, Status, Task
 from imgtui.text import clean
@@ -144,9 +144,11 @@ class DetailScreen(ModalScreen["DetailResult | None"]):
         history: History,
         output_dir: Path,
         pictures: Executor | None = None,
+        cost_of: CostFn = task_cost,
     ) -> None:
         super().__init__()
         self.imgtask = task
+        self.cost_of = cost_of  # the task's cost at its profile's prices (`PriceBook`)
         self.kind = kind
         self.clock = clock
         self.index = index
@@ -225,7 +227,7 @@ class DetailScreen(ModalScreen["DetailResult | None"]):
         self._section("params", "Parameters", self._params_content())
         usage = t.usage
         rows = _flatten_usage(usage) if usage else []
-        cost = task_cost(t)
+        cost = self.cost_of(t)
         if rows:
             rows.append(("cost", f"${cost:.4f}" if cost is not None else "not priced"))
         self._section(

@@ -36,7 +36,8 @@ class ParamBar(Vertical):
         yield Static("", id="notice")
         yield Static("", id="params")
 
-    def show(self, params: Params) -> None:
+    def show(self, params: Params, spending: str | None = None) -> None:
+        """The choice for the next task; `spending`: today's spending line (the app's)."""
         p = params.profile
         name, model = clean(p.name, newlines=False), clean(p.model, newlines=False)
         sep = (" │ ", "$foreground-muted")
@@ -61,6 +62,8 @@ class ParamBar(Vertical):
         ]
         if params.output_format != "png":
             parts += [sep, params.output_format]
+        if spending:
+            parts += [sep, (clean(spending, newlines=False), "$foreground-muted")]
         parts += [("   F2 edit · ^o profile", "$foreground-muted italic")]
         self.query_one("#params", Static).update(Content.assemble(*parts))
         self.query_one("#notice", Static).update(DEMO_NOTICE)

@@ -17,7 +17,7 @@ from textual.content import Content
 from textual.widget import Widget
 from textual.widgets import Static
 
-from imgtui.spending import task_cost
+from imgtui.spending import CostFn, task_cost
 from imgtui.tasks import Status, Task
 from imgtui.text import clean
 from imgtui.tui.widgets.image_view import ImageView
@@ -84,7 +84,8 @@ def params_summary(task: Task) -> str:
     return " · ".join(parts)
 
 
-def status_line(task: Task, now: float) -> Content:
+def status_line(task: Task, now: float, cost_of: CostFn = task_cost) -> Content:
+    """Status word, elapsed time and cost (`cost_of`: the profile's prices, `PriceBook`)."""
     running = task.status is Status.RUNNING
     parts: list = []
     if running:
@@ -92,7 +93,7 @@ def status_line(task: Task, now: float) -> Content:
     parts.append((task.status_word(), STATUS_STYLE[task.status]))
     if task.started_at is not None:
         parts.append(("  " + format_elapsed(task.elapsed(now), running), "dim"))
-    cost = task_cost(task)
+    cost = cost_of(task)
     if cost is not None:
         parts.append((f"  ${cost:.3f}", "dim"))
     return Content.assemble(*parts)
@@ -148,7 +149,9 @@ class CardInfo(Widget):
             Content.styled(params_summary(t), "$foreground-muted").truncate(width, ellipsis=True)
         )
         lines.append(Content(""))
-        lines.append(status_line(t, self.card.clock()).truncate(width, ellipsis=True))
+        lines.append(
+            status_line(t, self.card.clock(), self.card.cost_of).truncate(width, ellipsis=True)
+        )
         progress = 1.0 if t.status is Status.DONE else max(0.0, min(1.0, t.progress()))
         filled = round(progress * width)
         lines.append(
@@ -209,11 +212,12 @@ class TaskCard(Widget):
     }}
     """
 
-    def __init__(self, task: Task, kind: str, clock=time.time) -> None:
+    def __init__(self, task: Task, kind: str, clock=time.time, cost_of: CostFn = task_cost) -> None:
         super().__init__(id=f"task-{task.id}")
         self.imgtask = task
         self.kind = kind
         self.clock = clock
+        self.cost_of = cost_of  # the task's cost at its profile's prices
         self.unfinished = True
         self._has_picture = False
         self._picture: Image | Frames | None = None
