@@ -36,7 +36,7 @@ from concurrent.futures import Executor
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, cast
 
-from imgtui.api.events import Completed, Event, Failed, FailureKind, Partial, Submitted
+from imgtui.api.events import Completed, Event, Failed, FailureKind, Partial, Sent, Submitted
 from imgtui.api.request import Connection, RequestError
 from imgtui.queue import ProfileQueue
 
@@ -168,6 +168,9 @@ class Runner:
             raise RequestError("provider", str(exc)) from None
         conn = await self.connection(draft.profile)
         request = await asyncio.to_thread(draft.request)
+        if provider is None:  # the request as sent (key masked) goes with the task
+            calls = await asyncio.to_thread(_described, conn, request)
+            send(Sent(0, tuple(calls)))
         retry = replace(
             self.retry or api_client.DEFAULT_RETRY,
             on_retry=lambda failure: self._retrying(draft.profile, failure),
@@ -217,6 +220,13 @@ class Runner:
         if self._pool is not None:
             with contextlib.suppress(Exception):
                 await self._pool.aclose()
+
+
+def _described(conn: Connection, request: Any) -> list[dict[str, Any]]:
+    """`request`'s HTTP calls as sent, masked (`api.calls.describe_calls`)."""
+    from imgtui.api.calls import build_calls, describe_calls
+
+    return describe_calls(conn, build_calls(conn, request))
 
 
 def _keyed(event: Completed) -> Completed:

@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any, Literal, Protocol
 
 from imgtui import images, memory
-from imgtui.api.events import Completed, Event, Failed, Partial, Submitted
+from imgtui.api.events import Completed, Event, Failed, Partial, Sent, Submitted
 from imgtui.api.request import RequestError
 from imgtui.batch import BatchItem
 from imgtui.config import Config, Profile, default_output_dir
@@ -402,7 +402,9 @@ class TaskService:
             self.save_final(task, event.slot)
         elif isinstance(event, Failed) and event.raw:
             self.keep_broken(task, event)
-        elif isinstance(event, Submitted):  # the handle goes to disk now: a restart resumes
+        elif isinstance(event, (Submitted, Sent)):
+            # A polled task's handle goes to disk now (a restart resumes it); the request
+            # as sent is kept with the task.
             self.history.background(
                 self.store.save, task, on_error=self.store_error("History not saved")
             )

@@ -27,6 +27,7 @@ from imgtui.api.events import (
     ImageMeta,
     Partial,
     Progress,
+    Sent,
     Started,
     Submitted,
 )
@@ -203,6 +204,8 @@ class Task:
     error_hint: str | None = None
     # A polled provider's handle (`api.polled`): a restart resumes polling with it.
     job: dict[str, Any] | None = None
+    # The HTTP requests as sent (`api.events.Sent`: secrets masked), for the detail view.
+    sent: list[dict[str, Any]] | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.params, ImageParams):
@@ -417,6 +420,9 @@ def apply(task: Task, event: Event, now: float | None = None) -> bool:
         return True
     if isinstance(event, Submitted):
         task.job = dict(event.handle)
+        return True
+    if isinstance(event, Sent):
+        task.sent = [dict(call) for call in event.calls]
         return True
     if isinstance(event, Completed):
         slot.status = SlotStatus.DONE

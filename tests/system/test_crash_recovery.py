@@ -163,7 +163,7 @@ def crash(server, tmp_path_factory) -> Crash:
         Config(
             path=config_file,
             profiles=[
-                Profile(PROFILE, server.base_url, model="gpt-image-1", partial_images=PARTIALS)
+                Profile(PROFILE, server.base_url, model="gpt-image-2", partial_images=PARTIALS)
             ],
             settings=Settings(
                 active_profile=PROFILE, renderer="halfcell", output_dir=str(root / "exports")

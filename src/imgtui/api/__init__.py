@@ -25,6 +25,7 @@ from imgtui.api.events import (
     ImageMeta,
     Partial,
     Progress,
+    Sent,
     Started,
     Submitted,
 )
@@ -71,6 +72,7 @@ __all__ = [
     "Progress",
     "RequestError",
     "RetryPolicy",
+    "Sent",
     "Started",
     "Submitted",
     "check_connection",

@@ -8,6 +8,7 @@ as `image`, several as repeated `image[]`, scalar fields as form fields.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
@@ -67,6 +68,58 @@ def build_calls(conn: Connection, req: ImageRequest) -> list[HttpCall]:
     per_call = 1 if parallel else req.n
     slot_groups = [[i] for i in range(req.n)] if parallel else [list(range(req.n))]
     return [_build_call(conn, req, per_call, slots) for slots in slot_groups]
+
+
+MASKED = "***"
+_DATA_URL = re.compile(r"^data:([\w./+-]+);base64,(.*)$", re.DOTALL)
+
+
+def describe_calls(conn: Connection, calls: list[HttpCall]) -> list[dict[str, Any]]:
+    """The calls as they are sent, for the detail view and the history: method, URL
+    (without its query), query, headers and body. Never a secret: the Authorization
+    header, every configured header value and every query value are `***`; input images
+    (multipart files, data URLs) are reduced to their type and size."""
+    query = {name: MASKED for name in request_params(conn) or {}}
+    headers = {
+        name: ("Bearer " + MASKED if name == "Authorization" else MASKED)
+        if name == "Authorization" or name in conn.headers
+        else value
+        for name, value in request_headers(conn).items()
+    }
+    out = []
+    for call in calls:
+        entry: dict[str, Any] = {
+            "method": "POST",
+            "url": endpoint_url(conn, call.path),
+            "headers": headers,
+        }
+        if query:
+            entry["query"] = query
+        if call.json is not None:
+            entry["json"] = _without_images(call.json)
+        if call.data is not None:
+            entry["form"] = dict(call.data)
+        if call.files:
+            entry["files"] = [
+                {"field": field, "filename": name, "type": mime, "bytes": len(data)}
+                for field, (name, data, mime) in call.files
+            ]
+        out.append(entry)
+    return out
+
+
+def _without_images(value: Any) -> Any:
+    """`value` with every base64 data URL replaced by `data:<type>;base64,… (N bytes)`."""
+    if isinstance(value, dict):
+        return {k: _without_images(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_without_images(v) for v in value]
+    if isinstance(value, str):
+        m = _DATA_URL.match(value)
+        if m:
+            size = len(m[2]) * 3 // 4 - m[2][-2:].count("=")
+            return f"data:{m[1]};base64,… ({size:,} bytes)"
+    return value
 
 
 def prompt_with_size(prompt: str, size: str) -> str:

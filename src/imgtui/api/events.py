@@ -141,6 +141,16 @@ class Completed:
 
 
 @dataclass(frozen=True)
+class Sent:
+    """The HTTP requests of a task as they are sent (`api.calls.describe_calls`): method,
+    URL, headers and body, with the key and every configured header and query value
+    masked and input images reduced to their size. Concerns the whole task; `slot` is 0."""
+
+    slot: int
+    calls: tuple[dict[str, Any], ...] = field(compare=False)
+
+
+@dataclass(frozen=True)
 class Submitted:
     """A polled provider accepted the task: `handle` (JSON-safe: kind, task id, poll URLs)
     lets a restarted process poll the same task instead of submitting it again
@@ -164,4 +174,4 @@ class Failed:
     raw: bytes | None = field(default=None, repr=False, compare=False)
 
 
-Event = Started | Progress | Partial | Completed | Failed | Submitted
+Event = Started | Progress | Partial | Completed | Failed | Submitted | Sent

@@ -110,6 +110,17 @@ def shutdown_notice(model: str, shutdown: date | None, today: date) -> str | Non
     return None
 
 
+def switch_for(model: str, today: date, shutdown: date | None = None) -> str | None:
+    """The current model to switch a profile to when `model` is shut down or shuts down
+    within 30 days (`shutdown_notice`): the replacement OAI-DEP names, else the default
+    model; None when `model` needs no switch. `shutdown` overrides the table's date."""
+    spec = lookup(model)
+    when = shutdown or (spec.shutdown if spec else None)
+    if shutdown_notice(model, when, today) is None:
+        return None
+    return (spec.replacement if spec else None) or DEFAULT_MODEL
+
+
 #: The table, newest first. The first entry's first id is the default for new profiles.
 FAMILIES: tuple[ModelSpec, ...] = (
     ModelSpec(

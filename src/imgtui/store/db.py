@@ -139,6 +139,11 @@ def _v4_collections(conn: sqlite3.Connection) -> None:
     conn.execute("CREATE INDEX collections_task ON collections (task_id)")
 
 
+def _v5_sent(conn: sqlite3.Connection) -> None:
+    """The requests as sent (JSON, secrets masked: `api.events.Sent`), for the detail view."""
+    conn.execute("ALTER TABLE tasks ADD COLUMN sent TEXT")
+
+
 # Step i takes a database from user_version i to i + 1. Append only; never edit a step
 # that has shipped.
 UPGRADES: list[Callable[[sqlite3.Connection], None]] = [
@@ -146,6 +151,7 @@ UPGRADES: list[Callable[[sqlite3.Connection], None]] = [
     _v2_search,
     _v3_job,
     _v4_collections,
+    _v5_sent,
 ]
 SCHEMA_VERSION = len(UPGRADES)
 
@@ -170,6 +176,7 @@ _COLUMNS = (
     "slots",
     "search_text",
     "job",
+    "sent",
 )
 _SELECT = f"SELECT {', '.join(_COLUMNS)} FROM tasks"
 _UPSERT = (
@@ -776,6 +783,7 @@ class Store:
             "slots": _dumps(slots),
             "search_text": _search_text(task.prompt, [s.revised_prompt for s in task.slots]),
             "job": _dumps(task.job) if task.job else None,
+            "sent": _dumps(task.sent) if task.sent else None,
         }
 
     def _slot_json(self, s: Slot) -> dict[str, Any]:
@@ -826,6 +834,9 @@ class Store:
             error_message=r["error_message"],
             error_hint=r["error_hint"],
             job=(_json_obj(r["job"]) or None) if r["job"] else None,
+            sent=[c for c in _json_list(r["sent"]) if isinstance(c, dict)] or None
+            if r["sent"]
+            else None,
         )
 
     def _slot_from(self, index: int, d: dict[str, Any]) -> Slot:

@@ -12,6 +12,7 @@ app forwards each change and the newest partial frame replaces the shown one.
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import Callable
 from concurrent.futures import Executor
@@ -66,6 +67,33 @@ def _slot_source(task: Task, index: int) -> tuple[bytes | Path | None, bool, int
 
 def _fmt_time(ts: float | None) -> str:
     return datetime.fromtimestamp(ts).strftime("%Y-%m-%d %H:%M:%S") if ts else "—"
+
+
+def sent_content(task: Task) -> Content | None:
+    """The task's HTTP requests as sent (`Task.sent`, secrets already masked): method and
+    URL, query and headers, then the JSON body or form fields and files. None when the
+    task has none recorded (a polled provider, an older history row, not started yet)."""
+    if not task.sent:
+        return None
+    parts: list = []
+    for i, call in enumerate(task.sent):
+        if len(task.sent) > 1:
+            parts.append((f"call {i + 1} of {len(task.sent)}\n", "$foreground-muted"))
+        parts.append((f"{call.get('method', 'POST')} {call.get('url', '')}\n", "bold"))
+        for title in ("query", "headers", "form"):
+            values = call.get(title)
+            if isinstance(values, dict):
+                for name, value in values.items():
+                    parts += [(f"{name}: ", "$foreground-muted"), f"{value}\n"]
+        for f in call.get("files") or []:
+            if isinstance(f, dict):
+                parts.append(
+                    f"file {f.get('field')}: {f.get('filename')} "
+                    f"({f.get('type')}, {f.get('bytes', 0):,} bytes)\n"
+                )
+        if "json" in call:
+            parts.append(json.dumps(call["json"], indent=1, ensure_ascii=False) + "\n")
+    return Content.assemble(*parts)
 
 
 def _flatten_usage(usage: dict, prefix: str = "") -> list[tuple[str, str]]:
@@ -171,6 +199,7 @@ class DetailScreen(ModalScreen["DetailResult | None"]):
                         "revised",
                         "status",
                         "params",
+                        "sent",
                         "usage",
                         "timings",
                         "files",
@@ -247,6 +276,7 @@ class DetailScreen(ModalScreen["DetailResult | None"]):
             if rows
             else None,
         )
+        self._section("sent", "Request as sent", sent_content(t))
         self._section("timings", "Timings", self._timings_content())
         files = [str(p) for p in t.images] + [
             f"{s.partial_path} (preview)" for s in t.slots if s.partial_path

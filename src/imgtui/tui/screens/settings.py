@@ -22,6 +22,7 @@ import asyncio
 import copy
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
+from datetime import date
 
 from textual import events, on
 from textual.app import ComposeResult
@@ -178,9 +179,11 @@ class SettingsScreen(Screen[str | None]):
         save: SaveFn | None = None,
         environ: Mapping[str, str] | None = None,
         demo_base_url: str | None = None,
+        today: date | None = None,
     ) -> None:
         super().__init__()
         self.config = config
+        self.today = today or date.today()  # which models are shut down (the flag, `u`)
         self._save: SaveFn = save if save is not None else config_module.save
         self.environ = environ
         self.demo_base_url = demo_base_url
@@ -272,7 +275,7 @@ class SettingsScreen(Screen[str | None]):
                         marker,
                         (clean(p.name, newlines=False), "bold"),
                         "\n",
-                        profile_details(p, self.environ),
+                        profile_details(p, self.environ, self.today),
                     ),
                     id=p.name,
                 )
@@ -363,6 +366,7 @@ class SettingsScreen(Screen[str | None]):
 
     @on(OptionList.OptionHighlighted, "#profile-list")
     def _highlighted(self, event: OptionList.OptionHighlighted) -> None:
+        self.refresh_bindings()  # `u` (switch model) shows for a flagged profile only
         name = event.option.id
         if name is None or name == self.editing or self._asking:
             return
@@ -561,6 +565,42 @@ class SettingsScreen(Screen[str | None]):
             self._highlight(name)
             self._refresh_form()
             self.notify(f"{name} is now the active profile", title="Settings")
+
+    def _switch_target(self) -> tuple[str, str] | None:
+        """(profile name, model to switch to) for the highlighted profile when its model
+        is shut down or shutting down; else None."""
+        from imgtui.models.catalog import switch_for
+
+        name = self._highlighted_name()
+        profile = self.config.get(name) if name is not None else None
+        if profile is None:
+            return None
+        target = switch_for(profile.model, self.today)
+        return (profile.name, target) if target else None
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "switch_model":  # only for a profile flagged in the list
+            return self._switch_target() is not None
+        return True
+
+    def action_switch_model(self) -> None:
+        """Switch the highlighted profile off its shut-down (or soon shut-down) model to
+        the current one the list names, and save: only ever on this key, never silently."""
+        target = self._switch_target()
+        if target is None:
+            return
+        name, model = target
+        if self.editing == name and self.dirty:
+            self.notify("Save or revert the form's changes first.", title="Model not switched")
+            return
+        old = self.config.get(name)
+        assert old is not None
+        if self._commit(lambda c: c.replace(name, replace(old, model=model)), "Switch model"):
+            if self.editing == name:
+                self._load(self.config.get(name) or old, name)
+            self._highlight(name)
+            self.refresh_bindings()
+            self.notify(f"{name}: {old.model} → {model}", title="Model switched")
 
     def _select_after_change(self, name: str) -> None:
         """Highlight `name`; the highlight handler loads it (asking first if the form is dirty)."""
