@@ -36,7 +36,16 @@ from concurrent.futures import Executor
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, cast
 
-from imgtui.api.events import Completed, Event, Failed, FailureKind, Partial, Sent, Submitted
+from imgtui.api.events import (
+    Completed,
+    Event,
+    Failed,
+    FailureKind,
+    Partial,
+    Sent,
+    Started,
+    Submitted,
+)
 from imgtui.api.request import Connection, RequestError
 from imgtui.queue import ProfileQueue
 
@@ -168,9 +177,12 @@ class Runner:
             raise RequestError("provider", str(exc)) from None
         conn = await self.connection(draft.profile)
         request = await asyncio.to_thread(draft.request)
-        if provider is None:  # the request as sent (key masked) goes with the task
-            calls = await asyncio.to_thread(_described, conn, request)
-            send(Sent(0, tuple(calls)))
+        # The request as sent (secrets masked) goes with the task, after its first Started.
+        sent = (
+            Sent(0, tuple(await asyncio.to_thread(_described, conn, request)))
+            if provider is None
+            else None
+        )
         retry = replace(
             self.retry or api_client.DEFAULT_RETRY,
             on_retry=lambda failure: self._retrying(draft.profile, failure),
@@ -200,6 +212,11 @@ class Runner:
             async with contextlib.aclosing(stream) as events:
                 async for received in events:
                     event = received
+                    if sent is not None and isinstance(event, Started):
+                        send(event)
+                        send(sent)
+                        sent = None
+                        continue
                     if keyed and isinstance(event, Completed):
                         event = await loop.run_in_executor(self.executor, _keyed, event)
                     picture = None

@@ -34,7 +34,7 @@ async def test_daily_limit_refuses_new_tasks_but_never_stops_a_running_one(make_
         await settled(pilot)
         first = await submit(pilot, "a priced fox")
         await wait_for(pilot, lambda: first.status is Status.DONE, what="done")
-        spent = app.task_cost(first)
+        spent = app.service.task_cost(first)
         assert spent is not None and spent > 0
         assert f"today ${spent:.2f} on Demo" in bar_text(app)
         # A slow task runs while the limit is set below what was already spent.
@@ -50,7 +50,7 @@ async def test_daily_limit_refuses_new_tasks_but_never_stops_a_running_one(make_
         await pilot.pause()
         assert len(app.tasks) == tasks and len(server.requests) == requests  # nothing sent
         assert app.composer.text == "one more fox"  # kept, to send another day
-        assert any("daily spending limit" in n.message for n in app._notifications)
+        assert any("daily spending limit" in n.message for n in app.notices)
         # the running stream was not touched
         await wait_for(pilot, lambda: running.status.ended, what="the running task")
         assert running.status is Status.DONE
@@ -109,8 +109,8 @@ async def test_shutdown_date_from_the_provider_list_is_used(make_app, server):
     app = make_app(partial_images=1)
     async with app.run_test(size=SIZE) as pilot:
         await settled(pilot)
-        await app.model_lists.fetch(app.params.profile)
+        await app.service.model_lists.fetch(app.params.profile)
         testing.with_model(app, "gpt-image-2.6-flare")
-        assert app.shutdown_warning(app.params.profile, "gpt-image-2.6-flare") is None
-        warning = app.shutdown_warning(app.params.profile, "gpt-image-1.5")
+        assert app.service.shutdown_warning(app.params.profile, "gpt-image-2.6-flare") is None
+        warning = app.service.shutdown_warning(app.params.profile, "gpt-image-1.5")
         assert warning is not None and "2026-12-01" in warning
