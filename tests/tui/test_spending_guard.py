@@ -114,3 +114,27 @@ async def test_shutdown_date_from_the_provider_list_is_used(make_app, server):
         assert app.service.shutdown_warning(app.params.profile, "gpt-image-2.6-flare") is None
         warning = app.service.shutdown_warning(app.params.profile, "gpt-image-1.5")
         assert warning is not None and "2026-12-01" in warning
+
+
+async def test_batch_on_a_shut_down_model_asks_once(make_app, server):
+    from imgtui.batch import BatchItem
+
+    app = make_app(partial_images=1)
+    async with app.run_test(size=SIZE) as pilot:
+        await settled(pilot)
+        items = [BatchItem("a fox", {"model": "gpt-image-1"}, 1), BatchItem("a hare", {}, 2)]
+        requests = len(server.requests)
+        assert app.launch_batch(items) == []
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="question")
+        question = str(app.screen.query_one("#question").render())
+        assert "gpt-image-1 was shut down on 2026-10-23" in question and "2 tasks" in question
+        await pilot.press("n")
+        await pilot.pause()
+        assert not app.tasks and len(server.requests) == requests
+        app.launch_batch(items)
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="question")
+        await pilot.press("y")
+        await wait_for(pilot, lambda: len(app.tasks) == 2, what="both tasks")
+        await wait_for(
+            pilot, lambda: all(t.status.ended for t in app.tasks.values()), what="the end"
+        )

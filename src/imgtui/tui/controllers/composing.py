@@ -10,6 +10,7 @@ from imgtui.batch import BatchItem
 from imgtui.draft import Attachments, Draft, Params, available_profiles
 from imgtui.tasks import Task
 from imgtui.tui.controllers.tasks import TaskActions
+from imgtui.tui.screens.confirm import ConfirmScreen
 from imgtui.tui.widgets.composer import PromptArea
 from imgtui.tui.widgets.param_bar import ParamBar
 
@@ -70,9 +71,37 @@ class Composing(TaskActions):
             return []
         if not all(self.service.may_spend(name) for name in {d.profile.name for d in drafts}):
             return []
-        tasks = [self.launch(draft) for draft in drafts]
-        self.notify(f"{len(tasks)} tasks queued", title="Batch", markup=False)
-        return tasks
+        warnings = list(
+            dict.fromkeys(
+                w
+                for d in drafts
+                if (w := self.service.shutdown_warning(d.profile, d.params.model)) is not None
+            )
+        )
+
+        def run_all() -> list[Task]:
+            tasks = [self.launch(draft) for draft in drafts]
+            self.notify(f"{len(tasks)} tasks queued", title="Batch", markup=False)
+            return tasks
+
+        if not warnings:
+            return run_all()
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                run_all()
+
+        self.push_screen(
+            ConfirmScreen(
+                "\n".join(f"{w}." for w in warnings)
+                + f"\n\nRun the {len(drafts)} tasks of this batch anyway?",
+                yes="Run",
+                no="Don't run",
+                title="Model shutting down",
+            ),
+            answered,
+        )
+        return []
 
     # -- parameters and profile -----------------------------------------------------------
 
