@@ -65,3 +65,10 @@ def card_text(app, task_id: str, part: str = "info") -> str:
     if part == "info":
         return " ".join(card.info_text().split())
     return str(card.query_one(f"#{part}").render())
+
+
+def asking(app) -> bool:
+    """A yes/no question is on screen and composed (its buttons take the keys)."""
+    from imgtui.tui.screens.confirm import ConfirmScreen
+
+    return isinstance(app.screen, ConfirmScreen) and bool(app.screen.query("#no"))

@@ -14,10 +14,9 @@ import pytest
 from imgtui.store import Store
 from imgtui.tasks import Status
 from imgtui.tui import testing
-from imgtui.tui.screens.confirm import ConfirmScreen
 from imgtui.tui.screens.detail import DetailScreen
 from imgtui.tui.widgets.task_card import TaskCard
-from tests.tui.pilot import SIZE, card_text, settled, submit, wait_for
+from tests.tui.pilot import SIZE, asking, card_text, settled, submit, wait_for
 
 DEMO_DELAY = 0.05  # the shared demo server's pace in this module (conftest)
 
@@ -237,9 +236,7 @@ async def test_detail_pager_save_copy_retry_refine_delete(make_app, tmp_path, mo
         await pilot.press("enter")
         await wait_for(pilot, lambda: isinstance(app.screen, DetailScreen), what="the detail modal")
         await pilot.press("delete")
-        await wait_for(
-            pilot, lambda: isinstance(app.screen, ConfirmScreen), what="the confirmation"
-        )
+        await wait_for(pilot, lambda: asking(app), what="the confirmation")
         await pilot.press("y")
         await wait_for(pilot, lambda: task.id not in app.tasks, what="the delete")
         await settled(pilot)
@@ -343,7 +340,7 @@ async def test_interrupted_history_shows_preview_and_retries(make_app, tmp_path)
         app.task_list.focus()
         await pilot.press("f5")
         # The sample task ran on gpt-image-1, shut down on 2026-10-23: asked first.
-        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="the question")
+        await wait_for(pilot, lambda: asking(app), what="the question")
         assert "gpt-image-1 was shut down on 2026-10-23" in str(
             app.screen.query_one("#question").render()
         )
@@ -363,9 +360,7 @@ async def test_delete_running_task_cancels_it_first(make_app, server):
         task = await submit(pilot, "delete me while running")
         await wait_for(pilot, lambda: server.streams_started > streams, what="the stream")
         await pilot.press("tab", "delete")
-        await wait_for(
-            pilot, lambda: isinstance(app.screen, ConfirmScreen), what="the confirmation"
-        )
+        await wait_for(pilot, lambda: asking(app), what="the confirmation")
         assert "still running" in str(app.screen.query_one("#question").render())
         await pilot.press("y")
         await wait_for(pilot, lambda: task.id not in app.tasks, what="the delete")
@@ -383,12 +378,12 @@ async def test_quit_asks_while_tasks_run(make_app, server):
         task = await submit(pilot, "still running at quit")
         await wait_for(pilot, lambda: server.streams_started > streams, what="the stream")
         await pilot.press("ctrl+q")
-        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="the question")
+        await wait_for(pilot, lambda: asking(app), what="the question")
         await pilot.press("n")
         await pilot.pause()
         assert task.status is Status.RUNNING and app.is_running
         await pilot.press("ctrl+q")
-        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="the question")
+        await wait_for(pilot, lambda: asking(app), what="the question")
         await pilot.press("y")
         await wait_for(pilot, lambda: not app.is_running, what="the exit")
     assert task.status is Status.CANCELLED

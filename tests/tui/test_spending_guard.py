@@ -12,9 +12,8 @@ from textual.widgets import Static
 from imgtui.models.prices import cost_usd
 from imgtui.tasks import Status
 from imgtui.tui import testing
-from imgtui.tui.screens.confirm import ConfirmScreen
 from imgtui.tui.screens.detail import DetailScreen
-from tests.tui.pilot import SIZE, card_text, settled, submit, wait_for
+from tests.tui.pilot import SIZE, asking, card_text, settled, submit, wait_for
 
 
 def bar_text(app) -> str:
@@ -87,7 +86,7 @@ async def test_shut_down_model_is_sent_only_after_a_yes(make_app, server):
         requests = len(server.requests)
         app.composer.set_text("a fox for a retired model")
         await pilot.press("enter")
-        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="question")
+        await wait_for(pilot, lambda: asking(app), what="question")
         question = str(app.screen.query_one("#question").render())
         assert "gpt-image-1 was shut down on 2026-10-23; use gpt-image-2.5-sunburst" in question
         await pilot.press("n")
@@ -95,7 +94,7 @@ async def test_shut_down_model_is_sent_only_after_a_yes(make_app, server):
         assert not app.tasks and len(server.requests) == requests
         assert app.composer.text == "a fox for a retired model"
         await pilot.press("enter")
-        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="question")
+        await wait_for(pilot, lambda: asking(app), what="question")
         await pilot.press("y")
         await wait_for(pilot, lambda: app.tasks, what="the task")
         (task,) = app.tasks.values()
@@ -125,14 +124,14 @@ async def test_batch_on_a_shut_down_model_asks_once(make_app, server):
         items = [BatchItem("a fox", {"model": "gpt-image-1"}, 1), BatchItem("a hare", {}, 2)]
         requests = len(server.requests)
         assert app.launch_batch(items) == []
-        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="question")
+        await wait_for(pilot, lambda: asking(app), what="question")
         question = str(app.screen.query_one("#question").render())
         assert "gpt-image-1 was shut down on 2026-10-23" in question and "2 tasks" in question
         await pilot.press("n")
         await pilot.pause()
         assert not app.tasks and len(server.requests) == requests
         app.launch_batch(items)
-        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="question")
+        await wait_for(pilot, lambda: asking(app), what="question")
         await pilot.press("y")
         await wait_for(pilot, lambda: len(app.tasks) == 2, what="both tasks")
         await wait_for(

@@ -32,9 +32,17 @@ class ParamBar(Vertical):
     class Clicked(Message):
         pass
 
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        # The children exist from the start: the app may show a choice (a task ended,
+        # today's spending moved) before the bar is composed or after it is removed.
+        self._notice = Static(DEMO_NOTICE, id="notice")
+        self._params = Static("", id="params")
+        self._shown: Content | None = None
+
     def compose(self) -> ComposeResult:
-        yield Static("", id="notice")
-        yield Static("", id="params")
+        yield self._notice
+        yield self._params
 
     def show(self, params: Params, spending: str | None = None) -> None:
         """The choice for the next task; `spending`: today's spending line (the app's)."""
@@ -65,8 +73,10 @@ class ParamBar(Vertical):
         if spending:
             parts += [sep, (clean(spending, newlines=False), "$foreground-muted")]
         parts += [("   F2 edit · ^o profile", "$foreground-muted italic")]
-        self.query_one("#params", Static).update(Content.assemble(*parts))
-        self.query_one("#notice", Static).update(DEMO_NOTICE)
+        content = Content.assemble(*parts)
+        if content != self._shown:  # one line of fixed height: no layout pass
+            self._shown = content
+            self._params.update(content, layout=False)
         self.set_class(p.is_demo, "-demo")
 
     def on_click(self, event: events.Click) -> None:
