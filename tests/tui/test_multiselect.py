@@ -15,7 +15,7 @@ from imgtui.tui import testing
 from imgtui.tui.screens.confirm import ConfirmScreen
 from imgtui.tui.screens.name import NameScreen
 from imgtui.tui.screens.search import HistoryFilter
-from tests.tui.pilot import SIZE, settled, wait_for
+from tests.tui.pilot import SIZE, asking, settled, wait_for
 
 
 @pytest.fixture
@@ -99,6 +99,10 @@ async def test_batch_actions_on_marked_tasks(make_app, history, tmp_path, server
 
         requests = len(server.requests)
         await pilot.press("f5")  # retry both
+        # the sample tasks ran on gpt-image-1 (shut down): one question for both
+        await wait_for(pilot, lambda: asking(app), what="the question")
+        assert "Retry these 2 tasks anyway?" in str(app.screen.query_one("#question").render())
+        await pilot.press("y")
         await wait_for(pilot, lambda: len(app.tasks) == 7, what="two retries")
         assert len(server.requests) > requests
 

@@ -84,8 +84,8 @@ async def test_models_come_from_the_provider_with_shutdown_dates(server, tmp_pat
         await pilot.pause()
         assert screen.query_one("#model", Input).value == "gpt-image-1.5"
         assert "shuts down tomorrow (2026-12-01)" in text(screen, "model-note")
-        # F5 fetches again
-        await pilot.press("f5")
+        # F9 fetches again
+        await pilot.press("f9")
         await wait_for(pilot, lambda: models_requests(server) == before + 2, what="refetch")
         params = await apply(pilot, app)
     assert params.model == "gpt-image-1.5"

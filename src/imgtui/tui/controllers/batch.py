@@ -48,8 +48,7 @@ class TaskBatch:
         if action == "delete":
             self.ask_delete(ids)
         elif action == "retry":
-            for task_id in ids:
-                self.app.retry_task(task_id)
+            self.app.retry_many(ids)  # one question for shut-down models
             if len(ids) > 1:
                 self.app.notify(f"{plural(len(ids), 'task')} queued again", title="Retry")
         elif action == "star":

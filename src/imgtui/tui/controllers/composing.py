@@ -10,7 +10,6 @@ from imgtui.batch import BatchItem
 from imgtui.draft import Attachments, Draft, Params, available_profiles
 from imgtui.tasks import Task
 from imgtui.tui.controllers.tasks import TaskActions
-from imgtui.tui.screens.confirm import ConfirmScreen
 from imgtui.tui.widgets.composer import PromptArea
 from imgtui.tui.widgets.param_bar import ParamBar
 
@@ -87,20 +86,7 @@ class Composing(TaskActions):
         if not warnings:
             return run_all()
 
-        def answered(yes: bool | None) -> None:
-            if yes:
-                run_all()
-
-        self.push_screen(
-            ConfirmScreen(
-                "\n".join(f"{w}." for w in warnings)
-                + f"\n\nRun the {len(drafts)} tasks of this batch anyway?",
-                yes="Run",
-                no="Don't run",
-                title="Model shutting down",
-            ),
-            answered,
-        )
+        self.ask_shutdown(warnings, f"Run the {len(drafts)} tasks of this batch", run_all)
         return []
 
     # -- parameters and profile -----------------------------------------------------------

@@ -42,14 +42,17 @@ class TaskActions(AppBase):
         self.update_subtitle()
         return card
 
-    def send(self, draft: Draft, sent: Callable[[], object] | None = None) -> Task | None:
+    def send(
+        self, draft: Draft, sent: Callable[[], object] | None = None, *, ask: bool = True
+    ) -> Task | None:
         """Launch a checked draft unless its profile's daily spending limit is reached; a
         model shut down or shutting down within 30 days is sent only once the user says
-        yes (the task starts then, and None is returned now). `sent()` runs at launch."""
+        yes (the task starts then, and None is returned now; `ask=False`: the caller asked
+        already). `sent()` runs at launch."""
         if not self.service.may_spend(draft.profile.name):
             return None
         warning = self.service.shutdown_warning(draft.profile, draft.params.model)
-        if warning is None:
+        if warning is None or not ask:
             if sent is not None:
                 sent()
             return self.launch(draft)
@@ -70,6 +73,44 @@ class TaskActions(AppBase):
             answered,
         )
         return None
+
+    def ask_shutdown(self, warnings: list[str], what: str, then: Callable[[], object]) -> None:
+        """One question for several tasks (a batch, marked retries) whose models are shut
+        down or shutting down: `then()` runs on yes."""
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                then()
+
+        self.push_screen(
+            ConfirmScreen(
+                "\n".join(f"{w}." for w in warnings) + f"\n\n{what} anyway?",
+                yes="Send",
+                no="Don't send",
+                title="Model shutting down",
+            ),
+            answered,
+        )
+
+    def retry_many(self, task_ids: list[str]) -> None:
+        """Retry several tasks, asking once when any goes to a model shutting down."""
+        drafts = {i: d for i in task_ids if (d := self.service.retry_draft(i, self.params))}
+        warnings = list(
+            dict.fromkeys(
+                w
+                for d in drafts.values()
+                if (w := self.service.shutdown_warning(d.profile, d.params.model)) is not None
+            )
+        )
+
+        def run_all() -> None:
+            for task_id in drafts:
+                self.retry_task(task_id, ask=False)
+
+        if warnings:
+            self.ask_shutdown(warnings, f"Retry these {len(drafts)} tasks", run_all)
+        else:
+            run_all()
 
     def launch(self, draft: Draft) -> Task:
         """A new task for `draft`: queued, shown, saved, and run by its own worker."""
@@ -207,7 +248,7 @@ class TaskActions(AppBase):
         for task_id in [t.id for t in self.tasks.values() if t.active]:
             self.cancel_task(task_id)
 
-    def retry_task(self, task_id: str, slot: int | None = None) -> Task | None:
+    def retry_task(self, task_id: str, slot: int | None = None, *, ask: bool = True) -> Task | None:
         """A new run of the same prompt and parameters (the old task stays in history), of
         the images that need it (`Task.retry_slots`): `slot` alone, or only the failed
         images of an n > 1 task some of whose images came (issue 14.2)."""
@@ -224,7 +265,7 @@ class TaskActions(AppBase):
                 title="Retry",
                 markup=False,
             )
-        return self.send(draft)
+        return self.send(draft, ask=ask)
 
     def reuse_task(self, task_id: str) -> None:
         """Put a task's prompt, parameters and input images back into the composer."""

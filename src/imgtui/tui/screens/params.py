@@ -6,7 +6,7 @@ parameters; Escape returns None.
 
 - The model: typed freely (a model imgtui's table doesn't know is allowed and gets only
   what the user sets), or picked from the provider's own list (`GET /models`, cached per
-  profile by `imgtui.models.listing.ModelLists`; F5 fetches it again), with each model's
+  profile by `imgtui.models.listing.ModelLists`; F9 fetches it again; F5 is retry elsewhere), with each model's
   family and shutdown date. In Responses mode the mainline model is picked the same way.
 - The size: an aspect ratio times a tier (1K, 2K, 4K), or an exact `WxH`, or `auto`; the
   line under it says what is sent, snapped to the model's limits, and what changed
@@ -100,7 +100,7 @@ class ParamsScreen(ModalScreen["Params | None"]):
     BINDINGS = [
         Binding("escape", "cancel", "Cancel", id="params.cancel"),
         Binding("ctrl+enter,f2", "apply", "Apply", id="params.apply"),
-        Binding("f5", "refresh_models", "Refresh models", id="params.refresh_models"),
+        Binding("f9", "refresh_models", "Refresh models", id="params.refresh_models"),
     ]
 
     class ModelsFetched(Message):
@@ -159,7 +159,7 @@ class ParamsScreen(ModalScreen["Params | None"]):
         ratio, tier = self._ratio_tier(spec_text)
         with Vertical() as box:
             box.border_title = "Parameters for the next task"
-            box.border_subtitle = "F2 apply · F5 refresh models · Esc cancel"
+            box.border_subtitle = "F2 apply · F9 refresh models · Esc cancel"
             with VerticalScroll(), Grid():
                 yield Label("Profile")
                 yield Select(
