@@ -125,8 +125,11 @@ class TaskActions(AppBase):
         """The card, header and detail view after the service applied `event` to `task`
         (whose status was `before`); an ended task is `end`ed."""
         card = self.task_list.card(task.id)
-        if card is not None and picture is not None and not card.has_final:
-            slot = event.slot if isinstance(event, Completed) else None
+        slot = event.slot if isinstance(event, Completed) else None
+        # A card shows the first image that is done; an earlier image's final replaces it,
+        # so once all are in it shows image 1 (as the history does, `Task.preview`).
+        earlier = slot is not None and card is not None and slot < card.slot
+        if card is not None and picture is not None and (not card.has_final or earlier):
             card.set_picture(picture, unfinished=slot is None, slot=slot)
         if isinstance(event, (Partial, Completed)):
             self.picture_gate.frame_shown(task.id, card, event, decoded=picture is not None)

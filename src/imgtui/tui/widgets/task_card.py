@@ -283,6 +283,11 @@ class TaskCard(Widget):
         """The card's text as shown (for tests and debugging)."""
         return self._info.render().plain
 
+    @property
+    def slot(self) -> int:
+        """Which image of the task the picture is (0-based)."""
+        return self._slot
+
     def set_picture(
         self, picture: Image | Frames | None, unfinished: bool, slot: int | None = None
     ) -> None:
