@@ -104,8 +104,9 @@ Emit = Callable[[str, Event, Any], object]
 class FrameDecoder:
     """Thread side of a task's frames: base64-decode (a `Partial` decodes on first access)
     and, while `wanted`, decode and shrink to `box` (pixels: the card's picture;
-    `images.picture`: `Frames` for an animation). After the first final picture only the
-    base64 is decoded.
+    `images.picture`: `Frames` for an animation). Once a final picture is shown, only the
+    finals of earlier images are decoded too (the card moves to the first image); of the
+    rest only the base64.
 
     `wanted` is set by the skin on the event loop (the TUI: whether the task's card can be
     seen, `tui.picture_gate`) and read here; a frame not wanted costs no Pillow decode
@@ -113,19 +114,22 @@ class FrameDecoder:
 
     def __init__(self, box: tuple[int, int]) -> None:
         self.box = box
-        self.shown_final = False
+        self.shown_slot: int | None = None  # the image whose final picture was shown
         self.wanted = True
         self.skipped = 0
 
     def __call__(self, event: Partial | Completed) -> Any:
         data = event.image  # base64 -> bytes here, not on the event loop
-        if self.shown_final or not data:
+        final = isinstance(event, Completed)
+        shown = self.shown_slot
+        if not data or (shown is not None and (not final or event.slot >= shown)):
             return None
         if not self.wanted:
             self.skipped += 1
             return None
         picture = images.picture(data, self.box)
-        self.shown_final = isinstance(event, Completed) and picture is not None
+        if final and picture is not None:
+            self.shown_slot = event.slot
         return picture
 
 
