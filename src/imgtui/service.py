@@ -41,7 +41,7 @@ from imgtui.draft import Attachments, Draft, LastParams, Params, find_profile
 from imgtui.models.listing import CACHE_FILE, ModelCache, ModelLists, model_notice
 from imgtui.runner import Runner
 from imgtui.spending import LimitReached, PriceBook, check_daily_limit, spending_line
-from imgtui.store import History, Store, StoreError
+from imgtui.store import History, Store, StoreError, TaskFilter
 from imgtui.store.pages import HistoryPages
 from imgtui.tasks import SlotStatus, Status, Task, apply
 
@@ -611,8 +611,9 @@ class TaskService:
         a toast) when the store failed. Interrupted tasks are never deleted by it."""
 
         def counts() -> dict[str, int]:
-            out = {s.value: self.store.count(status=s.value, starred=False) for s in _FAILED}
-            out["starred"] = sum(self.store.count(status=s.value, starred=True) for s in _FAILED)
+            count = self.store.count
+            out = {s.value: count(TaskFilter(status=s.value, starred=False)) for s in _FAILED}
+            out["starred"] = sum(count(TaskFilter(status=s.value, starred=True)) for s in _FAILED)
             return out
 
         try:
@@ -660,26 +661,26 @@ class TaskService:
         found: list[str] = await self.history.call(self.store.prompts)
         return found
 
-    async def search(self, store_args: dict[str, Any]) -> list[Task] | None:
-        """Tasks from the store (all history) matching `store_args` (`Store.load`'s
-        filters), running ones with their live state; None (and a toast) on failure."""
-        found = await self.search_counted(store_args)
+    async def search(self, where: TaskFilter) -> list[Task] | None:
+        """Tasks from the store (all history) matching `where`, running ones with their
+        live state; None (and a toast) on failure."""
+        found = await self.search_counted(where)
         return None if found is None else found[0]
 
-    async def search_counted(self, store_args: dict[str, Any]) -> tuple[list[Task], int] | None:
+    async def search_counted(self, where: TaskFilter) -> tuple[list[Task], int] | None:
         """`search`, and how many tasks match in all (the list shows at most the
         history limit); None (and a toast) on failure."""
 
         def both() -> tuple[list[Task], int]:
-            found = self.store.load(limit=self.history_limit, **store_args)
-            return found, self.store.count(**store_args)
+            found = self.store.load(limit=self.history_limit, where=where)
+            return found, self.store.count(where)
 
         try:
             found, total = await self.history.call(both)
         except Exception as exc:  # StoreError: keep the list as it is
             self.notify(str(exc), title="Search failed", severity="error")
             return None
-        self.pages.first(found, self.history_limit, store_args)
+        self.pages.first(found, self.history_limit, where)
         tasks = [self.tasks.get(t.id, t) for t in found]  # running tasks keep their live state
         for task in tasks:
             self.tasks.setdefault(task.id, task)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 from textual.widgets import RadioButton, RadioSet, Select
 
-from imgtui.store import Store
+from imgtui.store import Store, TaskFilter
 from imgtui.tasks import Status
 from imgtui.tui import testing
 from imgtui.tui.screens.confirm import ConfirmScreen
@@ -147,28 +147,21 @@ async def test_status_star_model_profile_date_and_collection(history_app):
         assert matches(app) == "1 task matches collection Foxes."
 
 
-def test_filter_store_args_and_the_date_choices():
-    assert HistoryFilter().store_args(testing.T0) == {
-        "search": None,
-        "status": None,
-        "starred": None,
-        "model": None,
-        "profile": None,
-        "since": None,
-        "collection": None,
-    }
-    week = HistoryFilter("cat", "starred", "m", "p", "week", "c").store_args(testing.T0)
-    assert week == {
-        "search": "cat",
-        "status": None,
-        "starred": True,
-        "model": "m",
-        "profile": "p",
-        "since": testing.T0 - 7 * 86400,
-        "collection": "c",
-    }
-    today = HistoryFilter(date="today").store_args(testing.T0)["since"]
-    assert testing.T0 - 86400 < today <= testing.T0
+def test_filter_task_filter_and_the_date_choices():
+    assert HistoryFilter().task_filter(testing.T0) == TaskFilter()
+    week = HistoryFilter("cat", "starred", "m", "p", "week", "c").task_filter(testing.T0)
+    assert week == TaskFilter(
+        search="cat",
+        status=None,
+        starred=True,
+        model="m",
+        profile="p",
+        since=testing.T0 - 7 * 86400,
+        collection="c",
+    )
+    assert HistoryFilter(status="failed").task_filter(testing.T0) == TaskFilter(status="failed")
+    today = HistoryFilter(date="today").task_filter(testing.T0).since
+    assert today is not None and testing.T0 - 86400 < today <= testing.T0
 
 
 async def test_delete_failed_says_how_many_of_which_status_first(history_app, tmp_path):

@@ -10,7 +10,7 @@ from PIL import Image
 
 from imgtui.api.events import Completed
 from imgtui.backup import import_backup, read_backup
-from imgtui.store import Store, StoreError
+from imgtui.store import Store, StoreError, TaskFilter
 from imgtui.tasks import Task, apply
 
 
@@ -44,8 +44,11 @@ def test_a_task_can_be_in_several_collections(store):
     assert store.add_to_collection("Stickers", [a.id]) == 0  # already there
     assert store.collections() == {"Animals": 2, "Stickers": 2}
     assert store.collections_of(a.id) == ["Animals", "Stickers"]
-    assert [t.prompt for t in store.load(collection="Stickers")] == ["a cat", "a fox"]
-    assert store.count(collection="Animals") == 2
+    assert [t.prompt for t in store.load(where=TaskFilter(collection="Stickers"))] == [
+        "a cat",
+        "a fox",
+    ]
+    assert store.count(TaskFilter(collection="Animals")) == 2
     assert store.remove_from_collection("Stickers", [b.id]) == 1
     store.delete(a.id)
     assert store.collections() == {"Animals": 1}

@@ -16,7 +16,7 @@ import pytest
 from PIL import Image
 
 from imgtui.api.events import Completed, Failed, FailureKind, ImageMeta, Partial
-from imgtui.store import SCHEMA_VERSION, Store, StoreError, slugify, unique_path
+from imgtui.store import SCHEMA_VERSION, Store, StoreError, TaskFilter, slugify, unique_path
 from imgtui.store import db as store_db
 from imgtui.tasks import SlotStatus, Status, Task, apply
 
@@ -421,7 +421,9 @@ def test_upgrade_from_version_1_keeps_rows_and_backfills(tmp_path: Path) -> None
         (task,) = s.load()
         assert (task.id, task.prompt, task.status) == ("old1", "still life", Status.DONE)
         assert task.slots[0].image_path == root / "images" / "old1" / "0.png"
-        assert [t.id for t in s.load(search="äpfel")] == ["old1"]  # backfilled search text
+        assert [t.id for t in s.load(where=TaskFilter(search="äpfel"))] == [
+            "old1"
+        ]  # backfilled search text
     conn = sqlite3.connect(root / "history.sqlite3")
     assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
     conn.close()
@@ -473,13 +475,26 @@ def test_search_status_filter_count_and_order(store: Store) -> None:
     store.save(revised)
 
     assert [t.id for t in store.load()] == [revised.id, ueber.id, cat.id, fox.id]  # newest first
-    assert [t.id for t in store.load(search="fox")] == [fox.id]
-    assert [t.id for t in store.load(search="über")] == [ueber.id]  # Unicode case-folding
-    assert [t.id for t in store.load(search="lighthouse")] == [revised.id]  # revised prompt too
-    assert [t.id for t in store.load(search="100%_")] == []  # no LIKE wildcards leak through
-    assert [t.id for t in store.load(status="failed")] == [cat.id]
-    assert [t.id for t in store.load(status=Status.DONE, search="a")] == [revised.id, fox.id]
-    assert store.count() == 4 and store.count(status="done") == 3 and store.count(search="cat") == 1
+    assert [t.id for t in store.load(where=TaskFilter(search="fox"))] == [fox.id]
+    assert [t.id for t in store.load(where=TaskFilter(search="über"))] == [
+        ueber.id
+    ]  # Unicode case-folding
+    assert [t.id for t in store.load(where=TaskFilter(search="lighthouse"))] == [
+        revised.id
+    ]  # revised prompt too
+    assert [
+        t.id for t in store.load(where=TaskFilter(search="100%_"))
+    ] == []  # no LIKE wildcards leak through
+    assert [t.id for t in store.load(where=TaskFilter(status="failed"))] == [cat.id]
+    assert [t.id for t in store.load(where=TaskFilter(status=Status.DONE, search="a"))] == [
+        revised.id,
+        fox.id,
+    ]
+    assert (
+        store.count() == 4
+        and store.count(TaskFilter(status="done")) == 3
+        and store.count(TaskFilter(search="cat")) == 1
+    )
     assert [t.id for t in store.load(limit=2)] == [revised.id, ueber.id]
     assert [t.id for t in store.load(limit=2, offset=2)] == [cat.id, fox.id]
     assert [t.id for t in store.load(offset=3)] == [fox.id]
@@ -489,10 +504,10 @@ def test_starred(store: Store) -> None:
     a = done_task(store, "a")
     done_task(store, "b")
     store.set_starred(a.id, True)
-    assert [t.id for t in store.load(starred=True)] == [a.id]
-    assert store.count(starred=False) == 1
+    assert [t.id for t in store.load(where=TaskFilter(starred=True))] == [a.id]
+    assert store.count(TaskFilter(starred=False)) == 1
     store.set_starred(a.id, False)
-    assert store.count(starred=True) == 0
+    assert store.count(TaskFilter(starred=True)) == 0
 
 
 def test_loading_a_thousand_tasks(store: Store) -> None:

@@ -59,13 +59,15 @@ def cmd_history(args: argparse.Namespace, out: TextIO | None = None) -> int:
 
 
 def _list(store: Store, args: argparse.Namespace, out: TextIO) -> int:
-    tasks = store.load(
-        limit=args.limit,
+    from imgtui.store import TaskFilter
+
+    where = TaskFilter(
         search=args.search,
         status=args.status,
         starred=True if args.starred else None,
         collection=args.collection,
     )
+    tasks = store.load(limit=args.limit, where=where)
     for task in tasks:
         if args.json:
             row = _task_json(task, store.collections_of(task.id))

@@ -7,10 +7,10 @@ thread, in order, for the app), `pages` (`HistoryPages`: the list's history a pa
 time, and its COUNT), `errors` (`StoreError`).
 
 `imgtui.store` keeps its public names: `Store`, `StoreError`, `OpenReport`, `DB_NAME`,
-`SCHEMA_VERSION`, `slugify`, `unique_path`.
+`SCHEMA_VERSION`, `TaskFilter`, `slugify`, `unique_path`.
 """
 
-from imgtui.store.db import DB_NAME, SCHEMA_VERSION, OpenReport, Store
+from imgtui.store.db import DB_NAME, SCHEMA_VERSION, OpenReport, Store, TaskFilter
 from imgtui.store.errors import StoreError
 from imgtui.store.files import atomic_write, slugify, unique_path, write_unique
 from imgtui.store.history import History
@@ -22,6 +22,7 @@ __all__ = [
     "OpenReport",
     "Store",
     "StoreError",
+    "TaskFilter",
     "atomic_write",
     "slugify",
     "unique_path",

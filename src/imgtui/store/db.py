@@ -53,13 +53,65 @@ from imgtui.store.files import (
 )
 from imgtui.tasks import ImageParams, Slot, SlotStatus, Status, Task, finite
 
-__all__ = ["DB_NAME", "SCHEMA_VERSION", "UPGRADES", "OpenReport", "Store", "StoreError"]
+__all__ = [
+    "DB_NAME",
+    "SCHEMA_VERSION",
+    "UPGRADES",
+    "OpenReport",
+    "Store",
+    "StoreError",
+    "TaskFilter",
+]
 
 DB_NAME = "history.sqlite3"
 LOCK_NAME = "instance.lock"  # held by the imgtui that owns the data folder
 _SQLITE_HEADER = b"SQLite format 3\x00"
 _FAILED_STATUSES = (Status.FAILED.value, Status.CANCELLED.value)
 _UNFINISHED_STATUSES = (Status.QUEUED.value, Status.RUNNING.value)
+
+
+@dataclass(frozen=True)
+class TaskFilter:
+    """Which stored tasks `Store.load` and `Store.count` return; every field is optional
+    and the fields combine with AND. `search`: text in the prompt or revised prompt
+    (case-folded, no wildcards); `status`: a `Status` value; `starred`; `collection`: a
+    collection's name; `model`: the requested model; `profile`: the profile's name;
+    `since`: created at or after (epoch seconds)."""
+
+    search: str | None = None
+    status: str | None = None
+    starred: bool | None = None
+    collection: str | None = None
+    model: str | None = None
+    profile: str | None = None
+    since: float | None = None
+
+    def sql(self) -> tuple[str, list[Any]]:
+        """The `WHERE` clause (empty when nothing is filtered) and its arguments."""
+        clauses: list[str] = []
+        args: list[Any] = []
+        if self.model is not None:
+            clauses.append("json_extract(params, '$.model') = ?")
+            args.append(self.model)
+        if self.profile is not None:
+            clauses.append("profile_name = ?")
+            args.append(self.profile)
+        if self.since is not None:
+            clauses.append("created_at >= ?")
+            args.append(float(self.since))
+        if self.collection is not None:
+            clauses.append("id IN (SELECT task_id FROM collections WHERE name = ?)")
+            args.append(self.collection)
+        if self.search and self.search.strip():
+            clauses.append("instr(search_text, ?) > 0")
+            args.append(self.search.strip().casefold())
+        if self.status:
+            clauses.append("status = ?")
+            args.append(self.status.value if isinstance(self.status, Status) else self.status)
+        if self.starred is not None:
+            clauses.append("starred = ?")
+            args.append(int(self.starred))
+        return (" WHERE " + " AND ".join(clauses) if clauses else ""), args
 
 
 @dataclass
@@ -547,24 +599,13 @@ class Store:
     # -- reading -----------------------------------------------------------------------
 
     def load(
-        self,
-        limit: int | None = None,
-        offset: int = 0,
-        search: str | None = None,
-        status: str | None = None,
-        starred: bool | None = None,
-        collection: str | None = None,
-        model: str | None = None,
-        profile: str | None = None,
-        since: float | None = None,
+        self, limit: int | None = None, offset: int = 0, where: TaskFilter | None = None
     ) -> list[Task]:
-        """Tasks newest first, in one query. Slots come back with their file paths; image
-        bytes are not read (`slot.image` and `slot.partial` stay None). Filters (all
-        optional, combined with AND): `search` text in the prompt or revised prompt
-        (case-folded), `status`, `starred`, `collection` name, `model`, `profile` name,
-        `since` (created at or after, epoch seconds)."""
-        where, args = _filters(search, status, starred, collection, model, profile, since)
-        sql = f"{_SELECT}{where} ORDER BY created_at DESC, rowid DESC"
+        """Tasks newest first, in one query, those matching `where` only (default: all).
+        Slots come back with their file paths; image bytes are not read (`slot.image` and
+        `slot.partial` stay None). `limit`/`offset` page through the matches."""
+        clause, args = (where or TaskFilter()).sql()
+        sql = f"{_SELECT}{clause} ORDER BY created_at DESC, rowid DESC"
         if limit is not None or offset:
             sql += " LIMIT ? OFFSET ?"
             args += [-1 if limit is None else limit, offset]
@@ -577,20 +618,11 @@ class Store:
             row = conn.execute(f"{_SELECT} WHERE id = ?", (task_id,)).fetchone()
         return self._task(row) if row else None
 
-    def count(
-        self,
-        search: str | None = None,
-        status: str | None = None,
-        starred: bool | None = None,
-        collection: str | None = None,
-        model: str | None = None,
-        profile: str | None = None,
-        since: float | None = None,
-    ) -> int:
-        """How many tasks `load` would return with these filters and no limit."""
-        where, args = _filters(search, status, starred, collection, model, profile, since)
+    def count(self, where: TaskFilter | None = None) -> int:
+        """How many tasks `load(where=where)` would return with no limit."""
+        clause, args = (where or TaskFilter()).sql()
         with self._db() as conn:
-            return int(conn.execute(f"SELECT COUNT(*) FROM tasks{where}", args).fetchone()[0])
+            return int(conn.execute(f"SELECT COUNT(*) FROM tasks{clause}", args).fetchone()[0])
 
     def prompts(self, limit: int = 1000) -> list[str]:
         """The distinct prompts of the history, most recently used first (at most
@@ -873,41 +905,6 @@ class Store:
 # --------------------------------------------------------------------------------------
 # Helpers
 # --------------------------------------------------------------------------------------
-
-
-def _filters(
-    search: str | None,
-    status: str | None,
-    starred: bool | None,
-    collection: str | None = None,
-    model: str | None = None,
-    profile: str | None = None,
-    since: float | None = None,
-) -> tuple[str, list[Any]]:
-    clauses: list[str] = []
-    args: list[Any] = []
-    if model is not None:
-        clauses.append("json_extract(params, '$.model') = ?")
-        args.append(model)
-    if profile is not None:
-        clauses.append("profile_name = ?")
-        args.append(profile)
-    if since is not None:
-        clauses.append("created_at >= ?")
-        args.append(float(since))
-    if collection is not None:
-        clauses.append("id IN (SELECT task_id FROM collections WHERE name = ?)")
-        args.append(collection)
-    if search and search.strip():
-        clauses.append("instr(search_text, ?) > 0")
-        args.append(search.strip().casefold())
-    if status:
-        clauses.append("status = ?")
-        args.append(Status(status).value if isinstance(status, Status) else status)
-    if starred is not None:
-        clauses.append("starred = ?")
-        args.append(int(starred))
-    return (" WHERE " + " AND ".join(clauses) if clauses else ""), args
 
 
 def _collection_name(name: str) -> str:

@@ -1,20 +1,18 @@
 """Reading history a page at a time, and counting it (issue 14.4: the list reaches every task).
 
     pages = HistoryPages(history, page=200)
-    pages.first(rows, limit=200, args={})      # the rows the list starts with, and their source
+    pages.first(rows, limit=200, where=None)   # the rows the list starts with, and their source
     older = await pages.next()                  # the next page of the same source ([] at the end)
     total = await pages.count()                 # COUNT(*) of every stored task (the header)
 
-The list shows the newest rows of a source (all history, or a find's filter: `Store.load`
-arguments); `next()` reads the rows after the ones read so far. Rows deleted meanwhile
+The list shows the newest rows of a source (all history, or a find's `TaskFilter`); `next()` reads the rows after the ones read so far. Rows deleted meanwhile
 shift the later ones up (`removed`). Store calls run on the `History` thread, in order,
 so a count asked after a save counts it. No Textual here.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
+from imgtui.store.db import TaskFilter
 from imgtui.store.history import History
 from imgtui.tasks import Task
 
@@ -25,15 +23,13 @@ class HistoryPages:
     def __init__(self, history: History, page: int) -> None:
         self.history = history
         self.page = max(1, page)
-        self.args: dict[str, Any] = {}  # `Store.load` filter arguments of the source
+        self.where: TaskFilter | None = None  # the source's filter (None: all history)
         self.offset = 0  # rows of the source read so far
         self.more = False  # the store may have rows after `offset`
 
-    def first(
-        self, rows: list[Task], limit: int | None, args: dict[str, Any] | None = None
-    ) -> None:
-        """The list starts over with `rows`, the first page (at most `limit`) of `args`."""
-        self.args = dict(args or {})
+    def first(self, rows: list[Task], limit: int | None, where: TaskFilter | None = None) -> None:
+        """The list starts over with `rows`, the first page (at most `limit`) of `where`."""
+        self.where = where
         self.offset = len(rows)
         self.more = limit is not None and len(rows) >= limit
 
@@ -48,7 +44,7 @@ class HistoryPages:
             return []
         self.more = False  # until this page is in
         rows: list[Task] = await self.history.call(
-            self.history.store.load, limit=self.page, offset=self.offset, **self.args
+            self.history.store.load, limit=self.page, offset=self.offset, where=self.where
         )
         self.offset += len(rows)
         self.more = len(rows) >= self.page

@@ -134,7 +134,7 @@ class HistoryControl(AppBase):
         """Show the tasks that match: from the store (all history), running ones with their
         live state. Returns how many match in all; None when the search failed."""
         self.history_filter = flt
-        found = await self.service.search_counted(flt.store_args(self.clock()))
+        found = await self.service.search_counted(flt.task_filter(self.clock()))
         if found is None:
             return None
         tasks, total = found

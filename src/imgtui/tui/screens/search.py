@@ -21,6 +21,8 @@ from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Input, Label, RadioButton, RadioSet, Select, Static
 
+from imgtui.store import TaskFilter
+
 __all__ = ["DATES", "STATUSES", "HistoryFilter", "SearchScreen"]
 
 STATUSES = (
@@ -76,8 +78,8 @@ class HistoryFilter:
             parts.append(f"collection {self.collection}")
         return " · ".join(parts) or "everything"
 
-    def store_args(self, now: float | None = None) -> dict:
-        """Keyword arguments for Store.load / Store.count (`now`: epoch seconds, for the date)."""
+    def task_filter(self, now: float | None = None) -> TaskFilter:
+        """The store's filter for this find (`now`: epoch seconds, for the date)."""
         since = None
         back = DATES.get(self.date, DATES["any"])[1]
         if back is not None:
@@ -87,15 +89,15 @@ class HistoryFilter:
                 since = time.mktime((*local[:3], 0, 0, 0, 0, 0, -1))
             else:
                 since = now - back
-        return {
-            "search": self.text or None,
-            "status": self.status if self.status not in ("all", "starred") else None,
-            "starred": True if self.status == "starred" else None,
-            "model": self.model or None,
-            "profile": self.profile or None,
-            "since": since,
-            "collection": self.collection or None,
-        }
+        return TaskFilter(
+            search=self.text or None,
+            status=self.status if self.status not in ("all", "starred") else None,
+            starred=True if self.status == "starred" else None,
+            model=self.model or None,
+            profile=self.profile or None,
+            since=since,
+            collection=self.collection or None,
+        )
 
 
 def match_text(count: int | None, flt: HistoryFilter) -> Content:
