@@ -661,15 +661,10 @@ class TaskService:
         found: list[str] = await self.history.call(self.store.prompts)
         return found
 
-    async def search(self, where: TaskFilter) -> list[Task] | None:
-        """Tasks from the store (all history) matching `where`, running ones with their
-        live state; None (and a toast) on failure."""
-        found = await self.search_counted(where)
-        return None if found is None else found[0]
-
     async def search_counted(self, where: TaskFilter) -> tuple[list[Task], int] | None:
-        """`search`, and how many tasks match in all (the list shows at most the
-        history limit); None (and a toast) on failure."""
+        """Tasks from the store (all history) matching `where`, running ones with their
+        live state, and how many tasks match in all (the list shows at most the history
+        limit); None (and a toast) on failure."""
 
         def both() -> tuple[list[Task], int]:
             found = self.store.load(limit=self.history_limit, where=where)
