@@ -768,13 +768,19 @@ class TaskService:
             self.tasks[task.id] = task
         return tasks
 
-    def use_profile(self, name: str, choice: Params) -> Params | None:
-        """The composer's choice on the profile `name` (saved as the active one when it is a
-        configured profile): its last choice (`LastParams`), else `choice`'s settings
-        defaults; None when there is no such profile."""
+    def params_for(self, name: str) -> Params | None:
+        """The choice for profile `name` as the composer would take it: its last choice
+        (`LastParams`) over the settings' defaults; None when there is no such profile.
+        Nothing is saved (F2 shows it before the user applies it)."""
         profile = find_profile(self.config, name)
         if profile is None:
             return None
+        s = self.config.settings
+        fresh = Params(replace(profile), s.size, s.quality, s.n, s.output_format)
+        return self.last_params.apply(fresh)
+
+    def activate(self, name: str) -> None:
+        """Save `name` as the active profile when it is a configured one (not yet active)."""
         if self.config.get(name) is not None and self.config.settings.active_profile != name:
             self.config.set_active(name)
             from imgtui.config import save
@@ -782,9 +788,15 @@ class TaskService:
             self.history.background(
                 save, self.config, on_error=self.store_error("Active profile not saved")
             )
-        s = self.config.settings
-        fresh = Params(replace(profile), s.size, s.quality, s.n, s.output_format)
-        return self.last_params.apply(fresh)
+
+    def use_profile(self, name: str) -> Params | None:
+        """The composer's choice on the profile `name` (`params_for`), saved as the active
+        one when it is a configured profile (`activate`); None when there is no such
+        profile."""
+        params = self.params_for(name)
+        if params is not None:
+            self.activate(name)
+        return params
 
     # -- the end --------------------------------------------------------------------------
 

@@ -391,3 +391,59 @@ async def test_last_used_parameters_persist_per_profile_across_restarts(tmp_path
             "16:9@1k",
             "1360x768",
         )
+
+
+async def test_switching_the_profile_in_f2_loads_its_kept_parameters(tmp_path, server):
+    """F2's profile choice fills the dialog with that profile's kept choice, the way
+    Ctrl+O loads it (`TaskService.params_for`); applying makes it the active profile."""
+    config = testing.demo_config(tmp_path, model="gpt-image-2")
+    config.profiles.append(Profile("Other", "demo:", model="gpt-image-2.6-flare"))
+    app = _app(tmp_path, server, config)
+    async with app.run_test(size=SIZE) as pilot:
+        await settled(pilot)
+        app.use_profile("Other")  # Ctrl+O's path
+        await pilot.press("f2")
+        await wait_for(pilot, lambda: isinstance(app.screen, ParamsScreen), what="F2")
+        screen = app.screen
+        screen.query_one("#ratio", Select).value = "16:9"
+        screen.query_one("#format", Select).value = "gif"
+        await pilot.pause()
+        screen.query_one("#frames", Input).value = "5"
+        screen.query_one("#quality", Select).value = "max"
+        await pilot.press("f2")
+        await wait_for(pilot, lambda: not isinstance(app.screen, ParamsScreen), what="closed")
+        app.use_profile("Demo")
+        assert (app.params.output_format, app.params.size) == ("png", "auto")
+
+        await pilot.press("f2")
+        await wait_for(pilot, lambda: isinstance(app.screen, ParamsScreen), what="F2")
+        screen = app.screen
+        assert screen.query_one("#format", Select).value == "png"
+        screen.query_one("#profile", Select).value = "Other"
+        await pilot.pause()
+        assert screen.query_one("#model", Input).value == "gpt-image-2.6-flare"
+        assert screen.query_one("#format", Select).value == "gif"
+        assert screen.query_one("#frames", Input).value == "5"
+        assert screen.query_one("#quality", Select).value == "max"
+        assert screen.query_one("#ratio", Select).value == "16:9"
+        assert shown(screen, "frames")
+        assert text(screen, "size-note").startswith("sends 1280x720")
+        screen.query_one("#profile", Select).value = "Demo"  # and back: Demo's own
+        await pilot.pause()
+        assert screen.query_one("#format", Select).value == "png"
+        assert screen.query_one("#size", Input).value == "auto"
+        assert not shown(screen, "frames")
+        screen.query_one("#profile", Select).value = "Other"
+        await pilot.pause()
+        await pilot.press("f2")
+        await wait_for(pilot, lambda: not isinstance(app.screen, ParamsScreen), what="closed")
+        p = app.params
+        assert (p.profile.name, p.model, p.output_format, p.frame_count, p.quality) == (
+            "Other",
+            "gpt-image-2.6-flare",
+            "gif",
+            5,
+            "max",
+        )
+        assert app.config.settings.active_profile == "Other"  # as Ctrl+O leaves it
+        await settled(pilot)

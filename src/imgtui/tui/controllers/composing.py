@@ -96,6 +96,8 @@ class Composing(TaskActions):
 
         def done(params: Params | None) -> None:
             if params is not None:
+                if params.profile.name != self.params.profile.name:
+                    self.service.activate(params.profile.name)  # as Ctrl+O does
                 self.set_params(params)
 
         self.push_screen(
@@ -104,6 +106,7 @@ class Composing(TaskActions):
                 available_profiles(self.config),
                 self.service.model_lists,
                 demo_base_url=self.service.runner.demo_base_url,
+                load=self.service.params_for,  # a profile picked here: its kept choice
             ),
             done,
         )
@@ -125,7 +128,7 @@ class Composing(TaskActions):
 
     def use_profile(self, name: str, announce: bool = True) -> None:
         """The composer on profile `name` (saved as the active one)."""
-        params = self.service.use_profile(name, self.params)
+        params = self.service.use_profile(name)
         if params is None:
             return
         self.set_params(params)

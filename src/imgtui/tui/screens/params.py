@@ -1,8 +1,13 @@
 """Edit the next task's parameters without leaving the main screen (F2).
 
-`ParamsScreen(params, profiles, models=ModelLists, today=date)`, a
+`ParamsScreen(params, profiles, models=ModelLists, today=date, load=...)`, a
 `ModalScreen[Params | None]`: Enter in a text field, F2 or the Apply button returns the new
 parameters; Escape returns None.
+
+- The profile: picking another one fills every field with `load(name)`, the choice the
+  composer would take for it (the app passes `TaskService.params_for`: the profile's kept
+  parameters, `draft.LastParams`, as Ctrl+O and the settings screen load them); without
+  `load`, the profile's own settings.
 
 - The model: typed freely (a model imgtui's table doesn't know is allowed and gets only
   what the user sets), or picked from the provider's own list (`GET /models`, cached per
@@ -24,7 +29,8 @@ profile, `draft.LastParams`).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from contextlib import suppress
 from dataclasses import replace
 from datetime import date
 
@@ -37,6 +43,7 @@ from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widget import Widget
 from textual.widgets import Button, Input, Label, Select, Static
+from textual.widgets.select import InvalidSelectValueError
 
 from imgtui.api.request import RequestError
 from imgtui.config import Profile
@@ -119,9 +126,11 @@ class ParamsScreen(ModalScreen["Params | None"]):
         models: ModelLists | None = None,
         today: date | None = None,
         demo_base_url: str | None = None,
+        load: Callable[[str], Params | None] | None = None,
     ) -> None:
         super().__init__()
         self.params = params
+        self.load = load
         self.profiles = profiles
         self.models = models
         self.today = today or date.today()
@@ -551,14 +560,59 @@ class ParamsScreen(ModalScreen["Params | None"]):
         chosen = next((x for x in self.profiles if x.name == event.value), None)
         if chosen is None or chosen.name == self._profile.name:
             return
+        loaded = self.load(chosen.name) if self.load is not None else None
         self._profile = chosen
-        self.query_one("#model", Input).value = chosen.model
-        self.query_one("#mainline", Input).value = chosen.mainline_model
-        self.query_one("#partials", Select).value = chosen.partial_images if chosen.stream else -1
-        self.query_one("#api_mode", Select).value = chosen.api_mode
+        self._fill(loaded if loaded is not None else Params(replace(chosen)))
         self.listing, self.list_error = None, ""
         self._fill_pickers()
         self._load_models(refresh=False)
+
+    def _choose(self, wid: str, value: object) -> None:
+        """Select `value` when the select offers it (else it keeps what it has)."""
+        select = self.query_one(f"#{wid}", Select)
+        with suppress(InvalidSelectValueError), self.prevent(Select.Changed):
+            select.value = value
+
+    def _fill(self, p: Params) -> None:
+        """Every field from `p` (another profile's choice), then what follows from its
+        model and format (the options offered, the fields shown, the size line)."""
+        self.params = p
+        prof = p.profile
+        ratio, tier = self._ratio_tier(p.size_spec or p.size)
+        with self.prevent(Input.Changed):
+            for wid, text in (
+                ("model", prof.model),
+                ("mainline", prof.mainline_model),
+                ("size", p.size_spec or p.size),
+                ("frames", str(p.frame_count or "")),
+                ("frame_ms", str(p.frame_duration_ms or "")),
+                ("svg_model", p.svg_model or ""),
+                ("compression", "" if p.output_compression is None else str(p.output_compression)),
+            ):
+                self.query_one(f"#{wid}", Input).value = text
+        for wid, value in (
+            ("api_mode", prof.api_mode),
+            ("ratio", ratio),
+            ("tier", tier),
+            ("complexity", p.complexity or UNSET),
+            ("moderation", p.moderation or UNSET),
+            ("transparent", p.transparent or "off"),
+            ("svg_effort", p.svg_effort or UNSET),
+            ("partials", prof.partial_images if prof.stream else -1),
+        ):
+            self._choose(wid, value)
+        self._model_changed()  # the model's options: then the kept values among them
+        for wid, value in (
+            ("quality", p.quality),
+            ("format", p.output_format),
+            ("background", p.background),
+            ("input_fidelity", p.input_fidelity or UNSET),
+        ):
+            self._choose(wid, value)
+        self._format_changed()
+        self._choose("n", p.n)
+        self._mode_changed()
+        self._show_size()
 
     # -- the provider's models -------------------------------------------------------------
 
