@@ -60,6 +60,35 @@ async def test_mark_keys_range_all_invert_none(make_app, history, mark_key):
         assert app.focused is app.composer.area
 
 
+async def test_shift_arrows_extend_and_shrink_a_range_from_its_anchor(make_app, history):
+    """Shift+Up/Down as in file managers: the range runs from the anchor (where the first
+    Shift+arrow started) to the cursor; moving back toward the anchor unmarks what the
+    range added, never a mark made otherwise; any other move starts a new range."""
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settled(pilot)
+        lst = app.task_list
+        lst.focus()
+        await pilot.press("ctrl+@", "down", "down")  # history[0] marked by hand
+        await pilot.press("shift+down", "shift+down")  # anchor: history[2]
+        assert lst.marked_ids == [history[0], *history[2:5]] and lst.index == 4
+        await pilot.press("shift+up")  # back toward the anchor: unmarks
+        assert lst.marked_ids == [history[0], *history[2:4]]
+        await pilot.press("shift+up")
+        assert lst.marked_ids == [history[0], history[2]]
+        await pilot.press("shift+up")  # past the anchor: the range grows upward
+        assert lst.marked_ids == history[:3] and lst.index == 1
+        await pilot.press("shift+down")  # back: history[1] unmarked, the hand mark stays
+        assert lst.marked_ids == [history[0], history[2]] and lst.index == 2
+        await pilot.press("down")  # a plain move ends the range
+        await pilot.press("shift+down")  # a new anchor: history[3]
+        assert lst.marked_ids == [history[0], *history[2:5]]
+        await pilot.press("shift+up", "shift+up")  # back past the new anchor
+        assert lst.marked_ids == [history[0], *history[2:4]] and lst.index == 2
+        await pilot.press("escape")
+        assert lst.marked == set()
+
+
 async def test_batch_actions_on_marked_tasks(make_app, history, tmp_path, server):
     app = make_app(output_dir=tmp_path / "out")
     async with app.run_test(size=SIZE) as pilot:

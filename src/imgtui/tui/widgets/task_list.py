@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from textual import events
@@ -49,6 +50,17 @@ EMPTY_TEXT = (
 )
 
 
+@dataclass
+class _Range:
+    """A Shift+arrow range: its `anchor` task, the marks it started from (`base`), and the
+    cursor and marks it left (a range continues only while both are unchanged)."""
+
+    anchor: str
+    base: set[str]
+    cursor: str | None = None
+    marks: set[str] = field(default_factory=set)
+
+
 class Spacer(Widget):
     """Empty rows standing in for cards that are not mounted."""
 
@@ -81,7 +93,9 @@ class TaskList(VerticalScroll, can_focus=True, can_focus_children=False):
     a Ctrl, F or Delete key, the same ones as in the detail view (`imgtui.tui.keys`).
 
     Marks (multi-select): Ctrl+Space (or Insert, which also moves down) marks a task,
-    Shift+Up/Down mark while moving, Ctrl+A marks all, Alt+I inverts, Esc unmarks all.
+    Shift+Up/Down mark the range from where they started to the cursor (moving back
+    unmarks what the range added: `action_extend`), Ctrl+A marks all, Alt+I inverts, Esc
+    unmarks all.
     While any are marked, Delete, F5, Ctrl+S, Ctrl+K and F6 act on the marked tasks.
     In the grid view (`grid`), Left/Right move across a row and Up/Down a row."""
 
@@ -109,8 +123,8 @@ class TaskList(VerticalScroll, can_focus=True, can_focus_children=False):
         task_binding("collect", "request('collect')"),
         Binding("ctrl+space,ctrl+@", "toggle_mark", "Mark", id="task.mark", show=False),
         Binding("insert", "toggle_mark(1)", "Mark and move down", id="task.mark_down", show=False),
-        Binding("shift+up", "extend(-1)", "Mark up", id="task.mark_up", show=False),
-        Binding("shift+down", "extend(1)", "Mark down", id="task.mark_range", show=False),
+        Binding("shift+up", "extend(-1)", "Extend marks up", id="task.mark_up", show=False),
+        Binding("shift+down", "extend(1)", "Extend marks down", id="task.mark_range", show=False),
         Binding("ctrl+a", "mark_all", "Mark all", id="task.mark_all", show=False),
         Binding("alt+i", "mark_invert", "Invert marks", id="task.mark_invert", show=False),
         Binding("tab", "app.focus_prompt", "Prompt", id="task.to_prompt"),
@@ -202,6 +216,7 @@ class TaskList(VerticalScroll, can_focus=True, can_focus_children=False):
         self._window_ids: list[str] = []  # ids of the mounted cards, in order
         self._pictures: OrderedDict[str, Image | Frames] = OrderedDict()  # finished cards' pictures
         self.marked: set[str] = set()  # task ids marked for a batch action
+        self._range: _Range | None = None  # the Shift+arrow range being extended
         self._syncing = False
         self._again = False
         self._footer_state: object = _UNKNOWN  # what the footer last showed for the selection
@@ -532,13 +547,26 @@ class TaskList(VerticalScroll, can_focus=True, can_focus_children=False):
             await self._move_to(self.index + move)
 
     async def action_extend(self, delta: int) -> None:
-        """Shift+Up/Down: mark the task under the cursor and the one it moves to."""
+        """Shift+Up/Down: mark the range from the anchor (where the first Shift+arrow
+        started) to the cursor, as file managers and editors do: moving away from the
+        anchor marks, moving back toward it unmarks what the range had added. Marks made
+        otherwise (Ctrl+Space, Ctrl+A...) stay. Any other move or mark ends the range: the
+        next Shift+arrow anchors anew where the cursor is."""
         task_id = self.selected_id
         if task_id is None:
             return
+        extending = self._range
+        if extending is None or extending.cursor != task_id or extending.marks != self.marked:
+            extending = _Range(anchor=task_id, base=set(self.marked))
         await self._move_to(self.index + delta)
-        new = self.selected_id
-        self._set_marks(self.marked | {task_id} | ({new} if new else set()))
+        anchor = self.position(extending.anchor)
+        if anchor is None:  # the anchor left the list meanwhile: anchor here
+            extending = _Range(anchor=task_id, base=set(self.marked))
+            anchor = self.index
+        lo, hi = sorted((anchor, self.index))
+        self._set_marks(extending.base | {t.id for t in self._tasks[lo : hi + 1]})
+        extending.cursor, extending.marks = self.selected_id, set(self.marked)
+        self._range = extending
 
     def action_mark_all(self) -> None:
         self._set_marks(self.shown_ids)
