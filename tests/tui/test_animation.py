@@ -9,11 +9,13 @@ from pathlib import Path
 
 from PIL import Image
 from textual import events
+from textual_image.renderable.halfcell import Image as HalfcellRenderable
 
 from imgtui.draft import Params
 from imgtui.images import Frames
 from imgtui.tasks import Status
 from imgtui.tui.screens.detail import DetailScreen
+from imgtui.tui.widgets.animation import FrameRenders
 from imgtui.tui.widgets.image_view import ImageView
 from tests.cli.helpers import clean_env, run
 from tests.tui.pilot import settled, submit, wait_for
@@ -73,6 +75,8 @@ async def test_gif_result_plays_in_its_card_and_stops_behind_the_detail_view(mak
         await advances(pilot, big, "the detail view's animation to advance")
         # The card is covered: its player stops at its next frame and sets no new timer.
         await wait_for(pilot, lambda: not view.player.running, what="the card to pause")
+        assert len(view.player.renders) == 0  # a paused animation keeps no renders
+        assert not view.player.renders.enabled
         paused_at = view.player.index
         await advances(pilot, big, "the detail view to play on")
         assert view.player.index == paused_at
@@ -81,23 +85,80 @@ async def test_gif_result_plays_in_its_card_and_stops_behind_the_detail_view(mak
         await pilot.press("escape")
         await wait_for(pilot, lambda: app.screen is app.screen_stack[0], what="main screen")
         assert not big.player.running  # the detail view is gone, and its timer
+        assert len(big.player.renders) == 0  # and its renders
         await wait_for(pilot, lambda: view.player.running, what="the card to play again")
         await advances(pilot, view, "the card to move again")
 
 
-async def test_the_preview_pane_shows_an_animation_still_and_says_where_it_plays(make_app):
-    """Played large beside the list a GIF cost a quarter of a core (benchmarks/gif_cpu.py):
-    the pane shows its first frame, no timer, and its caption says where it plays."""
+async def test_the_preview_pane_plays_an_animation_and_pauses_behind_the_detail_view(make_app):
+    """The pane plays the GIF decoded for its own (larger) box, says so in its caption,
+    and pauses (no timer, no renders) while the detail view covers it."""
     app = make_app(model=GIF_MODEL)
     async with app.run_test(size=(160, 48)) as pilot:
         await settled(pilot)
-        _task, card = await gif_task(pilot)
+        task, card = await gif_task(pilot)
         (slot,) = app.gallery.preview.views
-        await wait_for(pilot, lambda: slot.view.picture is not None, what="the preview")
-        assert slot.view.player.frames is None and not slot.view.player.running
+        await wait_for(pilot, lambda: slot.view.player.frames is not None, what="the preview")
         assert slot.view.picture.width > card.player.frames.first.width  # its own, larger box
-        assert "plays in its card and the detail view" in str(slot.caption.render())
+        assert "plays here, in its card and in the detail view" in str(slot.caption.render())
+        await advances(pilot, slot.view, "the preview pane's animation")
         assert card.player.running  # the card plays meanwhile
+
+        app.open_detail(task.id)
+        await wait_for(pilot, lambda: isinstance(app.screen, DetailScreen), what="detail")
+        await wait_for(pilot, lambda: not slot.view.player.running, what="the pane to pause")
+        assert len(slot.view.player.renders) == 0
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: slot.view.player.running, what="the pane to play again")
+        await advances(pilot, slot.view, "the preview pane after the detail view closed")
+
+
+async def test_each_frame_is_rendered_once_however_often_it_is_shown(make_app, monkeypatch):
+    """A large animation's frames go through textual-image's renderer once each: the
+    second loop shows them from the view's `FrameRenders` (issue 16.2: re-rendering every
+    cell of every frame cost a quarter of a core in the detail view)."""
+    rendered: dict[int, int] = {}  # id(picture) -> renderer calls
+    real_init = HalfcellRenderable.__init__
+
+    def counting_init(self, image, *args, **kwargs):
+        rendered[id(image)] = rendered.get(id(image), 0) + 1
+        real_init(self, image, *args, **kwargs)
+
+    monkeypatch.setattr(HalfcellRenderable, "__init__", counting_init)
+    app = make_app(model=GIF_MODEL)
+    async with app.run_test(size=SIZE) as pilot:
+        await settled(pilot)
+        task, _card = await gif_task(pilot)
+        app.open_detail(task.id)
+        await wait_for(
+            pilot,
+            lambda: isinstance(app.screen, DetailScreen) and app.screen.query("#big"),
+            what="the detail view",
+        )
+        big = app.screen.query_one("#big", ImageView)
+        await wait_for(pilot, lambda: big.player.frames is not None, what="the big frames")
+        frames = big.player.frames
+        start = big.player.plays
+        await wait_for(pilot, lambda: big.player.plays >= start + 2, what="two loops")
+        assert [rendered.get(id(p), 0) for p in frames.pictures] == [1] * len(frames)
+        assert len(big.player.renders) == len(frames)
+        assert big.player.renders.hits >= len(frames)  # the second loop: all from the cache
+
+
+def test_frame_renders_keep_one_entry_per_frame_within_their_budget():
+    a, b = Image.new("RGB", (4, 4)), Image.new("RGB", (4, 4))
+    renders = FrameRenders(budget=100)
+    assert renders.put(a, "80x24", "strips a", 60)
+    assert renders.get(a, "80x24") == "strips a"
+    assert renders.get(a, "100x30") is None  # another size: rendered again
+    assert not renders.put(b, "80x24", "strips b", 60)  # over the budget: not kept
+    assert renders.get(b, "80x24") is None
+    assert renders.put(a, "100x30", "strips a2", 90)  # replaces a's older entry
+    assert (len(renders), renders.size) == (1, 90)
+    assert (renders.hits, renders.misses) == (1, 2)
+    renders.enabled = True
+    renders.clear()
+    assert (len(renders), renders.size, renders.enabled) == (0, 0, False)
 
 
 async def test_gif_pauses_while_the_app_is_in_the_background(make_app):
@@ -130,6 +191,7 @@ async def test_gif_scrolled_off_screen_holds_no_timer_until_it_comes_back(make_a
         await wait_for(pilot, lambda: all(t.status.ended for t in stills), what="stills")
         await wait_for(pilot, lambda: not view.player.running, what="the off-screen pause")
         assert not app.screen.can_view_partial(view)
+        assert len(view.player.renders) == 0
         paused_at = view.player.index
         await pilot.pause()
         assert view.player.index == paused_at

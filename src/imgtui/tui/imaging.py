@@ -34,6 +34,11 @@ __all__ = [
 ]
 
 RENDERERS = ("auto", "halfcell", "unicode", "sixel", "tgp")
+#: What one cached render of a half-cell (or unicode) picture holds per cell, in bytes
+#: (tracemalloc, Textual 8.2 and Rich 15): its strips, each cell a Segment with its own
+#: Style and Colors, and what Textual derives from them while drawing (divided strips,
+#: the terminal string). `FrameRenders` budgets with it.
+HALFCELL_BYTES_PER_CELL = 320
 
 
 def renderer_name(configured: str | None = None) -> str:
@@ -108,12 +113,28 @@ def image_widget_class(kind: str) -> type[Any]:
         self._image = value
         self.refresh()
 
-    cls = type(
-        f"Fast{base.__name__}",
-        (base,),
-        {"image": property(base.image.fget, set_image)},  # type: ignore[attr-defined]
-        Renderable=base._Renderable,
-    )
+    base_render_lines = base.render_lines
+
+    def render_lines(self, crop):
+        """Lines of a playing animation's frame come from its `FrameRenders` once the
+        frame has been rendered at this size, crop and colours (`frame_renders`, set by
+        the view; TGP pictures live in the terminal, so only text renderers cache)."""
+        renders = self.frame_renders
+        picture = self.image
+        if renders is None or not renders.enabled or not isinstance(picture, PILImage.Image):
+            return base_render_lines(self, crop)
+        key = (kind, crop, self.size, self.background_colors, tuple(self.get_line_filters()))
+        strips = renders.get(picture, key)
+        if strips is None:
+            strips = base_render_lines(self, crop)
+            renders.put(picture, key, strips, crop.area * HALFCELL_BYTES_PER_CELL)
+        return strips
+
+    image = property(base.image.fget, set_image)  # type: ignore[attr-defined]
+    members: dict[str, Any] = {"image": image}
+    if kind in ("halfcell", "unicode"):
+        members.update(render_lines=render_lines, frame_renders=None)
+    cls = type(f"Fast{base.__name__}", (base,), members, Renderable=base._Renderable)
     cls.__module__ = __name__
     _WIDGET_CLASSES[kind] = cls
     return cls

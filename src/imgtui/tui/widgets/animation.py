@@ -7,7 +7,9 @@
 
 The frames arrive decoded and shrunk to the view's box (`images.picture`, in a picture
 thread), so a frame change is a repaint of one small picture. There is at most one timer
-per player, set for the shown frame's own duration (`Frames.durations_ms`). The player
+per player, set for the shown frame's own duration (`Frames.durations_ms`), on the
+monotonic clock's grid of that duration: two views of one animation change frames at the
+same moments, so the screen is updated once for both. The player
 pauses, with no timer left, when its view cannot be seen:
 
 - scrolled out of its container, not displayed, or not mounted (`Widget.can_view_partial`
@@ -20,11 +22,20 @@ A paused player costs nothing until something could have made it visible again: 
 screen's layout or scroll changed (`screen_layout_refresh_signal`), the current screen
 changed (`screen_change_signal`), the app got focus back or resumed. Then it checks once
 and, if visible, plays on from the frame it stopped at.
+
+What each frame rendered to is kept in the player's `renders` (`FrameRenders`): the
+view's image widget renders a frame once (half cells: its strips; Sixel: its escape
+sequence) and shows it again from there in every later loop, so a large animation costs
+a lookup per frame, not a re-render of every cell (issue 16.2: 24% of a core in the
+detail view before). The cache is emptied when the player pauses, stops or is detached:
+an animation that cannot be seen holds no renders.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import math
+import time
+from collections.abc import Callable, Hashable
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -34,7 +45,61 @@ if TYPE_CHECKING:
 
     from imgtui.images import Frames
 
-__all__ = ["FramePlayer"]
+__all__ = ["MAX_RENDER_BYTES", "FramePlayer", "FrameRenders"]
+
+#: What one animation's renders may hold, in bytes (as `FrameRenders.put` is told them;
+#: a half-cell frame: `imaging.HALFCELL_BYTES_PER_CELL` per cell). A larger animation
+#: caches the frames that fit and renders the others at each loop.
+MAX_RENDER_BYTES = 48 * 1024 * 1024
+
+
+class FrameRenders:
+    """What the frames of one animation rendered to, one entry per frame (the newest key):
+    `get(picture, key)` gives what `put(picture, key, value, size)` stored for that very
+    picture object under an equal key, else None. The key holds whatever the render
+    depends on besides the picture (size, crop, colours, renderer). At most `budget`
+    bytes in all (by the sizes `put` is given): past it, a frame is not stored.
+    `enabled` is on while the animation plays (its player has a timer set): a paused or
+    finished animation is drawn the usual way, and `clear` turns it off.
+    `misses` and `hits` count how often a frame was really rendered and how often a
+    cached render was used."""
+
+    def __init__(self, budget: int = MAX_RENDER_BYTES) -> None:
+        self.budget = budget
+        self.enabled = False
+        self.size = 0  # bytes held, by the sizes given to `put`
+        self.misses = 0
+        self.hits = 0
+        self._by_picture: dict[int, tuple[Image, Hashable, Any, int]] = {}
+
+    def __len__(self) -> int:
+        return len(self._by_picture)
+
+    def get(self, picture: Image, key: Hashable) -> Any:
+        entry = self._by_picture.get(id(picture))
+        if entry is not None and entry[0] is picture and entry[1] == key:
+            self.hits += 1
+            return entry[2]
+        self.misses += 1
+        return None
+
+    def put(self, picture: Image, key: Hashable, value: Any, size: int) -> bool:
+        """Keep `value` as what `picture` renders to under `key` (replacing the picture's
+        older entry); False when it does not fit in the budget (then nothing is kept)."""
+        old = self._by_picture.pop(id(picture), None)
+        if old is not None:
+            self.size -= old[3]
+        if self.size + size > self.budget:
+            return False
+        self._by_picture[id(picture)] = (picture, key, value, size)
+        self.size += size
+        return True
+
+    def clear(self) -> None:
+        """Forget every render and stop caching until `enabled` is set again."""
+        self.enabled = False
+        self._by_picture.clear()
+        self.size = 0
 
 
 class FramePlayer:
@@ -50,6 +115,8 @@ class FramePlayer:
         self._timer: Timer | None = None
         self._subscribed_to: Any = None  # the screen whose signals wake a paused player
         self._suspended = False
+        self.renders = FrameRenders()  # what each frame rendered to, while it plays
+        self._due = -math.inf  # when the shown frame's time is up (time.monotonic)
 
     # -- state ------------------------------------------------------------------------------
 
@@ -86,6 +153,7 @@ class FramePlayer:
     def play(self, frames: Frames) -> None:
         """Show `frames` from the first one and keep them moving while visible."""
         self._cancel()
+        self.renders.clear()
         self.frames = frames
         self.index = 0
         self.plays = 0
@@ -96,6 +164,7 @@ class FramePlayer:
     def stop(self) -> None:
         """Forget the animation (the view shows something else now). Idempotent."""
         self._cancel()
+        self.renders.clear()
         self.frames = None
         self.index = 0
         self.plays = 0
@@ -108,8 +177,10 @@ class FramePlayer:
 
     def detach(self) -> None:
         """The view left the DOM (Textual drops its timers and signal subscriptions): no
-        timer, no subscriptions; the frames stay, and `wake` plays on if it comes back."""
+        timer, no subscriptions, no renders; the frames stay, and `wake` plays on if it
+        comes back."""
         self._cancel()
+        self.renders.clear()
         if self._subscribed_to is not None:
             view, app = self.view, self.view.app
             for signal in (
@@ -124,16 +195,28 @@ class FramePlayer:
     # -- inside ---------------------------------------------------------------------------
 
     def _cancel(self) -> None:
+        self._due = -math.inf
         if self._timer is not None:
             self._timer.stop()
             self._timer = None
 
     def _schedule(self) -> None:
         frames = self.frames
-        if frames is None or len(frames) < 2 or self.finished or not self.visible():
+        if frames is None or len(frames) < 2 or self.finished:
             return
-        delay = frames.durations_ms[self.index] / 1000
-        self._timer = self.view.set_timer(delay, self._advance, name="animation frame")
+        if not self.visible():
+            self.renders.clear()  # paused: nothing kept for an animation no one sees
+            return
+        period = frames.durations_ms[self.index] / 1000
+        now = time.monotonic()
+        due = self._due + period
+        if not now < due <= now + 2 * period:  # the first frame, after a pause, or behind
+            # On the clock's grid of this duration: views of one animation (its card and
+            # the preview pane) change frames together, in one screen update.
+            due = (math.floor(now / period) + 1) * period
+        self._due = due
+        self.renders.enabled = True
+        self._timer = self.view.set_timer(due - now, self._advance, name="animation frame")
 
     def _advance(self) -> None:
         self._timer = None
@@ -141,12 +224,14 @@ class FramePlayer:
         if frames is None:
             return
         if not self.visible():
+            self.renders.clear()
             return  # paused on this frame; `wake` plays on
         index = self.index + 1
         if index >= len(frames):
             self.plays += 1
             if self.finished:
-                return  # rests on the last frame
+                self.renders.clear()  # rests on the last frame: repainted by Textual alone
+                return
             index = 0
         self.index = index
         self.paint(frames.pictures[index])
@@ -181,6 +266,7 @@ class FramePlayer:
     def _on_suspend(self, _app: object) -> None:
         self._suspended = True
         self._cancel()
+        self.renders.clear()
 
     def _on_resume(self, _app: object) -> None:
         self._suspended = False

@@ -56,6 +56,8 @@ class ImageView(Widget):
         self._image_widget.display = False
         self._shown_placeholder = placeholder
         self.player = FramePlayer(self, self._paint)
+        if hasattr(self._image_widget, "frame_renders"):  # renderers that cache frames
+            self._image_widget.frame_renders = self.player.renders
 
     def compose(self) -> ComposeResult:
         yield self._holder

@@ -63,7 +63,7 @@ def slot_caption(task: Task, index: int) -> Content:
     elif slot.status is SlotStatus.RUNNING and task.status is Status.RUNNING:
         state = ("waiting for the first frame…", "italic $foreground-muted")
     elif slot.status is SlotStatus.DONE and task.params.output_format == "gif":
-        state = ("animated: plays in its card and the detail view (Enter)", "$foreground-muted")
+        state = ("animated: plays here, in its card and in the detail view", "$foreground-muted")
     if state is not None:
         if parts:
             parts.append(("  ·  ", "$foreground-muted"))
@@ -294,9 +294,4 @@ class PreviewPane(Widget):
         picture = await loop.run_in_executor(self.pictures, decode)
         if view.wanted != key or task is not self.imgtask:
             return  # a newer frame, another size or another task was asked for meanwhile
-        if isinstance(picture, images.Frames):
-            # Large, an animation costs a quarter of a core: textual-image turns every
-            # pixel into a styled cell again at each frame (benchmarks/gif_cpu.py). The
-            # pane shows the first frame; the card and the detail view play it.
-            picture = picture.first
-        view.view.show(picture, "cannot read this image")
+        view.view.show(picture, "cannot read this image")  # `Frames`: plays while seen
