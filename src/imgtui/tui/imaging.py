@@ -34,11 +34,11 @@ __all__ = [
 ]
 
 RENDERERS = ("auto", "halfcell", "unicode", "sixel", "tgp")
-#: What one cached render of a half-cell (or unicode) picture holds per cell, in bytes
-#: (tracemalloc, Textual 8.2 and Rich 15): its strips, each cell a Segment with its own
-#: Style and Colors, and what Textual derives from them while drawing (divided strips,
-#: the terminal string). `FrameRenders` budgets with it.
-HALFCELL_BYTES_PER_CELL = 320
+#: What one cached render of a half-cell (or unicode) picture holds per cell, in bytes, at
+#: worst (tracemalloc, Textual 8.2, Rich 15: random noise, every cell its own colours,
+#: 610-640; a smooth picture 60-110): its strips, a Segment and Styles per cell, and what
+#: Textual derives from them while drawing. `FrameRenders` budgets with it.
+HALFCELL_BYTES_PER_CELL = 640
 
 
 def renderer_name(configured: str | None = None) -> str:
