@@ -13,12 +13,14 @@ from textual_image.renderable.halfcell import Image as HalfcellRenderable
 
 from imgtui.draft import Params
 from imgtui.images import Frames
+from imgtui.store import Store
 from imgtui.tasks import Status
+from imgtui.tui import testing
 from imgtui.tui.screens.detail import DetailScreen
 from imgtui.tui.widgets.animation import FrameRenders
 from imgtui.tui.widgets.image_view import ImageView
 from tests.cli.helpers import clean_env, run
-from tests.tui.pilot import settled, submit, wait_for
+from tests.tui.pilot import RecordingApp, settled, submit, wait_for
 
 SIZE = (120, 40)
 GIF_MODEL = "gpt-image-2.6-flare"
@@ -143,6 +145,47 @@ async def test_each_frame_is_rendered_once_however_often_it_is_shown(make_app, m
         assert [rendered.get(id(p), 0) for p in frames.pictures] == [1] * len(frames)
         assert len(big.player.renders) == len(frames)
         assert big.player.renders.hits >= len(frames)  # the second loop: all from the cache
+
+
+async def test_sixel_encodes_each_frame_once_however_often_it_is_shown(
+    tmp_path, server, monkeypatch
+):
+    """With Sixel, each frame of the detail view's animation is encoded once; later loops
+    write the same escape sequence again from the view's `FrameRenders`."""
+    from textual_image.widget import sixel as sixel_widget
+
+    encoded: list[tuple[int, int]] = []  # sizes of the pictures encoded
+    real_encode = sixel_widget.image_to_sixels
+
+    def counting_encode(image, *args, **kwargs):
+        encoded.append(image.size)
+        return real_encode(image, *args, **kwargs)
+
+    monkeypatch.setattr(sixel_widget, "image_to_sixels", counting_encode)
+    app = RecordingApp(
+        config=testing.demo_config(tmp_path, model=GIF_MODEL),
+        store=Store(tmp_path / "data"),
+        demo_base_url=server.base_url,
+        renderer="sixel",
+    )
+    async with app.run_test(size=SIZE) as pilot:
+        await settled(pilot)
+        task, _card = await gif_task(pilot)
+        app.open_detail(task.id)
+        await wait_for(
+            pilot,
+            lambda: isinstance(app.screen, DetailScreen) and app.screen.query("#big"),
+            what="the detail view",
+        )
+        big = app.screen.query_one("#big", ImageView)
+        await wait_for(pilot, lambda: big.player.frames is not None, what="the big frames")
+        frames = big.player.frames
+        start = big.player.plays
+        await wait_for(pilot, lambda: big.player.plays >= start + 2, what="two loops")
+        width = frames.first.width  # the card's frames are smaller
+        assert len([size for size in encoded if size[0] >= width]) == len(frames)
+        assert len(big.player.renders) == len(frames)
+        assert big.player.renders.hits >= len(frames)
 
 
 def test_frame_renders_keep_one_entry_per_frame_within_their_budget():

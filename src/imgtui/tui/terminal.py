@@ -317,8 +317,10 @@ def sixel_widget_class() -> type:
     the line landed a row too low: ghosts after scrolling and modals), then moves over the
     widget's cells on the other rows, writing nothing there (no blank before the picture:
     issue 13.8), (2) defines colours before pixels, (3) covers all the widget's cells
-    (`whole_cells`), (4) in Konsole sends whole 6-pixel bands; and an outer widget that
-    composes its inner one once.
+    (`whole_cells`), (4) in Konsole sends whole 6-pixel bands, (5) encodes each frame of
+    a playing animation once (`frame_renders`, a `FrameRenders` the view sets on the
+    outer widget: the Sixel data per frame, crop, size, cell, options and colours); and an
+    outer widget that composes its inner one once.
 
     Relies on `textual_image.widget.sixel.Image.compose` yielding `_ImageSixelImpl`, on its
     `_NoopRenderable`, and on
@@ -344,9 +346,11 @@ def sixel_widget_class() -> type:
         DEFAULT_CSS = "_Sixels { width: 100%; height: 100%; }"
 
         _box = (0, 0)  # the cells being drawn (the crop), which the picture covers whole
+        _crop: Any = None  # the same, as the Region asked for (a part of the render's key)
 
         def render_lines(self, crop):
             self._box = (crop.width, crop.height)
+            self._crop = crop
             lines = super().render_lines(crop)
             if not lines:
                 return lines
@@ -371,12 +375,26 @@ def sixel_widget_class() -> type:
 
         def _image_to_sixels(self, image, sixel_options=None, background=None):
             cell = get_cell_size()
+            color_system = self.app.console.color_system
+            renders = getattr(self.parent, "frame_renders", None)
+            frame = self.image
+            if renders is None or not renders.enabled or not isinstance(frame, PILImage.Image):
+                renders = None
+            else:
+                key = ("sixel", self._crop, self.content_size, cell, sixel_options, background)
+                key += (color_system, sixel_cuts_bands())
+                cached = renders.get(frame, key)
+                if cached is not None:
+                    return cached
             box = (self._box[0] * cell.width, self._box[1] * cell.height)
-            pad = terminal_colour(background, self.app.console.color_system)
+            pad = terminal_colour(background, color_system)
             image = whole_cells(image, (cell.width, cell.height), pad, box)
             if sixel_cuts_bands():
                 image = whole_bands(image)
-            return registers_first(super()._image_to_sixels(image, sixel_options, background))
+            data = registers_first(super()._image_to_sixels(image, sixel_options, background))
+            if renders is not None:
+                renders.put(frame, key, data, len(data))
+            return data
 
         def _get_sixel_segments(self, sixel_data: str):
             region = self.screen.find_widget(self).visible_region
@@ -388,6 +406,7 @@ def sixel_widget_class() -> type:
 
     class SixelImage(sixel_widget.Image, Renderable=sixel_widget._NoopRenderable):
         _sixels: Any = None
+        frame_renders: Any = None  # a playing animation's `FrameRenders` (see above)
 
         def compose(self):
             self._sixels = _Sixels(self.image, self._sixel_options)
