@@ -188,6 +188,50 @@ async def test_sixel_encodes_each_frame_once_however_often_it_is_shown(
         assert big.player.renders.hits >= len(frames)
 
 
+async def test_tgp_sends_each_frame_once_and_deletes_them_when_the_view_closes(
+    tmp_path, server, monkeypatch
+):
+    """Kitty graphics: each frame of the detail view's animation is one renderable, whose
+    picture goes to the terminal once; later loops only place it again. Closing the view
+    deletes every frame's picture in the terminal (`cleanup`)."""
+    from textual_image.renderable.tgp import Image as TGPRenderable
+
+    made: dict[int, list] = {}  # id(picture) -> its renderables
+    real_init = TGPRenderable.__init__
+
+    def counting_init(self, image, *args, **kwargs):
+        made.setdefault(id(image), []).append(self)
+        real_init(self, image, *args, **kwargs)
+
+    monkeypatch.setattr(TGPRenderable, "__init__", counting_init)
+    app = RecordingApp(
+        config=testing.demo_config(tmp_path, model=GIF_MODEL),
+        store=Store(tmp_path / "data"),
+        demo_base_url=server.base_url,
+        renderer="tgp",
+    )
+    async with app.run_test(size=SIZE) as pilot:
+        await settled(pilot)
+        task, _card = await gif_task(pilot)
+        app.open_detail(task.id)
+        await wait_for(
+            pilot,
+            lambda: isinstance(app.screen, DetailScreen) and app.screen.query("#big"),
+            what="the detail view",
+        )
+        big = app.screen.query_one("#big", ImageView)
+        await wait_for(pilot, lambda: big.player.frames is not None, what="the big frames")
+        frames = big.player.frames
+        start = big.player.plays
+        await wait_for(pilot, lambda: big.player.plays >= start + 2, what="two loops")
+        mine = [made.get(id(p), []) for p in frames.pictures]
+        assert [len(renderables) for renderables in mine] == [1] * len(frames)
+        assert all(r.terminal_image_id for (r,) in mine)  # each sent, none deleted
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: app.screen is app.screen_stack[0], what="main screen")
+        assert not any(r.terminal_image_id for (r,) in mine)  # all deleted in the terminal
+
+
 def test_frame_renders_keep_one_entry_per_frame_within_their_budget():
     a, b = Image.new("RGB", (4, 4)), Image.new("RGB", (4, 4))
     renders = FrameRenders(budget=100)

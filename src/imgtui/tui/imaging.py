@@ -118,7 +118,8 @@ def image_widget_class(kind: str) -> type[Any]:
     def render_lines(self, crop):
         """Lines of a playing animation's frame come from its `FrameRenders` once the
         frame has been rendered at this size, crop and colours (`frame_renders`, set by
-        the view; TGP pictures live in the terminal, so only text renderers cache)."""
+        the view). Half cells and unicode only: a TGP frame is its picture in the
+        terminal (`render` below)."""
         renders = self.frame_renders
         picture = self.image
         if renders is None or not renders.enabled or not isinstance(picture, PILImage.Image):
@@ -130,10 +131,34 @@ def image_widget_class(kind: str) -> type[Any]:
             renders.put(picture, key, strips, crop.area * HALFCELL_BYTES_PER_CELL)
         return strips
 
+    base_render = base.render
+    from textual_image.renderable.tgp import Image as tgp_renderable
+
+    def render(self):
+        """TGP: a playing animation's frame is sent to the terminal once and then only
+        placed: its renderable (`textual_image.renderable.tgp.Image`, which transmits its
+        picture at its first render and only writes placeholders after that) is kept in
+        `frame_renders` per frame and size, and cleaned up (the picture deleted in the
+        terminal) when the renders are dropped. The widget is sized `auto` (ImageView's
+        CSS), so the renderable is made with width and height `auto`, as the base does."""
+        renders = self.frame_renders
+        picture = self.image
+        if renders is None or not renders.enabled or not isinstance(picture, PILImage.Image):
+            return base_render(self)
+        key = (kind, self.size)
+        placed = renders.get(picture, key)
+        if placed is None:
+            placed = tgp_renderable(picture, "auto", "auto")  # (sends at its first render)
+            if not renders.put(picture, key, placed, 4 * picture.width * picture.height):
+                return base_render(self)  # over the budget: the widget's own, cleaned up
+        return placed
+
     image = property(base.image.fget, set_image)  # type: ignore[attr-defined]
     members: dict[str, Any] = {"image": image}
     if kind in ("halfcell", "unicode"):
         members.update(render_lines=render_lines, frame_renders=None)
+    elif kind == "tgp":
+        members.update(render=render, frame_renders=None)
     cls = type(f"Fast{base.__name__}", (base,), members, Renderable=base._Renderable)
     cls.__module__ = __name__
     _WIDGET_CLASSES[kind] = cls

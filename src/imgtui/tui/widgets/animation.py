@@ -63,6 +63,9 @@ class FrameRenders:
     bytes in all (by the sizes `put` is given): past it, a frame is not stored.
     `enabled` is on while the animation plays (its player has a timer set): a paused or
     finished animation is drawn the usual way, and `clear` turns it off.
+    A value with a `cleanup()` method (a TGP renderable: its picture in the terminal) is
+    cleaned up when it is dropped; `on_clear` (if set) is called after `clear` dropped
+    anything, so the view can draw its picture again the usual way.
     `misses` and `hits` count how often a frame was really rendered and how often a
     cached render was used."""
 
@@ -72,6 +75,7 @@ class FrameRenders:
         self.size = 0  # bytes held, by the sizes given to `put`
         self.misses = 0
         self.hits = 0
+        self.on_clear: Callable[[], None] | None = None
         self._by_picture: dict[int, tuple[Image, Hashable, Any, int]] = {}
 
     def __len__(self) -> int:
@@ -91,6 +95,7 @@ class FrameRenders:
         old = self._by_picture.pop(id(picture), None)
         if old is not None:
             self.size -= old[3]
+            _drop(old[2])
         if self.size + size > self.budget:
             return False
         self._by_picture[id(picture)] = (picture, key, value, size)
@@ -100,8 +105,21 @@ class FrameRenders:
     def clear(self) -> None:
         """Forget every render and stop caching until `enabled` is set again."""
         self.enabled = False
+        if not self._by_picture:
+            return
+        dropped = list(self._by_picture.values())
         self._by_picture.clear()
         self.size = 0
+        for entry in dropped:
+            _drop(entry[2])
+        if self.on_clear is not None:
+            self.on_clear()
+
+
+def _drop(value: Any) -> None:
+    cleanup = getattr(value, "cleanup", None)
+    if callable(cleanup):
+        cleanup()
 
 
 class FramePlayer:

@@ -58,6 +58,7 @@ class ImageView(Widget):
         self.player = FramePlayer(self, self._paint)
         if hasattr(self._image_widget, "frame_renders"):  # renderers that cache frames
             self._image_widget.frame_renders = self.player.renders
+            self.player.renders.on_clear = self._image_widget.refresh  # drawn anew
 
     def compose(self) -> ComposeResult:
         yield self._holder
