@@ -25,10 +25,11 @@ and, if visible, plays on from the frame it stopped at.
 
 What each frame rendered to is kept in the player's `renders` (`FrameRenders`): the
 view's image widget renders a frame once (half cells: its strips; Sixel: its escape
-sequence) and shows it again from there in every later loop, so a large animation costs
-a lookup per frame, not a re-render of every cell (issue 16.2: 24% of a core in the
-detail view before). The cache is emptied when the player pauses, stops or is detached:
-an animation that cannot be seen holds no renders.
+sequence; kitty graphics: its picture, sent to the terminal once and then only placed)
+and shows it again from there in every later loop, so a large animation costs a lookup
+per frame, not a re-render of every cell (issue 16.2: 24% of a core in the detail view
+before). The cache is emptied when the player pauses, stops or is detached: an
+animation that cannot be seen holds no renders.
 """
 
 from __future__ import annotations
