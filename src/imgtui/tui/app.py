@@ -29,7 +29,7 @@ from textual import on
 from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import Footer, Header
+from textual.widgets import Header
 from textual.worker import Worker
 
 from imgtui.config import Config, ConfigError
@@ -54,6 +54,7 @@ from imgtui.tui.terminal import (
     resume_only_after_stop,
     typed_during_probe,
 )
+from imgtui.tui.widgets.key_footer import KeyFooter
 from imgtui.tui.widgets.task_list import TaskList
 
 HISTORY_LIMIT = 200
@@ -156,7 +157,7 @@ class ImgtuiApp(OrderedKeys, HistoryControl, Composing):
         yield self.gallery
         yield self.param_bar
         yield self.composer
-        yield Footer()
+        yield KeyFooter()
 
     def action_toggle_grid(self) -> None:
         """F8: the cards as a grid over the whole width, or the list beside the preview."""

@@ -13,18 +13,19 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
-from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Static
 
 from imgtui.config import SETTINGS_FIELDS, Settings
+from imgtui.tui.screens.dialog import Dialog
 from imgtui.tui.widgets.field_form import FieldForm
+from imgtui.tui.widgets.key_footer import KeyFooter
 
 __all__ = ["AppSettingsScreen"]
 
 FORM_FIELDS = tuple(f for f in SETTINGS_FIELDS if f.name != "active_profile")
 
 
-class AppSettingsScreen(ModalScreen[Settings | None]):
+class AppSettingsScreen(Dialog[Settings | None]):
     """Edit the app settings: Ctrl+S or Enter in a field applies, Escape cancels."""
 
     DEFAULT_CSS = """
@@ -64,6 +65,7 @@ class AppSettingsScreen(ModalScreen[Settings | None]):
             with Horizontal(id="app-buttons"):
                 yield Button("Cancel", id="app-cancel")
                 yield Button("Save", id="app-save", variant="primary")
+        yield KeyFooter()
 
     @property
     def form(self) -> FieldForm:

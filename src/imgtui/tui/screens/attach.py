@@ -19,7 +19,6 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.content import Content
 from textual.message import Message
-from textual.screen import ModalScreen
 from textual.suggester import Suggester
 from textual.widgets import Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
@@ -29,6 +28,8 @@ from imgtui.draft import Attachments
 from imgtui.files import pasted_paths
 from imgtui.images import check_image
 from imgtui.text import clean
+from imgtui.tui.screens.dialog import Dialog
+from imgtui.tui.widgets.key_footer import KeyFooter
 
 MAX_IMAGES = 16  # reference images per edit (PROTOCOL.md §1)
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".gif"}
@@ -135,7 +136,7 @@ class PathInput(Input):
             self.screen.focus_next()
 
 
-class AttachScreen(ModalScreen[Attachments]):
+class AttachScreen(Dialog[Attachments]):
     DEFAULT_CSS = """
     AttachScreen {
         align: center middle;
@@ -194,6 +195,7 @@ class AttachScreen(ModalScreen[Attachments]):
             yield Label("Attached")
             yield OptionList(id="attached")
             yield Static("Delete removes the highlighted file · Esc done", id="hint")
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self._refresh_list()

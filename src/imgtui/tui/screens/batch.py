@@ -11,15 +11,16 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
-from textual.screen import ModalScreen
 from textual.widgets import Button, Static, TextArea
 
 from imgtui.batch import BatchError, BatchItem, parse_batch
+from imgtui.tui.screens.dialog import Dialog
+from imgtui.tui.widgets.key_footer import KeyFooter
 
 __all__ = ["BatchScreen"]
 
 
-class BatchScreen(ModalScreen[list[BatchItem] | None]):
+class BatchScreen(Dialog[list[BatchItem] | None]):
     """A text area, a line with the count and `estimate(items)`, Cancel / Run (Ctrl+S)."""
 
     DEFAULT_CSS = """
@@ -67,6 +68,7 @@ class BatchScreen(ModalScreen[list[BatchItem] | None]):
             with Horizontal(id="batch-buttons"):
                 yield Button("Cancel", id="batch-cancel")
                 yield Button("Run all  Ctrl+S", id="batch-run", variant="primary")
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         area = self.query_one("#batch-text", TextArea)

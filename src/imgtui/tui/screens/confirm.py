@@ -7,13 +7,14 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
 from imgtui.text import clean
+from imgtui.tui.screens.dialog import Dialog
+from imgtui.tui.widgets.key_footer import KeyFooter
 
 
-class ConfirmScreen(ModalScreen[bool]):
+class ConfirmScreen(Dialog[bool]):
     DEFAULT_CSS = """
     ConfirmScreen {
         align: center middle;
@@ -53,6 +54,7 @@ class ConfirmScreen(ModalScreen[bool]):
             with Horizontal(id="buttons"):
                 yield Button(f"{self.no_label} \\[n]", id="no")
                 yield Button(f"{self.yes_label} \\[y]", id="yes", variant="error")
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.query_one("#no", Button).focus()

@@ -25,8 +25,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
-from textual.screen import ModalScreen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from imgtui import desktop, images
 from imgtui.api.events import Progress, Started
@@ -37,7 +36,9 @@ from imgtui.text import clean
 from imgtui.tui import clipboard, imaging
 from imgtui.tui.keys import task_binding
 from imgtui.tui.messages import TaskAction, TaskActionRequested
+from imgtui.tui.screens.dialog import Dialog
 from imgtui.tui.widgets.image_view import ImageView
+from imgtui.tui.widgets.key_footer import KeyFooter
 from imgtui.tui.widgets.task_card import STATUS_STYLE, format_elapsed
 
 
@@ -107,7 +108,7 @@ def _flatten_usage(usage: dict, prefix: str = "") -> list[tuple[str, str]]:
     return rows
 
 
-class DetailScreen(ModalScreen["DetailResult | None"]):
+class DetailScreen(Dialog["DetailResult | None"]):
     DEFAULT_CSS = """
     DetailScreen {
         align: center middle;
@@ -205,7 +206,7 @@ class DetailScreen(ModalScreen["DetailResult | None"]):
                         "files",
                     ):
                         yield Static("", id=section)
-            yield Footer()
+            yield KeyFooter()
 
     def on_mount(self) -> None:
         self.set_class(self.app.size.width < self.NARROW, "-narrow")

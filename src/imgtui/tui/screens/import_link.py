@@ -14,16 +14,17 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
-from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Static
 
 from imgtui.config import Profile, ShareImport, ShareUrlError, read_share_link
 from imgtui.text import clean
+from imgtui.tui.screens.dialog import Dialog
+from imgtui.tui.widgets.key_footer import KeyFooter
 
 __all__ = ["ImportLinkScreen"]
 
 
-class ImportLinkScreen(ModalScreen[ShareImport | None]):
+class ImportLinkScreen(Dialog[ShareImport | None]):
     """Paste a gpt_image_playground share link; dismisses with the planned import.
 
     The field is masked (a link may carry a key); a preview line shows what the link holds,
@@ -71,6 +72,7 @@ class ImportLinkScreen(ModalScreen[ShareImport | None]):
             with Horizontal(id="import-buttons"):
                 yield Button("Cancel", id="import-cancel")
                 yield Button("Import", id="import-ok", variant="primary")
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.query_one("#import-url", Input).cursor_blink = False

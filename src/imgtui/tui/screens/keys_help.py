@@ -15,8 +15,11 @@ from textual.binding import Binding, BindingType
 from textual.containers import Vertical, VerticalScroll
 from textual.content import Content
 from textual.dom import DOMNode
-from textual.screen import ModalScreen, Screen
+from textual.screen import Screen
 from textual.widgets import Static
+
+from imgtui.tui.screens.dialog import Dialog
+from imgtui.tui.widgets.key_footer import KeyFooter
 
 __all__ = ["HelpScreen", "KeySection", "key_sections"]
 
@@ -77,12 +80,15 @@ def key_sections(screen: Screen) -> list[KeySection]:
         KeySection(_title(n), n is focused, _rows(app, n), str(getattr(n, "KEYS_NOTE", "") or ""))
         for n in nodes
     ]
-    sections.append(KeySection(_title(screen), False, _rows(app, screen)))
-    sections.append(KeySection("Anywhere", False, _rows(app, app)))
+    anywhere = _rows(app, app)
+    # A dialog repeats the app's Quit and `?` for its footer (`dialog.Dialog`): listed once.
+    own = tuple(r for r in _rows(app, screen) if r not in anywhere)
+    sections.append(KeySection(_title(screen), False, own))
+    sections.append(KeySection("Anywhere", False, anywhere))
     return [s for s in sections if s.rows]
 
 
-class HelpScreen(ModalScreen[None]):
+class HelpScreen(Dialog[None]):
     """The keys of the screen it was opened over; Esc, ? or F1 (the app's help key, which
     toggles) closes it."""
 
@@ -140,6 +146,7 @@ class HelpScreen(ModalScreen[None]):
                     )
                     if section.note:
                         yield Static(Content(section.note), classes="keys-note")
+        yield KeyFooter()
 
     def text(self) -> str:
         """Everything the overlay lists, as plain text (tests, screen readers)."""

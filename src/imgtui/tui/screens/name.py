@@ -6,13 +6,15 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Input, Static
+
+from imgtui.tui.screens.dialog import Dialog
+from imgtui.tui.widgets.key_footer import KeyFooter
 
 __all__ = ["NameScreen"]
 
 
-class NameScreen(ModalScreen[str | None]):
+class NameScreen(Dialog[str | None]):
     """A title, a hint line and one field; Enter accepts, Escape cancels."""
 
     DEFAULT_CSS = """
@@ -47,6 +49,7 @@ class NameScreen(ModalScreen[str | None]):
                 id="name-input",
                 suggester=SuggestFromList(self.suggestions) if self.suggestions else None,
             )
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         field = self.query_one("#name-input", Input)

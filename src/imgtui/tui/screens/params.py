@@ -40,7 +40,6 @@ from textual.binding import Binding
 from textual.containers import Grid, Horizontal, Vertical, VerticalScroll
 from textual.content import Content
 from textual.message import Message
-from textual.screen import ModalScreen
 from textual.widget import Widget
 from textual.widgets import Button, Input, Label, Select, Static
 from textual.widgets.select import InvalidSelectValueError
@@ -60,6 +59,8 @@ from imgtui.models.listing import ModelList, ModelLists, choices, model_notice
 from imgtui.models.rules import snap_size
 from imgtui.models.sizes import GIF_DEFAULT_FRAMES, parse_size_spec
 from imgtui.text import clean
+from imgtui.tui.screens.dialog import Dialog
+from imgtui.tui.widgets.key_footer import KeyFooter
 
 UNSET = ""  # a Select value: the parameter is not set (not sent)
 CUSTOM = "custom"
@@ -70,7 +71,7 @@ def _text(value: str) -> Content:
     return Content(clean(value, newlines=False))
 
 
-class ParamsScreen(ModalScreen["Params | None"]):
+class ParamsScreen(Dialog["Params | None"]):
     DEFAULT_CSS = """
     ParamsScreen {
         align: center middle;
@@ -340,6 +341,7 @@ class ParamsScreen(ModalScreen["Params | None"]):
             with Horizontal(id="buttons"):
                 yield Button("Cancel", id="cancel", compact=True)
                 yield Button("Apply  F2", id="apply", variant="primary", compact=True)
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self._model_changed()

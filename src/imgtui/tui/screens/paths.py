@@ -14,8 +14,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
-from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Static
+
+from imgtui.tui.screens.dialog import Dialog
+from imgtui.tui.widgets.key_footer import KeyFooter
 
 __all__ = ["PathsScreen", "parse_paths"]
 
@@ -35,7 +37,7 @@ def parse_paths(text: str) -> tuple[list[Path], str | None]:
     return paths, None
 
 
-class PathsScreen(ModalScreen[list[Path] | None]):
+class PathsScreen(Dialog[list[Path] | None]):
     """A title, a line saying what to give, a path field, Cancel / the action button."""
 
     DEFAULT_CSS = """
@@ -71,6 +73,7 @@ class PathsScreen(ModalScreen[list[Path] | None]):
             with Horizontal(id="paths-buttons"):
                 yield Button("Cancel", id="paths-cancel")
                 yield Button(self.action_label, id="paths-ok", variant="primary")
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         field = self.query_one("#paths-input", Input)

@@ -10,18 +10,19 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.content import Content
-from textual.screen import ModalScreen
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from imgtui.config import Config, Profile
 from imgtui.text import clean
+from imgtui.tui.screens.dialog import Dialog
+from imgtui.tui.widgets.key_footer import KeyFooter
 from imgtui.tui.widgets.profile_list import describe_profile
 
 __all__ = ["ProfilePicker"]
 
 
-class ProfilePicker(ModalScreen[str | None]):
+class ProfilePicker(Dialog[str | None]):
     """Switch the active profile: Enter picks (or 1-9), Escape cancels. Dismisses with the name."""
 
     DEFAULT_CSS = """
@@ -85,6 +86,7 @@ class ProfilePicker(ModalScreen[str | None]):
                 "Enter or 1-9 to use · Esc to cancel · profiles are edited in settings",
                 id="picker-hint",
             )
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         option_list = self.query_one(OptionList)

@@ -9,11 +9,12 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.content import Content
-from textual.screen import ModalScreen
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from imgtui.prompts import PromptHistory
+from imgtui.tui.screens.dialog import Dialog
+from imgtui.tui.widgets.key_footer import KeyFooter
 
 
 def _line(prompt: str, limit: int = 200) -> str:
@@ -21,7 +22,7 @@ def _line(prompt: str, limit: int = 200) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-class PromptSearchScreen(ModalScreen[str | None]):
+class PromptSearchScreen(Dialog[str | None]):
     """Type words; the list shows the earlier prompts holding all of them, newest first."""
 
     DEFAULT_CSS = """
@@ -60,6 +61,7 @@ class PromptSearchScreen(ModalScreen[str | None]):
             yield Input(self.query_text, placeholder="words from an earlier prompt…", id="query")
             yield OptionList(id="prompts")
             yield Static(id="found")
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self._fill(self.query_text)

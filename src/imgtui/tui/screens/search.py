@@ -18,10 +18,11 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
-from textual.screen import ModalScreen
 from textual.widgets import Input, Label, RadioButton, RadioSet, Select, Static
 
 from imgtui.store import TaskFilter
+from imgtui.tui.screens.dialog import Dialog
+from imgtui.tui.widgets.key_footer import KeyFooter
 
 __all__ = ["DATES", "STATUSES", "HistoryFilter", "SearchScreen"]
 
@@ -112,7 +113,7 @@ def match_text(count: int | None, flt: HistoryFilter) -> Content:
     return Content(f"{count} {verb} {flt.describe()}.")
 
 
-class SearchScreen(ModalScreen[HistoryFilter | None]):
+class SearchScreen(Dialog[HistoryFilter | None]):
     """The filter fields; the list beneath follows them. Enter: keep the filter and go to
     the list. Esc: clear the filter (every task again) and close."""
 
@@ -204,6 +205,7 @@ class SearchScreen(ModalScreen[HistoryFilter | None]):
                 "The list follows as you type · Enter: keep the filter · Esc: clear it",
                 id="hint",
             )
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         field = self.query_one("#text", Input)

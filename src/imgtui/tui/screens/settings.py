@@ -32,7 +32,7 @@ from textual.content import Content
 from textual.message import Message
 from textual.notifications import SeverityLevel
 from textual.screen import Screen
-from textual.widgets import Button, Footer, Input, OptionList, Select, Static, Switch, TextArea
+from textual.widgets import Button, Input, OptionList, Select, Static, Switch, TextArea
 from textual.widgets.option_list import Option
 
 from imgtui import config as config_module
@@ -54,6 +54,7 @@ from imgtui.tui.screens.app_settings import AppSettingsScreen
 from imgtui.tui.screens.confirm import ConfirmScreen
 from imgtui.tui.screens.import_link import ImportLinkScreen
 from imgtui.tui.screens.profile_picker import ProfilePicker
+from imgtui.tui.widgets.key_footer import KeyFooter
 from imgtui.tui.widgets.profile_form import ProfileForm
 from imgtui.tui.widgets.profile_list import ProfileList, profile_details
 
@@ -232,7 +233,7 @@ class SettingsScreen(Screen[str | None]):
                     yield Button("Revert", id="revert", compact=True)
                 yield Static("", id="test-result")
                 yield Static(GENERAL_HELP, id="help")
-        yield Footer(show_command_palette=False)
+        yield KeyFooter(show_command_palette=False)
 
     def on_mount(self) -> None:
         self._rebuild_list()

@@ -1,0 +1,103 @@
+"""The footer of every imgtui screen: Textual's `Footer`, fitted to its width so that Quit
+and the help key always show and no key is cut off at the right edge.
+
+At 80 columns Textual's footer showed the main screen's keys up to "^q Qu". This one keeps
+the app's priority keys (Ctrl+Q Quit and `?` / F1 Keys, which work over every screen), at
+the right end of every footer, and then the others in the footer's own order (the focused widget's first, then the screen's,
+then the app's) while each fits whole; the rest are hidden (the `?` overlay lists every
+key of the screen: `keys_help.key_sections`). Modal dialogs show Quit and Keys through
+their own bindings (`screens.dialog.Dialog`): Textual's footer lists a modal screen's
+bindings only.
+
+Each key's width is measured once its footer has composed (Textual's own measure of the
+key, its padding, border and margins), before it is painted; a resize only shows or hides
+keys again.
+"""
+
+from __future__ import annotations
+
+from textual import events
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.compose import compose
+from textual.geometry import Size
+from textual.widget import Widget
+from textual.widgets import Footer, Label
+
+__all__ = ["KeyFooter"]
+
+_ANY = Size(1000, 1)  # room enough to measure a key at its natural width
+
+
+class KeyFooter(Footer):
+    """`Footer` fitted to its width, Quit and `?` always shown (module doc)."""
+
+    def __init__(self, *, show_command_palette: bool = True, compact: bool = False) -> None:
+        super().__init__(show_command_palette=show_command_palette, compact=compact)
+        self._units: list[tuple[list[Widget], int, bool]] = []  # (widgets, width, always)
+        self._docked: int = 0  # cells the command palette key takes at the right
+        self._generation = 0  # recompositions started (only the last one fits its keys)
+        self.fitted = False  # the keys shown are fitted to the width (False while composing)
+
+    def always_keys(self) -> set[str]:
+        """The keys of the app's priority bindings a footer shows (Quit, Keys)."""
+        return {b.key for b in Binding.make_bindings(self.app.BINDINGS) if b.priority and b.show}
+
+    @staticmethod
+    def _outer_width(widget: Widget) -> int:
+        styles = widget.styles
+        content = widget.get_content_width(_ANY, _ANY)
+        return content + styles.gutter.width + styles.margin.width
+
+    def compose(self) -> ComposeResult:
+        """`Footer.compose`'s keys with Quit and Keys moved last (before the palette key)."""
+        nodes = compose(self, super().compose())  # groups keep their keys
+        always = self.always_keys()
+        last = [n for n in nodes if getattr(n, "key", None) in always]
+        palette = [n for n in nodes if n.has_class("-command-palette")]
+        rest = [n for n in nodes if n not in last and n not in palette]
+        for node in rest:
+            node.display = False  # shown by `_fit` once measured: never cut meanwhile
+        yield from rest
+        yield from last
+        yield from palette
+
+    async def recompose(self) -> None:
+        """Compose the keys (`Footer.compose`), measure them, and fit them to the width."""
+        self._generation += 1
+        generation = self._generation
+        self.fitted = False
+        await super().recompose()
+        if generation != self._generation:
+            return  # composed again meanwhile: that one fits its keys
+        always = self.always_keys()
+        self._units, self._docked = [], 0
+        for widget in self.children:
+            width = self._outer_width(widget)
+            if widget.has_class("-command-palette"):
+                self._docked += width
+            elif isinstance(widget, Label) and self._units:  # a group's label: with it
+                widgets, total, keep = self._units[-1]
+                self._units[-1] = ([*widgets, widget], total + width, keep)
+            else:
+                self._units.append(([widget], width, getattr(widget, "key", None) in always))
+        self._fit(self.size.width or self.app.size.width)
+        self.fitted = True
+
+    def _fit(self, width: int) -> None:
+        """Show the always-shown keys, then the others in order while each fits whole."""
+        room = width - self._docked - sum(w for _, w, always in self._units if always)
+        full = False
+        for widgets, need, always in self._units:
+            shown = always or (not full and need <= room)
+            if not always:
+                if shown:
+                    room -= need
+                else:
+                    full = True  # in order: a later, shorter key does not jump the queue
+            for widget in widgets:
+                widget.display = shown
+
+    def on_resize(self, event: events.Resize) -> None:
+        if self._units:
+            self._fit(event.size.width)
