@@ -39,6 +39,7 @@ from imgtui.tui.messages import TaskAction, TaskActionRequested
 from imgtui.tui.screens.dialog import Dialog
 from imgtui.tui.widgets.image_view import ImageView
 from imgtui.tui.widgets.key_footer import KeyFooter
+from imgtui.tui.widgets.path_lines import PathLines
 from imgtui.tui.widgets.task_card import STATUS_STYLE, format_elapsed
 
 
@@ -203,9 +204,9 @@ class DetailScreen(Dialog["DetailResult | None"]):
                         "sent",
                         "usage",
                         "timings",
-                        "files",
                     ):
                         yield Static("", id=section)
+                    yield PathLines(id="files")  # paths wrap at their separators
             yield KeyFooter()
 
     def on_mount(self) -> None:
@@ -285,7 +286,7 @@ class DetailScreen(Dialog["DetailResult | None"]):
         files += [f"input: {p}" for p in t.input_images]
         if t.mask:
             files.append(f"mask: {t.mask}")
-        self._section("files", "Files", Content("\n".join(files)) if files else None)
+        self.query_one("#files", PathLines).show("Files", files)
         self._update_pager()
         self._load_picture()
         self.refresh_bindings()
