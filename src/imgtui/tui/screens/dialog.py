@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import TypeVar
 
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.screen import ModalScreen
 
 from imgtui.tui.keys import HELP_KEYS
@@ -21,7 +21,7 @@ __all__ = ["DIALOG_KEYS", "Dialog"]
 ResultType = TypeVar("ResultType")
 
 # The app's own keys as a dialog's footer shows them (the app's bindings run them first).
-DIALOG_KEYS = [
+DIALOG_KEYS: list[BindingType] = [
     Binding("ctrl+q", "app.quit", "Quit", id="dialog.quit"),
     Binding(HELP_KEYS, "app.help", "Keys", id="dialog.help", key_display="?"),
 ]
