@@ -21,8 +21,8 @@ def test_fold_breaks_after_separators():
     ]
     assert fold(path, 200) == [path]
     assert fold("input: /tmp/a/b.png", 13) == ["input: /tmp/", INDENT + "a/b.png"]
-    # one name wider than a row is cut inside (nothing else would fit it)
-    assert fold("/x/" + "n" * 30, 14) == ["/x/", *[INDENT + "n" * 12] * 2, INDENT + "n" * 6]
+    # one name wider than a row is cut inside (nothing else would fit it), from its row
+    assert fold("/x/" + "n" * 30, 14) == ["/x/" + "n" * 11, INDENT + "n" * 12, INDENT + "n" * 7]
 
 
 def shown_rows(widget: PathLines) -> list[str]:

@@ -3,7 +3,7 @@
 Textual wraps text at spaces only: a path has none, so it was cut anywhere
 (`/home/ann/.local/share/imgt` | `ui/images/2026/...`). `fold(line, width)` breaks a line
 after a `/` (or a space) instead, each continuation indented by `INDENT`; only a single
-name longer than the width is cut inside. `PathLines` shows a titled list of such lines,
+name longer than a row is cut inside (from the row it starts on). `PathLines` shows a titled list of such lines,
 folded to its width whenever it is drawn, and copies a selection without the folds.
 """
 
@@ -27,7 +27,8 @@ _PIECE = re.compile(r"[^/ ]*(?:/+| +)|[^/ ]+")  # a name and the separators afte
 
 def fold(line: str, width: int) -> list[str]:
     """`line` in rows of at most `width` cells (continuations: at most `width` with
-    `INDENT` in front), broken after `/` or a space; a name wider than a row is cut."""
+    `INDENT` in front), broken after `/` or a space; a name wider than a row is cut,
+    filling the row it starts on."""
     if width <= len(INDENT) or cell_len(line) <= width:
         return [line]
     rows: list[str] = []
@@ -35,7 +36,8 @@ def fold(line: str, width: int) -> list[str]:
     for name in _PIECE.findall(line):
         piece = name
         room = width - (len(INDENT) if rows else 0)
-        if row and cell_len(row + piece) > room:
+        fits_a_row = cell_len(piece) <= width - len(INDENT)
+        if row and cell_len(row + piece) > room and fits_a_row:
             rows.append(row)
             row = ""
             room = width - len(INDENT)
