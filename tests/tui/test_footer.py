@@ -153,3 +153,17 @@ async def test_every_dialog_footer_shows_quit_and_help(make_app, history, size):
         await pilot.press("f3")  # settings: a full screen, the same footer
         await wait_for(pilot, lambda: isinstance(app.screen, SettingsScreen), what="settings")
         await check_footer(pilot, app.screen, "settings")
+
+
+async def test_help_overlay_lists_a_dialogs_quit_and_keys_once(make_app, history):
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settled(pilot)
+        await pilot.press("f2")
+        await wait_for(pilot, lambda: isinstance(app.screen, ParamsScreen), what="F2")
+        await pilot.press("f1")
+        await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen), what="the overlay")
+        sections = {s.title: dict((d, k) for k, d in s.rows) for s in app.screen.sections}
+        assert "Apply" in sections["ParamsScreen"]
+        assert "Quit" not in sections["ParamsScreen"] and "Keys" not in sections["ParamsScreen"]
+        assert sections["Anywhere"]["Quit"] == "^q"
