@@ -27,7 +27,7 @@ from textual.widget import Widget
 from textual.widgets import Static
 
 from imgtui import images
-from imgtui.api.events import Progress, Started
+from imgtui.api.events import Partial, Progress, Started
 from imgtui.tasks import SlotStatus, Status, Task
 from imgtui.tui import imaging
 from imgtui.tui.widgets.image_view import ImageView
@@ -69,6 +69,19 @@ def slot_caption(task: Task, index: int) -> Content:
             parts.append(("  ·  ", "$foreground-muted"))
         parts.append(state)
     return Content.assemble(*parts)
+
+
+def set_text(widget: Static, content: Content, *, layout: bool = False) -> bool:
+    """Show `content` in `widget` unless it shows it already (the same text and styles);
+    whether it changed. `layout=False` (a line of fixed height): only the widget repaints.
+    A frame arrives with the same prompt and nearly the same lines, and a layout pass of
+    the whole screen before the new picture is painted costs more than decoding it
+    (`benchmarks/preview_latency.py`, "to the screen's next update")."""
+    shown = widget.content
+    if isinstance(shown, Content) and (shown.plain, shown.spans) == (content.plain, content.spans):
+        return False
+    widget.update(content, layout=layout)
+    return True
 
 
 class SlotView(Vertical):
@@ -130,6 +143,7 @@ class PreviewPane(Widget):
         self._slots = Container(id="preview-slots")
         self._empty = Static(EMPTY_TEXT, id="preview-empty")
         self._views: list[SlotView] = []
+        self._frame_pending = False  # a frame's lines and picture wait for a screen update
 
     def compose(self) -> ComposeResult:
         yield self._prompt
@@ -193,8 +207,26 @@ class PreviewPane(Widget):
             or isinstance(event, (Progress, Started))
         ):
             return
-        self._refresh_text()
-        self.load_pictures()
+        if not isinstance(event, Partial):
+            self._refresh_text()
+            self.load_pictures()
+        elif not self._frame_pending:
+            # A partial frame: its card's picture (decoded on a picture thread already) is
+            # painted first. This pane's lines and its own decode of the frame, done at
+            # once, were in the same screen update and competed with that paint for the
+            # cores and the GIL: the card showed the frame a third later
+            # (`benchmarks/preview_latency.py`). A final image (once per image, and what
+            # the task's end shows) is shown at once, as before.
+            self._frame_pending = True
+            self.call_after_refresh(self._show_frame)
+
+    def _show_frame(self) -> None:
+        """The newest frame's lines and picture (once per screen update, however many
+        frames came meanwhile)."""
+        self._frame_pending = False
+        if self.imgtask is not None and self.is_mounted:
+            self._refresh_text()
+            self.load_pictures()
 
     def _tick(self) -> None:
         if self.imgtask is not None and self.imgtask.status is Status.RUNNING:
@@ -204,21 +236,22 @@ class PreviewPane(Widget):
         task = self.imgtask
         if task is None:
             return
-        self._prompt.update(Content(one_line(task.prompt, 300)))
+        set_text(self._prompt, Content(one_line(task.prompt, 300)), layout=True)
         self._refresh_state()
         for view in self._views:
-            view.caption.update(slot_caption(task, view.index))
+            set_text(view.caption, slot_caption(task, view.index))
 
     def _refresh_state(self) -> None:
         task = self.imgtask
         if task is None:
             return
-        self._state.update(
+        set_text(
+            self._state,
             Content.assemble(
                 status_line(task, self.clock()),
                 ("  ·  ", "$foreground-muted"),
                 (params_summary(task), "$foreground-muted"),
-            )
+            ),
         )
 
     def on_resize(self, event: events.Resize) -> None:

@@ -1,0 +1,91 @@
+"""A frame of the selected task reaches the screen without extra work in the way (issue 16.2):
+its card's picture is painted before the preview pane names the frame and decodes it
+again, and the pane's text lines repaint in place without a layout pass of the whole screen
+(`benchmarks/preview_latency.py`, "to the screen's next update")."""
+
+from __future__ import annotations
+
+from imgtui.api.events import Partial
+from imgtui.tasks import Status
+from imgtui.tui.widgets.preview import slot_caption
+from tests.tui.pilot import RecordingApp, settled, submit, wait_for
+
+SIZE = (160, 48)  # the preview pane beside the list
+DEMO_DELAY = 0.4  # seconds per image: the frames come apart, as from a real model
+
+
+def asked_for(view, source) -> bool:
+    """The slot view has asked for a picture of `source` (frame bytes or their file)."""
+    key = id(source) if isinstance(source, bytes) else source
+    return view.wanted is not None and view.wanted[0] == key
+
+
+class FrameOrder(RecordingApp):
+    """Notes, right after each partial frame's event was handled, whether the preview pane
+    had already asked for that frame's picture and already named it in its caption."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.asked_at_once: list[bool] = []
+        self.named_at_once: list[bool] = []
+
+    def on_task_event(self, message) -> None:
+        super().on_task_event(message)
+        task = self.tasks.get(message.task_id)
+        if task is None or not isinstance(message.event, Partial) or message.picture is None:
+            return
+        if self.gallery.preview.imgtask is not task:
+            return
+        source, _unfinished = task.slots[0].picture()
+        (view,) = self.gallery.preview.views
+        self.asked_at_once.append(asked_for(view, source))
+        self.named_at_once.append(str(view.caption.render()) == slot_caption(task, 0).plain)
+
+
+async def test_the_preview_decodes_a_frame_after_the_card_painted_it(tmp_path, server):
+    from imgtui.store import Store
+    from imgtui.tui import testing
+
+    app = FrameOrder(
+        config=testing.demo_config(tmp_path, partial_images=2, headers={"x-demo-hold": "order"}),
+        store=Store(tmp_path / "data"),
+        demo_base_url=server.base_url,
+        renderer="halfcell",
+    )
+    async with app.run_test(size=SIZE) as pilot:
+        await settled(pilot)
+        task = await submit(pilot, "a lighthouse, frame by frame")
+        await wait_for(pilot, lambda: len(app.asked_at_once) == 2, 30, "two partial frames")
+        assert app.asked_at_once == [False, False]  # not while the card's paint is pending
+        assert app.named_at_once == [False, False]
+        (view,) = app.gallery.preview.views
+        await wait_for(  # ...but once the screen was updated
+            pilot,
+            lambda: asked_for(view, task.slots[0].picture()[0]),
+            what="the preview asking for the newest frame",
+        )
+        await wait_for(pilot, lambda: view.view.picture is not None, what="the preview picture")
+        assert str(view.caption.render()) == slot_caption(task, 0).plain == "preview, frame 2 of 2"
+        server.release("order")
+        await wait_for(pilot, lambda: task.status is Status.DONE, 30, "the task's end")
+
+
+async def test_the_preview_text_repaints_without_a_layout_pass(make_app):
+    app = make_app(partial_images=1)
+    async with app.run_test(size=SIZE) as pilot:
+        await settled(pilot)
+        task = await submit(pilot, "a lighthouse at dusk")
+        await wait_for(pilot, lambda: task.status is Status.DONE, 30, "the task's end")
+        pane = app.gallery.preview
+        await wait_for(pilot, lambda: pane.imgtask is task, what="the task in the preview")
+        await pilot.pause()
+        layouts: list[object] = []
+        screen = app.screen
+        screen.screen_layout_refresh_signal.subscribe(screen, layouts.append)
+        caption = pane.views[0].caption
+        shown = caption.render()
+        pane.task_changed(task)  # as after any event of the task: the same prompt and lines
+        await pilot.pause()
+        await pilot.pause()
+        assert layouts == []
+        assert caption.render() is shown  # unchanged text is not even repainted
