@@ -18,6 +18,9 @@ thread between the app's tasks so that both see the same load from the rest of t
 machine. `--format jpeg` shows what
 decoding at reduced size buys where the format allows it (libjpeg's DCT scaling).
 Ratios are measured in one run, frame by frame against the same frames; no pass/fail.
+"CPU per task" is the process's CPU time (all threads) over the app's tasks, less the
+baseline's decodes, per task: what showing a task's frames costs (the card's and the
+preview pane's decodes, the loop, the screen updates).
 """
 
 from __future__ import annotations
@@ -45,13 +48,14 @@ from imgtui.tui import imaging
 Stamps = dict[str, float]
 
 
-def bare_decode(data: bytes, decoder) -> float:
+def bare_decode(data: bytes, decoder) -> tuple[float, float]:
+    """Seconds of wall time and of this thread's CPU for one bare decode."""
     text = base64.b64encode(data)
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.thread_time()
     raw = decoder(text)
     with Image.open(io.BytesIO(raw)) as im:
         im.load()
-    return time.perf_counter() - t0
+    return time.perf_counter() - t0, time.thread_time() - c0
 
 
 class Probe:
@@ -66,6 +70,9 @@ class Probe:
         self.measured: list[Stamps] = []
         self.samples: dict[tuple[int, bytes], bytes] = {}  # distinct frames, for the baseline
         self.bare: dict[str, list[float]] = {"stdlib": [], "pybase64": []}
+        self.bare_cpu = 0.0  # CPU seconds the baseline's decodes took (not the app's)
+        self.cpu = 0.0  # CPU seconds of the whole process over the app's tasks
+        self.tasks = 0
         self.installed: list[tuple[object, str, object]] = []
 
     def patch(self, owner: object, name: str, value: object) -> None:
@@ -158,12 +165,14 @@ async def measure_size(base_url: str, size: str, frames: int, model: str, fmt: s
             async with app.run_test(size=(120, 40)):
                 await harness.ready(app)
                 harness.set_params(app, size, output_format=fmt)
+                cpu_start = harness.cpu_seconds()
                 for _ in range(3 * frames):
                     if len(probe.measured) >= frames:
                         break
                     task = app.submit(f"latency probe {len(probe.measured)}")
                     await harness.wait_ended([task])
                     await asyncio.sleep(0.1)
+                    probe.tasks += 1
                     # The baseline, interleaved with the app's frames so that both see the
                     # same load from whatever else runs on the machine: the same frames,
                     # decoded bare in a thread while the app idles.
@@ -172,14 +181,15 @@ async def measure_size(base_url: str, size: str, frames: int, model: str, fmt: s
                             ("stdlib", base64.b64decode),
                             ("pybase64", b64decode),
                         ):
-                            probe.bare[name].append(
-                                await asyncio.to_thread(bare_decode, sample, decoder)
-                            )
+                            wall, cpu = await asyncio.to_thread(bare_decode, sample, decoder)
+                            probe.bare[name].append(wall)
+                            probe.bare_cpu += cpu
                     if task.status.value != "done":
                         print(
                             f"task ended {task.status.value}: {task.error_message}", file=sys.stderr
                         )
                         break
+                probe.cpu = harness.cpu_seconds() - cpu_start
     finally:
         probe.uninstall()
     return probe
@@ -215,6 +225,12 @@ def report(size: str, probe: Probe, model: str, fmt: str) -> None:
     print(f"    to the widget                   {median_ms('thread_done', 'handled'):7.1f} ms")
     print(f"    to the screen's next update     {median_ms('handled', 'paint'):7.1f} ms")
     print(f"    painting the card picture       {median_ms('paint', 'painted'):7.1f} ms")
+    if probe.tasks:
+        app_cpu = (probe.cpu - probe.bare_cpu) / probe.tasks
+        print(
+            f"  CPU per task (3 partial frames + final, card and preview pane)"
+            f"  {app_cpu * 1000:7.1f} ms"
+        )
     print(
         f"  bare decode, stdlib base64      median {stdlib * 1000:7.1f} ms   ratio {med / stdlib:5.2f}x"
     )
