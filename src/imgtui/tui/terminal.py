@@ -322,7 +322,8 @@ def sixel_widget_class() -> type:
     outer widget: the Sixel data per frame, crop, size, cell, options and colours); and an
     outer widget that composes its inner one once.
 
-    Relies on `textual_image.widget.sixel.Image.compose` yielding `_ImageSixelImpl`, on its
+    Relies on `textual_image.widget.sixel.Image.compose` yielding `_ImageSixelImpl` (which
+    keeps the source picture on `.image`: the frame a cached encoding belongs to), on its
     `_NoopRenderable`, and on
     `_ImageSixelImpl._get_sixel_segments(sixel_data)` and `_image_to_sixels(image, options,
     background)` (background: the widget's RGBA), and on `sixel.get_cell_size()`.
@@ -563,6 +564,8 @@ def check_internals() -> list[str]:
             problems.append("textual_image.widget.sixel.get_cell_size is gone")
         if "_ImageSixelImpl(" not in inspect.getsource(sixel_widget.Image.compose):
             problems.append("textual_image's Sixel Image no longer composes _ImageSixelImpl")
+        if "self.image = image" not in inspect.getsource(impl.__init__):
+            problems.append("_ImageSixelImpl no longer keeps its source picture on .image")
     from textual_image import _terminal
 
     if hasattr(_terminal, "probe_terminal"):
