@@ -5,19 +5,22 @@ again, and the pane's text lines repaint in place without a layout pass of the w
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from imgtui import images
 from imgtui.api.events import Partial
 from imgtui.tasks import Status
-from imgtui.tui.widgets.preview import slot_caption
+from imgtui.tui import imaging
+from imgtui.tui.widgets.preview import frame_key, slot_caption
 from tests.tui.pilot import RecordingApp, settled, submit, wait_for
 
 SIZE = (160, 48)  # the preview pane beside the list
 DEMO_DELAY = 0.4  # seconds per image: the frames come apart, as from a real model
 
 
-def asked_for(view, source) -> bool:
-    """The slot view has asked for a picture of `source` (frame bytes or their file)."""
-    key = id(source) if isinstance(source, bytes) else source
-    return view.wanted is not None and view.wanted[0] == key
+def asked_for(view, task) -> bool:
+    """The slot view has asked for the picture of its slot's newest partial frame."""
+    return view.wanted is not None and view.wanted[0] == ("frame", task.slots[0].partial_index)
 
 
 class FrameOrder(RecordingApp):
@@ -36,9 +39,8 @@ class FrameOrder(RecordingApp):
             return
         if self.gallery.preview.imgtask is not task:
             return
-        source, _unfinished = task.slots[0].picture()
         (view,) = self.gallery.preview.views
-        self.asked_at_once.append(asked_for(view, source))
+        self.asked_at_once.append(asked_for(view, task))
         self.named_at_once.append(str(view.caption.render()) == slot_caption(task, 0).plain)
 
 
@@ -59,12 +61,14 @@ async def test_the_preview_decodes_a_frame_after_the_card_painted_it(tmp_path, s
         assert app.asked_at_once == [False, False]  # not while the card's paint is pending
         assert app.named_at_once == [False, False]
         (view,) = app.gallery.preview.views
-        await wait_for(  # ...but once the screen was updated
+        source, _unfinished = task.slots[0].picture()  # the newest frame (bytes or its file)
+        box = imaging.box_pixels("halfcell", *view.view.size)  # as the pane asks
+        newest = images.picture(source, box, max(2, box[0] // 24)).tobytes()
+        await wait_for(  # ...but once the screen was updated, the pane shows it
             pilot,
-            lambda: asked_for(view, task.slots[0].picture()[0]),
-            what="the preview asking for the newest frame",
+            lambda: view.view.picture is not None and view.view.picture.tobytes() == newest,
+            what="the newest frame in the preview",
         )
-        await wait_for(pilot, lambda: view.view.picture is not None, what="the preview picture")
         assert str(view.caption.render()) == slot_caption(task, 0).plain == "preview, frame 2 of 2"
         server.release("order")
         await wait_for(pilot, lambda: task.status is Status.DONE, 30, "the task's end")
@@ -89,3 +93,11 @@ async def test_the_preview_text_repaints_without_a_layout_pass(make_app):
         await pilot.pause()
         assert layouts == []
         assert caption.render() is shown  # unchanged text is not even repainted
+
+
+def test_a_slot_frame_is_known_by_its_index_not_by_its_file():
+    path = Path("images/t/0.partial.png")  # every partial frame of image 1 is written here
+    assert frame_key(0, path, True) != frame_key(1, path, True)
+    assert frame_key(1, b"frame 2", True) == frame_key(1, path, True)  # bytes, then the file
+    final = Path("images/t/0.png")
+    assert frame_key(1, final, False) == final

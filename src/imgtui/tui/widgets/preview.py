@@ -84,6 +84,16 @@ def set_text(widget: Static, content: Content, *, layout: bool = False) -> bool:
     return True
 
 
+def frame_key(partial_index: int | None, source: object, unfinished: bool) -> object:
+    """Which picture of a slot `source` is, for asking for it once: a partial frame by its
+    index (every frame of an image is written to the same file, and its bytes give way to
+    that file once written: neither tells two frames apart, nor the same frame apart), a
+    final image by its bytes' identity or its file."""
+    if unfinished and source is not None:
+        return ("frame", partial_index)
+    return id(source) if isinstance(source, bytes) else source
+
+
 class SlotView(Vertical):
     """One image of the task: the picture box and its caption."""
 
@@ -101,7 +111,7 @@ class SlotView(Vertical):
         self.index = index
         self.view = ImageView(kind, "")
         self.caption = Static("", classes="caption")
-        self.wanted: tuple | None = None  # (source key, box) of the picture asked for
+        self.wanted: tuple | None = None  # (`frame_key`, box) of the picture asked for
 
     def compose(self) -> ComposeResult:
         yield self.view
@@ -274,12 +284,12 @@ class PreviewPane(Widget):
                 view.view.show(None, "queued" if task.status is Status.QUEUED else "")
                 continue
             slot = task.slots[view.index]
-            source, _ = slot.picture()
+            source, unfinished = slot.picture()
             w, h = view.view.size
             if not (w and h):
                 continue
             box = imaging.box_pixels(self.kind, w, h)
-            key = (id(source) if isinstance(source, bytes) else source, box)
+            key = (frame_key(slot.partial_index, source, unfinished), box)
             if key == view.wanted:
                 continue
             view.wanted = key
