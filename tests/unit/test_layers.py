@@ -83,3 +83,49 @@ def test_every_module_is_placed_in_the_import_contracts():
     assert modules == in_layers
     skins = {"imgtui.__main__", "imgtui.cli", "imgtui.tui"}
     assert set(textual_contract["source_modules"]) == modules - skins
+
+
+#: The one module per dependency allowed to import its private parts (each guarded by a
+#: check that tests run: `terminal.check_internals`, `sse.check_httpx_sse`).
+PRIVATE_TOUCHES = {
+    "textual": "imgtui/tui/terminal.py",
+    "textual_image": "imgtui/tui/terminal.py",
+    "httpx_sse": "imgtui/api/sse.py",
+}
+
+
+def private_imports(path: Path) -> list[str]:
+    """`package._private` modules and `_names` a file imports from the guarded packages."""
+    import ast
+
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            modules = [alias.name for alias in node.names]
+            names: list[str] = []
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            modules = [node.module]
+            names = [alias.name for alias in node.names]
+        else:
+            continue
+        for module in modules:
+            package, *parts = module.split(".")
+            if package not in PRIVATE_TOUCHES:
+                continue
+            if any(p.startswith("_") for p in parts) or any(n.startswith("_") for n in names):
+                found.append(f"{package}: {module} {names}")
+    return found
+
+
+def test_dependency_internals_are_imported_in_one_module_each():
+    root = Path(SRC)
+    offenders = {}
+    for path in sorted((root / "imgtui").rglob("*.py")):
+        rel = path.relative_to(root).as_posix()
+        for touch in private_imports(path):
+            if PRIVATE_TOUCHES[touch.split(":")[0]] != rel:
+                offenders.setdefault(rel, []).append(touch)
+    assert offenders == {}
+    # the check sees the touches that are allowed, so it would see others
+    assert private_imports(root / "imgtui/tui/terminal.py")
+    assert private_imports(root / "imgtui/api/sse.py")

@@ -21,6 +21,12 @@ What lives here:
   closing (a SIGHUP, then a SIGCONT, from the kernel; every write fails from then on).
 - `write_to_terminal()`: an escape sequence of imgtui's own (clipboard through tmux,
   desktop notifications) written between Textual's frames.
+- `image_widget_class()`: textual-image's widgets with an `image` setter that skips the
+  layout pass when a frame has the size of the one shown, and a playing animation's
+  renders replayed per frame (`FrameRenders`); `cell_size()`.
+- `import_textual_image()`: textual-image imported at start-up (in the probe thread)
+  asking the terminal only what can change the renderer, and without numpy unless Sixel
+  is used.
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ from __future__ import annotations
 import os
 import re
 import signal
+import sys
 import threading
 import time
 from collections import deque
@@ -497,6 +504,201 @@ def exit_if_still_running(code: int, after: float) -> None:
     timer.start()
 
 
+# -- the image widgets -----------------------------------------------------------------------
+
+_WIDGET_CLASSES: dict[str, type] = {}
+
+
+def image_widget_class(kind: str) -> type[Any]:
+    """The textual-image widget class for a concrete renderer kind (`imaging.image_widget_class`).
+
+    A subclass whose `image` setter skips the full-screen layout pass when the new picture
+    has the same pixel size as the one shown (every partial frame of a task does): the
+    widget's size cannot change then, so a repaint of the widget is enough.
+    """
+    cls = _WIDGET_CLASSES.get(kind)
+    if cls is not None:
+        return cls
+    from PIL import Image as PILImage
+    from textual_image import widget as tw
+
+    from imgtui.tui.imaging import HALFCELL_BYTES_PER_CELL
+
+    base = {
+        "halfcell": tw.HalfcellImage,
+        "unicode": tw.UnicodeImage,
+        "sixel": tw.SixelImage,
+        "tgp": tw.TGPImage,
+    }.get(kind, tw.HalfcellImage)
+    if kind == "sixel":  # a different widget inside: imgtui's fixed one
+        sixel: type[Any] = sixel_widget_class()
+        _WIDGET_CLASSES[kind] = sixel
+        return sixel
+    base_setter = base.image.fset  # type: ignore[attr-defined]
+
+    def set_image(self, value) -> None:
+        same_size = (
+            isinstance(value, PILImage.Image)
+            and getattr(self, "_image_width", None) == value.width
+            and getattr(self, "_image_height", None) == value.height
+            and isinstance(getattr(self, "_image", None), PILImage.Image)
+        )
+        if not same_size:
+            base_setter(self, value)
+            return
+        renderable = getattr(self, "_renderable", None)
+        if renderable is not None:
+            renderable.cleanup()
+            self._renderable = None
+        self._image = value
+        self.refresh()
+
+    base_render_lines = base.render_lines
+
+    def render_lines(self, crop):
+        """Lines of a playing animation's frame come from its `FrameRenders` once the
+        frame has been rendered at this size, crop and colours (`frame_renders`, set by
+        the view). Half cells and unicode only: a TGP frame is its picture in the
+        terminal (`render` below)."""
+        renders = self.frame_renders
+        picture = self.image
+        if renders is None or not renders.enabled or not isinstance(picture, PILImage.Image):
+            return base_render_lines(self, crop)
+        key = (kind, crop, self.size, self.background_colors, tuple(self.get_line_filters()))
+        strips = renders.get(picture, key)
+        if strips is None:
+            strips = base_render_lines(self, crop)
+            renders.put(picture, key, strips, crop.area * HALFCELL_BYTES_PER_CELL)
+        return strips
+
+    base_render = base.render
+    from textual_image.renderable.tgp import Image as tgp_renderable
+
+    def render(self):
+        """TGP: a playing animation's frame is sent to the terminal once and then only
+        placed: its renderable (`textual_image.renderable.tgp.Image`, which transmits its
+        picture at its first render and only writes placeholders after that) is kept in
+        `frame_renders` per frame and size, and cleaned up (the picture deleted in the
+        terminal) when the renders are dropped. The widget is sized `auto` (ImageView's
+        CSS), so the renderable is made with width and height `auto`, as the base does."""
+        renders = self.frame_renders
+        picture = self.image
+        if renders is None or not renders.enabled or not isinstance(picture, PILImage.Image):
+            return base_render(self)
+        key = (kind, self.size)
+        placed = renders.get(picture, key)
+        if placed is None:
+            placed = tgp_renderable(picture, "auto", "auto")  # (sends at its first render)
+            if not renders.put(picture, key, placed, 4 * picture.width * picture.height):
+                return base_render(self)  # over the budget: the widget's own, cleaned up
+        return placed
+
+    image = property(base.image.fget, set_image)  # type: ignore[attr-defined]
+    members: dict[str, Any] = {"image": image}
+    if kind in ("halfcell", "unicode"):
+        members.update(render_lines=render_lines, frame_renders=None)
+    elif kind == "tgp":
+        members.update(render=render, frame_renders=None)
+    cls = type(f"Fast{base.__name__}", (base,), members, Renderable=base._Renderable)
+    cls.__module__ = __name__
+    _WIDGET_CLASSES[kind] = cls
+    return cls
+
+
+def cell_size() -> tuple[int, int]:
+    """The terminal's cell size in pixels (width, height), as textual-image found it
+    (`textual_image._terminal.get_cell_size`: cached after the first call)."""
+    from textual_image._terminal import get_cell_size
+
+    size = get_cell_size()
+    return int(size.width), int(size.height)
+
+
+# -- importing textual-image ----------------------------------------------------------------
+
+_SIXEL_MARKERS = ("\x1b[?", "c")  # the reply markers textual-image waits for after DA1
+_KITTY_MARKERS = ("\x1b_G", "\x1b\\")  # ... and after its Kitty graphics query
+
+
+def import_textual_image(renderer: str) -> None:
+    """Import textual-image (call before Textual owns the terminal), asking the terminal
+    only what can change the renderer `renderer` ends up as."""
+    if "textual_image.renderable" in sys.modules:
+        return
+    from textual_image import _terminal
+
+    from imgtui.tui import in_multiplexer
+
+    tty = bool(sys.__stdout__ and sys.__stdout__.isatty())
+    skip: set[tuple[str, str]] = set()
+    if hasattr(_terminal, "probe_terminal"):  # the batched probe (cached): nothing to leave out
+        sixel = renderer == "sixel" or (
+            renderer == "auto" and tty and _terminal.probe_terminal().sixel
+        )
+    elif renderer != "auto":
+        skip = {_SIXEL_MARKERS, _KITTY_MARKERS}
+        sixel = renderer == "sixel"
+    else:
+        sixel = tty and _answers_sixel(_terminal)
+        if not sixel:
+            skip.add(_SIXEL_MARKERS)  # asked already
+        if in_multiplexer():  # (imgtui.tui's)
+            skip.add(_KITTY_MARKERS)
+
+    ask = _terminal.capture_terminal_response
+
+    def capture(start_marker: str, end_marker: str, timeout: float | None = None):
+        if (
+            start_marker,
+            end_marker,
+        ) in skip:  # the query then reports "unsupported" and sends nothing
+            raise _terminal.TerminalError("not asked")
+        return ask(start_marker, end_marker, timeout)
+
+    no_numpy = None if sixel else _Unimportable("numpy", threading.current_thread())
+    if no_numpy is not None:
+        sys.meta_path.insert(0, no_numpy)
+    if skip:
+        _terminal.capture_terminal_response = capture  # the renderable modules bind it at import
+    try:
+        import textual_image.renderable
+        import textual_image.widget  # noqa: F401  (caches the cell size)
+    finally:
+        if no_numpy is not None:
+            sys.meta_path.remove(no_numpy)
+        if skip:
+            _terminal.capture_terminal_response = ask
+            for name in ("textual_image.renderable.sixel", "textual_image.renderable.tgp"):
+                module = sys.modules.get(name)
+                if getattr(module, "capture_terminal_response", None) is capture:
+                    module.capture_terminal_response = ask  # type: ignore[union-attr]
+
+
+def _answers_sixel(terminal: Any) -> bool:
+    """textual-image's Sixel check (`renderable.sixel.query_terminal_support`)."""
+    try:
+        with terminal.capture_terminal_response(*_SIXEL_MARKERS, timeout=0.1) as response:
+            sys.__stdout__.write("\x1b[c")  # type: ignore[union-attr]
+            sys.__stdout__.flush()  # type: ignore[union-attr]
+    except (terminal.TerminalError, TimeoutError):
+        return False
+    return "4" in response.sequence[len(_SIXEL_MARKERS[0]) : -len(_SIXEL_MARKERS[1])].split(";")
+
+
+class _Unimportable:
+    """A meta path finder that makes `import <name>` fail in one thread (textual-image's
+    Sixel encoder then does without numpy; no other renderer uses it)."""
+
+    def __init__(self, name: str, thread: threading.Thread) -> None:
+        self.name = name
+        self.thread = thread
+
+    def find_spec(self, fullname: str, path: object = None, target: object = None) -> None:
+        if fullname == self.name and threading.current_thread() is self.thread:
+            raise ModuleNotFoundError(f"No module named {fullname!r}", name=fullname)
+        return None
+
+
 def _version(dist: str) -> tuple[int, ...]:
     from importlib.metadata import version
 
@@ -576,6 +778,21 @@ def check_internals() -> list[str]:
             problems.append("textual_image.probe_terminal no longer caches on _result")
     elif "_result" not in inspect.getsource(_terminal.get_cell_size):
         problems.append("textual_image.get_cell_size no longer caches on _result")
+    from textual_image import widget as image_widgets
+
+    setter = inspect.getsource(image_widgets.HalfcellImage.image.fset)  # type: ignore[attr-defined]
+    for name in ("self._renderable.cleanup()", "self._image = ", "self._image_width = "):
+        if name not in setter:
+            problems.append(f"textual-image's Image.image setter no longer does {name!r}")
+    for kind in ("HalfcellImage", "UnicodeImage", "SixelImage", "TGPImage"):
+        if not isinstance(getattr(getattr(image_widgets, kind, None), "_Renderable", None), type):
+            problems.append(f"textual_image.widget.{kind}._Renderable is gone")
+    if not callable(getattr(_terminal, "capture_terminal_response", None)):
+        problems.append("textual_image._terminal.capture_terminal_response is gone")
+    if not isinstance(getattr(_terminal, "TerminalError", None), type):
+        problems.append("textual_image._terminal.TerminalError is gone")
+    if not callable(getattr(_terminal, "get_cell_size", None)):
+        problems.append("textual_image._terminal.get_cell_size is gone")
     from textual.drivers import linux_driver
 
     driver_init = inspect.getsource(linux_driver.LinuxDriver.__init__)
