@@ -1,7 +1,7 @@
 """Every measurement of the README's performance table in one run, printed as its rows.
 
     python benchmarks/table.py                 # ~5-8 minutes on a quiet 2-core machine
-    python benchmarks/table.py --tasks 1000    # the long-session row with 1,000 tasks (+~8 min)
+    python benchmarks/table.py --tasks 1000    # the long-session row with 1,000 tasks (+~3-6 min)
     python benchmarks/table.py --quick         # fewer frames and tasks (a smoke run)
 
 Runs, each in its own process, with the arguments below:
@@ -13,7 +13,8 @@ Runs, each in its own process, with the arguments below:
 - `gif_cpu.py --seconds 5`: CPU with an animated GIF playing in its card, in the card and
   the preview pane, in the detail view, and off screen, each vs a still in its place;
 - `tests/system/test_memory.py` (as a script): peak and after-RSS of 8 streams of 4K;
-- `history.py --generate N`: RSS after N tasks generated in one session, KiB per task.
+- `history.py --generate N`: RSS after N tasks generated in one session, and KiB per task
+  from N/5 tasks to N (settled: a full collection and `memory.give_back()` at both points).
 
 Each script prints its own details (kept below the table); the table takes the figures
 from their output. Ratios are measured within one run against a baseline of the same
@@ -189,11 +190,23 @@ def main() -> int:
             r"after (\d+) tasks \((\d+) s\).*?VmRSS ([\d.]+) MiB \(\+([\d.]+) MiB, ([\d.]+) KiB per task\)",
             out,
         )
+        slope = re.search(
+            r"from (\d+) to (\d+) tasks: ([\d.]+) KiB per task \(VmRSS ([\d.]+) ->", out
+        )
         rows.append(
             (
                 "history.py --generate",
                 f"{args.tasks} tasks generated in one session",
-                f"**{m.group(3)} MiB** RSS, {m.group(5)} KiB per task, {m.group(2)} s"
+                (
+                    f"**{m.group(3)} MiB** RSS after {args.tasks} tasks ({m.group(5)} KiB per "
+                    f"task from the start, {m.group(2)} s)"
+                    + (
+                        f"; {slope.group(4)} MiB after {slope.group(1)}: **{slope.group(3)} KiB "
+                        f"per task** from {slope.group(1)} to {slope.group(2)}"
+                        if slope
+                        else ""
+                    )
+                )
                 if m
                 else "did not finish",
                 "<= 150 MB",

@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+import gc
+from dataclasses import replace
+
 from imgtui.api.request import sniff_mime
+from imgtui.store import Store
 from imgtui.tasks import Status
+from imgtui.tui import testing
+from imgtui.tui.app import ImgtuiApp
 from tests.tui.pilot import settled, submit, wait_for
 
 SIZE = (100, 30)
@@ -43,3 +50,73 @@ async def test_running_task_keeps_frames_on_disk_not_in_memory(make_app):
         assert slot.partial_path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
         app.cancel_task(task.id)
         await wait_for(pilot, lambda: task.status.ended, what="the cancel")
+
+
+# -- a long session: what each generated task leaves behind ---------------------------------
+
+WARM_TASKS = 8  # fill the list's window of cards first
+MEASURED_TASKS = 16
+WAVE = 8
+TASK_SIZE = "1024x640"  # the smallest size gpt-image-2 takes: the demo draws it fast
+# Textual Strips (rendered lines) still alive per task: measured 6-7 (bounded caches of
+# Textual and rich filling); 42 before cards were emptied as they left (issue 16.3).
+RETAINED_STRIPS_PER_TASK = 15
+
+
+async def generate(app, count: int, start: int) -> None:
+    """`count` tasks, WAVE at a time, each waited for until it ended; then the store's
+    queue (saves, file writes, give-backs) has run."""
+    done = start
+    while done < start + count:
+        batch = [app.submit(f"session {done + i}") for i in range(WAVE)]
+        assert all(t is not None for t in batch)
+        async with asyncio.timeout(60):
+            while not all(t.status.ended for t in batch):
+                await asyncio.sleep(0.02)
+        assert [t.status for t in batch] == [Status.DONE] * WAVE
+        done += WAVE
+    await app.history.drain(10)
+
+
+def live(kind: type) -> int:
+    """Objects of exactly `kind` the collector tracks (created after start-up's freeze)."""
+    return sum(1 for obj in gc.get_objects() if type(obj) is kind)
+
+
+async def test_a_long_session_keeps_files_not_pictures_or_rendered_lines(tmp_path, server):
+    """Tasks generated one after another in one session keep, once ended, their row (the
+    Task) and their files: no frame bytes, no decoded pictures beyond a small one per card,
+    no cards scrolled away, and not the lines those cards rendered (Textual 8's lru_cache
+    on `StylesCache.get_inner_outer` kept every painted widget's lines: ~60 KiB per task
+    in `benchmarks/history.py --generate`). Counted in live objects after a full
+    collection, so neither RSS nor timing decides."""
+    from PIL.Image import Image
+    from textual.strip import Strip
+
+    from imgtui.tui.widgets.task_card import TaskCard
+
+    app = ImgtuiApp(
+        config=testing.demo_config(tmp_path, partial_images=1),
+        store=Store(tmp_path / "data"),
+        demo_base_url=server.base_url,
+        renderer="halfcell",
+    )
+    async with app.run_test(size=SIZE) as pilot:
+        await settled(pilot)
+        app.set_params(replace(app.params, size=TASK_SIZE, quality="low"))
+        await generate(app, WARM_TASKS, 0)
+        await pilot.pause()
+        gc.collect()
+        strips, images = live(Strip), live(Image)
+        await generate(app, MEASURED_TASKS, WARM_TASKS)
+        await pilot.pause()
+        gc.collect()
+        assert len(app.tasks) == WARM_TASKS + MEASURED_TASKS
+        for task in app.tasks.values():  # the files, not the bytes
+            for slot in task.slots:
+                assert slot.image_path is not None and slot.image_path.is_file()
+                assert (slot.image, slot.partial, slot.original) == (None, None, None)
+        assert live(TaskCard) == len(app.task_list.cards)  # scrolled away: gone
+        assert live(Image) - images <= MEASURED_TASKS  # at most one small picture each
+        strips_per_task = (live(Strip) - strips) / MEASURED_TASKS
+        assert strips_per_task < RETAINED_STRIPS_PER_TASK

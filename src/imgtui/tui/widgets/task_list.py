@@ -61,6 +61,19 @@ class _Range:
     marks: set[str] = field(default_factory=set)
 
 
+def forget_rendering(card: Widget) -> None:
+    """Drop the lines a leaving card and its children rendered, before it is removed.
+
+    Textual 8 memoises `StylesCache.get_inner_outer` with an `lru_cache(1024)` whose key
+    holds each widget's styles cache, and so that cache's rendered lines (Strips, each with
+    its own small caches): every card ever painted kept ~45 Strips, ~60 KiB, after it was
+    unmounted, up to the 1,024 entries (~150 cards). A full `refresh()` while the card is
+    still mounted empties its styles cache (`Widget._set_dirty`), so what the lru_cache
+    keeps is an empty cache object (~0.5 KiB)."""
+    for widget in (card, *card.walk_children(Widget)):
+        widget.refresh()
+
+
 class Spacer(Widget):
     """Empty rows standing in for cards that are not mounted."""
 
@@ -424,6 +437,7 @@ class TaskList(VerticalScroll, can_focus=True, can_focus_children=False):
             ]
             for card in gone:
                 self._remember(card)
+                forget_rendering(card)
             existing = [i for i in self._window_ids if i in keep]
             new_cards: list[TaskCard] = []
             # Each run of new cards goes before the next card that stays (or at the end).
