@@ -27,6 +27,7 @@ from textual.reactive import reactive
 from textual.widget import Widget
 from textual.widgets import Static
 
+from imgtui.images import Frames
 from imgtui.tasks import Status, Task
 from imgtui.text import clean
 from imgtui.tui.keys import task_binding
@@ -35,15 +36,14 @@ from imgtui.tui.widgets.task_card import CARD_ROWS, GRID_CARD_COLS, GRID_CARD_RO
 if TYPE_CHECKING:
     from PIL.Image import Image
 
-    from imgtui.images import Frames
-
 _UNKNOWN = object()
 # Actions that act on every marked task while any are marked; of those, the ones a single
 # selected task still runs through `Requested` (the others go through `BatchRequested`).
 BATCH_ACTIONS = ("delete", "retry", "star", "save", "copy", "collect")
 SINGLE_ACTIONS = ("delete", "retry", "star")
 BUFFER_ROWS = 3  # rows mounted above and below the visible ones
-PICTURE_CACHE = 400  # finished cards' pictures kept for when their row comes back
+PICTURE_CACHE = 400  # finished cards' pictures kept for when their row comes back...
+PICTURE_CACHE_BYTES = 16 * 2**20  # ...and at most this many bytes of their pixels
 
 EMPTY_TEXT = (
     "No images yet.\nType a prompt below and press Enter: the picture sharpens here as it forms."
@@ -65,13 +65,58 @@ def forget_rendering(card: Widget) -> None:
     """Drop the lines a leaving card and its children rendered, before it is removed.
 
     Textual 8 memoises `StylesCache.get_inner_outer` with an `lru_cache(1024)` whose key
-    holds each widget's styles cache, and so that cache's rendered lines (Strips, each with
-    its own small caches): every card ever painted kept ~45 Strips, ~60 KiB, after it was
-    unmounted, up to the 1,024 entries (~150 cards). A full `refresh()` while the card is
-    still mounted empties its styles cache (`Widget._set_dirty`), so what the lru_cache
-    keeps is an empty cache object (~0.5 KiB)."""
+    holds each widget's styles cache, and so that cache's rendered lines (Strips, each
+    with its own small caches): every card ever painted kept ~45 Strips, ~270 KiB with
+    their caches (tracemalloc), after it was unmounted, up to the 1,024 entries (~150
+    cards). A full `refresh()` while the card is still mounted empties its styles cache
+    (`Widget._set_dirty`), so the lru_cache keeps a nearly empty cache object (at most
+    its one reused blank line)."""
     for widget in (card, *card.walk_children(Widget)):
         widget.refresh()
+
+
+def picture_bytes(picture: Image | Frames) -> int:
+    """The bytes of a picture's pixels: width x height x bands, every frame of an animation."""
+    frames = picture.pictures if isinstance(picture, Frames) else (picture,)
+    return sum(p.width * p.height * len(p.getbands()) for p in frames)
+
+
+class PictureCache:
+    """Pictures of finished cards that left the list's window, by task id, so a row that
+    comes back shows its picture at once; one not here is decoded again from the task's
+    file (the store's thumbnail: `TaskList.CardsMounted`). Bounded: at most `count`
+    pictures and `max_bytes` of pixels (`picture_bytes`: a 16-frame animation counts 16
+    times); the least recently kept go first. At the halfcell renderer's 22x14-pixel
+    thumbnails 400 take ~0.4 MB; with Sixel's ~220x140 boxes (10x20-pixel cells) the byte
+    bound keeps ~280 square stills or ~18 16-frame animations."""
+
+    def __init__(self, count: int = PICTURE_CACHE, max_bytes: int = PICTURE_CACHE_BYTES) -> None:
+        self.count = count
+        self.max_bytes = max_bytes
+        self.bytes = 0  # the pixels' bytes held now
+        self._pictures: OrderedDict[str, tuple[Image | Frames, int]] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._pictures)
+
+    def put(self, task_id: str, picture: Image | Frames) -> None:
+        """Keep `picture` as the newest; drop the oldest beyond the bounds (a picture
+        larger than `max_bytes` alone is not kept)."""
+        size = picture_bytes(picture)
+        old = self._pictures.pop(task_id, None)
+        if old is not None:
+            self.bytes -= old[1]
+        if size > self.max_bytes:
+            return
+        self._pictures[task_id] = (picture, size)
+        self.bytes += size
+        while len(self._pictures) > self.count or self.bytes > self.max_bytes:
+            _, (_, dropped) = self._pictures.popitem(last=False)
+            self.bytes -= dropped
+
+    def get(self, task_id: str) -> Image | Frames | None:
+        kept = self._pictures.get(task_id)
+        return kept[0] if kept is not None else None
 
 
 class Spacer(Widget):
@@ -227,7 +272,7 @@ class TaskList(VerticalScroll, can_focus=True, can_focus_children=False):
         self._positions: dict[str, int] | None = None  # task id -> index (rebuilt lazily)
         self._cards: dict[str, TaskCard] = {}  # the mounted ones
         self._window_ids: list[str] = []  # ids of the mounted cards, in order
-        self._pictures: OrderedDict[str, Image | Frames] = OrderedDict()  # finished cards' pictures
+        self.pictures = PictureCache()  # finished cards' pictures, for when they come back
         self.marked: set[str] = set()  # task ids marked for a batch action
         self._range: _Range | None = None  # the Shift+arrow range being extended
         self._syncing = False
@@ -479,13 +524,10 @@ class TaskList(VerticalScroll, can_focus=True, can_focus_children=False):
         """Keep a leaving card's final picture (small) for when its row comes back."""
         picture = card.picture
         if picture is not None and card.has_final and card.imgtask.status.ended:
-            self._pictures[card.imgtask.id] = picture
-            self._pictures.move_to_end(card.imgtask.id)
-            while len(self._pictures) > PICTURE_CACHE:
-                self._pictures.popitem(last=False)
+            self.pictures.put(card.imgtask.id, picture)
 
     def _restore(self, card: TaskCard) -> None:
-        picture = self._pictures.get(card.imgtask.id)
+        picture = self.pictures.get(card.imgtask.id)
         if picture is not None:
             card.set_picture(picture, unfinished=False)
 
