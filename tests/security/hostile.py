@@ -12,6 +12,7 @@ import asyncio
 import base64
 import io
 import json
+import random
 import socket
 import struct
 import threading
@@ -52,6 +53,17 @@ def bomb_png(w: int = 100_000, h: int = 100_000) -> bytes:
 
 
 GOOD = png()
+
+
+def noise_png(w: int = 240, h: int = 240) -> bytes:
+    """Incompressible pixels: its base64 (~230 KB at 240x240) makes an SSE line longer than
+    `imgtui.api.sse.BIG_LINE`, read as bytes and kept as a memoryview (`bigjson`)."""
+    buf = io.BytesIO()
+    Image.frombytes("RGB", (w, h), random.Random(16).randbytes(w * h * 3)).save(buf, "PNG")
+    return buf.getvalue()
+
+
+NOISE = noise_png()
 TRUNCATED = GOOD[: len(GOOD) // 2]
 NOT_AN_IMAGE = b"<html>not an image at all, just some words</html>"
 BOMB = bomb_png()
@@ -194,6 +206,33 @@ def _app(h: Hostile) -> Starlette:
             return JSONResponse(
                 {"object": "response", "id": "resp_" + "x" * 5000, "output": [item]}
             )
+        if mode in ("bad-b64", "bad-b64-then-good", "bad-b64-then-cut", "cut"):
+            # A final image whose base64 is broken (bad padding), alone; repeated intact
+            # in the Response's output; followed by a cut connection; or only the cut.
+            text = b64(NOISE)
+            broken = text[: len(text) // 4 * 4 - 3]
+            item = {"type": "image_generation_call", "result": broken}
+            events: list[dict] = {
+                "bad-b64": [{"type": "image_generation.completed", "b64_json": broken}],
+                "bad-b64-then-good": [
+                    {"type": "response.output_item.done", "item": item},
+                    {
+                        "type": "response.completed",
+                        "response": {"id": "resp_1", "output": [{**item, "result": text}]},
+                    },
+                ],
+                "bad-b64-then-cut": [{"type": "response.output_item.done", "item": item}],
+                "cut": [],
+            }[mode]
+
+            async def then_cut() -> AsyncIterator[bytes]:
+                yield b": hello\n\n"
+                for event in events:
+                    yield f"data: {json.dumps(event)}\n\n".encode()
+                if mode.endswith("cut"):
+                    raise ConnectionResetError("the relay cut the stream")
+
+            return await sse(then_cut())
         if mode in ("truncated", "not-image", "bomb"):
             image = {"truncated": TRUNCATED, "not-image": NOT_AN_IMAGE, "bomb": BOMB}[mode]
             if b'"stream": true' in seen["body"] or b'"stream":true' in seen["body"]:

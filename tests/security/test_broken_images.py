@@ -82,3 +82,42 @@ async def test_a_partial_frame_that_is_a_bomb_never_reaches_a_decoder(hostile):
     assert frames == [b"", GOOD]
     (done,) = [e for e in events if isinstance(e, Completed)]
     assert done.image == GOOD
+
+
+async def _events(hostile, mode: str) -> list:
+    conn = Connection(hostile.url(mode), max_retries=0)
+    req = ImageRequest(prompt="x", stream=True, partial_images=0)
+    async with contextlib.aclosing(stream_images(conn, req)) as s:
+        return [e async for e in s]
+
+
+async def test_a_final_whose_base64_is_broken_is_no_final(hostile):
+    """The final's base64 is decoded in a thread when the stream ends (issue 16): broken
+    base64 fails the slot as a stream without a final image, as when it was decoded on
+    arrival."""
+    events = await _events(hostile, "bad-b64")
+    (failed,) = [e for e in events if isinstance(e, (Completed, Failed))]
+    assert isinstance(failed, Failed) and failed.kind is FailureKind.STREAM
+    assert failed.message == "The stream ended without a final image"
+
+
+async def test_a_broken_final_falls_back_to_the_responses_output_copy(hostile):
+    """Responses repeat the image in `response.completed`: when the `output_item.done`
+    copy is broken, the intact copy is the final."""
+    from tests.security.hostile import NOISE
+
+    events = await _events(hostile, "bad-b64-then-good")
+    (done,) = [e for e in events if isinstance(e, (Completed, Failed))]
+    assert isinstance(done, Completed) and done.image == NOISE
+    assert done.response_id == "resp_1"
+
+
+async def test_a_cut_stream_after_a_broken_final_reports_the_cut(hostile):
+    """A stream cut after a final arrived keeps the final (the paid image is never lost);
+    when that final's base64 turns out broken, the slot fails with the cut, exactly as a
+    cut with no final at all."""
+    for mode in ("cut", "bad-b64-then-cut"):
+        events = await _events(hostile, mode)
+        (failed,) = [e for e in events if isinstance(e, (Completed, Failed))]
+        assert isinstance(failed, Failed) and failed.kind is FailureKind.STREAM
+        assert failed.message.startswith("Connection dropped mid-stream after "), mode

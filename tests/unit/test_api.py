@@ -345,7 +345,7 @@ def test_eof_without_final_is_failure():
 
 def test_late_partial_after_final_is_ignored():
     parser = StreamParser(0, ImageMeta())
-    parser.feed({"type": "image_generation.completed", "_image": FINAL}, 0)
+    parser.feed({"type": "image_generation.completed", "_b64": base64.b64encode(FINAL)}, 0)
     assert (
         parser.feed(
             {
@@ -397,17 +397,29 @@ def test_in_stream_errors(obj, kind):
 @given(
     st.lists(st.sampled_from(["a", "bb", "\n", "\r\n", "\r", "é", "data: x"]), max_size=30),
     st.lists(st.integers(0, 200), max_size=10),
+    st.sampled_from([None, 0, 3]),
 )
-def test_byte_lines_match_splitlines_semantics(pieces, cuts):
-    from imgtui.api.sse import ByteLines
+def test_byte_lines_match_splitlines_semantics(pieces, cuts, join_off_loop):
+    """Whatever the chunking, and whether long lines come out joined or as `Pieces` to
+    join in a thread (`join_off_loop`: the length above which they do)."""
+    from imgtui.api import sse
+    from imgtui.api.sse import ByteLines, Pieces
 
     text = "".join(pieces)
     raw = text.encode()
-    splitter, got, pos = ByteLines(), [], 0
-    for cut in sorted(set(c for c in cuts if 0 < c < len(raw))) + [len(raw)]:
-        got += splitter.feed(raw[pos:cut])
-        pos = cut
-    got += splitter.flush()
+    splitter, found, pos = ByteLines(), [], 0
+    saved = sse.JOIN_OFF_LOOP
+    sse.JOIN_OFF_LOOP = saved if join_off_loop is None else join_off_loop
+    try:
+        for cut in sorted(set(c for c in cuts if 0 < c < len(raw))) + [len(raw)]:
+            found += splitter.feed(raw[pos:cut])
+            pos = cut
+        found += splitter.flush()
+    finally:
+        sse.JOIN_OFF_LOOP = saved
+    got = []
+    for line in found:
+        got += asyncio.run(line.lines()) if isinstance(line, Pieces) else [line]
     normalized = text.replace("\r\n", "\n").replace("\r", "\n")
     expected = normalized.split("\n")
     if expected and expected[-1] == "":
@@ -528,6 +540,100 @@ def test_a_big_line_among_other_data_lines():
     assert objs == [
         {"type": "image_generation.partial_image", "_b64": image, "partial_image_index": 0}
     ]
+
+
+def test_a_long_line_in_pieces_is_joined_off_the_loop(monkeypatch):
+    """A line longer than JOIN_OFF_LOOP that arrived in several chunks comes out as its
+    Pieces (joined in a thread), a CRLF's CR dropped without joining; a lone CR inside
+    it still splits it; a short line is joined at once."""
+    from imgtui.api import sse
+    from imgtui.api.sse import ByteLines, Pieces
+
+    monkeypatch.setattr(sse, "JOIN_OFF_LOOP", 10)
+    splitter = ByteLines()
+    assert splitter.feed(b"data: 0123") == []
+    assert splitter.feed(b"456789abc\r") == []
+    line, short = splitter.feed(b"\nshort\r\nsho")
+    assert isinstance(line, Pieces) and not line.cr and short == b"short"
+    assert list(line) == [b"data: 0123", b"456789abc"]  # no copy of the line here
+    assert asyncio.run(line.lines()) == [b"data: 0123456789abc"]
+    assert splitter.feed(b"rt\n") == [b"short"]  # two pieces, 5 bytes: joined at once
+    splitter.feed(b"0123456789")
+    (mixed,) = splitter.feed(b"ab\rcd\r\n")
+    assert isinstance(mixed, Pieces) and mixed.cr
+    assert asyncio.run(mixed.lines()) == [b"0123456789ab", b"cd"]
+
+
+async def _sse_items(raw: bytes, chunk: int = 65536) -> list:
+    from imgtui.api.sse import iter_sse
+
+    return [item async for item in iter_sse(_chunks(raw, list(range(chunk, len(raw), chunk))))]
+
+
+def test_a_long_line_whose_colon_comes_late_is_no_field():
+    """A line's field name is read from its first bytes only: a 100 KB line whose first
+    `:` comes after 64 KiB is stray text (or JSON when it starts with `{`), never a field."""
+    from imgtui.api.sse import SSEData, Stray, Unframed
+
+    text = b"x" * 70_000 + b": data"
+    doc = b'{"error": {"message": "' + b"m" * 70_000 + b'", "code": "server_error"}}'
+    image = base64.b64encode(bytes(range(256)) * 400)
+    data = b'data: {"type": "image_generation.partial_image", "b64_json": "' + image + b'"}'
+    items = asyncio.run(_sse_items(text + b"\n\n" + doc + b"\n\n" + data + b"\n\n"))
+    stray, unframed, event = items
+    assert stray == Stray("x" * 300)
+    assert unframed == Unframed(doc)
+    assert isinstance(event, SSEData) and event.data == data and event.start == 6
+    assert asyncio.run(_sse_items(b"retry\nid\ndata\n\n")) == []  # names without values
+
+
+def test_bigjson_keeps_long_values_as_views_not_copies():
+    """A kept long string is a read-only memoryview into the payload (no 32 MB copy),
+    equal to its bytes; base64 decodes from it as from bytes."""
+    from imgtui.api import bigjson
+    from imgtui.api.b64 import b64decode
+
+    data = bytes(range(256)) * 400
+    image = base64.b64encode(data)
+    payload = b'data: {"type": "x", "b64_json": "' + image + b'", "n": 1}'
+    got = bigjson.loads(payload, ("b64_json",), start=6)
+    view = got["b64_json"]
+    assert isinstance(view, memoryview) and view.readonly and view.obj is payload
+    assert view == image and got == {"type": "x", "b64_json": image, "n": 1}
+    assert b64decode(view) == data
+    assert b64decode(memoryview(b"\n" + image + b"\n")[1:]) == data  # lenient path
+
+
+def test_a_final_image_stays_base64_until_finish():
+    """decode_event decodes no image (finals included): `StreamParser.finish` does, off
+    the event loop; a broken one is no final; a Response's output copy is its fallback."""
+    from imgtui.api.parse import decode_event
+
+    image = base64.b64encode(FINAL)
+    broken = image[: len(image) // 4 * 4 - 3]
+    line = b'data: {"type": "image_generation.completed", "b64_json": "' + image + b'"}'
+    with _big_limits(True):
+        obj = decode_event(line, 6)
+    assert isinstance(obj["_b64"], memoryview) and obj["_b64"] == image
+    parser = StreamParser(0, ImageMeta())
+    parser.feed(obj, 10)
+    assert parser.final is not None and parser.final.b64 == (image,) and parser.done
+    assert parser.finish(20) == Completed(0, FINAL, bytes_received=20)
+
+    parser = StreamParser(0, ImageMeta())
+    parser.feed({"type": "image_generation.completed", "_b64": broken.decode()}, 0)
+    assert parser.final is not None  # kept as it came: decoded only by finish
+    with pytest.raises(errors.ApiFailure) as info:
+        parser.finish(0)
+    assert info.value.message == "The stream ended without a final image"
+
+    parser = StreamParser(0, ImageMeta())
+    item = {"type": "image_generation_call", "_b64": broken}
+    parser.feed({"type": "response.output_item.done", "item": item}, 0)
+    output = [{**item, "_b64": image}]
+    parser.feed({"type": "response.completed", "response": {"id": "r", "output": output}}, 0)
+    done = parser.finish(0)
+    assert done.image == FINAL and done.response_id == "r"
 
 
 def test_a_partial_with_broken_base64_is_empty_not_an_error():

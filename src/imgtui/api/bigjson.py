@@ -7,9 +7,11 @@ strings cannot contain a raw `"`, so quotes delimit every string, and each long 
 cut out and replaced by a short marker before the (now small) rest is parsed.
 
 `loads(payload, keep)` gives the same object as `json.loads(payload)`, except that a long
-string under one of the `keep` keys comes back as its raw `bytes` (base64 text, which
-`b64decode` takes as it is). Every other long string is JSON-decoded back to text, and a
-kept one containing escapes (a relay writing `\\/`) is too, so no value ever changes.
+string under one of the `keep` keys comes back as its raw bytes: a read-only `memoryview`
+of `payload` (base64 text, which `b64decode` takes as it is), never a copy: copying a 4K
+frame's 32 MB holds the GIL for ~20 ms (issue 16). Every other long string is
+JSON-decoded back to text, and a kept one containing escapes (a relay writing `\\/`) is
+too, so no value ever changes.
 """
 
 from __future__ import annotations
@@ -25,7 +27,8 @@ _QUOTE, _BACKSLASH = ord('"'), ord("\\")
 
 
 def loads(payload: bytes, keep: Collection[str] = (), start: int = 0) -> Any:
-    """Parse UTF-8 JSON `payload[start:]`; long strings under a `keep` key stay `bytes`.
+    """Parse UTF-8 JSON `payload[start:]`; long strings under a `keep` key stay bytes (a
+    memoryview of `payload`, equal to the bytes between the quotes).
 
     (`start` spares the caller a multi-MB copy to drop a prefix such as `data: `.)
     Raises ValueError (json.JSONDecodeError) on malformed JSON, like json.loads.
@@ -33,7 +36,7 @@ def loads(payload: bytes, keep: Collection[str] = (), start: int = 0) -> Any:
     if len(payload) - start <= LONG:
         return json.loads(payload[start:] if start else payload)
     pieces: list[bytes] = []
-    cuts: list[bytes] = []
+    cuts: list[tuple[int, int]] = []  # (first, end) of each long string's bytes
     copied = pos = start
     while (opening := payload.find(b'"', pos)) >= 0:
         end = _string_end(payload, opening)
@@ -42,14 +45,14 @@ def loads(payload: bytes, keep: Collection[str] = (), start: int = 0) -> Any:
         if end - opening - 1 > LONG and not _is_key(payload, end + 1):
             pieces.append(payload[copied:opening])
             pieces.append(_MARK_JSON % len(cuts))
-            cuts.append(payload[opening + 1 : end])
+            cuts.append((opening + 1, end))
             copied = end + 1
         pos = end + 1
     if not cuts:
         return json.loads(payload[start:] if start else payload)
     pieces.append(payload[copied:])
     obj = json.loads(b"".join(pieces))
-    return _restore(obj, None, cuts, frozenset(keep))
+    return _restore(obj, None, _Cuts(payload, cuts), frozenset(keep))
 
 
 def _string_end(payload: bytes, start: int) -> int:
@@ -72,7 +75,21 @@ def _is_key(payload: bytes, pos: int) -> bool:
     return payload[pos : pos + 64].lstrip(b" \t\r\n")[:1] == b":"
 
 
-def _restore(node: Any, key: str | None, cuts: list[bytes], keep: frozenset[str]) -> Any:
+class _Cuts:
+    """The long strings cut out of `payload`, as offsets into it."""
+
+    def __init__(self, payload: bytes, spans: list[tuple[int, int]]) -> None:
+        self.payload, self.spans = payload, spans
+        self.view = memoryview(payload).toreadonly()
+
+    def value(self, index: int, kept: bool) -> str | memoryview:
+        first, end = self.spans[index]
+        if kept and self.payload.find(b"\\", first, end) < 0:
+            return self.view[first:end]
+        return str(json.loads(self.payload[first - 1 : end + 1]))  # with its quotes
+
+
+def _restore(node: Any, key: str | None, cuts: _Cuts, keep: frozenset[str]) -> Any:
     if isinstance(node, dict):
         for k, v in node.items():
             if isinstance(v, (dict, list)) or (isinstance(v, str) and v.startswith(_MARK)):
@@ -81,8 +98,5 @@ def _restore(node: Any, key: str | None, cuts: list[bytes], keep: frozenset[str]
     if isinstance(node, list):
         return [_restore(v, key, cuts, keep) for v in node]
     if isinstance(node, str) and node.startswith(_MARK):
-        raw = cuts[int(node[len(_MARK) :])]
-        if key in keep and _BACKSLASH not in raw:
-            return raw
-        return json.loads(b'"' + raw + b'"')
+        return cuts.value(int(node[len(_MARK) :]), key in keep)
     return node

@@ -30,6 +30,7 @@ from typing import Any
 import httpx
 
 from imgtui.api import bigjson
+from imgtui.api.b64 import is_b64_text
 from imgtui.api.calls import (
     MODELS,
     HttpCall,
@@ -59,8 +60,8 @@ from imgtui.api.parse import (
     async_task,
     b64_image,
     decode_event,
-    decode_outputs,
     malformed,
+    take_results,
     usage_of,
     with_svg_usage,
 )
@@ -230,6 +231,7 @@ class CallRunner:
         last_progress = time.monotonic()
         stray: list[str] = []
         chunks = read_chunks(resp, self.deadline)
+        interrupted: Exception | None = None  # what broke the stream after the final arrived
         try:
             async for item in iter_sse(chunks, byte_counts=True, max_event=self.limits.max_event):
                 if isinstance(item, int):
@@ -271,11 +273,12 @@ class CallRunner:
                 if parser.final is not None and not had_final:
                     # Only usage and the response id may follow: wait for them briefly.
                     self.deadline.shorten(FINAL_GRACE)
-        except (httpx.HTTPError, ApiFailure):
+        except (httpx.HTTPError, ApiFailure) as exc:
             if parser.final is None:
                 raise
             # The final image arrived (Responses: output_item.done), then the stream
             # broke or stalled: the image is kept, never lost to what came after it.
+            interrupted = exc
         if parser.final is None and parser.final_url is not None:
             parser.complete_with(await self._download(parser.final_url))
         if parser.final is None and stray:
@@ -288,7 +291,14 @@ class CallRunner:
                 else "A relay answered in plain text; retry, or turn streaming off for the "
                 "profile (--no-stream) if it persists.",
             )
-        yield await self._checked(parser.finish(resp.num_bytes_downloaded))
+        nbytes = resp.num_bytes_downloaded
+        try:
+            done = await self._checked(lambda: parser.finish(nbytes))
+        except ApiFailure:
+            if interrupted is not None:  # its base64 was broken: what broke the stream counts
+                raise interrupted from None
+            raise
+        yield done
 
     # -- whole replies -----------------------------------------------------------------
 
@@ -327,9 +337,9 @@ class CallRunner:
             )
         if self.call.responses or obj.get("object") == "response" or "output" in obj:
             parser = StreamParser(self.call.slots[0], self.requested)
-            decode_outputs(obj)
+            take_results(obj)
             parser.feed({"type": "response.completed", "response": obj}, nbytes)
-            yield await self._checked(parser.finish(nbytes))
+            yield await self._checked(lambda: parser.finish(nbytes))
             return
         usage = with_svg_usage(usage_of(obj.get("usage")), obj.get("svg_usage"))
         meta = self.requested.merged(ImageMeta.from_json(obj))
@@ -366,20 +376,22 @@ class CallRunner:
             ).event(slot)
 
     async def _image_of(self, item: dict[str, Any]) -> bytes | None:
+        """The image of one Images reply item: its base64 decoded in a thread (never on the
+        event loop: a 4K image is 32 MB of it), or its URL downloaded."""
         value = item.get("b64_json")
-        if isinstance(value, (str, bytes)) and value:
-            return b64_image(value)
+        if is_b64_text(value):
+            return await asyncio.to_thread(b64_image, value)
         url = item.get("url")
         if not isinstance(url, str) or not url:
             return None
         if url.startswith("data:"):
-            return b64_image(url.partition(",")[2])
+            return await asyncio.to_thread(_data_url_image, url)
         return await self._download(url)
 
     async def _download(self, url: str) -> bytes:
         """An image URL's bytes; credentials only to the API's own origin (`transport`)."""
         if url.startswith("data:"):
-            image = b64_image(url.partition(",")[2])
+            image = await asyncio.to_thread(_data_url_image, url)
             if image is None:
                 raise ApiFailure(FailureKind.STREAM, "The image's data: URL is not base64", "")
             return image
@@ -406,14 +418,24 @@ class CallRunner:
             raise failure
         return body
 
-    async def _checked(self, done: Completed) -> Completed | Failed:
-        """The final image, if it is one (else Failed with the bytes kept); text capped."""
-        try:
-            await asyncio.to_thread(check_image, done.image, self.limits)
-        except BrokenImage as exc:
+    async def _checked(self, final: Completed | Callable[[], Completed]) -> Completed | Failed:
+        """The final image (or the one `final()` gives: it may decode base64; both run in a
+        thread), if it is one (else Failed with the bytes kept); text capped. Raises what
+        `final()` raises (ApiFailure when no final image arrived)."""
+
+        def made() -> tuple[Completed, BrokenImage | None]:
+            done = final if isinstance(final, Completed) else final()
+            try:
+                check_image(done.image, self.limits)
+            except BrokenImage as exc:
+                return done, exc
+            return done, None
+
+        done, broken = await asyncio.to_thread(made)
+        if broken is not None:
             return ApiFailure(
                 FailureKind.STREAM,
-                f"The final image is not usable: {exc}",
+                f"The final image is not usable: {broken}",
                 "The server sent broken image data; the raw bytes are kept for inspection.",
                 raw=done.image,
             ).event(done.slot)
@@ -427,6 +449,11 @@ class CallRunner:
         if revised is not None:
             revised = scrub(revised, self.conn.secrets())
         return replace(done, revised_prompt=revised, response_id=response_id)
+
+
+def _data_url_image(url: str) -> bytes | None:
+    """The image of a `data:...;base64,` URL (`b64_image`), or None."""
+    return b64_image(url.partition(",")[2])
 
 
 # -- the public iterator ---------------------------------------------------------------

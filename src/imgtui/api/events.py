@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from imgtui.api.b64 import b64decode
+from imgtui.api.b64 import B64Text, b64decode
 
 
 class FailureKind(StrEnum):
@@ -69,8 +69,8 @@ class Progress:
 class Partial:
     """A partial frame: a complete, coarser image (not a delta).
 
-    The client hands over the frame's base64 text and decodes it on first access of
-    `image`: a consumer that never looks at the pixels (the CLI, a benchmark) never pays,
+    The client hands over the frame's base64 text (str, or a memoryview into the event's
+    line) and decodes it on first access of `image`: a consumer that never looks at the pixels (the CLI, a benchmark) never pays,
     and the app decodes it in the thread where it also decodes the PNG.
     """
 
@@ -84,7 +84,7 @@ class Partial:
         meta: ImageMeta = ImageMeta(),
         bytes_received: int = 0,
         *,
-        b64: str | bytes | None = None,
+        b64: B64Text | None = None,
     ) -> None:
         if image is None and b64 is None:
             raise TypeError("Partial needs image bytes or b64 text")

@@ -1,10 +1,11 @@
 """Event parsing: decoded SSE data or JSON replies -> typed events of one slot.
 
 Dispatches on the JSON `type`, never on the `event:` line (relays drop it), and accepts
-every variant PROTOCOL.md §4-5 lists. Final images are base64-decoded as they arrive
-(pybase64: about a millisecond for a 6 MB frame); partial frames keep their base64 and
-decode lazily (`Partial.image`). A multi-MB event is never decoded as text or scanned by
-json (`bigjson`).
+every variant PROTOCOL.md §4-5 lists. Images keep their base64 text here, never decoded on
+the event loop (a 4K final is 32 MB of base64; issue 16): a partial frame decodes lazily
+(`Partial.image`, in the runner's thread), a final image when `StreamParser.finish` runs
+(the client calls it in a thread). A multi-MB event is never decoded as text or scanned
+by json (`bigjson`).
 """
 
 from __future__ import annotations
@@ -12,11 +13,11 @@ from __future__ import annotations
 import binascii
 import json
 from collections.abc import AsyncIterator
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from imgtui.api import bigjson
-from imgtui.api.b64 import b64decode
+from imgtui.api.b64 import B64Text, b64decode, is_b64_text
 from imgtui.api.errors import HINT_NO_FINAL, ApiFailure, error_object, from_error_object
 from imgtui.api.events import Completed, Event, FailureKind, ImageMeta, Partial
 from imgtui.api.sse import DONE, SSEData, Stray, Unframed, iter_sse
@@ -26,8 +27,9 @@ IMAGE_KEYS = ("b64_json", "partial_image_b64", "result")
 
 
 def b64_image(value: object) -> bytes | None:
-    """Decoded base64 image bytes, or None when `value` is empty or not base64."""
-    if not isinstance(value, (str, bytes)) or not value:
+    """Decoded base64 image bytes, or None when `value` is empty or not base64.
+    Takes tens of ms for a 4K image: call it off the event loop."""
+    if not is_b64_text(value):
         return None
     try:
         return b64decode(value)
@@ -35,12 +37,18 @@ def b64_image(value: object) -> bytes | None:
         return None
 
 
-def decode_event(data: str | bytes, start: int = 0) -> dict[str, Any]:
-    """JSON-parse one event (`data[start:]`) and base64-decode the final images it carries.
+def b64_text(value: object) -> B64Text | None:
+    """`value` when it is non-empty base64 text (str or bytes-like), else None."""
+    return value if is_b64_text(value) else None
 
-    A final image is stored decoded under `_image` (of the event, its `item`, or each
-    `response.output` item). A partial frame keeps its base64 text (str, or bytes when it
-    came from a big line) under `_b64`: `Partial` decodes it only when someone looks at it.
+
+def decode_event(data: str | bytes, start: int = 0) -> dict[str, Any]:
+    """JSON-parse one event (`data[start:]`) and set its images' base64 text aside.
+
+    An image's base64 (of the event, its `item`, or each `response.output` item) moves
+    to `_b64`: str, or a memoryview into `data` when it came from a big line; None when
+    the value is empty or not text. Nothing is decoded here: a partial frame decodes when
+    someone looks at it (`Partial.image`), a final one in `StreamParser.finish`.
     Raises ValueError on malformed JSON; a JSON value that is not an object gives `{}`.
     """
     obj = bigjson.loads(data, IMAGE_KEYS, start) if isinstance(data, bytes) else json.loads(data)
@@ -48,26 +56,23 @@ def decode_event(data: str | bytes, start: int = 0) -> dict[str, Any]:
         return {}
     for key in IMAGE_KEYS:
         if key in obj:
-            value = obj.pop(key)
-            if str(obj.get("type", "")).endswith("partial_image"):
-                obj["_b64"] = value if isinstance(value, (str, bytes)) and value else None
-            else:
-                obj["_image"] = b64_image(value)
+            obj["_b64"] = b64_text(obj.pop(key))
             break
     item = obj.get("item")
     if isinstance(item, dict) and "result" in item:
-        item["_image"] = b64_image(item.pop("result"))
+        item["_b64"] = b64_text(item.pop("result"))
     response = obj.get("response")
     if isinstance(response, dict):
-        decode_outputs(response)
+        take_results(response)
     return obj
 
 
-def decode_outputs(response: dict[str, Any]) -> None:
-    """Decode the image `result` of each `output[]` item of a Response object, in place."""
+def take_results(response: dict[str, Any]) -> None:
+    """Move the image `result` of each `output[]` item of a Response object to `_b64`
+    (see `decode_event`), in place."""
     for item in response.get("output") or []:
         if isinstance(item, dict) and "result" in item:
-            item["_image"] = b64_image(item.pop("result"))
+            item["_b64"] = b64_text(item.pop("result"))
 
 
 def usage_of(obj: object) -> dict[str, Any] | None:
@@ -168,11 +173,37 @@ def async_task(obj: dict[str, Any]) -> tuple[str, str] | None:
     return None
 
 
+@dataclass(frozen=True)
+class Final:
+    """A slot's final image as it arrived, not yet decoded: `b64` holds its base64 text,
+    with any later copies of it (a Response's `output`) as fallbacks should the first be
+    broken; `image` the bytes when they came decoded (a downloaded URL)."""
+
+    b64: tuple[B64Text, ...]
+    image: bytes | None
+    meta: ImageMeta
+    revised_prompt: str | None
+    usage: dict[str, Any] | None
+    response_id: str | None
+    bytes_received: int
+
+    def decoded(self) -> bytes | None:
+        """The image's bytes (the first copy whose base64 decodes), or None."""
+        if self.image:
+            return self.image
+        for text in self.b64:
+            image = b64_image(text)
+            if image:
+                return image
+        return None
+
+
 class StreamParser:
     """Turns the decoded SSE events of one call into typed events.
 
     Dispatches on the JSON `type`, never on the `event:` line (relays drop it). Unknown
-    events are ignored. Raises ApiFailure for in-stream errors.
+    events are ignored. Raises ApiFailure for in-stream errors. The final image stays
+    base64 (`final`) until `finish()` decodes it: call that off the event loop.
     """
 
     def __init__(self, slot: int, requested_meta: ImageMeta, max_partials: int = 8) -> None:
@@ -180,7 +211,7 @@ class StreamParser:
         self.max_partials = max_partials  # frames past this many are dropped
         self.meta = requested_meta
         self.response_id: str | None = None
-        self.final: Completed | None = None  # set once; from output_item.done or *.completed
+        self.final: Final | None = None  # set once; from output_item.done or *.completed
         self.done = False  # saw [DONE] or a terminal event
         self.final_url: str | None = None  # a completed event that gave a URL, not base64
         self._url_fields: tuple[ImageMeta, object, dict[str, Any] | None, int] | None = None
@@ -210,12 +241,12 @@ class StreamParser:
             item = obj.get("item") or {}
             if (
                 item.get("type") == "image_generation_call"
-                and item.get("_image")
+                and item.get("_b64")
                 and self.final is None
             ):
                 self._svg_usage = item.get("svg_usage")
                 self.final = self._completed(
-                    item["_image"],
+                    item["_b64"],
                     ImageMeta.from_json(item),
                     item.get("revised_prompt"),
                     with_svg_usage(None, self._svg_usage),
@@ -226,20 +257,27 @@ class StreamParser:
             response = obj.get("response") or {}
             self._note_response(response)
             usage = response_usage(response)
+            images = [
+                item
+                for item in response.get("output") or []
+                if isinstance(item, dict) and item.get("_b64")
+            ]
             if self.final is None:
-                for item in response.get("output") or []:
-                    if isinstance(item, dict) and item.get("_image"):
-                        self.final = self._completed(
-                            item["_image"],
-                            ImageMeta.from_json(item),
-                            item.get("revised_prompt"),
-                            with_svg_usage(usage, item.get("svg_usage")),
-                            bytes_received,
-                        )
-                        break
-            elif usage:
-                usage = with_svg_usage(usage, self._svg_usage)
-                self.final = replace(self.final, usage=usage, response_id=self.response_id)
+                for item in images[:1]:
+                    self.final = self._completed(
+                        item["_b64"],
+                        ImageMeta.from_json(item),
+                        item.get("revised_prompt"),
+                        with_svg_usage(usage, item.get("svg_usage")),
+                        bytes_received,
+                    )
+            else:
+                # The output repeats the image: a fallback, should the first copy be broken.
+                later = tuple(item["_b64"] for item in images)
+                self.final = replace(self.final, b64=self.final.b64 + later)
+                if usage:
+                    usage = with_svg_usage(usage, self._svg_usage)
+                    self.final = replace(self.final, usage=usage, response_id=self.response_id)
             self.done = True
             return []
         if etype == "response.failed":
@@ -263,11 +301,11 @@ class StreamParser:
                 or f"{etype} without a message"
             )
             raise from_error_object({"message": message, "code": obj.get("code")})
-        if etype.endswith(".completed") and obj.get("_image"):
+        if etype.endswith(".completed") and obj.get("_b64"):
             # image_generation.completed, image_edit.completed
             if self.final is None:
                 self.final = self._completed(
-                    obj["_image"],
+                    obj["_b64"],
                     meta,
                     obj.get("revised_prompt"),
                     usage_of(obj.get("usage")),
@@ -289,7 +327,7 @@ class StreamParser:
         """Fill in the final image downloaded from `final_url`."""
         assert self._url_fields is not None
         meta, revised, usage, received = self._url_fields
-        self.final = self._completed(image, meta, revised, usage, received)
+        self.final = replace(self._completed(None, meta, revised, usage, received), image=image)
 
     def _note_response(self, response: object) -> None:
         if isinstance(response, dict) and isinstance(response.get("id"), str):
@@ -297,15 +335,15 @@ class StreamParser:
 
     def _completed(
         self,
-        image: bytes,
+        b64: B64Text | None,
         meta: ImageMeta,
         revised: object,
         usage: dict[str, Any] | None,
         bytes_received: int,
-    ) -> Completed:
-        return Completed(
-            self.slot,
-            image,
+    ) -> Final:
+        return Final(
+            () if b64 is None else (b64,),
+            None,
             self.meta.merged(meta),
             revised if isinstance(revised, str) else None,
             usage,
@@ -314,28 +352,38 @@ class StreamParser:
         )
 
     def finish(self, bytes_received: int) -> Completed:
-        """The final event at end of stream, or ApiFailure when no final image arrived."""
-        if self.final is None:
+        """The final event at end of stream, its image decoded from base64 here (tens of
+        ms for a 4K image, the GIL released: call it in a thread); ApiFailure when no final
+        image arrived, or its base64 is broken (as if it had not arrived)."""
+        final = self.final
+        image = final.decoded() if final is not None else None
+        if final is None or image is None:
             raise ApiFailure(
                 FailureKind.STREAM, "The stream ended without a final image", HINT_NO_FINAL
             )
-        return replace(
-            self.final,
-            response_id=self.final.response_id or self.response_id,
-            bytes_received=max(self.final.bytes_received, bytes_received),
+        return Completed(
+            self.slot,
+            image,
+            final.meta,
+            final.revised_prompt,
+            final.usage,
+            final.response_id or self.response_id,
+            max(final.bytes_received, bytes_received),
         )
 
 
 __all__ = [
     "DONE",
     "IMAGE_KEYS",
+    "Final",
     "StreamParser",
     "b64_image",
+    "b64_text",
     "decode_event",
-    "decode_outputs",
     "iter_sse_json",
     "malformed",
     "response_usage",
+    "take_results",
     "usage_of",
     "with_svg_usage",
 ]
