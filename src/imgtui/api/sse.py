@@ -140,7 +140,8 @@ class ByteLines:
 
     def __init__(self, max_line: int | None = None) -> None:
         self._parts: list[bytes] = []  # the unterminated line so far
-        self._pending = 0
+        self._pending = 0  # its length
+        self._first_cr = -1  # where its first CR is (each piece is searched as it comes)
         self.max_line = max_line
 
     def feed(self, chunk: bytes) -> list[bytes | Pieces]:
@@ -170,25 +171,25 @@ class ByteLines:
         lines: list[bytes | Pieces] = []
         if self._pending:
             self._take(lines)
-        self._parts, self._pending = [], 0
         return lines
 
     def _take(self, lines: list[bytes | Pieces]) -> None:
         """The line in `_parts` goes to `lines`: joined here when short, else as Pieces."""
-        parts, size = self._parts, self._pending
-        self._parts, self._pending = [], 0
+        parts, size, first_cr = self._parts, self._pending, self._first_cr
+        self._parts, self._pending, self._first_cr = [], 0, -1
         if size <= JOIN_OFF_LOOP:
             lines.extend(self.split(b"".join(parts)))
             return
         pieces = Pieces(part for part in parts if part)
-        crs = sum(piece.count(b"\r") for piece in pieces)
-        if crs == 1 and pieces[-1].endswith(b"\r"):  # CRLF: drop the CR, copying no line
+        if first_cr == size - 1:  # CRLF: the CR goes without copying the line
             pieces[-1] = pieces[-1][:-1]
         else:
-            pieces.cr = crs > 0
+            pieces.cr = first_cr >= 0
         lines.append(pieces)
 
     def _add(self, piece: bytes) -> None:
+        if self._first_cr < 0 and (cr := piece.find(b"\r")) >= 0:
+            self._first_cr = self._pending + cr
         self._pending += len(piece)
         self._check(self._pending)
         self._parts.append(piece)
