@@ -47,36 +47,61 @@ class InlineExecutor(Executor):
 class StallTracer:
     """A watchdog thread: when the loop has not ticked for `threshold` s, it samples the
     loop thread's stack every 10 ms while the stall lasts; `report()` prints the innermost
-    imgtui/textual/PIL/httpx frames seen most often, i.e. where the stalls were spent."""
+    frame and the innermost imgtui/textual/PIL/httpx frames seen most often, i.e. where the
+    stalls were spent, and what the loop thread did meanwhile (Linux): on a CPU (its own
+    work), runnable but waiting for a CPU (other processes), or asleep (waiting for the GIL
+    another thread holds, or for I/O)."""
 
-    def __init__(self, threshold: float) -> None:
+    def __init__(self, threshold: float, name: str) -> None:
         import collections
         import threading
 
         self.threshold = threshold
+        self.name = name
         self.last_tick = time.perf_counter()
         self.loop_thread = threading.get_ident()
+        self.native_id = threading.get_native_id()
         self.counts: collections.Counter[str] = collections.Counter()
+        self.states: collections.Counter[str] = collections.Counter()
         self.stop = threading.Event()
         self.thread = threading.Thread(target=self.run, daemon=True)
         self.thread.start()
 
+    def cpu_and_state(self) -> tuple[float, str]:
+        """The loop thread's CPU seconds so far and its scheduler state (R, S, D...)."""
+        try:
+            cpu = time.clock_gettime(time.pthread_getcpuclockid(self.loop_thread))
+            stat = Path(f"/proc/self/task/{self.native_id}/stat").read_text()
+            return cpu, stat.rpartition(")")[2].split()[0]
+        except (OSError, AttributeError, IndexError):
+            return 0.0, "?"
+
     def run(self) -> None:
         import traceback
 
+        cpu_before, _ = self.cpu_and_state()
         while not self.stop.wait(0.01):
+            cpu, state = self.cpu_and_state()
+            used, cpu_before = cpu - cpu_before, cpu
             if time.perf_counter() - self.last_tick < self.threshold:
                 continue
             frame = sys._current_frames().get(self.loop_thread)
             if frame is None:
                 continue
+            if used >= 0.005:
+                self.states["on a CPU"] += 1
+            elif state == "R":
+                self.states["waiting for a CPU"] += 1
+            else:
+                self.states["asleep (GIL or I/O)"] += 1
             stack = traceback.extract_stack(frame)
             ours = [
                 f"{Path(f.filename).name}:{f.lineno} {f.name}"
-                for f in stack
+                for f in stack[:-1]
                 if any(k in f.filename for k in ("imgtui", "textual", "PIL", "httpx", "rich"))
             ]
-            self.counts[" <- ".join(reversed(ours[-3:])) or stack[-1].name] += 1
+            inner = f"{Path(stack[-1].filename).name}:{stack[-1].lineno} {stack[-1].name}"
+            self.counts[" <- ".join([inner, *reversed(ours[-2:])])] += 1
 
     def report(self) -> None:
         self.stop.set()
@@ -84,8 +109,12 @@ class StallTracer:
         total = sum(self.counts.values())
         if not total:
             return
-        print(f"  stalls > {self.threshold * 1000:.0f} ms: {total * 10} ms sampled, top sites:")
-        for site, n in self.counts.most_common(6):
+        states = ", ".join(f"{k} {v * 100 // total}%" for k, v in self.states.most_common())
+        print(
+            f"  {self.name}: stalls > {self.threshold * 1000:.0f} ms: {total * 10} ms sampled "
+            f"(the loop thread: {states}); top sites:"
+        )
+        for site, n in self.counts.most_common(8):
             print(f"    {n * 10:6d} ms  {site}")
 
 
@@ -123,7 +152,7 @@ async def scenario(
             await harness.ready(app)
             harness.set_params(app, size)
             stop = asyncio.Event()
-            tracer = StallTracer(trace) if trace else None
+            tracer = StallTracer(trace, "idle app" if tasks == 0 else "imgtui") if trace else None
             prober = asyncio.create_task(probe(samples, stop, tracer))
             if tasks == 0:
                 await asyncio.sleep(3.0)
@@ -157,7 +186,9 @@ async def scenario(
     return [lag for _, lag in samples], streaming
 
 
-async def client_only(base_url: str, tasks: int, rounds: int, model: str, size: str) -> list[float]:
+async def client_only(
+    base_url: str, tasks: int, rounds: int, model: str, size: str, trace: float = 0.0
+) -> list[float]:
     """The same streams with no app: the real client, frames touched in a thread (as the app
     does), to show how much of the lag is the wire side."""
     from imgtui.api import stream_images
@@ -167,7 +198,8 @@ async def client_only(base_url: str, tasks: int, rounds: int, model: str, size: 
     conn = Connection(base_url=base_url)
     samples: list[tuple[float, float]] = []
     stop = asyncio.Event()
-    prober = asyncio.create_task(probe(samples, stop))
+    tracer = StallTracer(trace, "client only") if trace else None
+    prober = asyncio.create_task(probe(samples, stop, tracer))
 
     async def one(i: int) -> None:
         req = ImageRequest(prompt=f"client only {i}", model=model, size=size, partial_images=3)
@@ -179,6 +211,8 @@ async def client_only(base_url: str, tasks: int, rounds: int, model: str, size: 
         await asyncio.gather(*(one(i) for i in range(tasks)))
     stop.set()
     await prober
+    if tracer is not None:
+        tracer.report()
     return [lag for _, lag in samples]
 
 
@@ -200,7 +234,9 @@ def run_pace(
         f"({tasks} tasks x 4 frames, {rounds} rounds):"
     )
     with server_process(delay) as base_url:
-        idle = summary("idle app", asyncio.run(scenario(base_url, 0, 0, model, False, size))[0])
+        idle = summary(
+            "idle app", asyncio.run(scenario(base_url, 0, 0, model, False, size, trace))[0]
+        )
         whole, streaming = asyncio.run(scenario(base_url, tasks, rounds, model, False, size, trace))
         ours_all = summary("imgtui, whole run", whole)
         ours = summary("imgtui, while streaming", streaming)
@@ -209,7 +245,8 @@ def run_pace(
             summary("decode on the UI thread, whole run", whole)
             naive = summary("decode on the UI thread, while streaming", streaming)
         wire = summary(
-            "client only, no app", asyncio.run(client_only(base_url, tasks, rounds, model, size))
+            "client only, no app",
+            asyncio.run(client_only(base_url, tasks, rounds, model, size, trace)),
         )
     print(
         f"  max lag while streaming: imgtui / idle app = {ours[0] / max(idle[0], 1e-6):.1f}x;  "
