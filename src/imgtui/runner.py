@@ -76,6 +76,9 @@ class Runner:
         demo_base_url: str | None = None,
         executor: Executor | None = None,
     ) -> None:
+        from imgtui import memory
+
+        memory.unmap_big_buffers()  # frames' buffers go back to the OS as they are freed
         self.queue = ProfileQueue(concurrency=concurrency)
         self.retry = retry  # None: the api's default policy
         self.demo_base_url = demo_base_url

@@ -619,6 +619,7 @@ def test_a_final_image_stays_base64_until_finish():
     parser.feed(obj, 10)
     assert parser.final is not None and parser.final.b64 == (image,) and parser.done
     assert parser.finish(20) == Completed(0, FINAL, bytes_received=20)
+    assert parser.final.b64 == ()  # the line it viewed is not kept until the stream closes
 
     parser = StreamParser(0, ImageMeta())
     parser.feed({"type": "image_generation.completed", "_b64": broken.decode()}, 0)

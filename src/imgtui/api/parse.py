@@ -361,6 +361,9 @@ class StreamParser:
             raise ApiFailure(
                 FailureKind.STREAM, "The stream ended without a final image", HINT_NO_FINAL
             )
+        # The base64 (a view of its event's 32 MB line at 4K) goes now, not with the
+        # parser: the app gives memory back when the task ends, before the stream closes.
+        self.final = replace(final, b64=(), image=image)
         return Completed(
             self.slot,
             image,

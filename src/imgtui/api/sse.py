@@ -125,6 +125,7 @@ class Pieces(list[bytes]):
         """The line(s) these pieces make, joined in a thread (the GIL is released while
         `bytes.join` copies; the event loop goes on)."""
         line = await asyncio.to_thread(b"".join, self)
+        self.clear()  # the pieces go now: the line holds the same bytes
         return ByteLines.split(line) if self.cr else [line]
 
 
