@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from imgtui.tui import in_multiplexer
+from imgtui.tui.terminal import in_multiplexer
 
 pty = pytest.importorskip("pty")
 

@@ -20,12 +20,6 @@ import gc
 import os
 import sys
 import threading
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from collections.abc import Mapping
-
-_KITTY_TERMS = ("xterm-kitty", "xterm-ghostty")
 
 
 def run_app(renderer: str | None = None, profile: str | None = None) -> int:
@@ -59,7 +53,7 @@ def _probe(renderer: str | None, resolved: list[str]) -> None:
 
         setting = _renderer_setting(renderer)
         if setting == "auto" and _is_tty():
-            caps = terminal.probe(ask_kitty=not in_multiplexer())
+            caps = terminal.probe(ask_kitty=not terminal.in_multiplexer())
             terminal.seed_textual_image(caps)
             setting = caps.renderer()
             resolved.append(setting)
@@ -86,17 +80,3 @@ def _renderer_setting(renderer: str | None) -> str:
         return renderer_name(load().settings.renderer)
     except Exception:  # run_app reports a bad config
         return "auto"
-
-
-def in_multiplexer(environ: Mapping[str, str] | None = None) -> bool:
-    """Inside tmux or GNU screen: both answer DA1 themselves and never pass a Kitty graphics
-    query on (an application would have to wrap it in tmux's passthrough).
-
-    $TMUX is inherited by a terminal started from inside tmux; kitty and Ghostty, which
-    do answer the query, name themselves in $TERM.
-    """
-    env = os.environ if environ is None else environ
-    term = env.get("TERM", "")
-    if term.startswith(("tmux", "screen")):
-        return True
-    return bool(env.get("TMUX")) and term not in _KITTY_TERMS

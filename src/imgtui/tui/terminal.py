@@ -620,14 +620,29 @@ _SIXEL_MARKERS = ("\x1b[?", "c")  # the reply markers textual-image waits for af
 _KITTY_MARKERS = ("\x1b_G", "\x1b\\")  # ... and after its Kitty graphics query
 
 
+_KITTY_TERMS = ("xterm-kitty", "xterm-ghostty")
+
+
+def in_multiplexer(environ: Mapping[str, str] | None = None) -> bool:
+    """Inside tmux or GNU screen: both answer DA1 themselves and never pass a Kitty graphics
+    query on (an application would have to wrap it in tmux's passthrough).
+
+    $TMUX is inherited by a terminal started from inside tmux; kitty and Ghostty, which
+    do answer the query, name themselves in $TERM.
+    """
+    env = os.environ if environ is None else environ
+    term = env.get("TERM", "")
+    if term.startswith(("tmux", "screen")):
+        return True
+    return bool(env.get("TMUX")) and term not in _KITTY_TERMS
+
+
 def import_textual_image(renderer: str) -> None:
     """Import textual-image (call before Textual owns the terminal), asking the terminal
     only what can change the renderer `renderer` ends up as."""
     if "textual_image.renderable" in sys.modules:
         return
     from textual_image import _terminal
-
-    from imgtui.tui import in_multiplexer
 
     tty = bool(sys.__stdout__ and sys.__stdout__.isatty())
     skip: set[tuple[str, str]] = set()
@@ -642,7 +657,7 @@ def import_textual_image(renderer: str) -> None:
         sixel = tty and _answers_sixel(_terminal)
         if not sixel:
             skip.add(_SIXEL_MARKERS)  # asked already
-        if in_multiplexer():  # (imgtui.tui's)
+        if in_multiplexer():
             skip.add(_KITTY_MARKERS)
 
     ask = _terminal.capture_terminal_response
