@@ -115,6 +115,34 @@ async def test_the_preview_pane_plays_an_animation_and_pauses_behind_the_detail_
         await advances(pilot, slot.view, "the preview pane after the detail view closed")
 
 
+def gif_app(tmp_path, server, renderer: str) -> RecordingApp:
+    """The app on the demo server's GIF model, drawing with `renderer`."""
+    return RecordingApp(
+        config=testing.demo_config(tmp_path, model=GIF_MODEL),
+        store=Store(tmp_path / "data"),
+        demo_base_url=server.base_url,
+        renderer=renderer,
+    )
+
+
+async def two_loops_in_the_detail_view(pilot, app) -> tuple[ImageView, object]:
+    """Makes a GIF task, opens its detail view and waits until the big animation has
+    played twice; gives the view and its frames."""
+    task, _card = await gif_task(pilot)
+    app.open_detail(task.id)
+    await wait_for(
+        pilot,
+        lambda: isinstance(app.screen, DetailScreen) and app.screen.query("#big"),
+        what="the detail view",
+    )
+    big = app.screen.query_one("#big", ImageView)
+    await wait_for(pilot, lambda: big.player.frames is not None, what="the big frames")
+    frames = big.player.frames
+    start = big.player.plays
+    await wait_for(pilot, lambda: big.player.plays >= start + 2, what="two loops")
+    return big, frames
+
+
 async def test_each_frame_is_rendered_once_however_often_it_is_shown(make_app, monkeypatch):
     """A large animation's frames go through textual-image's renderer once each: the
     second loop shows them from the view's `FrameRenders` (issue 16.2: re-rendering every
@@ -130,18 +158,7 @@ async def test_each_frame_is_rendered_once_however_often_it_is_shown(make_app, m
     app = make_app(model=GIF_MODEL)
     async with app.run_test(size=SIZE) as pilot:
         await settled(pilot)
-        task, _card = await gif_task(pilot)
-        app.open_detail(task.id)
-        await wait_for(
-            pilot,
-            lambda: isinstance(app.screen, DetailScreen) and app.screen.query("#big"),
-            what="the detail view",
-        )
-        big = app.screen.query_one("#big", ImageView)
-        await wait_for(pilot, lambda: big.player.frames is not None, what="the big frames")
-        frames = big.player.frames
-        start = big.player.plays
-        await wait_for(pilot, lambda: big.player.plays >= start + 2, what="two loops")
+        big, frames = await two_loops_in_the_detail_view(pilot, app)
         assert [rendered.get(id(p), 0) for p in frames.pictures] == [1] * len(frames)
         assert len(big.player.renders) == len(frames)
         assert big.player.renders.hits >= len(frames)  # the second loop: all from the cache
@@ -162,26 +179,10 @@ async def test_sixel_encodes_each_frame_once_however_often_it_is_shown(
         return real_encode(image, *args, **kwargs)
 
     monkeypatch.setattr(sixel_widget, "image_to_sixels", counting_encode)
-    app = RecordingApp(
-        config=testing.demo_config(tmp_path, model=GIF_MODEL),
-        store=Store(tmp_path / "data"),
-        demo_base_url=server.base_url,
-        renderer="sixel",
-    )
+    app = gif_app(tmp_path, server, "sixel")
     async with app.run_test(size=SIZE) as pilot:
         await settled(pilot)
-        task, _card = await gif_task(pilot)
-        app.open_detail(task.id)
-        await wait_for(
-            pilot,
-            lambda: isinstance(app.screen, DetailScreen) and app.screen.query("#big"),
-            what="the detail view",
-        )
-        big = app.screen.query_one("#big", ImageView)
-        await wait_for(pilot, lambda: big.player.frames is not None, what="the big frames")
-        frames = big.player.frames
-        start = big.player.plays
-        await wait_for(pilot, lambda: big.player.plays >= start + 2, what="two loops")
+        big, frames = await two_loops_in_the_detail_view(pilot, app)
         width = frames.first.width  # the card's frames are smaller
         assert len([size for size in encoded if size[0] >= width]) == len(frames)
         assert len(big.player.renders) == len(frames)
@@ -204,26 +205,10 @@ async def test_tgp_sends_each_frame_once_and_deletes_them_when_the_view_closes(
         real_init(self, image, *args, **kwargs)
 
     monkeypatch.setattr(TGPRenderable, "__init__", counting_init)
-    app = RecordingApp(
-        config=testing.demo_config(tmp_path, model=GIF_MODEL),
-        store=Store(tmp_path / "data"),
-        demo_base_url=server.base_url,
-        renderer="tgp",
-    )
+    app = gif_app(tmp_path, server, "tgp")
     async with app.run_test(size=SIZE) as pilot:
         await settled(pilot)
-        task, _card = await gif_task(pilot)
-        app.open_detail(task.id)
-        await wait_for(
-            pilot,
-            lambda: isinstance(app.screen, DetailScreen) and app.screen.query("#big"),
-            what="the detail view",
-        )
-        big = app.screen.query_one("#big", ImageView)
-        await wait_for(pilot, lambda: big.player.frames is not None, what="the big frames")
-        frames = big.player.frames
-        start = big.player.plays
-        await wait_for(pilot, lambda: big.player.plays >= start + 2, what="two loops")
+        _big, frames = await two_loops_in_the_detail_view(pilot, app)
         mine = [made.get(id(p), []) for p in frames.pictures]
         assert [len(renderables) for renderables in mine] == [1] * len(frames)
         assert all(r.terminal_image_id for (r,) in mine)  # each sent, none deleted
