@@ -23,19 +23,28 @@ import ctypes
 import ctypes.util
 import functools
 from collections.abc import Callable
+from typing import Any, cast
+
+
+@functools.cache
+def _libc_function(name: str) -> Any | None:
+    """glibc's function `name` (a ctypes function), or None where there is no such libc."""
+    path = ctypes.util.find_library("c")
+    try:
+        libc = ctypes.CDLL(path) if path else ctypes.CDLL(None)
+        return getattr(libc, name)
+    except (OSError, AttributeError):
+        return None
 
 
 @functools.cache
 def _malloc_trim() -> Callable[[int], int] | None:
-    name = ctypes.util.find_library("c")
-    try:
-        libc = ctypes.CDLL(name) if name else ctypes.CDLL(None)
-        trim = libc.malloc_trim
-    except (OSError, AttributeError):
+    trim = _libc_function("malloc_trim")
+    if trim is None:
         return None
     trim.argtypes = [ctypes.c_size_t]
     trim.restype = ctypes.c_int
-    return trim
+    return cast("Callable[[int], int]", trim)
 
 
 BIG_BUFFER = 4 * 1024 * 1024  # bytes: blocks this big are mapped and unmapped on their own
@@ -48,11 +57,8 @@ def unmap_big_buffers() -> bool:
     unmap it when freed (glibc `mallopt(M_MMAP_THRESHOLD)`, which also stops glibc from
     raising that threshold). True when set; False where there is no glibc. Process-wide,
     once."""
-    name = ctypes.util.find_library("c")
-    try:
-        libc = ctypes.CDLL(name) if name else ctypes.CDLL(None)
-        mallopt = libc.mallopt
-    except (OSError, AttributeError):
+    mallopt = _libc_function("mallopt")
+    if mallopt is None:
         return False
     mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
     mallopt.restype = ctypes.c_int
