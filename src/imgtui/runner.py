@@ -108,11 +108,11 @@ class Runner:
         return profile.connection()
 
     async def warm_up(self) -> None:
-        """Import the streaming modules and build the shared TLS context in a thread now,
-        so the first task's stream waits for neither (the imports cost the event loop a
-        20-30 ms stall at the first task, `loop_lag.py --trace-stalls`; the TLS context
+        """Build the shared TLS context in a thread now, so no stream waits for it (it
         holds the GIL for tens of ms)."""
-        await asyncio.to_thread(_warm_up)
+        from imgtui.api.pool import ssl_context
+
+        await asyncio.to_thread(ssl_context)
 
     @property
     def pool(self) -> ClientPool:
@@ -240,18 +240,6 @@ class Runner:
         if self._pool is not None:
             with contextlib.suppress(Exception):
                 await self._pool.aclose()
-
-
-def _warm_up() -> None:
-    """What `Runner.warm_up` runs in its thread."""
-    import importlib
-
-    from imgtui.api.pool import ssl_context
-
-    for module in ("imgtui.api.client", "imgtui.api.polled"):  # SSE, bigjson, event parser
-        importlib.import_module(module)
-
-    ssl_context()
 
 
 def _described(conn: Connection, request: Any) -> list[dict[str, Any]]:
