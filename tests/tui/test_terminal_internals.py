@@ -21,6 +21,29 @@ def test_private_touches_still_hold():
     assert terminal.check_internals() == []
 
 
+@pytest.mark.parametrize(
+    "dist, tested",
+    [("textual", terminal.TESTED_TEXTUAL), ("textual-image", terminal.TESTED_TEXTUAL_IMAGE)],
+)
+def test_install_caps_match_the_tested_ranges(dist, tested):
+    """pyproject.toml lets pip install only the versions the private touches were checked
+    against: a fresh install months later must not pick a release that moved them."""
+    import tomllib
+    from pathlib import Path
+
+    from packaging.requirements import Requirement
+    from packaging.version import Version
+
+    pyproject = Path(__file__).resolve().parents[2] / "pyproject.toml"
+    deps = tomllib.loads(pyproject.read_text())["project"]["dependencies"]
+    (spec,) = [Requirement(d).specifier for d in deps if Requirement(d).name == dist]
+    low, high = (".".join(map(str, v)) for v in tested)
+    assert {(s.operator, Version(s.version)) for s in spec} == {
+        (">=", Version(low)),
+        ("<", Version(high)),
+    }
+
+
 def test_registers_first_moves_every_definition_before_the_pixels():
     sixel = '\x1bP0;1;0q"1;1;4;6#0;2;100;0;0#0~~#1;2;0;100;0#1~~$-#0~~#2;2;0;0;100#2~~\x1b\\'
     fixed = terminal.registers_first(sixel)
