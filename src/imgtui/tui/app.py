@@ -29,7 +29,6 @@ from textual import on
 from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import Header
 from textual.worker import Worker
 
 from imgtui.config import Config, ConfigError
@@ -54,6 +53,7 @@ from imgtui.tui.terminal import (
     resume_only_after_stop,
     typed_during_probe,
 )
+from imgtui.tui.widgets.header import AppHeader
 from imgtui.tui.widgets.key_footer import KeyFooter
 from imgtui.tui.widgets.task_list import TaskList
 
@@ -153,7 +153,7 @@ class ImgtuiApp(OrderedKeys, HistoryControl, Composing):
     # -- layout ---------------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
-        yield Header(icon="◧")
+        yield AppHeader(icon="◧")
         yield self.gallery
         yield self.param_bar
         yield self.composer

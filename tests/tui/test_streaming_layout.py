@@ -1,0 +1,65 @@
+"""While tasks stream, the screen is not laid out again for what keeps its size (issue 16:
+a layout pass of the whole screen costs the event loop ~10-40 ms with 8 cards streaming,
+`benchmarks/loop_lag.py`). Counted with the screen's own layout signal, published after
+every layout pass."""
+
+from __future__ import annotations
+
+from imgtui.tasks import Status
+from imgtui.tui.widgets.header import AppHeader
+from tests.tui.pilot import settled, submit, wait_for
+
+
+async def count_layouts(pilot) -> list[int]:
+    """A one-item list counting the main screen's layout passes from now on, once the
+    passes asked for so far are done (a pass that resizes a widget asks for one more)."""
+    app = pilot.app
+    passes = [0]
+
+    def counted(_screen) -> None:
+        passes[0] += 1
+
+    app.screen.screen_layout_refresh_signal.subscribe(app.screen, counted)
+    for _ in range(10):
+        before = passes[0]
+        await pilot.pause()
+        if passes[0] == before:
+            break
+    passes[0] = 0
+    return passes
+
+
+async def test_the_header_counts_change_without_a_layout_pass(make_app):
+    app = make_app(partial_images=1, headers={"x-demo-delay": "3.0"})
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settled(pilot)
+        tasks = [await submit(pilot, f"counted {i}") for i in range(3)]
+        await wait_for(
+            pilot,
+            lambda: (
+                all(card.has_picture for card in app.task_list.cards)
+                and all(view.view.picture is not None for view in app.gallery.preview.views)
+            ),
+            what="the first frame in every card and in the preview",
+        )
+        header = app.query_one(AppHeader)
+        assert header.shown.endswith("3 running · 3 tasks")
+        passes = await count_layouts(pilot)
+        await wait_for(pilot, lambda: all(t.status is Status.DONE for t in tasks), 60, "done")
+        await pilot.pause()
+        # three tasks ended: the counts changed three times, the screen kept its layout
+        assert header.shown.endswith("— 3 tasks")
+        assert passes == [0]
+
+
+async def test_a_new_sub_title_is_shown_in_place(make_app):
+    app = make_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settled(pilot)
+        passes = await count_layouts(pilot)
+        app.sub_title = "a count of 7"
+        await pilot.pause()
+        header = app.query_one(AppHeader)
+        assert header.shown == f"{app.title} — a count of 7"
+        assert "a count of 7" in str(header.title_line.render())
+        assert passes == [0]
