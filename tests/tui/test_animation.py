@@ -9,13 +9,12 @@ from pathlib import Path
 
 from PIL import Image
 from textual import events
-from textual_image.renderable.halfcell import Image as HalfcellRenderable
 
 from imgtui.draft import Params
 from imgtui.images import Frames
 from imgtui.store import Store
 from imgtui.tasks import Status
-from imgtui.tui import testing
+from imgtui.tui import halfcell, testing
 from imgtui.tui.screens.detail import DetailScreen
 from imgtui.tui.widgets.animation import FrameRenders
 from imgtui.tui.widgets.image_view import ImageView
@@ -144,17 +143,17 @@ async def two_loops_in_the_detail_view(pilot, app) -> tuple[ImageView, object]:
 
 
 async def test_each_frame_is_rendered_once_however_often_it_is_shown(make_app, monkeypatch):
-    """A large animation's frames go through textual-image's renderer once each: the
+    """A large animation's frames go through the half-cell renderer once each: the
     second loop shows them from the view's `FrameRenders` (issue 16.2: re-rendering every
     cell of every frame cost a quarter of a core in the detail view)."""
     rendered: dict[int, int] = {}  # id(picture) -> renderer calls
-    real_init = HalfcellRenderable.__init__
+    real_strips = halfcell.strips
 
-    def counting_init(self, image, *args, **kwargs):
-        rendered[id(image)] = rendered.get(id(image), 0) + 1
-        real_init(self, image, *args, **kwargs)
+    def counting_strips(picture, *args, **kwargs):
+        rendered[id(picture)] = rendered.get(id(picture), 0) + 1
+        return real_strips(picture, *args, **kwargs)
 
-    monkeypatch.setattr(HalfcellRenderable, "__init__", counting_init)
+    monkeypatch.setattr(halfcell, "strips", counting_strips)
     app = make_app(model=GIF_MODEL)
     async with app.run_test(size=SIZE) as pilot:
         await settled(pilot)

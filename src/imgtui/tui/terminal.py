@@ -22,8 +22,9 @@ What lives here:
 - `write_to_terminal()`: an escape sequence of imgtui's own (clipboard through tmux,
   desktop notifications) written between Textual's frames.
 - `image_widget_class()`: textual-image's widgets with an `image` setter that skips the
-  layout pass when a frame has the size of the one shown, and a playing animation's
-  renders replayed per frame (`FrameRenders`); `cell_size()`.
+  layout pass when a frame has the size of the one shown, a playing animation's
+  renders replayed per frame (`FrameRenders`), and half cells drawn by
+  `imgtui.tui.halfcell` in as many cells as textual-image's geometry gives; `cell_size()`.
 - `import_textual_image()`: textual-image imported at start-up (in the probe thread)
   asking the terminal only what can change the renderer, and without numpy unless Sixel
   is used.
@@ -593,8 +594,44 @@ def image_widget_class(kind: str) -> type[Any]:
                 return base_render(self)  # over the budget: the widget's own, cleaned up
         return placed
 
+    base_render_line = base.render_line
+    from textual.strip import Strip
+    from textual_image._geometry import ImageSize
+    from textual_image._terminal import get_cell_size
+
+    from imgtui.tui import halfcell
+
+    def halfcell_render_line(self, y: int) -> Strip:
+        """Half cells drawn by `imgtui.tui.halfcell` straight from the picture's pixels
+        (the same cells as textual-image's renderable, without Rich on the loop), made once
+        per picture, size and style. The number of cells is textual-image's own
+        (`ImageSize.get_cell_size` with the widget's styled size and the terminal's cell
+        size, as its renderable computes them), so the widget's measured size and its
+        lines agree. Anything else than a still PIL picture aligned top left: the base."""
+        picture = self._image
+        if not isinstance(picture, PILImage.Image) or self.styles.content_align != (
+            "left",
+            "top",
+        ):
+            return base_render_line(self, y)
+        width, height = self.size
+        style = self.visual_style.rich_style
+        made = self._halfcell_lines
+        if made is None or made[0] is not picture or made[1] != (width, height, style):
+            cols, rows = ImageSize(
+                picture.width, picture.height, *self._get_styled_size()
+            ).get_cell_size(width, height, get_cell_size())
+            lines = halfcell.strips(picture, cols, rows, width, style)
+            made = self._halfcell_lines = (picture, (width, height, style), lines)
+        lines = made[2]
+        if 0 <= y < min(len(lines), height):
+            return lines[y]
+        return Strip.blank(width, style)
+
     image = property(base.image.fget, set_image)  # type: ignore[attr-defined]
     members: dict[str, Any] = {"image": image}
+    if kind == "halfcell":
+        members.update(render_line=halfcell_render_line, _halfcell_lines=None)
     if kind in ("halfcell", "unicode"):
         members.update(render_lines=render_lines, frame_renders=None)
     elif kind == "tgp":
@@ -802,6 +839,17 @@ def check_internals() -> list[str]:
     for kind in ("HalfcellImage", "UnicodeImage", "SixelImage", "TGPImage"):
         if not isinstance(getattr(getattr(image_widgets, kind, None), "_Renderable", None), type):
             problems.append(f"textual_image.widget.{kind}._Renderable is gone")
+    from textual_image import _geometry
+    from textual_image.renderable import halfcell as halfcell_renderable
+
+    if not callable(getattr(getattr(_geometry, "ImageSize", None), "get_cell_size", None)):
+        problems.append("textual_image._geometry.ImageSize.get_cell_size is gone")
+    if not callable(getattr(image_widgets.HalfcellImage, "_get_styled_size", None)):
+        problems.append("textual-image's Image._get_styled_size is gone")
+    drawn = inspect.getsource(halfcell_renderable.Image.__rich_console__)
+    for name in ('Segment("▀"', "bgcolor=", "scaled(width, height)", "get_cell_size("):
+        if name not in drawn:
+            problems.append(f"textual-image's half cells no longer draw with {name!r}")
     if not callable(getattr(_terminal, "capture_terminal_response", None)):
         problems.append("textual_image._terminal.capture_terminal_response is gone")
     if not isinstance(getattr(_terminal, "TerminalError", None), type):

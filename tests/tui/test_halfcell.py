@@ -1,0 +1,132 @@
+"""The half-cell renderer (`imgtui.tui.halfcell`) draws what textual-image draws, cell by
+cell, without resizing the picture again or reading it through Pillow's getdata on the
+event loop (issue 16: the card's picture on the path from a frame's arrival to the screen)."""
+
+from __future__ import annotations
+
+import os
+import threading
+
+from PIL import Image
+from textual.app import App, ComposeResult
+from textual.containers import Container
+from textual.widget import Widget
+
+from imgtui.tui import halfcell
+from imgtui.tui.terminal import image_widget_class
+from imgtui.tui.widgets.image_view import ImageView
+from tests.tui.pilot import settled, submit, wait_for
+
+
+def noise(width: int, height: int) -> Image.Image:
+    """Every pixel its own colour (the worst case: no colour repeats)."""
+    return Image.frombytes("RGB", (width, height), os.urandom(width * height * 3))
+
+
+def gradient(width: int, height: int, mode: str = "RGB") -> Image.Image:
+    """A smooth picture: colours repeat along each row."""
+    picture = Image.new("RGB", (width, height))
+    picture.putdata([(x * 9 % 256, y * 17 % 256, 128) for y in range(height) for x in range(width)])
+    return picture.convert(mode)
+
+
+class OnePicture(App[None]):
+    """The half-cell widget alone in a 22 x 7 box, as a card holds it."""
+
+    CSS = """
+    Container { width: 22; height: 7; align: center middle; }
+    .picture { width: auto; height: auto; }
+    .bold { text-style: bold; }
+    """
+
+    def compose(self) -> ComposeResult:
+        with Container():
+            yield image_widget_class("halfcell")(None, classes="picture")
+
+
+async def test_half_cells_are_textual_images_cells_segment_by_segment():
+    """For pictures that fit the box exactly, that need a resize, that are wider than
+    their widget, in other modes, and under a style with attributes, every line's
+    segments (text and Rich style) equal textual-image's renderable's through Rich and
+    Textual (`Widget.render_line`, the base's path)."""
+    pictures = [
+        noise(21, 14),  # 1.5K's card: exactly 21 x 7 cells
+        noise(14, 14),  # 2K's
+        noise(22, 12),  # 4K's
+        noise(40, 30),  # needs a resize (as textual-image resizes)
+        noise(7, 20),  # tall: fewer cells than the box is wide
+        gradient(21, 14),  # colours repeat (the colour cache's hits)
+        gradient(21, 14, "L"),
+        gradient(21, 14, "RGBA"),
+    ]
+    app = OnePicture()
+    async with app.run_test(size=(40, 12)) as pilot:
+        widget = app.query_one(".picture", Widget)
+        for bold in (False, True):
+            widget.set_class(bold, "bold")
+            for picture in pictures:
+                widget.image = picture
+                await pilot.pause()
+                height = widget.size.height
+                assert height > 0
+                ours = [list(widget.render_line(y)) for y in range(height + 1)]
+                theirs = [list(Widget.render_line(widget, y)) for y in range(height + 1)]
+                assert ours == theirs, (picture.size, picture.mode, bold)
+                assert {s.text for line in ours[:height] for s in line} == {halfcell.UPPER_HALF}
+                assert [len(line) for line in ours[:height]] == [widget.size.width] * height
+
+
+def test_strips_cut_to_the_widget_and_carry_the_widgets_attributes():
+    """A widget narrower than the picture gets its lines cut; a base style with attributes
+    stays under each cell's two colours."""
+    from rich.style import Style
+
+    picture = gradient(6, 4)
+    lines = halfcell.strips(picture, 6, 2, 4, Style(bold=True, bgcolor="red"))
+    assert [line.cell_length for line in lines] == [4, 4]
+    first = list(lines[0])[1]
+    assert first.style is not None and first.style.bold
+    assert first.style.color is not None and first.style.color.triplet == (9, 0, 128)
+    assert first.style.bgcolor is not None and first.style.bgcolor.triplet == (9, 17, 128)
+
+
+async def test_the_cards_frames_are_drawn_without_a_resize_or_getdata_on_the_loop(
+    make_app, monkeypatch
+):
+    """The picture thread shrinks a frame to the card's cells, so drawing it on the event
+    loop resizes nothing (textual-image resized every frame again there) and never calls
+    Pillow's deprecated `getdata` (counted on the loop's thread, not timed)."""
+    on_loop: dict[str, int] = {"resize": 0, "getdata": 0, "lines": 0}
+    loop_thread = threading.current_thread()
+
+    def counting(name, real):
+        def call(self, *args, **kwargs):
+            if threading.current_thread() is loop_thread:
+                on_loop[name] += 1
+            return real(self, *args, **kwargs)
+
+        return call
+
+    monkeypatch.setattr(Image.Image, "resize", counting("resize", Image.Image.resize))
+    monkeypatch.setattr(Image.Image, "getdata", counting("getdata", Image.Image.getdata))
+    widget_class = image_widget_class("halfcell")
+    real_render_line = widget_class.render_line
+
+    def render_line(self, y):
+        if self.parent is not None and self.parent.id == "thumb" and self.image is not None:
+            on_loop["lines"] += 1
+        return real_render_line(self, y)
+
+    monkeypatch.setattr(widget_class, "render_line", render_line)
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settled(pilot)
+        task = await submit(pilot, "a lighthouse at dusk")
+        await wait_for(pilot, lambda: task.status.ended, what="the task")
+        card = app.task_list.card(task.id)
+        assert card is not None
+        view = card.query_one("#thumb", ImageView)
+        await wait_for(pilot, lambda: on_loop["lines"] > 0, what="the card's picture drawn")
+        assert view.picture is not None
+    assert on_loop["resize"] == 0
+    assert on_loop["getdata"] == 0
