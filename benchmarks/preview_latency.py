@@ -6,7 +6,8 @@ For each frame size (default 1536x1024, 2048x2048 and 3840x2160), the app runs h
 (halfcell) against the demo server (in a child process, as a real API would be), streaming
 incompressible frames (`bench-noise`) through the real client, one task at a time.
 "Arrival" is when the client has cut the frame's event out of the stream (its base64 not
-decoded yet); "painted" is when the card's picture finished rendering to segments. The
+decoded yet); "painted" is when the card's picture widget has made its lines for the screen (its
+`render_lines`: the cells, their styles, Textual's padding and filters). The
 latency is split into stages: waiting for a picture thread, base64 + image decode +
 shrink in that thread, the hop to the handler until the picture reaches the widget, the
 wait for the screen's next update, and the paint.
@@ -60,7 +61,7 @@ def bare_decode(data: bytes, decoder) -> tuple[float, float]:
 
 class Probe:
     """Timestamps per frame, carried from object to object: the Partial event, its decoded
-    bytes, the picture made from them, the renderable that paints it. Objects are looked up
+    bytes, the picture made from them, the widget that paints it. Objects are looked up
     by id() and dropped as soon as the next stage has them, so no frame is kept alive."""
 
     def __init__(self) -> None:
@@ -85,8 +86,6 @@ class Probe:
         self.installed.clear()
 
     def install(self) -> None:
-        from textual_image.renderable.halfcell import Image as HalfcellRenderable
-
         probe = self
         Partial = events_module.Partial
 
@@ -129,31 +128,22 @@ class Probe:
                 stamps["handled"] = time.perf_counter()
             real_prop.fset(self, value)
 
-        real_render = widget_class.render
+        real_render_lines = widget_class.render_lines
 
-        def render(self):
-            renderable = real_render(self)
-            if not isinstance(renderable, str):
-                renderable._bench_source = id(self.image)
-            return renderable
-
-        real_console = HalfcellRenderable.__rich_console__
-
-        def rich_console(self, console, options):
-            stamps = probe.by_picture.pop(getattr(self, "_bench_source", None), None)
+        def render_lines(self, crop):
+            stamps = probe.by_picture.pop(id(self.image), None)
             started = time.perf_counter()
-            segments = list(real_console(self, console, options))  # every cell of the picture
+            strips = real_render_lines(self, crop)  # every line of the picture, styled
             if stamps is not None and "handled" in stamps:
                 stamps["paint"], stamps["painted"] = started, time.perf_counter()
                 probe.measured.append(stamps)
-            yield from segments
+            return strips
 
         self.patch(Partial, "__init__", init)
         self.patch(Partial, "image", property(image))
         self.patch(images, "picture", picture)  # the app decodes through imgtui.images
         self.patch(widget_class, "image", property(real_prop.fget, set_image))
-        self.patch(widget_class, "render", render)
-        self.patch(HalfcellRenderable, "__rich_console__", rich_console)
+        self.patch(widget_class, "render_lines", render_lines)
 
 
 async def measure_size(base_url: str, size: str, frames: int, model: str, fmt: str) -> Probe:
