@@ -130,3 +130,20 @@ async def test_the_cards_frames_are_drawn_without_a_resize_or_getdata_on_the_loo
         assert view.picture is not None
     assert on_loop["resize"] == 0
     assert on_loop["getdata"] == 0
+
+
+def test_the_colour_cache_stays_within_its_bound(monkeypatch):
+    """Made colours are kept up to `COLOUR_CACHE_MAX` (then the cache starts again), and
+    each equals Rich's own `Color.from_triplet` of the same pixel."""
+    from rich.color import Color
+    from rich.color_triplet import ColorTriplet
+
+    monkeypatch.setattr(halfcell, "COLOUR_CACHE_MAX", 100)
+    monkeypatch.setattr(halfcell, "_colours", {})
+    seen = 0
+    for value in range(0, 250 * 65_537, 65_537):
+        rgb = value.to_bytes(3, "big")
+        made = halfcell.colour(rgb)
+        assert made == Color.from_triplet(ColorTriplet(*rgb))
+        seen = max(seen, len(halfcell._colours))
+    assert seen == 100

@@ -27,15 +27,12 @@ if TYPE_CHECKING:
 
 #: The character of every cell: upper half block, foreground = upper pixel.
 UPPER_HALF = "▀"
-#: At most this many colours are kept made (a 4K noise picture in the 160x48 detail view has
-#: ~15,000 distinct ones; a cleared cache only costs remaking them).
-COLOUR_CACHE_MAX = 65_536
+#: At most this many colours are kept made, ~290 bytes each (tracemalloc: the key, the
+#: `Color`, its triplet and name): at most ~4.7 MB. A noise picture in the 160x48 detail
+#: view has ~15,000 distinct ones; a cleared cache only costs remaking them.
+COLOUR_CACHE_MAX = 16_384
 _colours: dict[bytes, Color] = {}
 TRUECOLOR = ColorType.TRUECOLOR
-
-#: What the renderer did, for tests and benchmarks: pictures resized on the loop because
-#: they did not have the cells' pixel size (the picture threads make that rare).
-stats = {"resized": 0}
 
 
 def colour(rgb: bytes) -> Color:
@@ -55,10 +52,10 @@ def colour(rgb: bytes) -> Color:
 def pixels(picture: Image, cols: int, rows: int) -> bytes:
     """RGB bytes of `picture` at `cols` x `2 * rows` pixels (3 bytes a pixel, row by row).
     A picture of another size is resized as textual-image does (`PixelData.scaled`:
-    Pillow's default filter) and counted in `stats`."""
+    Pillow's default filter; the picture threads shrink pictures to the cells' pixels, so
+    this is rare: e.g. where a cell is not twice as tall as wide)."""
     image = picture if picture.mode == "RGB" else picture.convert("RGB")
     if image.size != (cols, 2 * rows):
-        stats["resized"] += 1
         image = image.resize((cols, 2 * rows))
     return image.tobytes()
 
