@@ -5,6 +5,7 @@ background. Asserts on frame indexes and timer state, never on how long anything
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 from PIL import Image
@@ -112,6 +113,47 @@ async def test_the_preview_pane_plays_an_animation_and_pauses_behind_the_detail_
         await pilot.press("escape")
         await wait_for(pilot, lambda: slot.view.player.running, what="the pane to play again")
         await advances(pilot, slot.view, "the preview pane after the detail view closed")
+
+
+async def test_frames_change_without_a_textual_timer_per_frame(make_app, monkeypatch):
+    """The card and the preview pane move on from frame to frame on bare loop callbacks:
+    a Textual timer per frame (an asyncio task, two signature lookups and a callback
+    message each) was a third of what a GIF in the card and the pane cost
+    (`benchmarks/gif_cpu.py`, issue 16). Both views still change frames together, none skipped."""
+    from textual.timer import Timer
+
+    timer_owners: list[object] = []
+    real_init = Timer.__init__
+
+    def recording_init(self, event_target, *args, **kwargs):
+        timer_owners.append(event_target)
+        real_init(self, event_target, *args, **kwargs)
+
+    monkeypatch.setattr(Timer, "__init__", recording_init)
+    app = make_app(model=GIF_MODEL)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settled(pilot)
+        _task, card = await gif_task(pilot)
+        (slot,) = app.gallery.preview.views
+        await wait_for(pilot, lambda: slot.view.player.frames is not None, what="the preview")
+        changes: list[tuple[int, int]] = []  # (card's frame, pane's frame) at each change
+        real_paint = slot.view.player.paint
+
+        def noting_paint(picture) -> None:
+            real_paint(picture)
+            changes.append((card.player.index, slot.view.player.index))
+
+        slot.view.player.paint = noting_paint
+        del timer_owners[:]
+        await advances(pilot, slot.view, "the preview pane's animation")
+        await advances(pilot, card, "the card's animation")
+        assert [o for o in timer_owners if isinstance(o, ImageView)] == []
+        n = len(card.player.frames)
+        assert len(changes) >= 4
+        pane_steps = {(p2 - p1) % n for (_, p1), (_, p2) in itertools.pairwise(changes)}
+        assert pane_steps == {1}  # no frame skipped
+        # the card moves on in the same pass of the loop, just before or after the pane
+        assert len({(c - p) % n for c, p in changes}) <= 2
 
 
 def gif_app(tmp_path, server, renderer: str) -> RecordingApp:
