@@ -22,7 +22,7 @@ from typing import Any
 from imgtui.api.request import ImageRequest, InputImage, RequestError
 from imgtui.config import Config, Profile, demo_profile, env_profile
 from imgtui.images import check_image
-from imgtui.tasks import ImageParams, Task
+from imgtui.tasks import UNSTREAMED_FORMATS, ImageParams, Task
 from imgtui.transparency import transparent_prompt
 
 __all__ = [
@@ -464,7 +464,7 @@ class Draft:
             background = "transparent"  # with jpeg output, validate() names the conflict
         # GIF and SVG never stream (OPENAI-IMAGES.md §2.2): the profile's streaming preference
         # does not apply to them.
-        streams = p.stream and output_format not in ("gif", "svg")
+        streams = p.stream and output_format not in UNSTREAMED_FORMATS
         return ImageRequest(
             prompt=prompt,
             model=p.model,

@@ -94,6 +94,11 @@ class Slot:
         return None, True
 
 
+#: Output formats the API never streams (OPENAI-IMAGES.md §2.2): no `stream`, no
+#: `partial_images` in their requests.
+UNSTREAMED_FORMATS = ("gif", "svg")
+
+
 @dataclass(frozen=True)
 class ImageParams(Mapping[str, Any]):
     """The image parameters a task is asked with; names and values as in the API
@@ -131,9 +136,17 @@ class ImageParams(Mapping[str, Any]):
     markup: str | None = None  # edits: path of the markup overlay PNG
 
     @property
+    def streams(self) -> bool:
+        """The request streams: `stream` is on and the format streams (GIF and SVG never
+        do, OPENAI-IMAGES.md §2.2: `stream` and `partial_images` are not sent for them;
+        `stream` stays the profile's preference, which a reuse or retry carries on)."""
+        return self.stream and self.output_format not in UNSTREAMED_FORMATS
+
+    @property
     def frames(self) -> int:
-        """Partial frames to expect per image: `partial_images` when streaming, else 0."""
-        return self.partial_images if self.stream else 0
+        """Partial frames to expect per image: `partial_images` when the request streams
+        (`streams`), else 0."""
+        return self.partial_images if self.streams else 0
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-safe dict (unset optional fields left out): what history stores."""

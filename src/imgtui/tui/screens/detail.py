@@ -331,12 +331,13 @@ class DetailScreen(Dialog["DetailResult | None"]):
             line.append("\n")
             rows.append(tuple(line))
         rows.append((("n          ", "$foreground-muted"), f"{t.n}\n"))
-        rows.append(
-            (
-                ("partials   ", "$foreground-muted"),
-                f"{t.partial_images}" + ("" if p.stream else " (no streaming)"),
-            )
-        )
+        if p.streams:
+            partials = str(t.partial_images)
+        elif p.stream:  # GIF, SVG: never streamed, whatever the profile says
+            partials = f"0 ({p.output_format} does not stream)"
+        else:
+            partials = "0 (no streaming)"
+        rows.append((("partials   ", "$foreground-muted"), partials))
         if t.parent_id:
             rows.append((("\nrefines    ", "$foreground-muted"), t.parent_id))
         if t.response_id:

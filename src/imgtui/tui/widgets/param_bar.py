@@ -10,11 +10,23 @@ from textual.message import Message
 from textual.widgets import Static
 
 from imgtui.draft import Params
+from imgtui.tasks import UNSTREAMED_FORMATS
 from imgtui.text import clean
 
 DEMO_NOTICE = (
     "Demo provider — no API key needed; add a profile in settings (or set OPENAI_API_KEY)."
 )
+
+
+def partials_word(stream: bool, partial_images: int, output_format: str) -> str:
+    """The bar's partials value: the count the next request asks for, "off" without
+    streaming, "off for gif" (svg) when the format is never streamed whatever the profile
+    says (OPENAI-IMAGES.md §2.2: no `partial_images` is sent for it)."""
+    if not stream:
+        return "off"
+    if output_format in UNSTREAMED_FORMATS:
+        return f"off for {output_format}"
+    return str(partial_images)
 
 
 class ParamBar(Vertical):
@@ -64,7 +76,7 @@ class ParamBar(Vertical):
             str(params.n),
             sep,
             ("partials ", "$foreground-muted"),
-            str(p.partial_images) if p.stream else "off",
+            partials_word(p.stream, p.partial_images, params.output_format),
             sep,
             (f"{p.api_mode} API", ""),
         ]
