@@ -109,14 +109,14 @@ class Probe:
                     probe.samples[key] = data
             return data
 
-        real_picture = images.picture
+        real_pictures = images.pictures
 
-        def picture(source, box, checker=None):
+        def pictures(source, targets):  # `picture` too; the card's picture comes first
             stamps = probe.by_bytes.pop(id(source), None)
-            made = real_picture(source, box, checker)
-            if stamps is not None and made is not None:
+            made = real_pictures(source, targets)
+            if stamps is not None and made and made[0] is not None:
                 stamps["thread_done"] = time.perf_counter()
-                probe.by_picture[id(made)] = stamps
+                probe.by_picture[id(made[0])] = stamps
             return made
 
         widget_class = imaging.image_widget_class("halfcell")
@@ -141,7 +141,7 @@ class Probe:
 
         self.patch(Partial, "__init__", init)
         self.patch(Partial, "image", property(image))
-        self.patch(images, "picture", picture)  # the app decodes through imgtui.images
+        self.patch(images, "pictures", pictures)  # the app decodes through imgtui.images
         self.patch(widget_class, "image", property(real_prop.fget, set_image))
         self.patch(widget_class, "render_lines", render_lines)
 

@@ -24,6 +24,7 @@ import hashlib
 import io
 import os
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -44,6 +45,7 @@ __all__ = [
     "is_animated",
     "open_image",
     "picture",
+    "pictures",
     "shrink",
     "sniff_mime",
     "thumbnail",
@@ -269,22 +271,39 @@ def picture(
     as `thumbnail` makes it; None when the data is not an image. Each frame is shrunk like
     `shrink(img, box, checker)`; Pillow composes GIF frames (disposal, transparency) as it
     seeks, so every frame is a whole picture."""
+    return pictures(source, [(box, checker)])[0]
+
+
+def pictures(
+    source: bytes | Path | str, targets: Sequence[tuple[tuple[int, int], int | None]]
+) -> list[Frames | Image | None]:
+    """`picture(source, box, checker)` for each `(box, checker)` of `targets`, in order,
+    from one decode of `source` (call from a thread): a card's and the preview pane's
+    pictures of one frame cost one decode and two shrinks, not two decodes. A JPEG is
+    decoded at the reduced scale the largest box allows (`shrink`). All None when the data
+    is not an image."""
     from PIL import Image as PILImage
 
+    if not targets:
+        return []
     try:
         with open_image(source) as img:
+            if img.format == "JPEG":  # (later `draft` calls, in `shrink`, do nothing)
+                img.draft("RGB", max((box for box, _ in targets), key=lambda b: b[0] * b[1]))
             if not getattr(img, "is_animated", False):
-                return shrink(img, box, checker)
-            pictures, durations = [], []
+                return [shrink(img, box, checker) for box, checker in targets]
+            frames: list[list[Image]] = [[] for _ in targets]
+            durations = []
             for index in range(min(getattr(img, "n_frames", 1), MAX_FRAMES)):
                 img.seek(index)
                 durations.append(frame_ms(img.info.get("duration")))
-                pictures.append(shrink(img, box, checker))
+                for made, (box, checker) in zip(frames, targets, strict=True):
+                    made.append(shrink(img, box, checker))
             loop = img.info.get("loop")
             loops = 1 if loop is None else (0 if loop == 0 else int(loop) + 1)
-            return Frames(tuple(pictures), tuple(durations), loops)
+            return [Frames(tuple(made), tuple(durations), loops) for made in frames]
     except (OSError, ValueError, SyntaxError, EOFError, PILImage.DecompressionBombError):
-        return None
+        return [None] * len(targets)
 
 
 def is_animated(source: bytes | Path | str) -> bool:

@@ -5,6 +5,7 @@ again, and the pane's text lines repaint in place without a layout pass of the w
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 from imgtui import images
@@ -101,3 +102,69 @@ def test_a_slot_frame_is_known_by_its_index_not_by_its_file():
     assert frame_key(1, b"frame 2", True) == frame_key(1, path, True)  # bytes, then the file
     final = Path("images/t/0.png")
     assert frame_key(1, final, False) == final
+
+
+class FrameRecorder(RecordingApp):
+    """Notes each partial frame's bytes (digest) as its event is handled."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.frames: list[str] = []
+
+    def on_task_event(self, message) -> None:
+        super().on_task_event(message)
+        if isinstance(message.event, Partial) and message.event.image:
+            self.frames.append(hashlib.sha256(message.event.image).hexdigest())
+
+
+async def test_a_frame_of_the_selected_task_is_decoded_once_for_its_card_and_the_pane(
+    tmp_path, server, monkeypatch
+):
+    """The picture thread decodes each partial frame of the task in the preview pane once
+    and shrinks it to both the card's box and the pane's (`FrameDecoder.also`); the pane
+    shows that frame's picture, the same as a decode at its own box would give."""
+    from imgtui.store import Store
+    from imgtui.tui import testing
+
+    real_open = images.open_image
+    opened: list[str] = []  # digests of what was decoded
+
+    def counting_open(source):
+        data = source if isinstance(source, bytes) else Path(source).read_bytes()
+        opened.append(hashlib.sha256(data).hexdigest())
+        return real_open(source)
+
+    monkeypatch.setattr(images, "open_image", counting_open)
+    app = FrameRecorder(
+        config=testing.demo_config(tmp_path, partial_images=3, headers={"x-demo-hold": "once"}),
+        store=Store(tmp_path / "data"),
+        demo_base_url=server.base_url,
+        renderer="halfcell",
+    )
+    async with app.run_test(size=SIZE) as pilot:
+        await settled(pilot)
+        task = await submit(pilot, "a lighthouse, decoded once")
+        pane = app.gallery.preview
+        await wait_for(pilot, lambda: len(app.frames) == 3, 30, "three partial frames")
+        assert pane.imgtask is task  # the new task is selected: its frames show in the pane
+        (view,) = pane.views
+        await wait_for(pilot, lambda: view.wanted == asked(view, task), what="the pane's ask")
+        await pilot.pause()
+        assert len(set(app.frames)) == 3
+        assert [opened.count(frame) for frame in app.frames] == [1, 1, 1]
+        source, unfinished = task.slots[0].picture()
+        assert unfinished and task.slots[0].partial_index == 2
+        box = imaging.box_pixels("halfcell", *view.view.size)
+        monkeypatch.setattr(images, "open_image", real_open)
+        own = images.picture(source, box, max(2, box[0] // 24))
+        assert view.view.picture.tobytes() == own.tobytes()  # the newest frame, pane-sized
+        card = app.task_list.card(task.id)
+        assert card is not None and card.picture.size != view.view.picture.size
+        server.release("once")
+        await wait_for(pilot, lambda: task.status is Status.DONE, 30, "the task's end")
+
+
+def asked(view, task) -> tuple:
+    """What a slot view has asked for once it shows its slot's newest partial frame."""
+    box = imaging.box_pixels("halfcell", *view.view.size)
+    return (frame_key(task.slots[0].partial_index, b"", True), box)

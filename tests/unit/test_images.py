@@ -86,3 +86,38 @@ def test_transparency_shows_on_a_checkerboard_when_asked():
     assert board.getpixel((8, 0)) == _images.CHECKER_COLOURS[1]
     assert board.getpixel((8, 8)) == _images.CHECKER_COLOURS[0]
     assert board.size == (64, 64)
+
+
+def noise(size: tuple[int, int], mode: str = "RGB") -> Image.Image:
+    import os
+
+    return Image.frombytes(mode, size, os.urandom(size[0] * size[1] * len(mode)))
+
+
+def test_one_decode_gives_each_box_what_a_decode_at_that_box_gives():
+    """`pictures`: the card's and the preview pane's pictures of one frame from one decode,
+    the same pixels as two separate decodes (`picture`)."""
+    card, pane = ((48, 32), None), ((240, 160), 10)
+    png = encode(noise((1536, 1024), "RGBA"))
+    made = imaging.pictures(png, [card, pane])
+    alone = [imaging.picture(png, *card), imaging.picture(png, *pane)]
+    assert [p.tobytes() for p in made] == [p.tobytes() for p in alone]
+
+    frames = [noise((300, 200)).convert("P") for _ in range(3)]
+    buf = io.BytesIO()
+    frames[0].save(buf, "GIF", save_all=True, append_images=frames[1:], duration=80, loop=0)
+    small, large = imaging.pictures(buf.getvalue(), [card, pane])
+    assert isinstance(small, imaging.Frames) and isinstance(large, imaging.Frames)
+    gif_alone = imaging.picture(buf.getvalue(), *pane)
+    assert [p.tobytes() for p in large.pictures] == [p.tobytes() for p in gif_alone.pictures]
+    assert [p.size for p in small.pictures] == [
+        imaging.picture(buf.getvalue(), *card).first.size
+    ] * 3
+    assert small.durations_ms == large.durations_ms == (80, 80, 80)
+
+    # JPEG: decoded once, at the scale the largest box allows
+    jpeg = encode(noise((1600, 1200)), "JPEG")
+    small_jpeg, large_jpeg = imaging.pictures(jpeg, [((40, 30), None), ((400, 300), None)])
+    assert large_jpeg.tobytes() == imaging.picture(jpeg, (400, 300)).tobytes()
+    assert small_jpeg.size == (40, 30)
+    assert imaging.pictures(b"not an image", [card, pane]) == [None, None]

@@ -69,7 +69,10 @@ class AppBase(PlainNotices):
     @cached_property
     def gallery(self) -> Gallery:
         """The task list and the preview pane of the selected task (or the grid view)."""
-        preview = PreviewPane(self.image_kind, self.service.pictures, self.clock, id="preview")
+        service = self.service
+        preview = PreviewPane(
+            self.image_kind, service.pictures, self.clock, decoders=service.decoders, id="preview"
+        )
         return Gallery(self.task_list, preview, id="gallery")
 
     @cached_property

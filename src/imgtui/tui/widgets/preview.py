@@ -6,6 +6,11 @@ and what state it is in. Pictures are decoded and shrunk to each view's box on t
 picture threads (`pictures`), so they size themselves to the space they get: a resize or a
 new frame asks for a new decode, and a result that is no longer wanted is dropped.
 
+A running task's partial frames are decoded once for its card and this pane: the pane
+gives the task's `service.FrameDecoder` its box (`also`), the picture thread shrinks each
+frame to both boxes, and the pane takes its picture from the decoder when the frame's
+index and the box match (else it decodes the frame itself, as for a final image).
+
 The pane only reads its `Task`; the gallery tells it which task is selected (`show`) and
 the app tells it when that task changed (`task_changed`).
 """
@@ -14,10 +19,10 @@ from __future__ import annotations
 
 import asyncio
 import math
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Mapping
 from concurrent.futures import Executor
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual import events
 from textual.app import ComposeResult
@@ -32,6 +37,9 @@ from imgtui.tasks import SlotStatus, Status, Task
 from imgtui.tui import imaging
 from imgtui.tui.widgets.image_view import ImageView
 from imgtui.tui.widgets.task_card import one_line, params_summary, status_line
+
+if TYPE_CHECKING:
+    from imgtui.service import FrameDecoder
 
 EMPTY_TEXT = "The selected task's images show here."
 
@@ -94,6 +102,11 @@ def frame_key(partial_index: int | None, source: object, unfinished: bool) -> ob
     return id(source) if isinstance(source, bytes) else source
 
 
+def checker_square(box: tuple[int, int]) -> int:
+    """Pixels per square of the checkerboard transparency shows on in a `box` picture."""
+    return max(2, box[0] // 24)
+
+
 class SlotView(Vertical):
     """One image of the task: the picture box and its caption."""
 
@@ -141,12 +154,16 @@ class PreviewPane(Widget):
         pictures: Executor | None,
         clock: Callable[[], float],
         *,
+        decoders: Mapping[str, FrameDecoder] | None = None,
         id: str | None = None,
     ) -> None:
+        """`pictures`: the picture threads; `decoders`: the running tasks' frame decoders
+        by task id (the service's), which shrink frames to this pane's box too."""
         super().__init__(id=id)
         self.kind = kind
         self.pictures = pictures
         self.clock = clock
+        self.decoders: Mapping[str, FrameDecoder] = decoders if decoders is not None else {}
         self.imgtask: Task | None = None
         self._prompt = Static("", id="preview-prompt", markup=False)
         self._state = Static("", id="preview-state")
@@ -179,6 +196,8 @@ class PreviewPane(Widget):
     async def show(self, task: Task | None) -> None:
         """Show `task` (None: nothing selected)."""
         same = task is self.imgtask
+        if not same:
+            self._ask_decoder(None)  # the task shown before: its frames for its card alone
         self.imgtask = task
         if not self.is_mounted:
             return
@@ -211,11 +230,11 @@ class PreviewPane(Widget):
 
     def task_changed(self, task: Task, event: object = None) -> None:
         """The app applied a change to `task`: repaint if it is the one shown."""
-        if (
-            task is not self.imgtask
-            or not self.is_mounted
-            or isinstance(event, (Progress, Started))
-        ):
+        if task is not self.imgtask or not self.is_mounted:
+            return
+        if isinstance(event, Started):  # its decoder exists now: frames for this pane too
+            self._ask_decoder(self._box())
+        if isinstance(event, (Progress, Started)):
             return
         if not isinstance(event, Partial):
             self._refresh_text()
@@ -274,11 +293,28 @@ class PreviewPane(Widget):
 
     # -- pictures ------------------------------------------------------------------------
 
+    def _box(self) -> tuple[int, int] | None:
+        """The pixel box of the slot views' pictures (None before a layout gave a size)."""
+        for view in self._views:
+            w, h = view.view.size
+            if w and h:
+                return imaging.box_pixels(self.kind, w, h)
+        return None
+
+    def _ask_decoder(self, box: tuple[int, int] | None) -> None:
+        """Have the shown task's frame decoder shrink frames to `box` too (None: stop)."""
+        task = self.imgtask
+        decoder = self.decoders.get(task.id) if task is not None else None
+        if decoder is not None:
+            decoder.also = None if box is None else (box, checker_square(box))
+
     def load_pictures(self) -> None:
         """Ask for each slot's newest picture at its view's size (if not asked already)."""
         task = self.imgtask
         if task is None:
             return
+        decoder = self.decoders.get(task.id)
+        self._ask_decoder(self._box())
         for view in self._views:
             if view.index >= len(task.slots):
                 view.view.show(None, "queued" if task.status is Status.QUEUED else "")
@@ -296,6 +332,11 @@ class PreviewPane(Widget):
             if source is None:
                 view.view.show(None, self._placeholder(task, view.index))
                 continue
+            if unfinished and decoder is not None:  # made with its card's, in one decode
+                made = decoder.made_also(view.index, slot.partial_index, box)
+                if made is not None:
+                    view.view.show(made, "cannot read this image")
+                    continue
             # a coroutine function, not a coroutine: one replaced before it starts never runs
             # (mypy infers Never from the union of Textual's WorkType, hence the ignore)
             self.run_worker(
@@ -327,7 +368,7 @@ class PreviewPane(Widget):
         self, view: SlotView, task: Task, source: bytes | Path, box: tuple[int, int], key: tuple
     ) -> None:
         loop = asyncio.get_running_loop()
-        checker = max(2, box[0] // 24)  # transparency shows on a checkerboard
+        checker = checker_square(box)  # transparency shows on a checkerboard
 
         def decode() -> Any:  # on a picture thread: skipped when no longer wanted by then
             if view.wanted != key:  # (the selection moved on while this waited its turn)
