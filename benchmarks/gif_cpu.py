@@ -18,7 +18,7 @@ time (all threads) over --seconds once the history has loaded and settled:
 - still detail (baseline): the detail view open on that still.
 
 Also counts, in the window, the frames shown (a view's picture changed) and the frames
-rendered (textual-image turned a picture into cells): once every frame has been
+rendered (`imgtui.tui.halfcell` turned a picture into cells): once every frame has been
 rendered at its size, a playing animation shows frames from its render cache
 (`FrameRenders`), so "rendered" stays near 0 while "shown" counts ~10 per second per
 view, and how late each frame was shown: frames are due on the event loop's clock's grid
@@ -110,19 +110,18 @@ async def measure(
     selecting the task whose prompt is `select` and opening the detail view on the one
     whose prompt is `detail` (each if given). Each shown frame's lateness in seconds (past
     the 100 ms grid it was due on) is appended to `late` if given."""
-    from textual_image.renderable.halfcell import Image as HalfcellRenderable
-
+    from imgtui.tui import halfcell
     from imgtui.tui.widgets.image_view import ImageView
 
     counting_now = False
     shown = rendered = 0
-    real_console = HalfcellRenderable.__rich_console__
+    real_strips = halfcell.strips
     real_paint = ImageView._paint
 
-    def counting_console(self, console, options):
+    def counting_strips(*args, **kwargs):
         nonlocal rendered
         rendered += counting_now
-        yield from real_console(self, console, options)
+        return real_strips(*args, **kwargs)
 
     def counting_paint(self, picture):
         nonlocal shown
@@ -136,7 +135,7 @@ async def measure(
         (found,) = [t.id for t in app.tasks.values() if t.prompt == prompt]
         return found
 
-    HalfcellRenderable.__rich_console__ = counting_console
+    halfcell.strips = counting_strips  # the half-cell renderer (terminal.py calls it so)
     ImageView._paint = counting_paint  # (before the app: each player keeps the bound one)
     try:
         app = harness.make_app(root, "http://127.0.0.1:9")  # its history: root / "data"
@@ -153,7 +152,7 @@ async def measure(
             cpu = (harness.cpu_seconds() - cpu0) / (time.perf_counter() - t0)
             counting_now = False
     finally:
-        HalfcellRenderable.__rich_console__ = real_console
+        halfcell.strips = real_strips
         ImageView._paint = real_paint
     return cpu, shown, rendered
 
