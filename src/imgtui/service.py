@@ -25,8 +25,9 @@ What the user is told is said here; the skin only decides where it appears.
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import Callable, Coroutine
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
@@ -76,6 +77,25 @@ BATCH_PARAM_FIELDS = (
 # takes it back between chunks, so every extra thread is one more contender the event loop
 # queues behind (benchmarks/loop_lag.py): two keep both cores busy without that convoy.
 PICTURE_THREADS = 2
+
+
+def start_threads(pool: ThreadPoolExecutor, count: int) -> list[Future[None]]:
+    """Start `count` threads of `pool` now, not at its first jobs. A `ThreadPoolExecutor`
+    starts a thread inside `submit` when none is idle, and `Thread.start` waits until the
+    new thread runs: on the event loop, while the other picture thread decodes a 4K frame
+    and takes the GIL back between chunks, that wait was a 25-50 ms stall at the first
+    frames (`loop_lag.py --trace-stalls`: `threading.wait` under `runner._stream`). Each
+    job waits at a barrier until all `count` run, so no thread is idle for the next
+    `submit` to reuse before the last one has started."""
+    barrier = threading.Barrier(count)
+
+    def started() -> None:
+        try:
+            barrier.wait(timeout=10.0)
+        except threading.BrokenBarrierError:
+            pass  # a thread could not start: the pool starts it at a later job, as before
+
+    return [pool.submit(started) for _ in range(count)]
 
 
 class Notify(Protocol):
@@ -202,6 +222,7 @@ class TaskService:
         self.pictures = ThreadPoolExecutor(
             max_workers=PICTURE_THREADS, thread_name_prefix="imgtui-picture"
         )
+        start_threads(self.pictures, PICTURE_THREADS)  # not on the loop mid-stream
         self.runner = runner or Runner(demo_base_url=demo_base_url, executor=self.pictures)
         self.clock = clock
         self.history_limit = history_limit

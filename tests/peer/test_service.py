@@ -4,12 +4,13 @@ tasks on the demo server through it, as the App runs them as workers. Real SQLit
 from __future__ import annotations
 
 import asyncio
+import threading
 from dataclasses import replace
 
 from imgtui.api.events import Event
 from imgtui.config import Profile
 from imgtui.draft import Draft, Params
-from imgtui.service import TaskService
+from imgtui.service import PICTURE_THREADS, TaskService
 from imgtui.store import Store
 from imgtui.tasks import ImageParams, SlotStatus, Status, Task
 from imgtui.tui import testing
@@ -145,4 +146,19 @@ async def test_star_forget_and_delete_failed_reach_the_store(tmp_path, server):
     assert [t.id for t in await service.history.call(service.store.load)] == [starred.id]
     assert list(service.tasks) == [starred.id]
     assert skin.notices == []
+    await service.aclose()
+
+
+async def test_the_picture_threads_run_before_the_first_frame(tmp_path, server):
+    """Both picture threads exist once the service does: a thread the pool started at a
+    frame's `submit` made the event loop wait for it to run (issue 16, loop lag)."""
+    before = set(threading.enumerate())
+    service, _ = make_service(tmp_path, server)
+    started = [
+        thread
+        for thread in threading.enumerate()
+        if thread not in before and thread.name.startswith("imgtui-picture")
+    ]
+    assert len(started) == PICTURE_THREADS
+    assert all(thread.is_alive() for thread in started)
     await service.aclose()
