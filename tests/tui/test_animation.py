@@ -118,7 +118,7 @@ async def test_the_preview_pane_plays_an_animation_and_pauses_behind_the_detail_
 async def test_frames_change_without_a_textual_timer_per_frame(make_app, monkeypatch):
     """The card and the preview pane move on from frame to frame on bare loop callbacks:
     a Textual timer per frame (an asyncio task, two signature lookups and a callback
-    message each) was a third of what a GIF in the card and the pane cost
+    message each) was, under load, a third of what a GIF in the card and the pane cost
     (`benchmarks/gif_cpu.py`, issue 16). Both views still change frames together, none skipped."""
     from textual.timer import Timer
 

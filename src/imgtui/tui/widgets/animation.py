@@ -11,9 +11,10 @@ per player, set for the shown frame's own duration (`Frames.durations_ms`), on t
 loop's clock's grid of that duration: two views of one animation change frames in the
 same pass of the loop, so the screen is updated once for both. The timer is a bare loop
 callback (`loop.call_at`), not a Textual `Timer`: that one is an asyncio task, two
-signature lookups and a callback message per frame, about a third of what the card and
-the preview pane playing one GIF cost (`benchmarks/gif_cpu.py`: +4.3% -> +2.9% of a
-core). The player pauses, with no timer left, when its view cannot be seen:
+signature lookups and a callback message per frame: under load about a third of what
+the card and the preview pane playing one GIF cost (`benchmarks/gif_cpu.py`: +4.3% ->
++2.9% of a core; quiet, +3.9% -> +3.6%). The player pauses, with no timer left, when
+its view cannot be seen:
 
 - scrolled out of its container, not displayed, or not mounted (`Widget.can_view_partial`
   of the view's screen);
