@@ -312,7 +312,9 @@ class TaskService:
 
     def keep_params(self, params: Params) -> None:
         """Keep `params` as its profile's last choice (`LastParams`, on the store thread)."""
-        configured = self.config.get(params.profile.name)
+        # the profile as configured, the implicit demo and $OPENAI_API_KEY ones included
+        # (`params.profile` carries the model chosen in F2, not the profile's own)
+        configured = find_profile(self.config, params.profile.name)
         self.history.background(
             self.last_params.put,
             params,

@@ -52,11 +52,11 @@ class PlainSkin:
         await asyncio.wait_for(self.running.setdefault(task.id, asyncio.Event()).wait(), 30)
 
 
-def make_service(tmp_path, server) -> tuple[TaskService, PlainSkin]:
+def make_service(tmp_path, server, config=None) -> tuple[TaskService, PlainSkin]:
     skin = PlainSkin()
     store = Store(tmp_path / "data")
     skin.service = TaskService(
-        testing.demo_config(tmp_path),
+        config or testing.demo_config(tmp_path),
         store,
         notify=skin.notify,
         spawn=skin.spawn,
@@ -162,3 +162,27 @@ async def test_the_picture_threads_run_before_the_first_frame(tmp_path, server):
     assert len(started) == PICTURE_THREADS
     assert all(thread.is_alive() for thread in started)
     await service.aclose()
+
+
+async def test_a_model_chosen_for_the_implicit_demo_profile_is_back_after_a_restart(
+    tmp_path, server
+):
+    """With no saved profile the active one is the built-in demo (`config.active()`); the
+    model kept with its last choice must be recorded against the demo's own model, not
+    the chosen one, or the next start reads it as 'changed in settings' and drops it."""
+    from imgtui.config import Config
+    from imgtui.draft import demo_profile
+
+    config = Config(path=tmp_path / "config.toml")
+    assert config.profiles == [] and config.active().name == demo_profile().name
+    service, _skin = make_service(tmp_path, server, config)
+    assert await service.loaded(service.open_history()) == []
+    chosen = "gpt-image-2.6-flare"
+    assert demo_profile().model != chosen
+    params = Params.from_config(config)
+    params = replace(params, profile=replace(params.profile, model=chosen))
+    service.keep_params(params)
+    await service.history.drain(10)
+
+    restarted, _ = make_service(tmp_path, server, config)
+    assert restarted.last_params.apply(Params.from_config(config)).model == chosen
