@@ -10,7 +10,8 @@ Runs, each in its own process, with the arguments below:
   vs the bare pybase64 + PNG decode of the same frames (ratio, target <= 1.5x);
 - `loop_lag.py --size ... --rounds 1`: event-loop lag while 8 tasks stream each size at
   the demo's pace (max, target <= 30 ms), with the idle app and the bare client for scale;
-- `gif_cpu.py --seconds 5`: CPU with an animated GIF playing in its card, in the card and
+- `gif_cpu.py --seconds 10` (`--gif-seconds`; 5 s windows varied by about +-0.5% of a
+  core from run to run): CPU with an animated GIF playing in its card, in the card and
   the preview pane, in the detail view, and off screen, each vs a still in its place;
 - `tests/system/test_memory.py` (as a script): peak and after-RSS of 8 streams of 4K;
 - `history.py --generate N`: RSS after N tasks generated in one session, and KiB per task
@@ -85,10 +86,13 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--frames", type=int, default=12, help="preview frames per size")
     parser.add_argument("--tasks", type=int, default=200, help="tasks for the session row")
-    parser.add_argument("--quick", action="store_true", help="6 frames, 48 tasks")
+    parser.add_argument(
+        "--gif-seconds", type=float, default=10, help="seconds per gif_cpu.py window"
+    )
+    parser.add_argument("--quick", action="store_true", help="6 frames, 48 tasks, 3 s windows")
     args = parser.parse_args()
     if args.quick:
-        args.frames, args.tasks = 6, 48
+        args.frames, args.tasks, args.gif_seconds = 6, 48, 3
     sizes = ",".join(SIZES)
     log: list[str] = []
     rows: list[tuple[str, str, str, str]] = []
@@ -145,7 +149,8 @@ def main() -> int:
             )
 
     def gif() -> None:
-        out = run(["benchmarks/gif_cpu.py", "--seconds", "5"], log)
+        seconds = f"{args.gif_seconds:g}"
+        out = run(["benchmarks/gif_cpu.py", "--seconds", seconds], log)
 
         def cpu(name: str) -> float | None:
             return number(re.escape(name) + r"\s+CPU\s+([\d.]+)%", out)
@@ -164,7 +169,7 @@ def main() -> int:
                 "16-frame 1024x1024 GIF, 100 ms frames, app at 120x40",
                 f"over a still: card **{fmt(over('gif card only', still), '%', 1)}** of a core, "
                 f"card + preview pane **{fmt(over('gif visible', still), '%', 1)}** "
-                f"({fmt(shown('gif visible'), '', 0)} frames shown in 5 s), detail view "
+                f"({fmt(shown('gif visible'), '', 0)} frames shown in {seconds} s), detail view "
                 f"**{fmt(over('gif detail view', detail), '%', 1)}**; off screen "
                 f"{fmt(over('gif hidden', still), '%', 1)}",
                 "< 5%; 0 off screen",

@@ -30,10 +30,13 @@ __all__ = [
 
 RENDERERS = ("auto", "halfcell", "unicode", "sixel", "tgp")
 #: What one cached render of a half-cell (or unicode) picture holds per cell, in bytes, at
-#: worst (tracemalloc, Textual 8.2, Rich 15: random noise, every cell its own colours,
-#: 610-640; a smooth picture 60-110): its strips, a Segment and Styles per cell, and what
-#: Textual derives from them while drawing. `FrameRenders` budgets with it.
-HALFCELL_BYTES_PER_CELL = 640
+#: worst: Textual's styled strips of the frame as `FrameRenders` keeps them (a Strip per
+#: line, a Segment and a Style per cell). Measured with tracemalloc (Textual 8.2, Rich 15,
+#: `imgtui.tui.halfcell`, a 160 x 47 widget): 252 for random noise, 87 for a smooth
+#: picture, once the widget's own caches let go of the frame; the colours themselves sit
+#: in `halfcell`'s bounded colour cache, not here. (Through textual-image's Rich path it
+#: was 610-640.) `FrameRenders` budgets with it.
+HALFCELL_BYTES_PER_CELL = 256
 
 
 def renderer_name(configured: str | None = None) -> str:

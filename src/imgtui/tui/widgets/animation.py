@@ -53,9 +53,9 @@ __all__ = ["MAX_RENDER_BYTES", "FramePlayer", "FrameRenders"]
 
 #: What one animation's renders may hold, in bytes (as `FrameRenders.put` is told them;
 #: a half-cell frame: `imaging.HALFCELL_BYTES_PER_CELL` per cell, the worst case). 16
-#: frames of the detail view at 160x48 (about 3,500 cells each) take 36 MB by that
-#: measure (a smooth picture: 4-6 MB); a larger animation caches the frames that fit
-#: and renders the others at each loop.
+#: frames of the detail view at 160x48 (about 3,500 cells each) take 14 MB by that
+#: measure (a smooth picture: ~5 MB); a larger animation (or terminal) caches the frames
+#: that fit and renders the others at each loop.
 MAX_RENDER_BYTES = 40 * 1024 * 1024
 
 
