@@ -147,3 +147,101 @@ def test_the_colour_cache_stays_within_its_bound(monkeypatch):
         assert made == Color.from_triplet(ColorTriplet(*rgb))
         seen = max(seen, len(halfcell._colours))
     assert seen == 100
+
+
+class AutoAndFilled(App[None]):
+    """The half-cell widget sized `auto` and centred by its box (as cards held it before),
+    beside one that fills the same box (`fill`: what `ImageView` holds now)."""
+
+    CSS = """
+    Container { width: 50; height: 20; }
+    #auto { align: center middle; }
+    #auto > .picture { width: auto; height: auto; }
+    #filled > .picture { width: 100%; height: 100%; }
+    """
+
+    def compose(self) -> ComposeResult:
+        widget_class = image_widget_class("halfcell")
+        with Container(id="auto"):
+            yield widget_class(None, classes="picture")
+        with Container(id="filled"):
+            filled = widget_class(None, classes="picture")
+            filled.fill = True
+            yield filled
+
+
+def cells(strip) -> list[tuple[str, object, object]]:
+    """A line as (character, foreground, background) per cell; a blank cell as ' '."""
+    out: list[tuple[str, object, object]] = []
+    for segment in strip:
+        for char in segment.text:
+            if char == " ":
+                out.append((" ", None, None))
+            else:
+                style = segment.style
+                out.append((char, style.color, style.bgcolor))
+    return out
+
+
+async def test_a_widget_filling_its_box_draws_the_picture_where_the_centred_auto_one_did():
+    """Filling its box, the half-cell widget draws every picture in the cells where the
+    `auto` widget, centred by its box, drew it (issue 16: the filled one lays nothing out
+    when a picture arrives), for boxes and pictures of many shapes."""
+    app = AutoAndFilled()
+    async with app.run_test(size=(120, 50)) as pilot:
+        auto_box, filled_box = app.query_one("#auto"), app.query_one("#filled")
+        auto, filled = auto_box.query_one(".picture"), filled_box.query_one(".picture")
+        for width, height in [(50, 20), (22, 7), (97, 30), (71, 33), (40, 12)]:
+            for box in (auto_box, filled_box):
+                box.styles.width, box.styles.height = width, height
+            for size in [(14, 14), (22, 12), (21, 14), (97, 60), (70, 66), (60, 97), (3, 50)]:
+                picture = noise(*size)
+                auto.image = filled.image = picture
+                await pilot.pause()
+                where = auto.region.translate(-auto_box.region.offset)
+                expected = []
+                for y in range(height):
+                    line = [(" ", None, None)] * width
+                    if where.y <= y < where.bottom:
+                        drawn = cells(auto.render_line(y - where.y))
+                        line[where.x : where.x + len(drawn)] = drawn
+                    expected.append(line[:width])
+                ours = [cells(filled.render_line(y)) for y in range(height)]
+                assert ours == expected, ((width, height), size)
+                assert filled.size == (width, height)
+
+
+async def test_an_image_view_shows_pictures_and_its_placeholder_without_a_layout_pass():
+    """A first picture, one of another shape, the placeholder again: each is a repaint of
+    the view's one widget, never a layout of the screen (counted with the screen's own
+    layout signal), and the placeholder is the view's text, centred."""
+
+    class OneView(App[None]):
+        CSS = "ImageView { width: 30; height: 9; }"
+
+        def compose(self) -> ComposeResult:
+            yield ImageView("halfcell", "waiting for\nfirst frame…")
+
+    app = OneView()
+    async with app.run_test(size=(60, 20)) as pilot:
+        view = app.query_one(ImageView)
+        await pilot.pause()
+        (widget,) = view.children
+        text = [str(widget.render_line(y).text) for y in range(9)]
+        assert [line.strip() for line in text if line.strip()] == ["waiting for", "first frame…"]
+        assert text[3].index("waiting") == (30 - len("waiting for")) // 2
+        layouts: list[object] = []
+        app.screen.screen_layout_refresh_signal.subscribe(app.screen, layouts.append)
+        for picture in (noise(14, 14), noise(30, 10), None, noise(9, 18)):
+            view.show(picture, "no image")
+            await pilot.pause()
+            await pilot.pause()
+            assert view.picture is picture
+            if picture is None:
+                shown = [str(widget.render_line(y).text).strip() for y in range(9)]
+                assert [line for line in shown if line] == ["no image"]
+            else:
+                drawn = {s.text for y in range(9) for s in widget.render_line(y)}
+                assert halfcell.UPPER_HALF in drawn
+        assert layouts == []
+        assert widget.size == (30, 9)

@@ -63,3 +63,29 @@ async def test_a_new_sub_title_is_shown_in_place(make_app):
         assert header.shown == f"{app.title} — a count of 7"
         assert "a count of 7" in str(header.title_line.render())
         assert passes == [0]
+
+
+async def test_a_cards_first_frame_is_painted_without_a_layout_pass(make_app):
+    """The card's picture box (and the preview pane's) has its final size before the first
+    frame: the frame replacing the placeholder is a repaint, not the two layout passes of
+    the whole screen it cost (one for the picture replacing the placeholder, one more for
+    the sizes that pass changed)."""
+    app = make_app(partial_images=1, headers={"x-demo-delay": "3.0"})
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settled(pilot)
+        task = await submit(pilot, "a first frame")
+        await wait_for(pilot, lambda: task.status is Status.RUNNING, what="the task running")
+        card = app.task_list.card(task.id)
+        assert card is not None
+        passes = await count_layouts(pilot)
+        assert not card.has_picture  # counting from before the first frame
+        (slot,) = app.gallery.preview.views
+        await wait_for(
+            pilot,
+            lambda: card.has_picture and slot.view.picture is not None,
+            what="the first frame in the card and in the preview",
+        )
+        await pilot.pause()
+        await pilot.pause()
+        assert passes == [0]
+        await wait_for(pilot, lambda: task.status is Status.DONE, 60, "done")

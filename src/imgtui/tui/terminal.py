@@ -24,7 +24,9 @@ What lives here:
 - `image_widget_class()`: textual-image's widgets with an `image` setter that skips the
   layout pass when a frame has the size of the one shown, a playing animation's
   renders replayed per frame (`FrameRenders`), and half cells drawn by
-  `imgtui.tui.halfcell` in as many cells as textual-image's geometry gives; `cell_size()`.
+  `imgtui.tui.halfcell` in as many cells as textual-image's geometry gives; the half-cell
+  one can fill its box (`fill`) and draw the picture centred, or a placeholder, in it;
+  `cell_size()`.
 - `import_textual_image()`: textual-image imported at start-up (in the probe thread)
   asking the terminal only what can change the renderer, and without numpy unless Sixel
   is used.
@@ -516,6 +518,12 @@ def image_widget_class(kind: str) -> type[Any]:
     A subclass whose `image` setter skips the full-screen layout pass when the new picture
     has the same pixel size as the one shown (every partial frame of a task does): the
     widget's size cannot change then, so a repaint of the widget is enough.
+
+    The half-cell class also fills its box when `fill` is set (`fills_box`; `ImageView`
+    sets it and sizes the widget 100% x 100%): it draws a picture centred in the box, in
+    the cells textual-image's widget sized `auto` and centred by the box had
+    (`picture_cells`), or, with no picture, its `placeholder` text (plain, never markup),
+    so no picture ever changes its size and none costs a layout pass.
     """
     cls = _WIDGET_CLASSES.get(kind)
     if cls is not None:
@@ -538,6 +546,17 @@ def image_widget_class(kind: str) -> type[Any]:
     base_setter = base.image.fset  # type: ignore[attr-defined]
 
     def set_image(self, value) -> None:
+        if self.fill and (value is None or isinstance(value, PILImage.Image)):
+            # The widget fills its box whatever the picture: a new picture (or none) is
+            # a repaint of the widget, never a layout of the screen.
+            renderable = getattr(self, "_renderable", None)
+            if renderable is not None:
+                renderable.cleanup()
+                self._renderable = None
+            self._image = value
+            self._image_width, self._image_height = value.size if value is not None else (0, 0)
+            self.refresh()
+            return
         same_size = (
             isinstance(value, PILImage.Image)
             and getattr(self, "_image_width", None) == value.width
@@ -595,11 +614,39 @@ def image_widget_class(kind: str) -> type[Any]:
         return placed
 
     base_render_line = base.render_line
+    base_styled_size = base._get_styled_size
+    from textual.content import Content
     from textual.strip import Strip
     from textual_image._geometry import ImageSize
     from textual_image._terminal import get_cell_size
 
     from imgtui.tui import halfcell
+
+    def get_styled_size(self):
+        """Filling its box (`fill`), the picture is sized as `auto` in both directions."""
+        if self.fill:
+            return "auto", "auto"
+        return base_styled_size(self)
+
+    def fill_render(self):
+        """Filling its box with no picture: the placeholder text (plain, never markup)."""
+        if self.fill and self._image is None:
+            return Content(self.placeholder)
+        return base_render(self)
+
+    def picture_cells(self, picture, width: int, height: int) -> tuple[int, int, int, int]:
+        """(left, top, cols, rows): where in a `width` x `height` box the picture's cells
+        are and how many, exactly as textual-image's widget sized `auto` and centred by
+        its box's `align: center middle` had them: the widget's width from the box, its
+        height from that width (`get_content_width`, `get_content_height`), the widget
+        centred (Textual rounds the offsets down), the picture's cells computed within
+        the widget and drawn from its top left."""
+        cell = get_cell_size()
+        fit = ImageSize(picture.width, picture.height, "auto", "auto")
+        wide = min(width, fit.get_cell_size(width, height or 2**32, cell)[0])
+        tall = min(height, fit.get_cell_size(wide, height or 2**32, cell)[1])
+        cols, rows = fit.get_cell_size(wide, tall, cell)
+        return max(0, (width - wide) // 2), max(0, (height - tall) // 2), cols, rows
 
     def halfcell_render_line(self, y: int) -> Strip:
         """Half cells drawn by `imgtui.tui.halfcell` straight from the picture's pixels
@@ -607,31 +654,48 @@ def image_widget_class(kind: str) -> type[Any]:
         per picture, size and style. The number of cells is textual-image's own
         (`ImageSize.get_cell_size` with the widget's styled size and the terminal's cell
         size, as its renderable computes them), so the widget's measured size and its
-        lines agree. Anything else than a still PIL picture aligned top left: the base."""
+        lines agree; filling its box (`fill`), those cells sit where `picture_cells` puts
+        them, blank cells around. Anything else than a still PIL picture aligned top left
+        or filling its box: the base."""
         picture = self._image
-        if not isinstance(picture, PILImage.Image) or self.styles.content_align != (
-            "left",
-            "top",
+        fill = self.fill
+        if not isinstance(picture, PILImage.Image) or (
+            not fill and self.styles.content_align != ("left", "top")
         ):
             return base_render_line(self, y)
         width, height = self.size
         style = self.visual_style.rich_style
         made = self._halfcell_lines
         if made is None or made[0] is not picture or made[1] != (width, height, style):
-            cols, rows = ImageSize(
-                picture.width, picture.height, *self._get_styled_size()
-            ).get_cell_size(width, height, get_cell_size())
-            lines = halfcell.strips(picture, cols, rows, width, style)
-            made = self._halfcell_lines = (picture, (width, height, style), lines)
-        lines = made[2]
-        if 0 <= y < min(len(lines), height):
-            return lines[y]
+            top = 0
+            if fill:  # centred in the box, with blank cells around
+                left, top, cols, rows = self.picture_cells(picture, width, height)
+                inner = halfcell.strips(picture, cols, rows, width - left, style)
+                lines = [Strip.join([Strip.blank(left, style), line]) for line in inner]
+                lines = [line.extend_cell_length(width, style) for line in lines]
+            else:
+                cols, rows = ImageSize(
+                    picture.width, picture.height, *self._get_styled_size()
+                ).get_cell_size(width, height, get_cell_size())
+                lines = halfcell.strips(picture, cols, rows, width, style)
+            made = self._halfcell_lines = (picture, (width, height, style), lines, top)
+        lines, top = made[2], made[3]
+        if 0 <= y - top < len(lines) and y < height:
+            return lines[y - top]
         return Strip.blank(width, style)
 
     image = property(base.image.fget, set_image)  # type: ignore[attr-defined]
-    members: dict[str, Any] = {"image": image}
+    members: dict[str, Any] = {"image": image, "fill": False, "fills_box": False}
     if kind == "halfcell":
-        members.update(render_line=halfcell_render_line, _halfcell_lines=None)
+        members.update(
+            render_line=halfcell_render_line,
+            _halfcell_lines=None,
+            fills_box=True,
+            placeholder="",
+            picture_cells=picture_cells,
+            _get_styled_size=get_styled_size,
+            render=fill_render,
+        )
     if kind in ("halfcell", "unicode"):
         members.update(render_lines=render_lines, frame_renders=None)
     elif kind == "tgp":

@@ -23,7 +23,17 @@ if TYPE_CHECKING:
 
 
 class ImageView(Widget):
-    """Holds a textual-image widget sized `auto` so it fits the box, aspect kept."""
+    """Holds a textual-image widget that shows the picture centred in the box, aspect kept.
+
+    With a renderer whose widget can fill its box (`fills_box`: half cells), the widget
+    is the box's size from its first layout and draws the picture centred in it, or the
+    placeholder text: a first frame, a new frame of another size or the placeholder
+    coming back repaints the widget and lays nothing out (issue 16: each card's first
+    frame cost two layout passes of the whole screen, 10-13 ms and 2-7 ms at load 1-2,
+    50-130 ms under load, `benchmarks/loop_lag.py`). Other renderers size the widget
+    `auto` (its size is known only once the picture is) and show a placeholder `Static`
+    in its place until then.
+    """
 
     DEFAULT_CSS = """
     ImageView {
@@ -39,6 +49,15 @@ class ImageView(Widget):
             width: auto;
             height: auto;
         }
+        & > .picture.-fill {
+            width: 100%;
+            height: 100%;
+            content-align: center middle;
+        }
+        & > .picture.-fill.-placeholder {
+            color: $text-muted;
+            text-style: italic;
+        }
     }
     """
 
@@ -51,9 +70,18 @@ class ImageView(Widget):
         self._picture: Image | None = None
         # Made here, not in compose: `show` works before the view is composed and after
         # it is removed (the app updates cards as events arrive, whatever their state).
-        self._holder = Static(placeholder, classes="placeholder")
-        self._image_widget: Widget = imaging.image_widget_class(kind)(None, classes="picture")
-        self._image_widget.display = False
+        widget_class = imaging.image_widget_class(kind)
+        self._fill = bool(getattr(widget_class, "fills_box", False))
+        widget = widget_class(
+            None, classes="picture -fill -placeholder" if self._fill else "picture"
+        )
+        if self._fill:
+            widget.fill = True
+            widget.placeholder = placeholder
+        else:
+            widget.display = False
+        self._image_widget: Widget = widget
+        self._holder = Static(placeholder, classes="placeholder")  # (not mounted when filled)
         self._shown_placeholder = placeholder
         self.player = FramePlayer(self, self._paint)
         if hasattr(self._image_widget, "frame_renders"):  # renderers that cache frames
@@ -61,7 +89,8 @@ class ImageView(Widget):
             self.player.renders.on_clear = self._image_widget.refresh  # drawn anew
 
     def compose(self) -> ComposeResult:
-        yield self._holder
+        if not self._fill:
+            yield self._holder
         yield self._image_widget
 
     def on_mount(self) -> None:
@@ -90,6 +119,9 @@ class ImageView(Widget):
         self._picture = picture
         holder = self._holder
         image = self._image_widget
+        if self._fill:
+            self._paint_filled(picture)
+            return
         if picture is None:
             if image.display:
                 image.display = False
@@ -104,6 +136,19 @@ class ImageView(Widget):
         image.image = picture  # type: ignore[attr-defined]
         if not image.display:
             image.display = True
+
+    def _paint_filled(self, picture: Image | None) -> None:
+        """The widget fills the box: the picture or the placeholder, with a repaint only."""
+        image = self._image_widget
+        if picture is None:
+            if self._shown_placeholder != self._placeholder_text or image.image is not None:  # type: ignore[attr-defined]
+                self._shown_placeholder = self._placeholder_text
+                image.placeholder = self._placeholder_text  # type: ignore[attr-defined]
+                image.image = None  # type: ignore[attr-defined]
+            image.set_class(True, "-placeholder")
+            return
+        image.set_class(False, "-placeholder")
+        image.image = picture  # type: ignore[attr-defined]
 
     def cells(self) -> tuple[int, int]:
         """The box in cells (falls back to the CSS size before the first layout)."""
