@@ -144,6 +144,8 @@ async def scenario(
     first partial frame on; before it the app is mounting the round's new cards)."""
     samples: list[tuple[float, float]] = []
     windows: list[tuple[float, float]] = []
+    submitted: list[float] = []
+    layouts: list[float] = []  # when each layout pass of the main screen ended
     with tempfile.TemporaryDirectory() as tmp:
         app = harness.make_app(Path(tmp), base_url, model=model, partial_images=3)
         if inline_decode:
@@ -151,12 +153,16 @@ async def scenario(
         async with app.run_test(size=(140, 44)):
             await harness.ready(app)
             harness.set_params(app, size)
+            app.screen.screen_layout_refresh_signal.subscribe(
+                app.screen, lambda _screen: layouts.append(time.perf_counter())
+            )
             stop = asyncio.Event()
             tracer = StallTracer(trace, "idle app" if tasks == 0 else "imgtui") if trace else None
             prober = asyncio.create_task(probe(samples, stop, tracer))
             if tasks == 0:
                 await asyncio.sleep(3.0)
             for r in range(rounds if tasks else 0):
+                submitted.append(time.perf_counter())
                 started = [app.submit(f"lag probe {r}-{i}") for i in range(tasks)]
                 first_frame = None
                 deadline = time.monotonic() + 120
@@ -183,6 +189,15 @@ async def scenario(
             if tracer is not None:
                 tracer.report()
     streaming = [lag for at, lag in samples if any(a <= at <= b for a, b in windows)]
+    if tasks:
+        mounting = sum(
+            1 for at in layouts for s, (a, _) in zip(submitted, windows, strict=True) if s <= at < a
+        )
+        during = sum(1 for at in layouts if any(a <= at <= b for a, b in windows))
+        print(
+            f"  layout passes of the screen: {mounting} from submitting to the first frame, "
+            f"{during} while streaming ({rounds} round(s) of {tasks} tasks)"
+        )
     return [lag for _, lag in samples], streaming
 
 
