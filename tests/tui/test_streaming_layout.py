@@ -89,3 +89,38 @@ async def test_a_cards_first_frame_is_painted_without_a_layout_pass(make_app):
         await pilot.pause()
         assert passes == [0]
         await wait_for(pilot, lambda: task.status is Status.DONE, 60, "done")
+
+
+async def test_eight_tasks_submitted_at_once_are_mounted_in_one_layout_pass(make_app):
+    """A burst of submissions (8 tasks in one go, as a batch or `loop_lag.py` sends them)
+    mounts its cards together: every card of the burst is first laid out in the same pass
+    of the screen, not one or two cards a pass (each pass lays out every card already
+    there: 10-60 ms each with 8 cards, `benchmarks/loop_lag.py`)."""
+    app = make_app(partial_images=1, headers={"x-demo-delay": "3.0"})
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settled(pilot)
+        await submit(pilot, "the first task")  # the list's first card replaces its empty text
+        await wait_for(pilot, lambda: len(app.task_list.cards) == 1, what="the first card")
+        await count_layouts(pilot)
+        passes = [0]
+        first_laid_out: dict[str, int] = {}  # task id -> the pass that first gave it a size
+
+        def laid_out(_screen) -> None:
+            passes[0] += 1
+            for card in app.task_list.cards:
+                if card.size.area and card.imgtask.id not in first_laid_out:
+                    first_laid_out[card.imgtask.id] = passes[0]
+
+        app.screen.screen_layout_refresh_signal.subscribe(app.screen, laid_out)
+        tasks = [app.submit(f"at once {i}") for i in range(8)]
+        await wait_for(
+            pilot,
+            lambda: app.task_list.tasks[:8] == tasks[::-1],
+            what="the 8 tasks listed, newest first",
+        )
+        for _ in range(5):
+            await pilot.pause()
+        assert not any(card.has_picture for card in app.task_list.cards)
+        shown = [card.imgtask.id for card in app.task_list.cards if card.imgtask in tasks]
+        assert len(shown) == 7  # the rows on screen and the buffer below them
+        assert {first_laid_out[i] for i in shown} == {1}

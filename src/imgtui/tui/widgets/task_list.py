@@ -269,6 +269,8 @@ class TaskList(VerticalScroll, can_focus=True, can_focus_children=False):
         super().__init__(id=id)
         self.make_card = make_card
         self._tasks: list[Task] = []  # everything the list shows, newest first
+        self._arrivals: list[tuple[TaskCard, bool]] = []  # added, not yet in the list
+        self._made: dict[str, TaskCard] = {}  # the app's cards of arrivals, for sync_window
         self._positions: dict[str, int] | None = None  # task id -> index (rebuilt lazily)
         self._cards: dict[str, TaskCard] = {}  # the mounted ones
         self._window_ids: list[str] = []  # ids of the mounted cards, in order
@@ -359,29 +361,43 @@ class TaskList(VerticalScroll, can_focus=True, can_focus_children=False):
         self.call_after_refresh(self.sync_window)
 
     async def add_first(self, card: TaskCard, select: bool = True) -> None:
-        """A new task at the top (newest first), its card made by the app."""
-        had = bool(self._tasks)
-        self._tasks.insert(0, card.imgtask)
-        if select:
-            self.index = 0
-        elif had:
-            self.index += 1  # keep the same task selected
+        """A new task at the top (newest first), its card made by the app.
+
+        Cards added one after another (a burst of submissions, a batch: the app adds each
+        task's card with `call_next`) are mounted together, once the app has handed over
+        the whole burst: one mount and one layout pass of the screen for all of them, not
+        one or two each (issue 16: 8 tasks submitted at once took ~5 layout passes of
+        10-60 ms before the first frame, `benchmarks/loop_lag.py`)."""
+        self._arrivals.append((card, select))
+        if len(self._arrivals) == 1:
+            self.app.call_next(self._add_arrivals)
+
+    async def _add_arrivals(self) -> None:
+        """Put the tasks added since the last call at the top (the newest first) and let
+        one `sync_window` mount the cards the window shows (the app's cards) and unmount
+        those pushed out of it, in one batch."""
+        arrivals, self._arrivals = self._arrivals, []
+        if not arrivals:
+            return
+        selected = False
+        for card, select in arrivals:
+            had = bool(self._tasks)
+            self._tasks.insert(0, card.imgtask)
+            if select:
+                self.index = 0
+                selected = True
+            elif had:
+                self.index += 1  # keep the same task selected
+            self._made[card.imgtask.id] = card
         self._positions = None
         self._empty.display = False
-        at_top = not self._window_ids or self._window_ids[0] == (
-            self._tasks[1].id if len(self._tasks) > 1 else None
-        )
-        if at_top and self.scroll_y < self.pitch:
-            card.set_class(self.grid, "-grid")
-            self._cards[card.imgtask.id] = card
-            self._window_ids.insert(0, card.imgtask.id)
-            first = self._window.children[0] if self._window.children else None
-            await self._window.mount(card, before=first)
-            self._size_spacers()
-        if select:
+        if selected:
             self.scroll_home(animate=False)
+        try:
+            await self.sync_window()
+        finally:
+            self._made.clear()  # cards not shown now are made again when they are
         self._mark()
-        await self.sync_window()
 
     async def add_history(self, tasks: list[Task]) -> None:
         """Older tasks below the ones shown."""
@@ -494,7 +510,8 @@ class TaskList(VerticalScroll, can_focus=True, can_focus_children=False):
                         runs.append((task.id, run))
                         run = []
                     continue
-                card = self.make_card(task)
+                made = self._made.pop(task.id, None)
+                card = made if made is not None else self.make_card(task)
                 card.set_class(self.grid, "-grid")
                 self._restore(card)
                 self._cards[task.id] = card
