@@ -8,6 +8,8 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
+from textual.widgets import Static
+
 from imgtui import images
 from imgtui.api.events import Partial
 from imgtui.tasks import Status
@@ -168,3 +170,35 @@ def asked(view, task) -> tuple:
     """What a slot view has asked for once it shows its slot's newest partial frame."""
     box = imaging.box_pixels("halfcell", *view.view.size)
     return (frame_key(task.slots[0].partial_index, b"", True), box)
+
+
+async def test_another_tasks_prompt_of_the_same_height_is_shown_without_a_layout_pass(make_app):
+    """Selecting another task shows its prompt in place when it takes as many lines as the
+    one shown (a burst of submissions selects each new task: a layout pass of the whole
+    screen each time), and lays the screen out when it takes more."""
+    app = make_app(partial_images=1)
+    async with app.run_test(size=SIZE) as pilot:
+        await settled(pilot)
+        first = await submit(pilot, "a lighthouse at dusk")
+        second = await submit(pilot, "a harbour at dawn")
+        longest = await submit(pilot, "a long prompt " * 20)
+        await wait_for(pilot, lambda: all(t.status.ended for t in (first, second, longest)))
+        pane = app.gallery.preview
+        await pane.show(second)
+        await pilot.pause()
+        await pilot.pause()
+        prompt = pane.query_one("#preview-prompt", Static)
+        assert prompt.size.height == 1
+        layouts: list[object] = []
+        screen = app.screen
+        screen.screen_layout_refresh_signal.subscribe(screen, layouts.append)
+        await pane.show(first)
+        await pilot.pause()
+        await pilot.pause()
+        assert str(prompt.render()) == "a lighthouse at dusk"
+        assert layouts == []
+        await pane.show(longest)
+        await pilot.pause()
+        await pilot.pause()
+        assert layouts  # two lines now: laid out
+        assert prompt.size.height == 2  # wrapped, within its max-height

@@ -82,14 +82,31 @@ def slot_caption(task: Task, index: int) -> Content:
 def set_text(widget: Static, content: Content, *, layout: bool = False) -> bool:
     """Show `content` in `widget` unless it shows it already (the same text and styles);
     whether it changed. `layout=False` (a line of fixed height): only the widget repaints.
+    `layout=True` (a widget of `auto` height): the screen is laid out again only when the
+    new text takes another number of lines than the widget has (`same_height`).
     A frame arrives with the same prompt and nearly the same lines, and a layout pass of
     the whole screen before the new picture is painted costs more than decoding it
-    (`benchmarks/preview_latency.py`, "to the screen's next update")."""
+    (`benchmarks/preview_latency.py`, "to the screen's next update"); a new task's prompt
+    came with one at every selection (issue 16, `benchmarks/loop_lag.py`)."""
     shown = widget.content
     if isinstance(shown, Content) and (shown.plain, shown.spans) == (content.plain, content.spans):
         return False
-    widget.update(content, layout=layout)
+    widget.update(content, layout=layout and not same_height(widget, content))
     return True
+
+
+def same_height(widget: Static, content: Content) -> bool:
+    """`content` wraps to as many lines in `widget` (width as laid out now, `max-height`
+    in cells applied) as the widget has: showing it needs no layout pass. False before
+    the widget's first layout."""
+    width, height = widget.content_size
+    if not (width and height):
+        return False
+    lines = len(content.wrap(width))
+    limit = widget.styles.max_height
+    if limit is not None and limit.is_cells:
+        lines = min(lines, int(limit.value))
+    return lines == height
 
 
 def frame_key(partial_index: int | None, source: object, unfinished: bool) -> object:
