@@ -129,7 +129,8 @@ class TaskActions(AppBase):
         # A card shows the first image that is done; an earlier image's final replaces it,
         # so once all are in it shows image 1 (as the history does, `Task.preview`).
         earlier = slot is not None and card is not None and slot < card.slot
-        if card is not None and picture is not None and (not card.has_final or earlier):
+        shown = card is not None and picture is not None and (not card.has_final or earlier)
+        if card is not None and shown:
             card.set_picture(picture, unfinished=slot is None, slot=slot)
         if isinstance(event, (Partial, Completed)):
             self.picture_gate.frame_shown(task.id, card, event, decoded=picture is not None)
@@ -137,6 +138,8 @@ class TaskActions(AppBase):
             if card is not None:
                 card.refresh_task()
             self.update_subtitle()
+        elif card is not None and shown and isinstance(event, Partial):
+            card.refresh_task_after_paint()  # the new frame first, its text in the next update
         elif card is not None and not isinstance(event, (Progress, Started)):
             card.refresh_task()
         if task.status is not before and task.status.ended:

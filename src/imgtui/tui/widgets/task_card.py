@@ -223,6 +223,7 @@ class TaskCard(Widget):
         self._picture: Image | Frames | None = None
         self._slot = 0  # which image of the task the picture is (its label says so)
         self._label = ""
+        self._text_pending = False  # `refresh_task_after_paint` waits for a screen update
         # The children exist from the start, so the app may update a card before it is
         # composed or after it is removed (under load both happen): nothing is queried.
         self._thumb = ImageView(kind, self._placeholder(), id="thumb")
@@ -270,10 +271,32 @@ class TaskCard(Widget):
 
     def refresh_task(self) -> None:
         """Re-read the task (on a state change, not per tick)."""
+        self._text_pending = False  # (a pending `refresh_task_after_paint` has nothing left)
         self._update_label()
         if not self._has_picture:
             self._thumb.show(None, self._placeholder())
         self._info.refresh()
+
+    def refresh_task_after_paint(self) -> None:
+        """`refresh_task` once the screen's next update is out: a new frame's picture is
+        painted in that update and the card's text (~1.5 ms of lines at every frame, which
+        Textual rendered before the picture) in the next (`benchmarks/preview_latency.py`,
+        "to the screen's next update"). Calls meanwhile make one refresh."""
+        if self._text_pending:
+            return
+        self._text_pending = True
+        if not self.call_after_refresh(self._refresh_pending):  # (a card being removed)
+            self._text_pending = False
+
+    @property
+    def text_pending(self) -> bool:
+        """`refresh_task_after_paint` was called and its refresh has not run yet."""
+        return self._text_pending
+
+    def _refresh_pending(self) -> None:
+        if self._text_pending:
+            self._text_pending = False
+            self.refresh_task()
 
     def tick(self, now: float | None = None) -> None:
         """The elapsed time moved on: repaint the text (the app calls this once a second)."""
