@@ -1,6 +1,8 @@
-"""Every footer shows Quit and `?` (Keys), and no key cut at the right edge: the main screen
-at 80x24 and 160x48 (composer or list focused) and every dialog, opened in the app against
-the demo server with a real SQLite history. Read from the footer's laid-out keys."""
+"""Every footer shows Quit and `?` (Keys), the screen's essential keys (`keys.ESSENTIAL_KEYS`:
+its way out, its save or apply key) and no key cut at the right edge: the main screen at
+80x24 and 160x48 (composer or list focused), every dialog and the settings screen, opened
+in the app against the demo server with a real SQLite history. Read from the footer's
+laid-out keys."""
 
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ import pytest
 import imgtui.tui.screens
 from imgtui.store import Store
 from imgtui.tui import testing
+from imgtui.tui.keys import ESSENTIAL_KEYS
 from imgtui.tui.screens.app_settings import AppSettingsScreen
 from imgtui.tui.screens.attach import AttachScreen
 from imgtui.tui.screens.batch import BatchScreen
@@ -67,6 +70,12 @@ async def check_footer(pilot, screen, what: str) -> dict[str, object]:
     edge = palette[0].region.x if palette else footer.region.right
     for text, key in footer_keys(screen).items():
         assert footer.region.x <= key.region.x and key.region.right <= edge, f"{what}: {text}"
+    active = screen.active_bindings
+    essential = {
+        b.binding.id for b in active.values() if b.binding.id in ESSENTIAL_KEYS and b.binding.show
+    }
+    shown = {active[k.key].binding.id for k in footer_keys(screen).values()}
+    assert essential <= shown, f"{what}: {sorted(essential - shown)} hidden"
     return footer_keys(screen)
 
 
@@ -153,6 +162,38 @@ async def test_every_dialog_footer_shows_quit_and_help(make_app, history, size):
         await pilot.press("f3")  # settings: a full screen, the same footer
         await wait_for(pilot, lambda: isinstance(app.screen, SettingsScreen), what="settings")
         await check_footer(pilot, app.screen, "settings")
+
+
+@pytest.mark.parametrize("size", SIZES)
+async def test_settings_footer_keeps_back_and_save_beside_the_lists_keys(make_app, size):
+    """At 80 columns the profile list's own keys (Add, Edit, Duplicate, Delete, Move,
+    Activate...) came first and pushed Esc and Ctrl+S out of the footer; they now lead it
+    and the list's keys follow while they fit, whichever part of the screen has focus."""
+    app = make_app()
+    async with app.run_test(size=size) as pilot:
+        await settled(pilot)
+        await pilot.press("f3")
+        await wait_for(pilot, lambda: isinstance(app.screen, SettingsScreen), what="settings")
+        screen = app.screen
+        await wait_for(pilot, lambda: screen.profile_list.has_focus, what="the list's focus")
+        await wait_for(
+            pilot,
+            lambda: "a Add" in footer_keys(screen) and screen.query_one(KeyFooter).fitted,
+            what="the list's keys",
+        )
+        shown = list(await check_footer(pilot, screen, "settings, list focused"))
+        assert shown[:3] == ["esc Back", "^s Save", "a Add"], shown
+        assert shown[-2:] == ["^q Quit", "? Keys"], shown
+        if size[0] < 160:
+            assert "m Activate" not in shown, shown  # the list's later keys give way
+        await pilot.press("tab")  # the form: its fields have no footer keys of their own
+        await wait_for(
+            pilot,
+            lambda: "a Add" not in footer_keys(screen) and screen.query_one(KeyFooter).fitted,
+            what="the form's footer",
+        )
+        shown = list(await check_footer(pilot, screen, "settings, form focused"))
+        assert shown[:2] == ["esc Back", "^s Save"], shown
 
 
 async def test_help_overlay_lists_a_dialogs_quit_and_keys_once(make_app, history):

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from textual.binding import Binding
 
-__all__ = ["HELP_KEYS", "TASK_KEYS", "task_binding"]
+__all__ = ["ESSENTIAL_KEYS", "HELP_KEYS", "TASK_KEYS", "task_binding"]
 
 # action -> (keys, description, shown in the footer)
 TASK_KEYS: dict[str, tuple[str, str, bool]] = {
@@ -30,6 +30,36 @@ TASK_KEYS: dict[str, tuple[str, str, bool]] = {
     "refine": ("ctrl+f", "Refine", False),
     "collect": ("f6", "Collect", False),
 }
+
+# Binding ids a footer shows first and at any width (`widgets.key_footer.KeyFooter`), after
+# Quit and Keys: each screen's way out (Esc) and the key that saves, applies or runs what it
+# edits, the composer's Generate and the task list's Open. Other keys show while they fit
+# (at 80 columns the settings list's own keys pushed Esc and Ctrl+S out); `?` lists them all.
+ESSENTIAL_KEYS: frozenset[str] = frozenset(
+    {
+        "composer.submit",
+        "task.open",
+        "detail.close",
+        "settings.back",
+        "settings.save",
+        "app_settings.cancel",
+        "app_settings.save",
+        "import.cancel",
+        "params.cancel",
+        "params.apply",
+        "batch.cancel",
+        "batch.run",
+        "confirm.yes",
+        "confirm.no",
+        "attach.done",
+        "name.cancel",
+        "paths.cancel",
+        "picker.cancel",
+        "prompt_search.cancel",
+        "search.clear",
+        "help.close",
+    }
+)
 
 # The help overlay: F1 everywhere, `?` wherever no text field has the focus.
 HELP_KEYS = "f1,question_mark"
