@@ -3,12 +3,13 @@ and query values masked; after a restart too (it is kept in the history)."""
 
 from __future__ import annotations
 
-from textual.widgets import Static
+from textual.selection import SELECT_ALL
 
 from imgtui.store import Store
 from imgtui.tasks import Status
 from imgtui.tui import testing
 from imgtui.tui.screens.detail import DetailScreen
+from imgtui.tui.widgets.folded_text import FoldedText
 from tests.tui.pilot import SIZE, RecordingApp, settled, submit, wait_for
 
 KEY = "sk-proj-DETAILSECRET0123456789"
@@ -16,7 +17,8 @@ HEADER = "org-DETAILHEADERSECRET"
 
 
 def sent_text(app) -> str:
-    return str(app.screen.query_one("#sent", Static).render())
+    """The request as a copy of the whole section gives it (unfolded: `FoldedText`)."""
+    return app.screen.query_one("#sent", FoldedText).get_selection(SELECT_ALL)[0]
 
 
 async def open_detail(pilot, app, task_id: str) -> str:

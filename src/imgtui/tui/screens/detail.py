@@ -37,6 +37,7 @@ from imgtui.tui import clipboard, imaging
 from imgtui.tui.keys import task_binding
 from imgtui.tui.messages import TaskAction, TaskActionRequested
 from imgtui.tui.screens.dialog import Dialog
+from imgtui.tui.widgets.folded_text import FoldedText
 from imgtui.tui.widgets.image_view import ImageView
 from imgtui.tui.widgets.key_footer import KeyFooter
 from imgtui.tui.widgets.path_lines import PathLines
@@ -196,15 +197,10 @@ class DetailScreen(Dialog["DetailResult | None"]):
                     yield ImageView(self.kind, "", id="big")
                     yield Static("", id="pager")
                 with VerticalScroll(id="info"):
-                    for section in (
-                        "prompt",
-                        "revised",
-                        "status",
-                        "params",
-                        "sent",
-                        "usage",
-                        "timings",
-                    ):
+                    for section in ("prompt", "revised", "status", "params"):
+                        yield Static("", id=section)
+                    yield FoldedText(id="sent")  # URLs wrap at their seams, copy whole
+                    for section in ("usage", "timings"):
                         yield Static("", id=section)
                     yield PathLines(id="files")  # paths wrap at their separators
             yield KeyFooter()
@@ -278,7 +274,7 @@ class DetailScreen(Dialog["DetailResult | None"]):
             if rows
             else None,
         )
-        self._section("sent", "Request as sent", sent_content(t))
+        self.query_one("#sent", FoldedText).show("Request as sent", sent_content(t))
         self._section("timings", "Timings", self._timings_content())
         files = [str(p) for p in t.images] + [
             f"{s.partial_path} (preview)" for s in t.slots if s.partial_path
