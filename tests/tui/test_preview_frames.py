@@ -202,3 +202,38 @@ async def test_another_tasks_prompt_of_the_same_height_is_shown_without_a_layout
         await pilot.pause()
         assert layouts  # two lines now: laid out
         assert prompt.size.height == 2  # wrapped, within its max-height
+
+
+async def test_the_preview_says_a_queued_task_has_started_before_its_first_frame(tmp_path, server):
+    """The selected task waited as queued, then started: the pane's picture box says it
+    waits for the first frame (it said "queued" until that frame, found in xterm)."""
+    from imgtui.store import Store
+    from imgtui.tui import testing
+
+    config = testing.demo_config(tmp_path, partial_images=0, headers={"x-demo-hold": "started"})
+    config.profiles[0].max_concurrent = 1  # one at a time: the second waits as queued
+    app = RecordingApp(
+        config=config,
+        store=Store(tmp_path / "data"),
+        demo_base_url=server.base_url,
+        renderer="halfcell",
+    )
+    async with app.run_test(size=SIZE) as pilot:
+        await settled(pilot)
+        first = await submit(pilot, "a lighthouse held at the gate")
+        await wait_for(pilot, lambda: first.status is Status.RUNNING, what="the first running")
+        second = await submit(pilot, "a harbour behind it in the queue")
+        (view,) = app.gallery.preview.views
+        await wait_for(pilot, lambda: app.gallery.preview.imgtask is second, what="selected")
+        await wait_for(pilot, lambda: view.view.placeholder == "queued", what="queued")
+        assert second.status is Status.QUEUED
+        app.cancel_task(first.id)  # the queue moves on: the second starts, held at the gate
+        await wait_for(pilot, lambda: second.status is Status.RUNNING, what="the second running")
+        await wait_for(
+            pilot,
+            lambda: view.view.placeholder == "waiting for the first frame…",
+            what="the placeholder of a started task",
+        )
+        assert view.view.picture is None
+        server.release("started")
+        await wait_for(pilot, lambda: second.status is Status.DONE, 30, "the second's end")

@@ -104,6 +104,11 @@ class ImageView(Widget):
         """The picture on screen (an animation's current frame)."""
         return self._picture
 
+    @property
+    def placeholder(self) -> str:
+        """The text shown in the box while there is no picture (as last painted)."""
+        return self._shown_placeholder
+
     def show(self, picture: Image | Frames | None, placeholder: str | None = None) -> None:
         """Show `picture`, play it when it is `Frames`, or the placeholder text when None."""
         if placeholder is not None:

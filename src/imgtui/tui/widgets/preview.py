@@ -251,7 +251,10 @@ class PreviewPane(Widget):
             return
         if isinstance(event, Started):  # its decoder exists now: frames for this pane too
             self._ask_decoder(self._box())
-        if isinstance(event, (Progress, Started)):
+            self._refresh_state()
+            self.load_pictures()  # "queued" gives way to "waiting for the first frame…"
+            return
+        if isinstance(event, Progress):
             return
         if not isinstance(event, Partial):
             self._refresh_text()
@@ -334,7 +337,7 @@ class PreviewPane(Widget):
         self._ask_decoder(self._box())
         for view in self._views:
             if view.index >= len(task.slots):
-                view.view.show(None, "queued" if task.status is Status.QUEUED else "")
+                view.view.show(None, self._placeholder(task, view.index))
                 continue
             slot = task.slots[view.index]
             source, unfinished = slot.picture()
@@ -343,11 +346,13 @@ class PreviewPane(Widget):
                 continue
             box = imaging.box_pixels(self.kind, w, h)
             key = (frame_key(slot.partial_index, source, unfinished), box)
+            if source is None:  # the placeholder says the task's state, which moves on
+                key = (key, self._placeholder(task, view.index))
             if key == view.wanted:
                 continue
             view.wanted = key
             if source is None:
-                view.view.show(None, self._placeholder(task, view.index))
+                view.view.show(None, key[1])
                 continue
             if unfinished and decoder is not None:  # made with its card's, in one decode
                 made = decoder.made_also(view.index, slot.partial_index, box)
@@ -364,8 +369,10 @@ class PreviewPane(Widget):
             )
 
     def _placeholder(self, task: Task, index: int) -> str:
-        slot = task.slots[index]
-        if slot.status is SlotStatus.FAILED:
+        """What a slot without a picture says: its task's state (a slot that does not
+        exist yet: the task's)."""
+        slot = task.slots[index] if index < len(task.slots) else None
+        if slot is not None and slot.status is SlotStatus.FAILED:
             return "no image"
         if task.status is Status.QUEUED:
             return "queued"
