@@ -11,11 +11,12 @@ from tests.tui.pilot import RecordingApp
 
 @pytest.fixture
 def make_app(tmp_path, server):
-    """`make(**config)`: a `RecordingApp` on the demo server, its store in `tmp_path`."""
+    """`make(app_class=RecordingApp, **config)`: the app on the demo server, its store in
+    `tmp_path`, its config `testing.demo_config(tmp_path, **config)`."""
 
-    def make(**config) -> RecordingApp:
+    def make(app_class: type[RecordingApp] = RecordingApp, **config) -> RecordingApp:
         cfg = testing.demo_config(tmp_path, **config)
-        return RecordingApp(
+        return app_class(
             config=cfg,
             store=Store(tmp_path / "data"),
             demo_base_url=server.base_url,

@@ -6,8 +6,10 @@ from __future__ import annotations
 import asyncio
 import time
 
+from imgtui.tasks import Status
 from imgtui.tui.app import ImgtuiApp
 from imgtui.tui.messages import TaskEvent
+from imgtui.tui.screens.detail import DetailScreen
 from imgtui.tui.widgets.task_card import TaskCard
 
 SIZE = (120, 40)
@@ -56,6 +58,19 @@ async def submit(pilot, prompt: str):
     await wait_for(pilot, lambda: set(app.tasks) - before, what="the new task")
     (task_id,) = set(app.tasks) - before
     return app.tasks[task_id]
+
+
+async def open_done_task(pilot, prompt: str = "a lighthouse"):
+    """Submit `prompt`, wait for the task's end and its store writes, then open its detail
+    view from the list (Enter); the task."""
+    app = pilot.app
+    task = await submit(pilot, prompt)
+    await wait_for(pilot, lambda: task.status is Status.DONE, what="done")
+    await settled(pilot)
+    app.task_list.focus()
+    await pilot.press("enter")
+    await wait_for(pilot, lambda: isinstance(app.screen, DetailScreen), what="the detail view")
+    return task
 
 
 def card_text(app, task_id: str, part: str = "info") -> str:

@@ -33,16 +33,8 @@ class TextOrder(RecordingApp):
         self.pictures.append(card.picture is message.picture)
 
 
-async def test_a_frame_s_card_text_follows_its_picture(tmp_path, server):
-    from imgtui.store import Store
-    from imgtui.tui import testing
-
-    app = TextOrder(
-        config=testing.demo_config(tmp_path, partial_images=3, headers={"x-demo-hold": "text"}),
-        store=Store(tmp_path / "data"),
-        demo_base_url=server.base_url,
-        renderer="halfcell",
-    )
+async def test_a_frame_s_card_text_follows_its_picture(make_app, server):
+    app = make_app(TextOrder, partial_images=3, headers={"x-demo-hold": "text"})
     async with app.run_test(size=SIZE) as pilot:
         await settled(pilot)
         task = await submit(pilot, "a lighthouse, picture first")

@@ -7,10 +7,8 @@ from __future__ import annotations
 import pytest
 from textual.selection import SELECT_ALL
 
-from imgtui.tasks import Status
-from imgtui.tui.screens.detail import DetailScreen
 from imgtui.tui.widgets.path_lines import INDENT, PathLines, fold
-from tests.tui.pilot import settled, submit, wait_for
+from tests.tui.pilot import open_done_task, settled, wait_for
 
 
 def test_fold_breaks_after_separators():
@@ -35,12 +33,7 @@ async def test_detail_view_paths_wrap_at_separators(make_app, size):
     app = make_app(partial_images=0)
     async with app.run_test(size=size) as pilot:
         await settled(pilot)
-        task = await submit(pilot, "a lighthouse")
-        await wait_for(pilot, lambda: task.status is Status.DONE, what="done")
-        await settled(pilot)
-        app.task_list.focus()
-        await pilot.press("enter")
-        await wait_for(pilot, lambda: isinstance(app.screen, DetailScreen), what="detail view")
+        task = await open_done_task(pilot, "a lighthouse")
         files = app.screen.query_one("#files", PathLines)
         await wait_for(pilot, lambda: files.size.height > 1, what="the files shown")
         path = str(task.images[0])

@@ -16,9 +16,8 @@ from textual.widgets import Input, Static
 from imgtui.draft import Attachments
 from imgtui.tasks import Status
 from imgtui.tui.screens.attach import AttachScreen
-from imgtui.tui.screens.detail import DetailScreen
 from imgtui.tui.widgets.composer import Chip
-from tests.tui.pilot import SIZE, settled, submit, wait_for
+from tests.tui.pilot import SIZE, open_done_task, settled, submit, wait_for
 from tests.unit.test_desktop import fake_path, fake_tool, png_bytes, xclip_script
 
 DEMO_DELAY = 0.05
@@ -162,20 +161,11 @@ async def test_ctrl_v_without_an_image_pastes_text_copied_in_the_app(make_app, n
         assert app.composer.text == "a heron" and toasts(app) == []
 
 
-async def _open_done_task(pilot, app):
-    await settled(pilot)
-    task = await submit(pilot, "a paper boat")
-    await wait_for(pilot, lambda: task.status is Status.DONE, what="done")
-    await settled(pilot)
-    await pilot.press("tab", "enter")
-    await wait_for(pilot, lambda: isinstance(app.screen, DetailScreen), what="the detail view")
-    return task
-
-
 async def test_ctrl_c_copies_the_image_itself(make_app, desktop_env, written):
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
-        task = await _open_done_task(pilot, app)
+        await settled(pilot)
+        task = await open_done_task(pilot, "a paper boat")
         await pilot.press("ctrl+c")
         await wait_for(pilot, lambda: toasts(app), what="a toast")
         sent = (desktop_env / "in-image_png").read_bytes()
@@ -187,7 +177,8 @@ async def test_ctrl_c_copies_the_image_itself(make_app, desktop_env, written):
 async def test_ctrl_c_over_ssh_copies_the_path_and_says_why(make_app, no_desktop, written):
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
-        task = await _open_done_task(pilot, app)
+        await settled(pilot)
+        task = await open_done_task(pilot, "a paper boat")
         await pilot.press("ctrl+c")
         await wait_for(pilot, lambda: toasts(app), what="a toast")
         path = str(task.images[0])
@@ -229,7 +220,8 @@ async def test_over_ssh_in_tmux_the_path_goes_through_tmux(
     monkeypatch.setenv("TERM", "tmux-256color")
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
-        task = await _open_done_task(pilot, app)
+        await settled(pilot)
+        task = await open_done_task(pilot, "a paper boat")
         await pilot.press("ctrl+c")
         await wait_for(pilot, lambda: toasts(app), what="a toast")
         path = str(task.images[0])

@@ -19,7 +19,7 @@ from imgtui.tui.screens.detail import DetailScreen
 from imgtui.tui.screens.keys_help import HelpScreen
 from imgtui.tui.widgets.composer import PromptArea
 from imgtui.tui.widgets.task_list import TaskList
-from tests.tui.pilot import SIZE, settled, submit, wait_for
+from tests.tui.pilot import SIZE, open_done_task, settled, submit, wait_for
 
 # Keys that move, confirm or leave: their words differ by place, their role does not.
 NAVIGATION = {"escape", "enter", "tab", "up", "down", "left", "right", "home", "end"}
@@ -81,12 +81,7 @@ async def test_detail_view_letters_do_nothing_and_ctrl_keys_act(make_app, server
     app = make_app(partial_images=0, output_dir=tmp_path / "out")
     async with app.run_test(size=SIZE) as pilot:
         await settled(pilot)
-        task = await submit(pilot, "a lighthouse")
-        await wait_for(pilot, lambda: task.status is Status.DONE, what="done")
-        await settled(pilot)
-        app.task_list.focus()
-        await pilot.press("enter")
-        await wait_for(pilot, lambda: isinstance(app.screen, DetailScreen), what="the detail view")
+        task = await open_done_task(pilot, "a lighthouse")
         requests = len(server.requests)
         await pilot.press(*"soerfxc")  # the old letter keys
         await pilot.pause()

@@ -47,16 +47,8 @@ class FrameOrder(RecordingApp):
         self.named_at_once.append(str(view.caption.render()) == slot_caption(task, 0).plain)
 
 
-async def test_the_preview_decodes_a_frame_after_the_card_painted_it(tmp_path, server):
-    from imgtui.store import Store
-    from imgtui.tui import testing
-
-    app = FrameOrder(
-        config=testing.demo_config(tmp_path, partial_images=2, headers={"x-demo-hold": "order"}),
-        store=Store(tmp_path / "data"),
-        demo_base_url=server.base_url,
-        renderer="halfcell",
-    )
+async def test_the_preview_decodes_a_frame_after_the_card_painted_it(make_app, server):
+    app = make_app(FrameOrder, partial_images=2, headers={"x-demo-hold": "order"})
     async with app.run_test(size=SIZE) as pilot:
         await settled(pilot)
         task = await submit(pilot, "a lighthouse, frame by frame")
@@ -204,20 +196,11 @@ async def test_another_tasks_prompt_of_the_same_height_is_shown_without_a_layout
         assert prompt.size.height == 2  # wrapped, within its max-height
 
 
-async def test_the_preview_says_a_queued_task_has_started_before_its_first_frame(tmp_path, server):
+async def test_the_preview_says_a_queued_task_has_started_before_its_first_frame(make_app, server):
     """The selected task waited as queued, then started: the pane's picture box says it
     waits for the first frame (it said "queued" until that frame, found in xterm)."""
-    from imgtui.store import Store
-    from imgtui.tui import testing
-
-    config = testing.demo_config(tmp_path, partial_images=0, headers={"x-demo-hold": "started"})
-    config.profiles[0].max_concurrent = 1  # one at a time: the second waits as queued
-    app = RecordingApp(
-        config=config,
-        store=Store(tmp_path / "data"),
-        demo_base_url=server.base_url,
-        renderer="halfcell",
-    )
+    # one at a time: the second waits as queued; the final image waits at the gate
+    app = make_app(partial_images=0, headers={"x-demo-hold": "started"}, max_concurrent=1)
     async with app.run_test(size=SIZE) as pilot:
         await settled(pilot)
         first = await submit(pilot, "a lighthouse held at the gate")

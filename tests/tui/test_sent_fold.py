@@ -10,10 +10,8 @@ from textual.app import App, ComposeResult
 from textual.content import Content
 from textual.selection import SELECT_ALL
 
-from imgtui.tasks import Status
-from imgtui.tui.screens.detail import DetailScreen
 from imgtui.tui.widgets.folded_text import INDENT, FoldedText, fold_rows
-from tests.tui.pilot import settled, submit, wait_for
+from tests.tui.pilot import open_done_task, settled, wait_for
 
 AZURE = (
     "POST https://my-resource.openai.azure.com/openai/deployments/"
@@ -99,12 +97,7 @@ async def test_detail_view_request_url_wraps_at_a_slash(make_app):
     app = make_app(partial_images=0)
     async with app.run_test(size=(120, 40)) as pilot:
         await settled(pilot)
-        task = await submit(pilot, "a lighthouse")
-        await wait_for(pilot, lambda: task.status is Status.DONE, what="done")
-        await settled(pilot)
-        app.task_list.focus()
-        await pilot.press("enter")
-        await wait_for(pilot, lambda: isinstance(app.screen, DetailScreen), what="detail view")
+        task = await open_done_task(pilot, "a lighthouse")
         sent = app.screen.query_one("#sent")
         await wait_for(pilot, lambda: sent.size.height > 1, what="the request shown")
         url = task.sent[0]["url"]

@@ -37,8 +37,10 @@ def demo_config(
     headers: dict[str, str] | None = None,
     output_dir: Path | None = None,
     api_mode: str = "images",
+    max_concurrent: int | None = None,
 ) -> Config:
-    """A config with one profile on the demo server (no key, nothing from the environment)."""
+    """A config with one profile on the demo server (no key, nothing from the environment);
+    `max_concurrent` None keeps the profile's default."""
     profile = Profile(
         "Demo",
         DEMO_URL,
@@ -47,6 +49,8 @@ def demo_config(
         headers=dict(headers or {}),
         api_mode=api_mode,
     )
+    if max_concurrent is not None:
+        profile.max_concurrent = max_concurrent
     settings = Settings(
         active_profile="Demo",
         renderer="halfcell",
