@@ -161,7 +161,7 @@ async def test_a_frame_of_the_selected_task_is_decoded_once_for_its_card_and_the
 def asked(view, task) -> tuple:
     """What a slot view has asked for once it shows its slot's newest partial frame."""
     box = imaging.box_pixels("halfcell", *view.view.size)
-    return (frame_key(task.slots[0].partial_index, b"", True), box)
+    return (frame_key(task.slots[0].partial_index, b"", True), box, None)  # no placeholder
 
 
 async def test_another_tasks_prompt_of_the_same_height_is_shown_without_a_layout_pass(make_app):

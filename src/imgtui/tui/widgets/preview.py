@@ -141,7 +141,8 @@ class SlotView(Vertical):
         self.index = index
         self.view = ImageView(kind, "")
         self.caption = Static("", classes="caption")
-        self.wanted: tuple | None = None  # (`frame_key`, box) of the picture asked for
+        # (`frame_key`, box, placeholder text or None) of the picture (or text) asked for
+        self.wanted: tuple | None = None
 
     def compose(self) -> ComposeResult:
         yield self.view
@@ -345,14 +346,14 @@ class PreviewPane(Widget):
             if not (w and h):
                 continue
             box = imaging.box_pixels(self.kind, w, h)
-            key = (frame_key(slot.partial_index, source, unfinished), box)
-            if source is None:  # the placeholder says the task's state, which moves on
-                key = (key, self._placeholder(task, view.index))
+            # without a picture the placeholder says the task's state, which moves on
+            text = self._placeholder(task, view.index) if source is None else None
+            key = (frame_key(slot.partial_index, source, unfinished), box, text)
             if key == view.wanted:
                 continue
             view.wanted = key
-            if source is None:
-                view.view.show(None, key[1])
+            if text is not None:
+                view.view.show(None, text)
                 continue
             if unfinished and decoder is not None:  # made with its card's, in one decode
                 made = decoder.made_also(view.index, slot.partial_index, box)
