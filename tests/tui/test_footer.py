@@ -208,3 +208,28 @@ async def test_help_overlay_lists_a_dialogs_quit_and_keys_once(make_app, history
         assert "Apply" in sections["ParamsScreen"]
         assert "Quit" not in sections["ParamsScreen"] and "Keys" not in sections["ParamsScreen"]
         assert sections["Anywhere"]["Quit"] == "^q"
+
+
+async def test_footer_composes_once_for_bindings_changed_together(make_app, history):
+    """Start-up changes the bindings several times before a refresh: the footer composes
+    and measures its keys once for them all, not once per change (each ~20 ms, which held
+    back the first screen's footer: benchmarks/startup.py)."""
+    app = make_app()
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settled(pilot)
+        footer = app.screen.query_one(KeyFooter)
+        await check_footer(pilot, app.screen, "the composer")
+        recompose = footer.recompose
+        started: list[int] = []
+
+        async def counted() -> None:
+            started.append(1)
+            await recompose()
+
+        footer.recompose = counted  # type: ignore[method-assign]
+        for _ in range(3):
+            app.screen.refresh_bindings()
+        await wait_for(pilot, lambda: started and footer.fitted, what="the footer recomposed")
+        await settled(pilot)
+        assert len(started) == 1
+        assert "⏎ Generate" in await check_footer(pilot, app.screen, "the composer")

@@ -25,6 +25,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.compose import compose
 from textual.geometry import Size
+from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Footer, Label
 
@@ -45,6 +46,7 @@ class KeyFooter(Footer):
         self._generation = 0  # recompositions started (only the last one fits its keys)
         self.fitted = False  # the keys shown are fitted to the width (False while composing)
         self._kept: set[str] = set()  # keys shown at any width (set by `compose`)
+        self._queued = False  # a recomposition is queued after the next refresh
 
     def always_keys(self) -> set[str]:
         """The keys of the app's priority bindings a footer shows (Quit, Keys)."""
@@ -81,6 +83,24 @@ class KeyFooter(Footer):
         yield from rest
         yield from last
         yield from palette
+
+    def bindings_changed(self, screen: Screen) -> None:
+        """`Footer.bindings_changed`, but one recomposition queued at a time. Textual's
+        queues one per change: start-up (focus, composer, history) changed the main
+        screen's bindings 5 times, and the recompositions (~20-70 ms each: composing and
+        measuring the keys) ran back to back before the footer's keys were first painted,
+        ~150-190 ms after the rest of the screen (benchmarks/startup.py). The queued one
+        reads the bindings when it runs, so it shows every change made before it."""
+        self._bindings_ready = True
+        if not screen.app.app_focus:
+            return
+        if self.is_attached and screen is self.screen and not self._queued:
+            self._queued = True
+            self.call_after_refresh(self._recompose_queued)
+
+    async def _recompose_queued(self) -> None:
+        self._queued = False  # a change from here on queues another
+        await self.recompose()
 
     async def recompose(self) -> None:
         """Compose the keys (`Footer.compose`), measure them, and fit them to the width."""
