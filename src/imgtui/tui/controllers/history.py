@@ -37,6 +37,12 @@ class HistoryControl(AppBase):
         """After the first frame (reading history would compete with painting it for the
         GIL). Still first on the store thread: any task saved later lands after it."""
         self.load_history(self.service.open_history())
+        self.call_after_refresh(self.warm_up)
+
+    def warm_up(self) -> None:
+        """One refresh later, once the footer's keys have painted: the runner's warm-up
+        thread imports httpx and builds the TLS context (~80 ms holding the GIL for most of
+        it), which delayed the first screen's footer by ~60 ms (benchmarks/startup.py)."""
         self.run_worker(self.service.runner.warm_up(), group="warm-up", exit_on_error=False)
 
     @work(group="history", exit_on_error=False)
