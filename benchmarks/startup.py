@@ -83,7 +83,26 @@ def time_to_marker(
                 raise TimeoutError(f"{markers!r} did not all appear; pane:\n{out}")
             time.sleep(0.005)
     finally:
+        pid = subprocess.run(
+            ["tmux", "display-message", "-p", "-t", session, "#{pane_pid}"],
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
         subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)
+        wait_gone(int(pid) if pid.isdigit() else None)
+
+
+def wait_gone(pid: int | None, timeout: float = 10.0) -> None:
+    """Wait until process `pid` has ended: a closed terminal makes imgtui end as Ctrl+Q
+    does (streams closed, the store caught up), and the next run must neither share the
+    CPUs with that nor have its directory removed under it."""
+    deadline = time.monotonic() + timeout
+    while pid is not None and time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.01)
 
 
 def make_history(data: Path, count: int) -> None:
