@@ -250,10 +250,11 @@ class PreviewPane(Widget):
         """The app applied a change to `task`: repaint if it is the one shown."""
         if task is not self.imgtask or not self.is_mounted:
             return
-        if isinstance(event, Started):  # its decoder exists now: frames for this pane too
-            self._ask_decoder(self._box())
+        if isinstance(event, Started):
             self._refresh_state()
-            self.load_pictures()  # "queued" gives way to "waiting for the first frame…"
+            # its decoder exists now (frames for this pane too), and "queued" gives way
+            # to "waiting for the first frame…"
+            self.load_pictures()
             return
         if isinstance(event, Progress):
             return

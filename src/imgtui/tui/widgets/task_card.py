@@ -294,8 +294,7 @@ class TaskCard(Widget):
         return self._text_pending
 
     def _refresh_pending(self) -> None:
-        if self._text_pending:
-            self._text_pending = False
+        if self._text_pending:  # (else `refresh_task` ran meanwhile)
             self.refresh_task()
 
     def tick(self, now: float | None = None) -> None:
